@@ -1,0 +1,149 @@
+/**
+ * `lakesync <command>`: the CLI. One option spec per command drives both parsing (node:util parseArgs) and --help.
+ * Exit codes: 0 success, 1 a run or input error (the message names file, line and column), 2 bad usage.
+ */
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { parseArgs } from 'node:util'
+import { LakesyncError } from '../etl/errors.js'
+import { exportCommand, type Flags, type Io, runCommand, showCommand } from './commands.js'
+import { packageRoot } from './config.js'
+
+interface OptionSpec {
+  name: string
+  value?: string // placeholder when the option takes a value
+  help: string
+  default?: string
+}
+
+interface CommandSpec {
+  summary: string
+  usage: string
+  options: OptionSpec[]
+  run: (flags: Flags, io: Io) => Promise<number>
+}
+
+const CONFIG: OptionSpec = {
+  name: 'config',
+  value: 'FILE',
+  help: 'JSON config: DMS format, table spec, city aliases, cities',
+}
+
+const COMMANDS: Record<string, CommandSpec> = {
+  run: {
+    summary: 'apply the pending DMS files in SOURCE and publish a new version to TARGET',
+    usage: 'lakesync run --source DIR --target DIR [--cities FILE] [--as-of YYYY-MM-DD] [--config FILE]',
+    options: [
+      {
+        name: 'source',
+        value: 'DIR',
+        help: "folder holding one table's DMS files (LOAD*.csv, change files)",
+      },
+      { name: 'target', value: 'DIR', help: 'folder holding the published versions and the commit log' },
+      {
+        name: 'cities',
+        value: 'FILE',
+        help: 'city,state CSV for the state lookup',
+        default: 'the bundled map',
+      },
+      {
+        name: 'as-of',
+        value: 'YYYY-MM-DD',
+        help: 'reference date of the 90-day login rate',
+        default: "today's UTC date",
+      },
+      CONFIG,
+    ],
+    run: runCommand,
+  },
+  export: {
+    summary: 'write the current version of a table to a file',
+    usage: 'lakesync export --target DIR --table users|features --format csv|parquet --out FILE',
+    options: [
+      { name: 'target', value: 'DIR', help: 'folder holding the published versions' },
+      { name: 'table', value: 'users|features', help: 'which table', default: 'users' },
+      { name: 'format', value: 'csv|parquet', help: 'output format', default: 'csv' },
+      { name: 'out', value: 'FILE', help: 'file to write' },
+      CONFIG,
+    ],
+    run: exportCommand,
+  },
+  show: {
+    summary: 'print the first rows of the current version as an aligned table',
+    usage: 'lakesync show --target DIR [--table users|features] [--limit N]',
+    options: [
+      { name: 'target', value: 'DIR', help: 'folder holding the published versions' },
+      { name: 'table', value: 'users|features', help: 'which table', default: 'users' },
+      { name: 'limit', value: 'N', help: 'rows to show', default: '20' },
+      CONFIG,
+    ],
+    run: showCommand,
+  },
+}
+
+function version(): string {
+  return (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string })
+    .version
+}
+
+function mainHelp(): string {
+  const lines = [
+    'lakesync: apply AWS DMS change files to a keyed table and publish it with per-city features',
+    '',
+  ]
+  lines.push('Usage: lakesync <command> [options]', '', 'Commands:')
+  for (const [name, c] of Object.entries(COMMANDS)) lines.push(`  ${name.padEnd(8)} ${c.summary}`)
+  lines.push('', "Run `lakesync <command> --help` for a command's options.")
+  return `${lines.join('\n')}\n`
+}
+
+function commandHelp(name: string, c: CommandSpec): string {
+  const lines = [`lakesync ${name}: ${c.summary}`, '', `Usage: ${c.usage}`, '', 'Options:']
+  for (const o of c.options) {
+    const flag = `--${o.name}${o.value ? ` ${o.value}` : ''}`
+    lines.push(`  ${flag.padEnd(28)} ${o.help}${o.default ? ` (default: ${o.default})` : ''}`)
+  }
+  lines.push(`  ${'--help'.padEnd(28)} show this help`)
+  return `${lines.join('\n')}\n`
+}
+
+export async function main(argv: string[], io: Omit<Io, 'version'>): Promise<number> {
+  const [name, ...rest] = argv
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    io.out.write(mainHelp())
+    return name === undefined ? 2 : 0
+  }
+  if (name === '--version') {
+    io.out.write(`${version()}\n`)
+    return 0
+  }
+  const command = COMMANDS[name]
+  if (!command) {
+    io.err.write(`lakesync: unknown command ${JSON.stringify(name)}\n\n${mainHelp()}`)
+    return 2
+  }
+  let flags: Flags
+  try {
+    const options = Object.fromEntries([
+      ...command.options.map((o) => [o.name, { type: o.value ? ('string' as const) : ('boolean' as const) }]),
+      ['help', { type: 'boolean' as const, short: 'h' }],
+    ])
+    flags = parseArgs({ args: rest, options, strict: true, allowPositionals: false }).values as Flags
+  } catch (e) {
+    io.err.write(`lakesync ${name}: ${(e as Error).message}\n\n${commandHelp(name, command)}`)
+    return 2
+  }
+  if (flags.help) {
+    io.out.write(commandHelp(name, command))
+    return 0
+  }
+  try {
+    return await command.run(flags, { ...io, version: version() })
+  } catch (e) {
+    if (e instanceof LakesyncError) {
+      io.err.write(`lakesync ${name}: ${e.message}\n`)
+      return e.code === 'bad_usage' ? 2 : 1
+    }
+    throw e
+  }
+}

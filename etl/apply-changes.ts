@@ -1,0 +1,204 @@
+/**
+ * The merge: applies parsed DMS change files, in order, to a keyed table.
+ *
+ * Semantics (issue 2): for each key only the last change counts. I or U sets the row to the change's values (I on a
+ * present key replaces it, U on a missing key inserts it); D removes the key (D on a missing key does nothing).
+ * Counts are taken per file, each relative to the table just before that row.
+ *
+ * The working table is columnar and mutable: updates overwrite in place, inserts append, deletes clear a liveness
+ * byte. One sort by key at the end produces the published order.
+ */
+import { copyRow, ensureCapacity, takeRows } from './column-builder.js'
+import { at, InputError } from './errors.js'
+import { type KeyIndex, newKeyIndex } from './key-index.js'
+import { compareUtf8, stableSortByInt32 } from './sort.js'
+import { keyIndex } from './table-spec.js'
+import type { ColumnData, OpCounts, ParsedFile, StringValues, Table, TableSpec } from './types.js'
+import { OP_DELETE, OP_INSERT } from './types.js'
+
+/** A table being merged into. Owns its column arrays (they may be longer than `length`: capacity). */
+export interface MergeState {
+  table: Table // all rows ever placed, live or not
+  alive: Uint8Array // 1 = the row is in the table
+  index: KeyIndex // key -> row (the row may be dead)
+  key: number // index of the key column
+}
+
+export function zeroCounts(): OpCounts {
+  return { inserts: 0, replaces: 0, updates: 0, upsertsOfMissing: 0, deletes: 0, deletesOfMissing: 0 }
+}
+
+function keyOf(col: ColumnData, row: number): number | string {
+  return col.type === 'string' ? (col.values[row] as string) : col.values[row]!
+}
+
+/** Starts a merge from an existing table (the previous version). Takes ownership of its arrays. */
+export function startMerge(base: Table): MergeState {
+  const key = keyIndex(base.spec)
+  const keyCol = base.columns[key]!
+  const index = newKeyIndex(keyCol, base.length)
+  for (let r = 0; r < base.length; r++) index.set(keyOf(keyCol, r), r)
+  const alive = new Uint8Array(Math.max(base.length, 1024))
+  alive.fill(1, 0, base.length)
+  return { table: { ...base }, alive, index, key }
+}
+
+/**
+ * Unions the parts of a full load into a merge state. A key that appears twice, in one part or across parts, is
+ * an error naming both places: the rows of a load are a set, and picking one would be a guess.
+ */
+export function startFromFullLoad(spec: TableSpec, parts: ParsedFile[]): MergeState {
+  const total = parts.reduce((n, p) => n + p.rows.length, 0)
+  const table = concatTables(
+    spec,
+    parts.map((p) => p.rows),
+    total,
+  )
+  const key = keyIndex(spec)
+  const keyCol = table.columns[key]!
+  const index = newKeyIndex(keyCol, total)
+  let base = 0
+  for (const part of parts) {
+    for (let r = 0; r < part.rows.length; r++) {
+      const k = keyOf(keyCol, base + r)
+      const first = index.get(k)
+      if (first >= 0) {
+        const where = locate(parts, first)
+        const loc = { file: part.file, line: part.lines[r]!, column: key + 1 }
+        throw new InputError(
+          'duplicate_key',
+          `dms csv: duplicate key ${spec.primaryKey}=${k} in the full load${at(loc)} (first seen${at(where)}; expected each key once across all LOAD files)`,
+          loc,
+        )
+      }
+      index.set(k, base + r)
+    }
+    base += part.rows.length
+  }
+  const alive = new Uint8Array(Math.max(total, 1024))
+  alive.fill(1, 0, total)
+  return { table, alive, index, key }
+}
+
+function locate(parts: ParsedFile[], row: number): { file: string; line: number } {
+  for (const p of parts) {
+    if (row < p.rows.length) return { file: p.file, line: p.lines[row]! }
+    row -= p.rows.length
+  }
+  throw new Error('row outside the full load') // unreachable: rows come from these parts
+}
+
+/** Concatenates tables of one spec; a single table is returned as is (no copy). */
+function concatTables(spec: TableSpec, tables: Table[], total: number): Table {
+  if (tables.length === 1) return tables[0]!
+  const columns: ColumnData[] = spec.columns.map((c, ci): ColumnData => {
+    if (c.type === 'string') {
+      const values: StringValues = new Array(total)
+      let o = 0
+      for (const t of tables) {
+        const src = t.columns[ci]!.values as StringValues
+        for (let r = 0; r < t.length; r++) values[o++] = src[r] ?? null
+      }
+      return { type: 'string', values }
+    }
+    const values = new Int32Array(total)
+    const valid = new Uint8Array(total)
+    let o = 0
+    for (const t of tables) {
+      const src = t.columns[ci]!
+      values.set((src.values as Int32Array).subarray(0, t.length), o)
+      if (src.type === 'int32') valid.set(src.valid.subarray(0, t.length), o)
+      o += t.length
+    }
+    return c.type === 'date' ? { type: 'date', values } : { type: 'int32', values, valid }
+  })
+  return { spec, length: total, columns }
+}
+
+/** Applies one change file to the state, in row order; returns what each row did. */
+export function applyChangeFile(state: MergeState, changes: ParsedFile): OpCounts {
+  const counts = zeroCounts()
+  const ops = changes.ops
+  if (ops === null) throw new Error(`${changes.file} has no Op column`) // unreachable: change files always have one
+  const src = changes.rows.columns
+  const srcKey = src[state.key]!
+  const { index } = state
+  let { table, alive } = state
+  for (let r = 0; r < changes.rows.length; r++) {
+    const k = keyOf(srcKey, r)
+    const row = index.get(k)
+    const present = row >= 0 && alive[row] === 1
+    const op = ops[r]!
+    if (op === OP_DELETE) {
+      if (present) {
+        alive[row] = 0
+        counts.deletes++
+      } else counts.deletesOfMissing++
+      continue
+    }
+    if (present) {
+      if (op === OP_INSERT) counts.replaces++
+      else counts.updates++
+      copyRow(src, r, table.columns, row)
+      continue
+    }
+    if (op === OP_INSERT) counts.inserts++
+    else counts.upsertsOfMissing++
+    if (row >= 0) {
+      // The key was deleted earlier: its dead row is reused, so the index stays as it is.
+      copyRow(src, r, table.columns, row)
+      alive[row] = 1
+      continue
+    }
+    const to = table.length
+    if (to >= alive.length) {
+      const grown = new Uint8Array(Math.max(alive.length * 2, 1024))
+      grown.set(alive)
+      alive = grown
+      state.alive = alive
+    }
+    ensureCapacity(table.columns, to + 1)
+    copyRow(src, r, table.columns, to)
+    alive[to] = 1
+    index.set(k, to)
+    table = { ...table, length: to + 1 }
+    state.table = table
+  }
+  return counts
+}
+
+/** The live rows, ordered by key ascending. Returns the working table itself when it already is. */
+export function finishMerge(state: MergeState): Table {
+  const { table, alive } = state
+  const keyCol = table.columns[state.key]!
+  let live = 0
+  let sorted = true
+  let allAlive = true
+  let prev: number | string | undefined
+  for (let r = 0; r < table.length; r++) {
+    if (alive[r] !== 1) {
+      allAlive = false
+      continue
+    }
+    const k = keyOf(keyCol, r)
+    if (
+      prev !== undefined &&
+      (typeof k === 'number' ? k < (prev as number) : compareUtf8(k, prev as string) < 0)
+    )
+      sorted = false
+    prev = k
+    live++
+  }
+  if (sorted && allAlive) return table
+  let order: Int32Array = new Int32Array(live)
+  for (let r = 0, o = 0; r < table.length; r++) if (alive[r] === 1) order[o++] = r
+  if (!sorted) {
+    if (keyCol.type === 'string') {
+      const keys = keyCol.values
+      order = Int32Array.from(
+        Array.from(order).sort((a, b) => compareUtf8(keys[a] as string, keys[b] as string)),
+      )
+    } else order = stableSortByInt32(order, keyCol.values as Int32Array)
+  }
+  return takeRows(table, order)
+}

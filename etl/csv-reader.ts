@@ -1,0 +1,312 @@
+/**
+ * RFC 4180 reader for DMS CSV files, straight into typed columns.
+ *
+ * Hand-written rather than csv-parse: the reader must tell an empty unquoted field (NULL) from a quoted `""` (the empty
+ * string), point every error at a physical line and field, and decode ints and dates from bytes without building an
+ * intermediate string per field. csv-parse can do the first only through its `cast` hook, which made it ~10x slower
+ * (docs/decisions.md has the measurements).
+ */
+import { Buffer, isAscii, isUtf8 } from 'node:buffer'
+import { type ColumnBuilder, ensureCapacity, newColumn } from './column-builder.js'
+import { at, InputError, quoteValue } from './errors.js'
+import { keyIndex } from './table-spec.js'
+import type { DmsFormat, ParsedFile, TableSpec } from './types.js'
+import { OP_DELETE, OP_INSERT, OP_UPDATE } from './types.js'
+import { parseDate, parseInt32 } from './values.js'
+
+const QUOTE = 34
+const LF = 10
+const CR = 13
+
+/** Which field of a row holds what, for one kind of DMS file under one DmsFormat. */
+export interface CsvLayout {
+  fieldCount: number // fields per row
+  hasOp: boolean // field 0 is the DMS Op column
+  loadOnly: boolean // an Op column in a full-load file, where only I is valid
+  fieldColumn: Int32Array // per field: index of the spec column it fills, or -1 (Op, timestamp)
+  header: string[] // the header row DMS writes with AddColumnName
+}
+
+/** The layout of a LOAD or change file: [Op] [timestamp if afterOp] columns... [timestamp if last]. */
+export function csvLayout(spec: TableSpec, format: DmsFormat, kind: 'load' | 'change'): CsvLayout {
+  const hasOp = kind === 'change' || format.includeOpForFullLoad
+  const header: string[] = []
+  const fieldColumn: number[] = []
+  if (hasOp) {
+    header.push('Op')
+    fieldColumn.push(-1)
+  }
+  const ts = format.timestampColumnName
+  if (ts !== null && format.timestampColumnPosition === 'afterOp') {
+    header.push(ts)
+    fieldColumn.push(-1)
+  }
+  spec.columns.forEach((c, i) => {
+    header.push(c.name)
+    fieldColumn.push(i)
+  })
+  if (ts !== null && format.timestampColumnPosition === 'last') {
+    header.push(ts)
+    fieldColumn.push(-1)
+  }
+  return {
+    fieldCount: header.length,
+    hasOp,
+    loadOnly: kind === 'load',
+    fieldColumn: Int32Array.from(fieldColumn),
+    header,
+  }
+}
+
+/** Byte offset of the first invalid UTF-8 sequence, or -1. Only called when `isUtf8` already said no. */
+function firstInvalidUtf8(b: Uint8Array, from: number): number {
+  let i = from
+  while (i < b.length) {
+    const c = b[i]!
+    const need =
+      c < 0x80 ? 0 : c >= 0xc2 && c <= 0xdf ? 1 : c >= 0xe0 && c <= 0xef ? 2 : c >= 0xf0 && c <= 0xf4 ? 3 : -1
+    if (need < 0) return i
+    if (need > 0 && !isUtf8(b.subarray(i, i + need + 1))) return i
+    i += need + 1
+  }
+  return -1
+}
+
+/**
+ * Parses one DMS CSV file. `file` names it in errors. Throws an InputError at the first bad byte; never returns a
+ * partial result.
+ */
+export function parseDmsCsv(
+  bytes: Uint8Array,
+  file: string,
+  spec: TableSpec,
+  layout: CsvLayout,
+  format: DmsFormat,
+): ParsedFile {
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  const n = buf.length
+  // One pass in native code decides how strings are decoded; the invalid-UTF-8 position is only found on failure.
+  const ascii = isAscii(buf)
+  const badUtf8At = ascii || isUtf8(buf) ? n : firstInvalidUtf8(buf, 0)
+  const encoding = ascii ? 'latin1' : 'utf8' // latin1 is a plain byte copy: the fast path for ASCII files
+  const delim = format.csvDelimiter.charCodeAt(0)
+  const nullBytes = format.csvNullValue === null ? null : Buffer.from(format.csvNullValue, 'utf8')
+  const key = keyIndex(spec)
+  const { fieldCount, fieldColumn, hasOp } = layout
+
+  const columns: ColumnBuilder[] = spec.columns.map((c) => newColumn(c, 0))
+  let capacity = Math.max(16, Math.ceil(n / 32))
+  ensureCapacity(columns, capacity)
+  let ops = new Uint8Array(hasOp ? capacity : 0)
+  let lines = new Int32Array(capacity)
+
+  let i = n >= 3 && buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf ? 3 : 0 // a BOM is tolerated
+  let line = 1
+  let row = 0
+  let headerPending = format.addColumnName
+
+  // State of the field being read, shared with the helpers below.
+  let s = 0
+  let e = 0
+  let quoted = false
+  let escaped = false
+  let fieldLine = 1
+  let field = 0
+
+  const fail = (
+    code: ConstructorParameters<typeof InputError>[0],
+    what: string,
+    column = field + 1,
+  ): never => {
+    const loc = { file, line: fieldLine, column }
+    throw new InputError(code, `dms csv: ${what}${at(loc)}`, loc)
+  }
+  const text = (): string => {
+    const v = buf.toString(encoding, s, e)
+    return escaped ? v.replaceAll('""', '"') : v
+  }
+  const isNull = (): boolean => {
+    if (quoted) return false
+    if (nullBytes === null) return s === e
+    return e - s === nullBytes.length && buf.compare(nullBytes, 0, nullBytes.length, s, e) === 0
+  }
+
+  /** Reads one field starting at `i` into s/e/quoted/escaped; leaves `i` on the terminator (or at n). */
+  const scanField = (): void => {
+    fieldLine = line
+    escaped = false
+    if (buf[i] === QUOTE) {
+      quoted = true
+      s = i + 1
+      let j = s
+      for (;;) {
+        j = buf.indexOf(QUOTE, j)
+        if (j < 0)
+          fail(
+            'unterminated_quote',
+            'unterminated quoted field (a closing " is missing before the end of the file)',
+          )
+        if (buf[j + 1] === QUOTE) {
+          escaped = true
+          j += 2
+          continue
+        }
+        break
+      }
+      e = j
+      for (let k = buf.indexOf(LF, s); k >= 0 && k < e; k = buf.indexOf(LF, k + 1)) line++
+      i = j + 1
+      if (i < n) {
+        const c = buf[i]
+        if (c !== delim && c !== LF && c !== CR)
+          fail(
+            'bad_quote',
+            `text after a closing quote (expected ${JSON.stringify(String.fromCharCode(delim))} or end of line)`,
+          )
+      }
+    } else {
+      quoted = false
+      s = i
+      while (i < n) {
+        const c = buf[i]
+        if (c === delim || c === LF || c === CR) break
+        if (c === QUOTE)
+          fail('bad_quote', 'bare " inside an unquoted field (quote the whole field and double the quote)')
+        i++
+      }
+      e = i
+    }
+    if (badUtf8At < e && badUtf8At >= s - 1)
+      fail(
+        'invalid_utf8',
+        `invalid UTF-8 byte 0x${buf[badUtf8At]!.toString(16).padStart(2, '0')} (expected UTF-8 text)`,
+      )
+  }
+
+  /** Consumes the terminator after a field; true when the row ended. */
+  const endOfField = (): boolean => {
+    if (i >= n) return true
+    const c = buf[i]
+    if (c === delim) {
+      i++
+      return false
+    }
+    if (c === LF) {
+      i++
+      line++
+      return true
+    }
+    if (buf[i + 1] === LF) {
+      i += 2
+      line++
+      return true
+    }
+    return fail('bad_line_end', 'carriage return not followed by a line feed (expected CRLF or LF line ends)')
+  }
+
+  const blankLineCheck = (): void => {
+    const c = buf[i]
+    if (c === LF || (c === CR && buf[i + 1] === LF)) {
+      fieldLine = line
+      fail('blank_line', 'blank line (expected a row of fields)', 1)
+    }
+  }
+
+  if (headerPending && i < n) {
+    blankLineCheck()
+    const names: string[] = []
+    field = 0
+    for (;;) {
+      scanField()
+      names.push(text())
+      field++
+      if (endOfField()) break
+    }
+    if (names.join('\u0000') !== layout.header.join('\u0000')) {
+      fieldLine = 1
+      fail(
+        'bad_header',
+        `header ${quoteValue(names.join(','))} does not match the table (expected ${layout.header.join(',')})`,
+        1,
+      )
+    }
+    headerPending = false
+  }
+
+  while (i < n) {
+    blankLineCheck()
+    if (row >= capacity) {
+      capacity *= 2
+      ensureCapacity(columns, capacity)
+      const grownOps = new Uint8Array(hasOp ? capacity : 0)
+      grownOps.set(ops)
+      ops = grownOps
+      const grownLines = new Int32Array(capacity)
+      grownLines.set(lines)
+      lines = grownLines
+    }
+    lines[row] = line
+    let op = OP_INSERT
+    field = 0
+    for (;;) {
+      scanField()
+      if (field >= fieldCount)
+        fail('field_count', `too many fields (expected ${fieldCount}: ${layout.header.join(',')})`)
+      const c = fieldColumn[field]!
+      if (c < 0) {
+        if (hasOp && field === 0) {
+          const v = e - s === 1 ? buf[s] : 0
+          op = v === 73 ? OP_INSERT : v === 85 ? OP_UPDATE : v === 68 ? OP_DELETE : 0
+          if (op === 0 || (layout.loadOnly && op !== OP_INSERT))
+            fail(
+              'unknown_op',
+              `unknown Op ${quoteValue(text())} (expected ${layout.loadOnly ? 'I in a full-load file' : 'I, U or D'})`,
+            )
+          ops[row] = op
+        } // else: the DMS timestamp column, which only orders changes (a later issue) and is not stored
+      } else if (op === OP_DELETE && c !== key) {
+        // The other values of a D row are not read: DMS may write only the key. They stay NULL.
+      } else {
+        const col = columns[c]!
+        if (isNull()) {
+          if (c === key) fail('null_key', `NULL key ${spec.primaryKey} (expected a value)`)
+          // NULL is the builders' initial state for date and int32 (valid = 0); strings need an explicit null.
+          if (col.type === 'string') col.values[row] = null
+        } else if (col.type === 'string') {
+          col.values[row] = text()
+        } else if (col.type === 'int32') {
+          col.values[row] =
+            (quoted && escaped ? undefined : parseInt32(buf, s, e)) ??
+            fail(
+              'bad_int',
+              `bad integer ${quoteValue(text())} for ${spec.columns[c]!.name} (expected -?[0-9]+ within the int32 range)`,
+            )
+          col.valid[row] = 1
+        } else {
+          col.values[row] =
+            (quoted && escaped ? undefined : parseDate(buf, s, e)) ??
+            fail(
+              'bad_date',
+              `bad date ${quoteValue(text())} for ${spec.columns[c]!.name} (expected a real calendar date YYYY-MM-DD)`,
+            )
+        }
+      }
+      field++
+      if (endOfField()) break
+    }
+    if (field !== fieldCount) {
+      fieldLine = lines[row]!
+      fail('field_count', `${field} fields (expected ${fieldCount}: ${layout.header.join(',')})`, field)
+    }
+    // D rows and NULL strings leave holes in string arrays; keep them dense so V8 keeps fast elements.
+    for (const col of columns) if (col.type === 'string' && col.values.length <= row) col.values[row] = null
+    row++
+  }
+
+  return {
+    file,
+    rows: { spec, length: row, columns },
+    ops: hasOp ? ops.subarray(0, row) : null,
+    lines: lines.subarray(0, row),
+  }
+}

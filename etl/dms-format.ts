@@ -1,0 +1,61 @@
+import { ConfigError } from './errors.js'
+import type { DmsFormat } from './types.js'
+
+/** Defaults match the seed data: no header, no Op in LOAD files, `,`, NULL as an empty unquoted field. */
+export const DEFAULT_DMS_FORMAT: DmsFormat = {
+  includeOpForFullLoad: false,
+  addColumnName: false,
+  timestampColumnName: null,
+  timestampColumnPosition: 'afterOp',
+  csvDelimiter: ',',
+  csvNullValue: null,
+}
+
+/** Merges a partial format from a config file over the defaults, rejecting unknown keys and bad values. */
+export function parseDmsFormat(value: unknown): DmsFormat {
+  if (value === undefined) return DEFAULT_DMS_FORMAT
+  if (typeof value !== 'object' || value === null)
+    throw new ConfigError('bad_config', 'config: format must be an object')
+  const v = value as Record<string, unknown>
+  for (const k of Object.keys(v))
+    if (!(k in DEFAULT_DMS_FORMAT))
+      throw new ConfigError(
+        'bad_config',
+        `config: unknown format setting ${JSON.stringify(k)} (known: ${Object.keys(DEFAULT_DMS_FORMAT).join(', ')})`,
+      )
+  const f: DmsFormat = { ...DEFAULT_DMS_FORMAT, ...(v as Partial<DmsFormat>) }
+  for (const k of ['includeOpForFullLoad', 'addColumnName'] as const)
+    if (typeof f[k] !== 'boolean')
+      throw new ConfigError('bad_config', `config: format.${k} must be true or false`)
+  if (
+    f.timestampColumnName !== null &&
+    (typeof f.timestampColumnName !== 'string' || f.timestampColumnName === '')
+  )
+    throw new ConfigError(
+      'bad_config',
+      'config: format.timestampColumnName must be a non-empty string or null',
+    )
+  if (f.timestampColumnPosition !== 'afterOp' && f.timestampColumnPosition !== 'last')
+    throw new ConfigError('bad_config', 'config: format.timestampColumnPosition must be "afterOp" or "last"')
+  const d = f.csvDelimiter
+  if (
+    typeof d !== 'string' ||
+    d.length !== 1 ||
+    d === '"' ||
+    d === '\n' ||
+    d === '\r' ||
+    d.charCodeAt(0) > 127
+  )
+    throw new ConfigError(
+      'bad_config',
+      `config: format.csvDelimiter must be one ASCII character other than a quote or line break, got ${JSON.stringify(d)}`,
+    )
+  if (f.csvNullValue !== null && typeof f.csvNullValue !== 'string')
+    throw new ConfigError('bad_config', 'config: format.csvNullValue must be a string or null')
+  if (typeof f.csvNullValue === 'string' && (/["\r\n]/.test(f.csvNullValue) || f.csvNullValue.includes(d)))
+    throw new ConfigError(
+      'bad_config',
+      'config: format.csvNullValue must not contain the delimiter, a quote or a line break',
+    )
+  return f
+}

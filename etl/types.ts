@@ -1,0 +1,84 @@
+/** Shared types of the engine. One comment per field; defaults live in the modules that apply them. */
+
+/** Column types the engine knows. Dates are days since 1970-01-01 (UTC), like Parquet's DATE. */
+export type ColumnType = 'int32' | 'string' | 'date' | 'double' // double: computed columns only
+
+export interface ColumnSpec {
+  name: string // column name, as in the source table and the published Parquet
+  type: ColumnType // value type; decides parsing, storage and the Parquet physical type
+}
+
+/** The shape of a replicated table. The merge engine is keyed by `primaryKey`, whatever the table. */
+export interface TableSpec {
+  name: string // table name; also the output folder and the commit-log folder
+  columns: ColumnSpec[] // in source order (the order DMS writes them)
+  primaryKey: string // name of the key column: int32 or string, never NULL
+}
+
+/**
+ * The AWS DMS S3-target settings that decide the layout of a CSV file. One object configures both the reader and
+ * (later) the DMS endpoint in the CDK stack, so the two cannot drift apart.
+ */
+export interface DmsFormat {
+  includeOpForFullLoad: boolean // IncludeOpForFullLoad: LOAD rows start with an Op column (always I)
+  addColumnName: boolean // AddColumnName: every file starts with a header row of column names
+  timestampColumnName: string | null // TimestampColumnName: an extra commit-timestamp column, or null for none
+  timestampColumnPosition: 'afterOp' | 'last' // where that column sits (DMS documents no order, so it is a setting)
+  csvDelimiter: string // CsvDelimiter: one character
+  csvNullValue: string | null // CsvNullValue: an unquoted field equal to it is NULL; null = empty unquoted field is NULL
+}
+
+/** A string column: one JS string per row, NULL as null. */
+export type StringValues = (string | null)[]
+
+/** Sentinel for a NULL date. Real dates (years 0000-9999) are far inside the int32 range. */
+export const NULL_DATE = -0x80000000
+
+/**
+ * Columnar storage of one column. int32: values plus a validity byte per row (1 = present);
+ * date: days since epoch with NULL_DATE for NULL; string: JS strings.
+ */
+export type ColumnData =
+  | { type: 'int32'; values: Int32Array; valid: Uint8Array }
+  | { type: 'date'; values: Int32Array }
+  | { type: 'string'; values: StringValues }
+  | { type: 'double'; values: Float64Array } // computed features only; never NULL
+
+/** A table in memory: columns in spec order, all of length `length` (typed arrays may be longer: capacity). */
+export interface Table {
+  spec: TableSpec
+  length: number // number of rows
+  columns: ColumnData[] // one per spec column, same order
+}
+
+/** Op codes of a change row. */
+export const OP_INSERT = 1
+export const OP_UPDATE = 2
+export const OP_DELETE = 3
+export type OpCode = typeof OP_INSERT | typeof OP_UPDATE | typeof OP_DELETE
+
+/** The rows of one parsed DMS file, columnar. For a D row the non-key values are NULL (they are not read). */
+export interface ParsedFile {
+  file: string // file name relative to the source root
+  rows: Table // the row values, in file order
+  ops: Uint8Array | null // OpCode per row; null for full-load files without an Op column
+  lines: Int32Array // physical line where each row starts (for errors found after parsing)
+}
+
+/** Per-file counts of what each change did, each relative to the table just before that row. */
+export interface OpCounts {
+  inserts: number // I on a missing key
+  replaces: number // I on a present key
+  updates: number // U on a present key
+  upsertsOfMissing: number // U on a missing key
+  deletes: number // D on a present key
+  deletesOfMissing: number // D on a missing key
+}
+
+/** Per-city features of the users table, row-aligned with the sorted features table. */
+export interface FeatureSummary {
+  rows: number // rows in the features table
+  cities: number // distinct (aliased) cities, NULL counted as one
+  rowsWithoutState: number // rows whose city has no state in the map (NULL city included)
+  citiesWithoutState: (string | null)[] // those cities, sorted
+}

@@ -56,10 +56,10 @@ export function compareUtf8(a: string, b: string): number {
     const y = b.charCodeAt(i)
     if (x === y) continue
     // UTF-16 order equals code point (and so UTF-8 byte) order except that surrogates (D800-DFFF, used for
-    // code points above FFFF) sort below E000-FFFF in UTF-16 but above them in UTF-8.
+    // code points above FFFF) sort below E000-FFFF in UTF-16; by code point they sort above every BMP character.
     const xs = x >= 0xd800 && x <= 0xdfff
     const ys = y >= 0xd800 && y <= 0xdfff
-    if (xs !== ys) return xs ? (y >= 0xe000 ? 1 : -1) : x >= 0xe000 ? -1 : 1
+    if (xs !== ys) return xs ? 1 : -1
     return x < y ? -1 : 1
   }
   return a.length - b.length

@@ -1,0 +1,94 @@
+/** Discovers the golden cases under test/fixtures and runs one through the engine with local folders. */
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { USERS_FEATURES_SPEC } from '../../etl/city-features.js'
+import { parseCityAliases, parseCityMap } from '../../etl/city-map.js'
+import { readCommitLog } from '../../etl/commit-log.js'
+import { DEFAULT_DMS_FORMAT } from '../../etl/dms-format.js'
+import { type RunResult, readVersionTable, runPipeline } from '../../etl/pipeline.js'
+import { LocalStorage } from '../../etl/storage-local.js'
+import { USERS_SPEC } from '../../etl/table-spec.js'
+import type { Table } from '../../etl/types.js'
+import { parseDateString } from '../../etl/values.js'
+
+export const FIXTURES = join(import.meta.dirname, '..', 'fixtures')
+export const REPO = join(import.meta.dirname, '..', '..')
+
+export interface CaseSpec {
+  name: string
+  dir: string
+  description: string
+  asOf: string
+  cities?: string
+  error?: { code: string; file?: string; line?: number; column?: number }
+}
+
+export function discoverCases(): CaseSpec[] {
+  return readdirSync(FIXTURES, { withFileTypes: true })
+    .filter((d) => d.isDirectory() && existsSync(join(FIXTURES, d.name, 'case.json')))
+    .map((d) => {
+      const dir = join(FIXTURES, d.name)
+      return {
+        name: d.name,
+        dir,
+        ...(JSON.parse(readFileSync(join(dir, 'case.json'), 'utf8')) as Omit<CaseSpec, 'name' | 'dir'>),
+      }
+    })
+    .sort((a, b) => a.name.localeCompare(b.name))
+}
+
+export function tempDir(prefix = 'lakesync-test-'): string {
+  return mkdtempSync(join(tmpdir(), prefix))
+}
+
+const ALIASES = parseCityAliases(
+  JSON.parse(readFileSync(join(REPO, 'data', 'city_aliases.json'), 'utf8')),
+  'aliases',
+)
+
+export function cityMapFor(c: Pick<CaseSpec, 'dir' | 'cities'>): Map<string, string> {
+  const file = c.cities ? join(c.dir, c.cities) : join(REPO, 'data', 'city_to_state.csv')
+  return parseCityMap(readFileSync(file), file)
+}
+
+/** Runs the engine on a source folder into `target` (a fresh temp folder by default). */
+export async function runEngine(
+  source: string,
+  asOf: string,
+  cityToState: Map<string, string>,
+  target = tempDir(),
+): Promise<{ result: RunResult; target: string }> {
+  const result = await runPipeline({
+    source: new LocalStorage(source),
+    target: new LocalStorage(target),
+    spec: USERS_SPEC,
+    format: DEFAULT_DMS_FORMAT,
+    asOf: parseDateString(asOf)!,
+    cityToState,
+    cityAliases: ALIASES,
+    engineVersion: 'test',
+  })
+  return { result, target }
+}
+
+/** The current version's users and features tables of a target folder. */
+export async function currentTables(target: string): Promise<{ users: Table; features: Table }> {
+  const storage = new LocalStorage(target)
+  const log = await readCommitLog(storage, 'users')
+  const current = log.at(-1)
+  if (!current) throw new Error(`no version in ${target}`)
+  return {
+    users: await readVersionTable(storage, current, USERS_SPEC, 'users'),
+    features: await readVersionTable(storage, current, USERS_FEATURES_SPEC, 'users_features'),
+  }
+}
+
+/** Every file under a folder, relative paths sorted (to prove a failed run left the target untouched). */
+export function listTree(dir: string): string[] {
+  if (!existsSync(dir)) return []
+  return (readdirSync(dir, { recursive: true, withFileTypes: true }) as import('node:fs').Dirent[])
+    .filter((d) => d.isFile())
+    .map((d) => join(d.parentPath, d.name).slice(dir.length + 1))
+    .sort()
+}

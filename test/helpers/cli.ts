@@ -1,0 +1,36 @@
+/** Runs the CLI in-process (cli/app.ts main) or as a real child process (the built dist/cli/main.js). */
+import { spawnSync } from 'node:child_process'
+import { join } from 'node:path'
+import { Writable } from 'node:stream'
+import { main } from '../../cli/app.js'
+import { REPO } from './fixtures.js'
+
+export interface CliResult {
+  code: number
+  out: string
+  err: string
+}
+
+function sink(): { stream: Writable; text: () => string } {
+  const chunks: Buffer[] = []
+  const stream = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      chunks.push(Buffer.from(chunk))
+      cb()
+    },
+  })
+  return { stream, text: () => Buffer.concat(chunks).toString('utf8') }
+}
+
+export async function cli(...argv: string[]): Promise<CliResult> {
+  const out = sink()
+  const err = sink()
+  const code = await main(argv, { out: out.stream, err: err.stream, errIsTty: false })
+  return { code, out: out.text(), err: err.text() }
+}
+
+/** The built executable, as `npx lakesync` runs it (requires `npm run build`, which `npm test` does first). */
+export function cliProcess(...argv: string[]): CliResult {
+  const r = spawnSync(process.execPath, [join(REPO, 'dist', 'cli', 'main.js'), ...argv], { encoding: 'utf8' })
+  return { code: r.status ?? -1, out: r.stdout, err: r.stderr }
+}

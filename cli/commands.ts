@@ -8,6 +8,7 @@ import { USERS_FEATURES_SPEC } from '../etl/city-features.js'
 import { readCommitLog } from '../etl/commit-log.js'
 import { csvChunk, showTable } from '../etl/csv-export.js'
 import { ConfigError, StateError } from '../etl/errors.js'
+import { writeParquet } from '../etl/parquet-writer.js'
 import { readVersionTable, runPipeline } from '../etl/pipeline.js'
 import type { Storage } from '../etl/storage.js'
 import { LocalStorage } from '../etl/storage-local.js'
@@ -122,8 +123,7 @@ export async function exportCommand(flags: Flags, _io: Io): Promise<number> {
   await mkdir(dirname(out), { recursive: true })
   const stream = createWriteStream(out)
   if (format === 'parquet') {
-    const { tableToParquet } = await import('../etl/parquet-io.js')
-    stream.write(tableToParquet(table))
+    stream.write(writeParquet(table))
   } else {
     const CHUNK = 65536
     for (let start = 0; start < table.length || start === 0; start += CHUNK) {

@@ -24,7 +24,8 @@ import {
 import { csvLayout, parseDmsCsv } from './csv-reader.js'
 import { compareChangeFiles, type DmsFile, listDmsFiles } from './dms-files.js'
 import { InputError, StateError } from './errors.js'
-import { parquetToTable, tableToParquet } from './parquet-io.js'
+import { parquetToTable } from './parquet-reader.js'
+import { writeParquet } from './parquet-writer.js'
 import type { Storage } from './storage.js'
 import type { DmsFormat, FeatureSummary, OpCounts, ParsedFile, Table, TableSpec } from './types.js'
 import { formatDate } from './values.js'
@@ -196,8 +197,8 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
     users: [`${spec.name}/v=${versionName(version)}/part-00000.parquet`],
     users_features: [`${USERS_FEATURES_SPEC.name}/v=${versionName(version)}/part-00000.parquet`],
   }
-  await target.write(outputs.users[0]!, tableToParquet(users))
-  await target.write(outputs.users_features[0]!, tableToParquet(features.table))
+  await target.write(outputs.users[0]!, writeParquet(users))
+  await target.write(outputs.users_features[0]!, writeParquet(features.table))
   const t4 = performance.now()
 
   const record: CommitRecord = {

@@ -1,86 +1,11 @@
 /**
- * Tables to and from Parquet bytes, with hyparquet-writer and hyparquet (pure JS, no native code, small enough for
- * a Lambda bundle). parquetjs-lite, named in the product brief, was ~10x slower to write and cannot read files
- * written by other writers: docs/decisions.md has the numbers.
+ * Parquet bytes to a table, with hyparquet (pure JS, reads files from any writer: lakesync's own, Spark's, DuckDB's).
+ * Used to load the previous version before applying new changes, and by `lakesync export`/`show`.
  */
 import { parquetMetadata, parquetRead } from 'hyparquet'
-import type { ColumnSource } from 'hyparquet-writer'
-import { parquetWriteBuffer } from 'hyparquet-writer'
 import { StateError } from './errors.js'
 import type { ColumnData, StringValues, Table, TableSpec } from './types.js'
 import { NULL_DATE } from './types.js'
-
-/** Rows per row group: big enough for good compression, small enough for readers to split work. */
-const ROW_GROUP_SIZE = 1 << 20
-
-type SchemaElement = NonNullable<Parameters<typeof parquetWriteBuffer>[0]['schema']>[number]
-
-function schemaOf(spec: TableSpec): SchemaElement[] {
-  const root: SchemaElement = { name: 'schema', num_children: spec.columns.length }
-  return [
-    root,
-    ...spec.columns.map((c): SchemaElement => {
-      const repetition_type = c.name === spec.primaryKey ? 'REQUIRED' : 'OPTIONAL'
-      switch (c.type) {
-        case 'int32':
-          return { name: c.name, type: 'INT32', repetition_type }
-        case 'date':
-          return {
-            name: c.name,
-            type: 'INT32',
-            converted_type: 'DATE',
-            logical_type: { type: 'DATE' },
-            repetition_type,
-          }
-        case 'double':
-          return { name: c.name, type: 'DOUBLE', repetition_type }
-        case 'string':
-          return {
-            name: c.name,
-            type: 'BYTE_ARRAY',
-            converted_type: 'UTF8',
-            logical_type: { type: 'STRING' },
-            repetition_type,
-          }
-      }
-    }),
-  ]
-}
-
-/** The values of one column as hyparquet-writer takes them: typed arrays when there is no NULL. */
-function writerData(c: ColumnData, n: number): ColumnSource['data'] {
-  switch (c.type) {
-    case 'string':
-      return c.values.length === n ? c.values : c.values.slice(0, n)
-    case 'double':
-      return c.values.subarray(0, n)
-    case 'date': {
-      const v = c.values.subarray(0, n)
-      if (!v.includes(NULL_DATE)) return v
-      return Array.from(v, (d) => (d === NULL_DATE ? null : d))
-    }
-    case 'int32': {
-      const v = c.values.subarray(0, n)
-      if (!c.valid.subarray(0, n).includes(0)) return v
-      return Array.from(v, (x, i) => (c.valid[i] === 1 ? x : null))
-    }
-  }
-}
-
-/** Encodes a table as one Parquet file. */
-export function tableToParquet(table: Table): Uint8Array {
-  const columnData: ColumnSource[] = table.spec.columns.map((c, i) => ({
-    name: c.name,
-    data: writerData(table.columns[i]!, table.length),
-  }))
-  const buffer = parquetWriteBuffer({
-    columnData,
-    schema: schemaOf(table.spec),
-    rowGroupSize: ROW_GROUP_SIZE,
-    createdBy: 'lakesync',
-  })
-  return new Uint8Array(buffer)
-}
 
 /** Decodes a Parquet file written for `spec` (by lakesync or any other writer with the same columns). */
 export async function parquetToTable(bytes: Uint8Array, spec: TableSpec, file: string): Promise<Table> {

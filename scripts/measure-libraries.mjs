@@ -57,9 +57,9 @@ const pq = time('hyparquet-writer (default options)', () => {
   return new Uint8Array(
     parquetWriteBuffer({
       columnData: [
-        { name: 'user_id', data: ids.values.subarray(0, rows), type: 'INT32' },
-        { name: 'name', data: names.values, type: 'STRING' },
-        { name: 'city', data: cs.values, type: 'STRING' },
+        { name: 'user_id', data: ids.values.subarray(0, rows) },
+        { name: 'name', data: names.values },
+        { name: 'city', data: cs.values },
         {
           name: 'last_login',
           data: Array.from(dates.values.subarray(0, rows), (d) => (d === -0x80000000 ? null : d)),

@@ -1,0 +1,247 @@
+/**
+ * `npm run bench [-- --users N --changes M --files F --runs R --seed S --large]`: lakesync against a DuckDB peer
+ * (bench/duckdb-peer.ts) on generated DMS data (bench/generate.ts, cached under bench-data/).
+ *
+ * Per case: R rounds, each running lakesync then DuckDB in a fresh child process (bench/measure.ts), so neither warms
+ * the other's heap or page cache beyond what the previous round left. The two engines' outputs must be identical
+ * (values and row order, both tables) before any time is reported; otherwise the first differing rows are printed
+ * and the exit code is 1.
+ */
+import { execFileSync } from 'node:child_process'
+import { readdirSync, readFileSync, rmSync } from 'node:fs'
+import { availableParallelism } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
+import { DuckDBInstance } from '@duckdb/node-api'
+import { AS_OF, dataDir, type GenParams, generate } from './generate.js'
+
+const here = fileURLToPath(new URL('.', import.meta.url)) // dist/bench/
+const root = join(here, '..', '..')
+const measureJs = join(here, 'measure.js')
+
+interface Measurement {
+  engine: string
+  wallMs: number
+  maxRssMB: number
+  output: string
+}
+
+interface CaseResult {
+  params: GenParams
+  lakesync: Measurement[]
+  duckdb: Measurement[]
+  timings: Record<string, number>[] // lakesync's commit timingsMs, one per run
+  lakesyncOutput: string
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b)
+  const m = s.length >> 1
+  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2
+}
+
+function measureOnce(engine: 'lakesync' | 'duckdb', source: string, target: string): Measurement {
+  rmSync(target, { recursive: true, force: true })
+  const stdout = execFileSync(process.execPath, [measureJs, engine, source, target, AS_OF], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+    maxBuffer: 1 << 24,
+  })
+  const line = stdout.trim().split('\n').at(-1) ?? ''
+  return JSON.parse(line) as Measurement
+}
+
+/** lakesync's commit record of its (only) version in `target`. */
+function commitTimings(target: string): Record<string, number> {
+  const dir = join(target, '_lakesync', 'users', 'commits')
+  const name = readdirSync(dir).find((n) => n.endsWith('.json'))
+  if (!name) throw new Error(`no commit record in ${dir}`)
+  return (JSON.parse(readFileSync(join(dir, name), 'utf8')) as { timingsMs: Record<string, number> })
+    .timingsMs
+}
+
+function lit(s: string): string {
+  return `'${s.replaceAll("'", "''")}'`
+}
+
+/**
+ * Compares two Parquet files row by row (same columns, same types, same values in the same order). Returns a
+ * description of the differences, or null when they are identical.
+ */
+async function compareParquet(a: string, b: string): Promise<string | null> {
+  const db = await DuckDBInstance.create(':memory:')
+  const c = await db.connect()
+  try {
+    const describe = async (f: string) =>
+      (await c.runAndReadAll(`DESCRIBE SELECT * FROM read_parquet(${lit(f)}, hive_partitioning = false)`))
+        .getRowObjectsJson()
+        .map((r) => `${r.column_name} ${r.column_type}`)
+    const sa = await describe(a)
+    const sb = await describe(b)
+    if (sa.join(', ') !== sb.join(', '))
+      return `schemas differ:\n  lakesync: ${sa.join(', ')}\n  duckdb:   ${sb.join(', ')}`
+    const cols = sa.map((s) => s.slice(0, s.indexOf(' ')))
+    await c.run(
+      `CREATE VIEW a AS SELECT * FROM read_parquet(${lit(a)}, file_row_number = true, hive_partitioning = false)`,
+    )
+    await c.run(
+      `CREATE VIEW b AS SELECT * FROM read_parquet(${lit(b)}, file_row_number = true, hive_partitioning = false)`,
+    )
+    const differs = [
+      'a.file_row_number IS NULL',
+      'b.file_row_number IS NULL',
+      ...cols.map((col) => `a."${col}" IS DISTINCT FROM b."${col}"`),
+    ].join(' OR ')
+    const from = `a FULL JOIN b ON a.file_row_number = b.file_row_number WHERE ${differs}`
+    const n = (await c.runAndReadAll(`SELECT count(*)::INTEGER AS n FROM ${from}`)).getRowObjectsJson()[0]!
+      .n as number
+    if (n === 0) return null
+    const rows = (
+      await c.runAndReadAll(
+        `SELECT coalesce(a.file_row_number, b.file_row_number) AS row, ${cols.map((col) => `a."${col}" AS "lakesync.${col}", b."${col}" AS "duckdb.${col}"`).join(', ')} FROM ${from} ORDER BY 1 LIMIT 5`,
+      )
+    ).getRowObjectsJson()
+    return `${n} row(s) differ; the first:\n${rows.map((r) => `  ${JSON.stringify(r)}`).join('\n')}`
+  } finally {
+    c.closeSync()
+    db.closeSync()
+  }
+}
+
+async function runCase(p: GenParams, runs: number): Promise<CaseResult> {
+  const source = generate(root, p, (m) => console.error(m))
+  const outDir = join(dataDir(root, p), 'out')
+  const lakesyncTarget = join(outDir, 'lakesync')
+  const duckdbTarget = join(outDir, 'duckdb')
+  const result: CaseResult = { params: p, lakesync: [], duckdb: [], timings: [], lakesyncOutput: '' }
+  for (let i = 0; i < runs; i++) {
+    const l = measureOnce('lakesync', source, lakesyncTarget)
+    result.lakesync.push(l)
+    result.timings.push(commitTimings(lakesyncTarget))
+    result.lakesyncOutput = l.output
+    const d = measureOnce('duckdb', source, duckdbTarget)
+    result.duckdb.push(d)
+    console.error(
+      `  ${label(p)} run ${i + 1}/${runs}: lakesync ${Math.round(l.wallMs)} ms ${Math.round(l.maxRssMB)} MB, duckdb ${Math.round(d.wallMs)} ms ${Math.round(d.maxRssMB)} MB`,
+    )
+  }
+  const version = 'v=00000000000000000001'
+  for (const [table, lakesyncFile] of [
+    ['users', join(lakesyncTarget, 'users', version, 'part-00000.parquet')],
+    ['users_features', join(lakesyncTarget, 'users_features', version, 'part-00000.parquet')],
+  ] as const) {
+    const diff = await compareParquet(lakesyncFile, join(duckdbTarget, table, 'part-00000.parquet'))
+    if (diff !== null) {
+      console.error(`\n${label(p)}: lakesync and DuckDB disagree on ${table}: ${diff}`)
+      process.exit(1)
+    }
+  }
+  console.error(`  ${label(p)}: outputs identical (users and users_features: values and row order)`)
+  return result
+}
+
+/** The lakesync revision measured: HEAD, plus a note when etl/ or cli/ have uncommitted changes. */
+function revision(): string {
+  try {
+    const git = (...args: string[]) => execFileSync('git', args, { cwd: root, encoding: 'utf8' }).trim()
+    const dirty = git('status', '--porcelain', '--', 'etl', 'cli') !== ''
+    return `${git('rev-parse', '--short', 'HEAD')}${dirty ? ' with uncommitted changes in etl/ or cli/' : ''}`
+  } catch {
+    return 'unknown (not a git checkout)'
+  }
+}
+
+function label(p: GenParams): string {
+  const n = (x: number) =>
+    x >= 1e6 && x % 1e6 === 0 ? `${x / 1e6}M` : x >= 1e3 && x % 1e3 === 0 ? `${x / 1e3}k` : String(x)
+  return `${n(p.users)} users / ${n(p.changes)} changes / ${p.files} files`
+}
+
+function table(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)))
+  const line = (cells: string[]) =>
+    `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ')} |`
+  return [
+    line(header),
+    `|${widths.map((w, i) => (i === 0 ? ':' : '-') + '-'.repeat(w) + (i === 0 ? '-' : ':')).join('|')}|`,
+    ...rows.map(line),
+  ].join('\n')
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      users: { type: 'string' },
+      changes: { type: 'string' },
+      files: { type: 'string' },
+      runs: { type: 'string' },
+      seed: { type: 'string' },
+      large: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+  })
+  if (values.help) {
+    console.log(
+      'usage: npm run bench -- [--users N] [--changes M] [--files F] [--runs R] [--seed S] [--large]\n' +
+        '  default: 1000000 users, 10000 changes in 10 files, 3 runs; --large adds 10M users / 100k changes / 100 files',
+    )
+    return
+  }
+  const int = (v: string | undefined, d: number, name: string): number => {
+    if (v === undefined) return d
+    const n = Number(v.replaceAll('_', ''))
+    if (!Number.isInteger(n) || n < 0) throw new Error(`--${name} must be a whole number, got ${v}`)
+    return n
+  }
+  const seed = int(values.seed, 42, 'seed')
+  const runs = Math.max(1, int(values.runs, 3, 'runs'))
+  const cases: GenParams[] = [
+    {
+      users: int(values.users, 1_000_000, 'users'),
+      changes: int(values.changes, 10_000, 'changes'),
+      files: int(values.files, 10, 'files'),
+      seed,
+    },
+  ]
+  if (values.large) cases.push({ users: 10_000_000, changes: 100_000, files: 100, seed })
+
+  const results: CaseResult[] = []
+  for (const p of cases) results.push(await runCase(p, runs))
+
+  const f0 = (x: number) => String(Math.round(x))
+  const f2 = (x: number) => x.toFixed(2)
+  console.log(
+    `\nlakesync ${revision()}, Node ${process.version}, ${availableParallelism()} CPUs; median of ${runs} run(s) each, as_of ${AS_OF}; every run in a fresh process\n`,
+  )
+  console.log(
+    table(
+      ['case', 'lakesync ms', 'duckdb ms', 'time ratio', 'lakesync MB', 'duckdb MB', 'RSS ratio'],
+      results.map((r) => {
+        const lt = median(r.lakesync.map((m) => m.wallMs))
+        const dt = median(r.duckdb.map((m) => m.wallMs))
+        const lm = median(r.lakesync.map((m) => m.maxRssMB))
+        const dm = median(r.duckdb.map((m) => m.maxRssMB))
+        return [label(r.params), f0(lt), f0(dt), f2(lt / dt), f0(lm), f0(dm), f2(lm / dm)]
+      }),
+    ),
+  )
+  const phases = ['read', 'apply', 'features', 'write', 'total']
+  console.log("\nlakesync's own timings (commit record timingsMs, median ms)\n")
+  console.log(
+    table(
+      ['case', ...phases],
+      results.map((r) => [
+        label(r.params),
+        ...phases.map((ph) => f0(median(r.timings.map((t) => t[ph] ?? 0)))),
+      ]),
+    ),
+  )
+  for (const r of results) console.log(`\n${label(r.params)}, lakesync said:\n${r.lakesyncOutput.trimEnd()}`)
+}
+
+main().catch((e: unknown) => {
+  console.error(`bench: ${(e as Error).stack ?? String(e)}`)
+  process.exitCode = 1
+})

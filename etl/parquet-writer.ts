@@ -5,7 +5,7 @@
  * unique strings and ~2.5 s per million users rows, more than DuckDB's whole run. This writer encodes straight from
  * the engine's typed arrays: PLAIN values copied as bytes, ASCII strings copied char by char, dictionary pages
  * for strings that repeat (city, state), definition levels bit-packed in one run, and Snappy (the Parquet
- * default, read by every engine) from hyparquet-writer's compressor. Data page v1, one page per column chunk.
+ * default, read by every engine; etl/snappy.ts). Data page v1, one page per column chunk.
  */
 import { Buffer } from 'node:buffer'
 import { snappyCompress } from './snappy.js'

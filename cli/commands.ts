@@ -103,7 +103,7 @@ async function currentTable(flags: Flags): Promise<Table> {
   const config = await loadRunConfig(flags.config as string | undefined)
   const spec: TableSpec = config.table
   const log = await readCommitLog(target, spec.name)
-  const current = log.at(-1)
+  const current = log.current
   if (!current)
     throw new StateError(
       'no_version',

@@ -1,8 +1,13 @@
 /**
- * One run: list the source, take the files not yet applied in DMS order, read them all (failing closed before any
- * write), apply, compute features, write both tables, then commit. A run that fails commits nothing.
+ * One run of a table: list the source, plan, read and apply every pending file (failing closed before anything is
+ * written), then claim the next version, write both tables, commit, and switch the catalog.
+ *
+ * Exactly once: a file is applied by the version whose commit record lists it, and a version is written only by the
+ * run that claimed it (commit-log.ts). A run that loses the claim re-reads the log: either another run is writing
+ * (it re-lists the source after committing, so files that arrived meanwhile are not stranded) or the run retries on
+ * the new state. Either way it exits successfully, and two racing runs leave the state of one serial run.
  */
-import { createHash } from 'node:crypto'
+import { createHash, randomUUID } from 'node:crypto'
 import { gunzipSync } from 'node:zlib'
 import {
   applyChangeFile,
@@ -12,22 +17,28 @@ import {
   startMerge,
   zeroCounts,
 } from './apply-changes.js'
+import type { Catalog } from './catalog.js'
 import { cityFeatures, USERS_FEATURES_SPEC } from './city-features.js'
 import {
   type AppliedFile,
+  abandonClaim,
+  type ClaimRecord,
+  type CommitLog,
   type CommitRecord,
+  claimVersion,
   commitPath,
+  completeClaim,
   readCommitLog,
   versionName,
-  writeCommit,
 } from './commit-log.js'
 import { csvLayout, parseDmsCsv } from './csv-reader.js'
-import { compareChangeFiles, type DmsFile, listDmsFiles } from './dms-files.js'
+import { type DmsFile, listDmsFiles } from './dms-files.js'
 import { InputError, StateError } from './errors.js'
 import { parquetToTable } from './parquet-reader.js'
 import { writeParquet } from './parquet-writer.js'
-import type { Storage } from './storage.js'
-import type { DmsFormat, FeatureSummary, OpCounts, ParsedFile, Table, TableSpec } from './types.js'
+import { planRun, type RunPlan } from './plan.js'
+import type { Storage, StoredObject } from './storage.js'
+import type { DmsFormat, OpCounts, ParsedFile, Table, TableSpec } from './types.js'
 import { formatDate } from './values.js'
 
 export interface RunOptions {
@@ -39,19 +50,36 @@ export interface RunOptions {
   cityToState: ReadonlyMap<string, string> // state lookup
   cityAliases: ReadonlyMap<string, string> // applied to the features' city first
   engineVersion: string // recorded in the commit
+  catalog?: Catalog // switched to each new version after its commit (Glue); none for local runs
+  reload?: boolean // rebuild from every file in the source as a new version (lakesync reload)
+  stagingExpiryDays?: number // applied files older than this may vanish from the source; default 30
+  claimTtlMs?: number // a claim older than this is abandoned by the next run; default 16 min (> Lambda's 15)
+  maxCommits?: number // commits per run before returning (the source keeps changing); default 10
   onWarning?: (message: string) => void // ignored files and the like
   onProgress?: (rowsDone: number, file: string) => void // after each file is read
-  now?: () => Date // clock for committedAt
+  now?: () => Date // clock
+  faults?: (step: FaultStep) => void // test hook: throws to simulate a crash at a step
 }
 
+/** Steps where fault-injection tests make a run fail. */
+export type FaultStep =
+  | 'after-read'
+  | 'after-claim'
+  | 'after-write-users'
+  | 'after-write'
+  | 'after-commit'
+  | 'after-catalog'
+
 export interface RunResult {
-  committed: boolean // false when there was nothing to do
+  committed: boolean // this run committed at least one version
   version: number // the current version after the run (0 = none)
-  record: CommitRecord | null // this run's commit, if any
+  records: CommitRecord[] // this run's commits, oldest first
+  record: CommitRecord | null // the last of them
   message: string // one line for humans
 }
 
 const ENGINE = 'lakesync'
+const DEFAULT_CLAIM_TTL_MS = 16 * 60_000
 
 function sumCounts(all: OpCounts[]): OpCounts {
   const t = zeroCounts()
@@ -74,83 +102,43 @@ function decodeFile(f: DmsFile, raw: Uint8Array): Uint8Array {
   }
 }
 
-export async function runPipeline(opts: RunOptions): Promise<RunResult> {
-  const { source, target, spec, format, asOf, onWarning = () => {}, onProgress = () => {} } = opts
-  const now = opts.now ?? (() => new Date())
-  const t0 = performance.now()
-  const asOfText = formatDate(asOf)
+const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex')
 
-  const objects = await source.list()
-  const sizeOf = new Map(objects.map((o) => [o.path, o.size]))
-  const listing = listDmsFiles(objects.map((o) => o.path))
-  for (const p of listing.ignored) onWarning(`ignoring ${p}: not a DMS .csv or .csv.gz file`)
+/** The tables of the next version, built in memory from the plan; nothing is written. */
+interface Built {
+  users: Table
+  features: ReturnType<typeof cityFeatures>
+  files: AppliedFile[]
+  timings: { read: number; apply: number; features: number }
+}
 
-  const log = await readCommitLog(target, spec.name)
-  const current = log.at(-1)
-  const applied = new Map<string, AppliedFile>()
-  for (const rec of log) for (const f of rec.files) applied.set(f.path, f)
-
-  // Files the log already has must not have changed; new change files must not be older than applied ones.
-  for (const f of [...listing.loads, ...listing.changes]) {
-    const a = applied.get(f.path)
-    if (a && a.size !== sizeOf.get(f.path))
+/** Applied files whose ETag or mtime changed must still hash the same: a re-upload of identical bytes is a no-op. */
+async function verifyUnchanged(source: Storage, plan: RunPlan): Promise<void> {
+  for (const f of plan.recheck) {
+    const a = plan.applied.get(f.path)!
+    if (sha256(await source.read(f.path)) !== a.sha256)
       throw new InputError(
         'changed_file',
-        `dms files: ${f.path} was applied in an earlier version with ${a.size} bytes and now has ${sizeOf.get(f.path)}; run lakesync reload to rebuild from the source`,
+        `dms files: ${f.path} changed after it was applied (same size, different content); run lakesync reload to rebuild the table from the files now in the source`,
         { file: f.path },
       )
   }
-  const appliedChanges = listing.changes.filter((f) => applied.has(f.path))
-  const newestApplied = appliedChanges.at(-1)
-  const pendingChanges = listing.changes.filter((f) => !applied.has(f.path))
-  const pendingLoads = listing.loads.filter((f) => !applied.has(f.path))
-  if (newestApplied) {
-    const late = pendingChanges.find((f) => compareChangeFiles(f, newestApplied) < 0)
-    if (late)
-      throw new InputError(
-        'late_file',
-        `dms files: ${late.path} is older than ${newestApplied.path}, which is already applied; applying it now would reorder changes (run lakesync reload to rebuild in DMS order)`,
-        { file: late.path },
-      )
-    if (pendingLoads.length > 0)
-      throw new InputError(
-        'late_file',
-        `dms files: new full-load file ${pendingLoads[0]!.path} after change files were applied (DMS reloaded the table?); run lakesync reload to rebuild from the new load`,
-        { file: pendingLoads[0]!.path },
-      )
-  }
-  if (!current && listing.loads.length === 0) {
-    if (listing.changes.length > 0)
-      throw new InputError(
-        'no_full_load',
-        `dms files: ${source.root} has ${listing.changes.length} change file(s) but no full load (LOAD*.csv) and ${target.root} has no previous version to apply them to`,
-        { file: listing.changes[0]!.path },
-      )
-    throw new InputError(
-      'no_full_load',
-      `dms files: ${source.root} holds no DMS files (expected LOAD*.csv and change files)`,
-      {
-        file: source.root,
-      },
-    )
-  }
-  if (current && pendingChanges.length === 0 && pendingLoads.length === 0 && current.asOf === asOfText)
-    return {
-      committed: false,
-      version: current.version,
-      record: null,
-      message: `up to date: version ${current.version} already has every file in ${source.root} and as_of ${asOfText}`,
-    }
+}
 
-  // Read and parse everything pending before anything is written: a bad file anywhere fails the run closed.
-  const rebuild = pendingLoads.length > 0 // LOAD parts that arrive before any change is applied join the load
-  const toRead = [...(rebuild ? listing.loads : []), ...pendingChanges]
+async function build(
+  opts: RunOptions,
+  plan: RunPlan,
+  objects: Map<string, StoredObject>,
+  log: CommitLog,
+): Promise<Built> {
+  const { source, target, spec, format, onProgress = () => {} } = opts
+  const t0 = performance.now()
   const parsed = new Map<string, ParsedFile>()
   const files: AppliedFile[] = []
   const loadLayout = csvLayout(spec, format, 'load')
   const changeLayout = csvLayout(spec, format, 'change')
   let rowsRead = 0
-  for (const f of toRead) {
+  for (const f of plan.toRead) {
     const raw = await source.read(f.path)
     const p = parseDmsCsv(
       decodeFile(f, raw),
@@ -160,74 +148,208 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
       format,
     )
     parsed.set(f.path, p)
+    const o = objects.get(f.path)
     files.push({
       path: f.path,
       kind: f.kind,
       size: raw.length,
-      sha256: createHash('sha256').update(raw).digest('hex'),
+      sha256: sha256(raw),
+      ...(o?.etag !== undefined ? { etag: o.etag } : {}),
+      ...(o?.mtimeMs !== undefined ? { mtimeMs: o.mtimeMs } : {}),
       rows: p.rows.length,
     })
     rowsRead += p.rows.length
     onProgress(rowsRead, f.path)
   }
   const t1 = performance.now()
-
   let state: MergeState
-  if (rebuild)
+  if (plan.rebuild)
     state = startFromFullLoad(
       spec,
-      listing.loads.map((f) => parsed.get(f.path)!),
+      plan.toRead.filter((f) => f.kind === 'load').map((f) => parsed.get(f.path)!),
     )
-  else {
-    if (!current) throw new StateError('no_version', 'commit: no previous version to apply changes to') // guarded above
-    state = startMerge(await readVersionTable(target, current, spec))
-  }
-  for (const f of files) {
-    if (f.kind !== 'change') continue
-    f.counts = applyChangeFile(state, parsed.get(f.path)!)
-  }
+  else state = startMerge(await readVersionTable(target, log.current!, spec))
+  for (const f of files) if (f.kind === 'change') f.counts = applyChangeFile(state, parsed.get(f.path)!)
   const users = finishMerge(state)
   const t2 = performance.now()
-
-  const features = cityFeatures(users, { asOf, cityToState: opts.cityToState, cityAliases: opts.cityAliases })
+  const features = cityFeatures(users, {
+    asOf: opts.asOf,
+    cityToState: opts.cityToState,
+    cityAliases: opts.cityAliases,
+  })
   const t3 = performance.now()
+  return { users, features, files, timings: { read: t1 - t0, apply: t2 - t1, features: t3 - t2 } }
+}
 
-  const version = (current?.version ?? 0) + 1
-  const outputs = {
-    users: [`${spec.name}/v=${versionName(version)}/part-00000.parquet`],
-    users_features: [`${USERS_FEATURES_SPEC.name}/v=${versionName(version)}/part-00000.parquet`],
-  }
-  await target.write(outputs.users[0]!, writeParquet(users))
-  await target.write(outputs.users_features[0]!, writeParquet(features.table))
-  const t4 = performance.now()
+function joinUrl(root: string, path: string): string {
+  return `${root.replace(/\/+$/, '')}/${path}`
+}
 
-  const record: CommitRecord = {
-    version,
-    table: spec.name,
-    asOf: asOfText,
-    committedAt: now().toISOString(),
-    engine: { name: ENGINE, version: opts.engineVersion },
-    source: source.root,
-    files,
-    fullLoad: rebuild,
-    counts: sumCounts(files.flatMap((f) => (f.counts ? [f.counts] : []))),
-    rows: { users: users.length, users_features: features.table.length },
-    outputs,
-    features: features.summary,
-    timingsMs: {
-      read: Math.round(t1 - t0),
-      apply: Math.round(t2 - t1),
-      features: Math.round(t3 - t2),
-      write: Math.round(t4 - t3),
-      total: Math.round(performance.now() - t0),
+/** Points the catalog at `record`'s version unless it already does. */
+async function publishCatalog(opts: RunOptions, record: CommitRecord): Promise<void> {
+  const { catalog, target, spec } = opts
+  if (!catalog) return
+  const names = [spec.name, USERS_FEATURES_SPEC.name]
+  const versions = await catalog.currentVersions(names)
+  if (names.every((n) => versions.get(n) === record.version)) return
+  await catalog.publish([
+    {
+      name: spec.name,
+      location: joinUrl(target.root, `${spec.name}/v=${versionName(record.version)}/`),
+      columns: spec.columns,
+      version: record.version,
     },
-  }
-  await writeCommit(target, record)
-  return {
-    committed: true,
+    {
+      name: USERS_FEATURES_SPEC.name,
+      location: joinUrl(target.root, `${USERS_FEATURES_SPEC.name}/v=${versionName(record.version)}/`),
+      columns: USERS_FEATURES_SPEC.columns,
+      version: record.version,
+    },
+  ])
+}
+
+export async function runPipeline(opts: RunOptions): Promise<RunResult> {
+  const { source, target, spec, onWarning = () => {}, faults = () => {} } = opts
+  const now = opts.now ?? (() => new Date())
+  const claimTtlMs = opts.claimTtlMs ?? DEFAULT_CLAIM_TTL_MS
+  const maxCommits = opts.maxCommits ?? 10
+  const asOfText = formatDate(opts.asOf)
+  const runId = randomUUID()
+  const records: CommitRecord[] = []
+  let reload = opts.reload ?? false
+  const result = (message: string, version: number): RunResult => ({
+    committed: records.length > 0,
     version,
-    record,
-    message: `committed version ${version} (${commitPath(spec.name, version)}): ${files.length} file(s), ${users.length} users`,
+    records,
+    record: records.at(-1) ?? null,
+    message,
+  })
+
+  for (let attempt = 0; ; attempt++) {
+    if (attempt > maxCommits * 4)
+      throw new StateError('commit_conflict', `commit: ${spec.name} kept changing under this run; run again`)
+    const t0 = performance.now()
+    const log = await readCommitLog(target, spec.name)
+    // A catalog switch that failed after an earlier commit is repaired here, before anything else.
+    if (log.current) await publishCatalog(opts, log.current)
+    const head = log.head
+    if (head?.record.state === 'pending') {
+      const expires = Date.parse(head.record.expiresAt)
+      if (now().getTime() < expires) {
+        const by = `version ${head.record.version} is being written by run ${head.record.runId} (claimed ${head.record.claimedAt})`
+        return result(
+          records.length > 0
+            ? `committed version ${records.at(-1)!.version}; ${by}, which will apply what arrived since`
+            : `${by}: it applies every file it finds, so nothing is left for this run`,
+          log.current?.version ?? 0,
+        )
+      }
+      await abandonClaim(target, head, `claim expired at ${head.record.expiresAt}`, now())
+      onWarning(`abandoned the expired claim of version ${head.record.version} by run ${head.record.runId}`)
+      continue
+    }
+
+    const listed = await source.list()
+    const objects = new Map(listed.map((o) => [o.path, o]))
+    const listing = listDmsFiles(listed.map((o) => o.path))
+    if (attempt === 0)
+      for (const p of listing.ignored) onWarning(`ignoring ${p}: not a DMS .csv or .csv.gz file`)
+    const plan = planRun(listing, objects, log, source.root, {
+      reload,
+      ...(opts.stagingExpiryDays !== undefined ? { stagingExpiryDays: opts.stagingExpiryDays } : {}),
+      now: now().getTime(),
+    })
+    await verifyUnchanged(source, plan)
+    const current = log.current
+    if (plan.nothingNew && current && current.asOf === asOfText) {
+      return result(
+        records.length > 0
+          ? `committed version ${current.version} (${commitPath(spec.name, current.version)}): ${records.reduce((n, r) => n + r.files.length, 0)} file(s), ${current.rows.users} users`
+          : `up to date: version ${current.version} already has every file in ${source.root} and as_of ${asOfText}`,
+        current.version,
+      )
+    }
+    if (records.length >= maxCommits)
+      return result(
+        `committed ${records.length} versions; more files are waiting for the next run`,
+        current?.version ?? 0,
+      )
+
+    const built = await build(opts, plan, objects, log)
+    faults('after-read')
+
+    const version = (head?.record.version ?? 0) + 1
+    const claimedAt = now()
+    const claim: ClaimRecord = {
+      state: 'pending',
+      version,
+      table: spec.name,
+      runId,
+      claimedAt: claimedAt.toISOString(),
+      expiresAt: new Date(claimedAt.getTime() + claimTtlMs).toISOString(),
+    }
+    const claimEtag = await claimVersion(target, claim)
+    if (claimEtag === null) continue // another run claimed this version first: look again
+    let record: CommitRecord
+    try {
+      faults('after-claim')
+      const t3 = performance.now()
+      const outputs = {
+        users: [`${spec.name}/v=${versionName(version)}/part-00000.parquet`],
+        users_features: [`${USERS_FEATURES_SPEC.name}/v=${versionName(version)}/part-00000.parquet`],
+      }
+      await target.write(outputs.users[0]!, writeParquet(built.users))
+      faults('after-write-users')
+      await target.write(outputs.users_features[0]!, writeParquet(built.features.table))
+      faults('after-write')
+      const t4 = performance.now()
+      record = {
+        state: 'committed',
+        version,
+        table: spec.name,
+        runId,
+        asOf: asOfText,
+        committedAt: now().toISOString(),
+        engine: { name: ENGINE, version: opts.engineVersion },
+        source: source.root,
+        files: built.files,
+        fullLoad: plan.rebuild,
+        reload,
+        counts: sumCounts(built.files.flatMap((f) => (f.counts ? [f.counts] : []))),
+        rows: { users: built.users.length, users_features: built.features.table.length },
+        outputs,
+        features: built.features.summary,
+        timingsMs: {
+          read: Math.round(built.timings.read),
+          apply: Math.round(built.timings.apply),
+          features: Math.round(built.timings.features),
+          write: Math.round(t4 - t3),
+          total: Math.round(performance.now() - t0),
+        },
+      }
+    } catch (e) {
+      // Give the version up now rather than after the claim's TTL, so the next run need not wait. Best effort:
+      // if this fails too, the claim expires.
+      await abandonClaim(
+        target,
+        { record: claim, etag: claimEtag },
+        `run failed: ${(e as Error).message}`,
+        now(),
+      ).catch(() => {})
+      throw e
+    }
+    if ((await completeClaim(target, record, claimEtag)) === null) {
+      onWarning(
+        `the claim of version ${version} was abandoned by another run before this run committed; retrying`,
+      )
+      continue
+    }
+    records.push(record)
+    reload = false
+    faults('after-commit')
+    await publishCatalog(opts, record)
+    faults('after-catalog')
+    // Loop: files that arrived while this run worked are applied now (a run that lost the claim counted on it).
   }
 }
 
@@ -239,14 +361,10 @@ export async function readVersionTable(
   which: 'users' | 'users_features' = 'users',
 ): Promise<Table> {
   const paths = record.outputs[which]
-  const tables: Table[] = []
-  for (const p of paths) tables.push(await parquetToTable(await target.read(p), spec, p))
-  if (tables.length !== 1)
+  if (paths.length !== 1)
     throw new StateError(
       'corrupt_state',
       `commit: version ${record.version} lists ${paths.length} ${which} files`,
     )
-  return tables[0]!
+  return parquetToTable(await target.read(paths[0]!), spec, paths[0]!)
 }
-
-export type { FeatureSummary }

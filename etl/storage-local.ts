@@ -1,8 +1,24 @@
-/** Storage on a local folder: the CLI default. Writes go through a temporary file and a rename or link. */
-import { randomBytes } from 'node:crypto'
+/**
+ * Storage on a local folder: the CLI default. Whole-object writes go through a temporary file and a rename;
+ * create-if-absent is link(2), which fails atomically when the name exists; compare-and-swap holds a lock file
+ * (created with O_EXCL) around the compare and the rename. The ETag of a local object is the SHA-256 of its bytes.
+ */
+import { createHash, randomBytes } from 'node:crypto'
+import type { Dirent } from 'node:fs'
 import { link, mkdir, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises'
 import { dirname, join, relative, sep } from 'node:path'
 import type { Storage, StoredObject } from './storage.js'
+
+const TMP = '.lakesync-tmp-'
+const LOCK_STALE_MS = 30_000
+
+function etagOf(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex')
+}
+
+function errno(e: unknown): string | undefined {
+  return (e as NodeJS.ErrnoException).code
+}
 
 export class LocalStorage implements Storage {
   constructor(readonly root: string) {}
@@ -10,20 +26,21 @@ export class LocalStorage implements Storage {
   async list(prefix = ''): Promise<StoredObject[]> {
     const out: StoredObject[] = []
     const walk = async (dir: string): Promise<void> => {
-      let entries: import('node:fs').Dirent[]
+      let entries: Dirent[]
       try {
         entries = await readdir(dir, { withFileTypes: true })
       } catch (e) {
-        if ((e as NodeJS.ErrnoException).code === 'ENOENT' || (e as NodeJS.ErrnoException).code === 'ENOTDIR')
-          return
+        if (errno(e) === 'ENOENT' || errno(e) === 'ENOTDIR') return
         throw e
       }
       for (const ent of entries) {
         const full = join(dir, ent.name)
         if (ent.isDirectory()) await walk(full)
-        else if (ent.isFile() && !ent.name.startsWith('.lakesync-tmp-')) {
+        else if (ent.isFile() && !ent.name.startsWith(TMP)) {
           const path = relative(this.root, full).split(sep).join('/')
-          if (path.startsWith(prefix)) out.push({ path, size: (await stat(full)).size })
+          if (!path.startsWith(prefix)) continue
+          const s = await stat(full)
+          out.push({ path, size: s.size, mtimeMs: s.mtimeMs })
         }
       }
     }
@@ -35,10 +52,20 @@ export class LocalStorage implements Storage {
     return readFile(join(this.root, path))
   }
 
+  async readVersioned(path: string): Promise<{ bytes: Uint8Array; etag: string } | null> {
+    try {
+      const bytes = await readFile(join(this.root, path))
+      return { bytes, etag: etagOf(bytes) }
+    } catch (e) {
+      if (errno(e) === 'ENOENT') return null
+      throw e
+    }
+  }
+
   private async temp(path: string, bytes: Uint8Array): Promise<string> {
     const full = join(this.root, path)
     await mkdir(dirname(full), { recursive: true })
-    const tmp = join(dirname(full), `.lakesync-tmp-${randomBytes(6).toString('hex')}`)
+    const tmp = join(dirname(full), `${TMP}${randomBytes(6).toString('hex')}`)
     await writeFile(tmp, bytes, { flush: true })
     return tmp
   }
@@ -48,17 +75,54 @@ export class LocalStorage implements Storage {
     await rename(tmp, join(this.root, path))
   }
 
-  async createExclusive(path: string, bytes: Uint8Array): Promise<boolean> {
-    // link(2) fails with EEXIST if the name exists: an atomic create-if-absent of a complete file.
+  async createExclusive(path: string, bytes: Uint8Array): Promise<string | null> {
     const tmp = await this.temp(path, bytes)
     try {
       await link(tmp, join(this.root, path))
-      return true
+      return etagOf(bytes)
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false
+      if (errno(e) === 'EEXIST') return null
       throw e
     } finally {
       await unlink(tmp).catch(() => {})
+    }
+  }
+
+  async replaceIfMatch(path: string, bytes: Uint8Array, etag: string): Promise<string | null> {
+    const full = join(this.root, path)
+    const lock = `${full}.lock`
+    await mkdir(dirname(full), { recursive: true })
+    const tmp = await this.temp(path, bytes)
+    try {
+      await this.acquire(lock)
+      try {
+        const current = await this.readVersioned(path)
+        if (current === null || current.etag !== etag) return null
+        await rename(tmp, full)
+        return etagOf(bytes)
+      } finally {
+        await unlink(lock).catch(() => {})
+      }
+    } finally {
+      await unlink(tmp).catch(() => {})
+    }
+  }
+
+  /** Takes the lock file; breaks a lock older than LOCK_STALE_MS (its holder died inside the tiny critical section). */
+  private async acquire(lock: string): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await writeFile(lock, String(process.pid), { flag: 'wx' })
+        return
+      } catch (e) {
+        if (errno(e) !== 'EEXIST') throw e
+        const age = await stat(lock).then(
+          (s) => Date.now() - s.mtimeMs,
+          () => 0,
+        )
+        if (age > LOCK_STALE_MS) await unlink(lock).catch(() => {})
+        else await new Promise((r) => setTimeout(r, Math.min(50, 2 ** attempt)))
+      }
     }
   }
 

@@ -1,12 +1,17 @@
 /**
  * The engine's only view of the outside world: a flat namespace of objects under a root, addressed by `/`-separated
- * relative paths. Adapters: a local folder (storage-local.ts) and, later, an S3 prefix. Everything above this file
- * works on bytes and tables, so the CLI and the Lambda run the same code.
+ * relative paths. Adapters: a local folder (storage-local.ts) and an S3 prefix (storage-s3.ts). Everything above
+ * this file works on bytes and tables, so the CLI and the Lambda run the same code.
+ *
+ * The commit protocol needs two conditional writes, which S3 has natively (PutObject with If-None-Match: * and
+ * If-Match: <etag>, answered 412 when the condition fails) and the local adapter emulates.
  */
 
 export interface StoredObject {
   path: string // relative to the root, `/`-separated
   size: number // bytes
+  etag?: string // S3: the object's ETag as S3 returns it (quotes included); local: not listed
+  mtimeMs?: number // last modification, ms since epoch (local: file mtime; S3: LastModified)
 }
 
 export interface Storage {
@@ -16,10 +21,14 @@ export interface Storage {
   list(prefix?: string): Promise<StoredObject[]>
   /** The object's bytes; throws when it does not exist. */
   read(path: string): Promise<Uint8Array>
+  /** The object's bytes and current ETag, or null when it does not exist (for compare-and-swap). */
+  readVersioned(path: string): Promise<{ bytes: Uint8Array; etag: string } | null>
   /** Writes an object whole (readers never see a partial object); overwrites. */
   write(path: string, bytes: Uint8Array): Promise<void>
-  /** Creates an object only if absent, atomically; false when it already existed (a lost race). */
-  createExclusive(path: string, bytes: Uint8Array): Promise<boolean>
+  /** Creates an object only if absent, atomically: its new ETag, or null when it already existed (a lost race). */
+  createExclusive(path: string, bytes: Uint8Array): Promise<string | null>
+  /** Replaces an object only if its ETag is still `etag`: the new ETag, or null when it changed or vanished. */
+  replaceIfMatch(path: string, bytes: Uint8Array, etag: string): Promise<string | null>
   /** Deletes an object if present. */
   remove(path: string): Promise<void>
 }

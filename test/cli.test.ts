@@ -113,7 +113,8 @@ describe('lakesync run + show on the seed data', () => {
     )
     const changed = await cli('run', '--source', source, '--target', target, '--as-of', '2021-10-17')
     expect(changed.code).toBe(1)
-    expect(changed.err).toContain('20211018-223933563.csv was applied in an earlier version')
+    expect(changed.err).toContain('20211018-223933563.csv changed after it was applied')
+    expect(changed.err).toContain('run lakesync reload')
   })
 })
 

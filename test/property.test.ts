@@ -146,7 +146,7 @@ async function engine(loaded: Row[], changeFiles: Change[][], splitAt: number) {
     const r = await run()
     counts.push(...r.record!.files.flatMap((f) => (f.counts ? [f.counts] : [])))
   }
-  const current = (await readCommitLog(target, 'users')).at(-1)!
+  const current = (await readCommitLog(target, 'users')).current!
   return {
     users: rowsOf(await readVersionTable(target, current, USERS_SPEC, 'users')),
     features: rowsOf(await readVersionTable(target, current, USERS_FEATURES_SPEC, 'users_features')),

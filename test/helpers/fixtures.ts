@@ -76,7 +76,7 @@ export async function runEngine(
 export async function currentTables(target: string): Promise<{ users: Table; features: Table }> {
   const storage = new LocalStorage(target)
   const log = await readCommitLog(storage, 'users')
-  const current = log.at(-1)
+  const current = log.current
   if (!current) throw new Error(`no version in ${target}`)
   return {
     users: await readVersionTable(storage, current, USERS_SPEC, 'users'),

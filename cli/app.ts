@@ -6,7 +6,10 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { LakesyncError } from '../etl/errors.js'
-import { exportCommand, type Flags, type Io, runCommand, showCommand } from './commands.js'
+import { runCommand } from './commands/run.js'
+import { statusCommand, vacuumCommand } from './commands/status.js'
+import { exportCommand, showCommand } from './commands/tables.js'
+import type { Flags, Io } from './common.js'
 import { packageRoot } from './config.js'
 
 interface OptionSpec {
@@ -55,6 +58,51 @@ const COMMANDS: Record<string, CommandSpec> = {
       CONFIG,
     ],
     run: runCommand,
+  },
+  reload: {
+    summary: 'rebuild the table from every file now in SOURCE, in DMS order, as a new version',
+    usage: 'lakesync reload --source DIR --target DIR [--cities FILE] [--as-of YYYY-MM-DD] [--config FILE]',
+    options: [
+      { name: 'source', value: 'DIR', help: "folder holding one table's DMS files" },
+      { name: 'target', value: 'DIR', help: 'folder holding the published versions and the commit log' },
+      {
+        name: 'cities',
+        value: 'FILE',
+        help: 'city,state CSV for the state lookup',
+        default: 'the bundled map',
+      },
+      {
+        name: 'as-of',
+        value: 'YYYY-MM-DD',
+        help: 'reference date of the 90-day login rate',
+        default: "today's UTC date",
+      },
+      CONFIG,
+    ],
+    run: (flags, io) => runCommand(flags, io, true),
+  },
+  status: {
+    summary:
+      'show versions, the last applied file and its lag, pending files and the error the next run would hit',
+    usage: 'lakesync status --source DIR --target DIR [--limit N] [--config FILE]',
+    options: [
+      { name: 'source', value: 'DIR', help: "folder holding one table's DMS files" },
+      { name: 'target', value: 'DIR', help: 'folder holding the published versions and the commit log' },
+      { name: 'limit', value: 'N', help: 'versions to list', default: '10' },
+      CONFIG,
+    ],
+    run: statusCommand,
+  },
+  vacuum: {
+    summary:
+      'delete the files of versions older than the newest N (never the current one) and of failed versions',
+    usage: 'lakesync vacuum --target DIR [--keep N] [--config FILE]',
+    options: [
+      { name: 'target', value: 'DIR', help: 'folder holding the published versions' },
+      { name: 'keep', value: 'N', help: 'committed versions to keep', default: '3' },
+      CONFIG,
+    ],
+    run: vacuumCommand,
   },
   export: {
     summary: 'write the current version of a table to a file',

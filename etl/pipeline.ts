@@ -58,7 +58,7 @@ export interface RunOptions {
   onWarning?: (message: string) => void // ignored files and the like
   onProgress?: (rowsDone: number, file: string) => void // after each file is read
   now?: () => Date // clock
-  faults?: (step: FaultStep) => void // test hook: throws to simulate a crash at a step
+  faults?: (step: FaultStep) => void | Promise<void> // test hook: throws to simulate a crash at a step
 }
 
 /** Steps where fault-injection tests make a run fail. */
@@ -276,7 +276,7 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
       )
 
     const built = await build(opts, plan, objects, log)
-    faults('after-read')
+    await faults('after-read')
 
     const version = (head?.record.version ?? 0) + 1
     const claimedAt = now()
@@ -292,16 +292,16 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
     if (claimEtag === null) continue // another run claimed this version first: look again
     let record: CommitRecord
     try {
-      faults('after-claim')
+      await faults('after-claim')
       const t3 = performance.now()
       const outputs = {
         users: [`${spec.name}/v=${versionName(version)}/part-00000.parquet`],
         users_features: [`${USERS_FEATURES_SPEC.name}/v=${versionName(version)}/part-00000.parquet`],
       }
       await target.write(outputs.users[0]!, writeParquet(built.users))
-      faults('after-write-users')
+      await faults('after-write-users')
       await target.write(outputs.users_features[0]!, writeParquet(built.features.table))
-      faults('after-write')
+      await faults('after-write')
       const t4 = performance.now()
       record = {
         state: 'committed',
@@ -346,9 +346,9 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
     }
     records.push(record)
     reload = false
-    faults('after-commit')
+    await faults('after-commit')
     await publishCatalog(opts, record)
-    faults('after-catalog')
+    await faults('after-catalog')
     // Loop: files that arrived while this run worked are applied now (a run that lost the claim counted on it).
   }
 }

@@ -1,0 +1,50 @@
+/** `lakesync run` and `lakesync reload`: apply pending DMS files (or rebuild from all of them) and publish. */
+import { runPipeline } from '../../etl/pipeline.js'
+import { asOfFlag, type Flags, type Io, openStorage, required } from '../common.js'
+import { loadRunConfig } from '../config.js'
+
+export async function runCommand(flags: Flags, io: Io, reload = false): Promise<number> {
+  const source = openStorage(required(flags, 'source'), '--source')
+  const target = openStorage(required(flags, 'target'), '--target')
+  const asOf = asOfFlag(flags)
+  const config = await loadRunConfig(flags.config as string | undefined, flags.cities as string | undefined)
+  const started = performance.now()
+  const result = await runPipeline({
+    source,
+    target,
+    spec: config.table,
+    format: config.format,
+    asOf,
+    cityToState: config.cityToState,
+    cityAliases: config.cityAliases,
+    engineVersion: io.version,
+    reload,
+    onWarning: (m) => io.err.write(`lakesync: warning: ${m}\n`),
+    onProgress: io.errIsTty
+      ? (rows, file) => {
+          const s = (performance.now() - started) / 1000
+          io.err.write(`\rread ${rows} rows (${Math.round(rows / Math.max(s, 1e-3))} rows/s) ${file}\x1b[K`)
+        }
+      : undefined,
+  })
+  if (io.errIsTty) io.err.write('\r\x1b[K')
+  io.out.write(`${result.message}\n`)
+  for (const rec of result.records) {
+    const c = rec.counts
+    io.out.write(
+      `  v${rec.version} as_of ${rec.asOf}: ${rec.files.length} file(s); inserts ${c.inserts}, replaces ${c.replaces}, updates ${c.updates}, upserts-of-missing ${c.upsertsOfMissing}, deletes ${c.deletes}, deletes-of-missing ${c.deletesOfMissing}\n`,
+    )
+  }
+  const f = result.record?.features
+  if (f && f.rowsWithoutState > 0) {
+    const n = f.citiesWithoutState.length
+    const shown = f.citiesWithoutState
+      .slice(0, 10)
+      .map((c) => (c === null ? 'NULL' : JSON.stringify(c)))
+      .join(', ')
+    io.out.write(
+      `  ${f.rowsWithoutState} row(s) in ${n} cit${n === 1 ? 'y' : 'ies'} without a state: ${shown}${n > 10 ? ', ...' : ''}\n`,
+    )
+  }
+  return 0
+}

@@ -1,0 +1,37 @@
+/** What every command shares: the streams, flag access, storage from a location, the as_of date. */
+import { ConfigError } from '../etl/errors.js'
+import type { Storage } from '../etl/storage.js'
+import { LocalStorage } from '../etl/storage-local.js'
+import { parseDateString } from '../etl/values.js'
+
+export interface Io {
+  out: NodeJS.WritableStream // results
+  err: NodeJS.WritableStream // warnings, progress, errors
+  errIsTty: boolean // show progress only on a terminal
+  version: string // package version
+}
+
+export type Flags = Record<string, string | boolean | undefined>
+
+/** A folder path or an s3:// URL. */
+export function openStorage(location: string, flag: string): Storage {
+  if (location.startsWith('s3://'))
+    throw new ConfigError('bad_usage', `${flag}: s3:// locations are not supported yet (use a local folder)`)
+  return new LocalStorage(location)
+}
+
+export function required(flags: Flags, name: string): string {
+  const v = flags[name]
+  if (typeof v !== 'string' || v === '') throw new ConfigError('bad_usage', `--${name} is required`)
+  return v
+}
+
+/** --as-of as days since epoch; today's UTC date by default. */
+export function asOfFlag(flags: Flags): number {
+  const v = flags['as-of']
+  if (typeof v !== 'string') return Math.floor(Date.now() / 86_400_000)
+  const days = parseDateString(v)
+  if (days === undefined)
+    throw new ConfigError('bad_usage', `--as-of ${JSON.stringify(v)} is not a date (expected YYYY-MM-DD)`)
+  return days
+}

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Prepares the Python side of the test suite: a project-local virtualenv (.venv) holding moto's server, which the
+# S3 and Glue adapter tests run against (no AWS account is ever used). Idempotent and silent when already done:
+# the venv is rebuilt only when it lacks moto_server or requirements-test.txt changed since the last install
+# (tracked by a hash stamp inside the venv).
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+venv="$root/.venv"
+requirements="$root/requirements-test.txt"
+stamp="$venv/.requirements-test.sha256"
+
+hash="$(sha256sum "$requirements" | cut -d' ' -f1)"
+if [[ -x "$venv/bin/moto_server" && -f "$stamp" && "$(cat "$stamp")" == "$hash" ]]; then
+  exit 0
+fi
+
+if ! command -v python3 >/dev/null 2>&1; then
+  echo "setup-test-env: python3 is required to run moto (the S3/Glue test server)" >&2
+  exit 1
+fi
+
+echo "setup-test-env: installing $(tr '\n' ' ' <"$requirements")into .venv" >&2
+if [[ ! -x "$venv/bin/python" ]]; then
+  python3 -m venv "$venv"
+fi
+"$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$requirements"
+if [[ ! -x "$venv/bin/moto_server" ]]; then
+  echo "setup-test-env: pip finished but $venv/bin/moto_server is missing" >&2
+  exit 1
+fi
+echo "$hash" >"$stamp"

@@ -1,0 +1,117 @@
+/** The Glue catalog adapter against moto's Glue: what Athena will read after a publish. */
+import { GetTableCommand } from '@aws-sdk/client-glue'
+import { beforeEach, describe, expect, it } from 'vitest'
+import type { CatalogTable } from '../etl/catalog.js'
+import { GlueCatalog, openGlueCatalog } from '../etl/catalog-glue.js'
+import { useMoto } from './helpers/moto.js'
+
+const moto = useMoto()
+const database = moto.database('lakesync')
+
+const users = (version: number): CatalogTable => ({
+  name: 'users',
+  location: `s3://final/lake/users/v=${String(version).padStart(20, '0')}/`,
+  columns: [
+    { name: 'id', type: 'int32' },
+    { name: 'name', type: 'string' },
+    { name: 'birth_date', type: 'date' },
+  ],
+  version,
+})
+
+const features = (version: number): CatalogTable => ({
+  name: 'users_features',
+  location: `s3://final/lake/users_features/v=${String(version).padStart(20, '0')}/`,
+  columns: [
+    { name: 'city', type: 'string' },
+    { name: 'users', type: 'int32' },
+    { name: 'mean_age', type: 'double' },
+  ],
+  version,
+})
+
+async function getTable(name: string) {
+  const res = await moto.glue.send(new GetTableCommand({ DatabaseName: database, Name: name }))
+  return res.Table!
+}
+
+describe('GlueCatalog', () => {
+  beforeEach(async () => {
+    await moto.reset()
+  })
+
+  it('creates the database and external Parquet tables with Hive column types', async () => {
+    const catalog = openGlueCatalog(database)
+    expect(catalog.name).toBe(`glue://${database}`)
+    await catalog.publish([users(1), features(1)])
+
+    const t = await getTable('users')
+    expect(t.DatabaseName).toBe(database)
+    expect(t.TableType).toBe('EXTERNAL_TABLE')
+    expect(t.Parameters).toEqual({ classification: 'parquet', EXTERNAL: 'TRUE', lakesync_version: '1' })
+    expect(t.StorageDescriptor).toMatchObject({
+      Location: users(1).location,
+      Columns: [
+        { Name: 'id', Type: 'int' },
+        { Name: 'name', Type: 'string' },
+        { Name: 'birth_date', Type: 'date' },
+      ],
+      InputFormat: 'org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat',
+      OutputFormat: 'org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat',
+      SerdeInfo: { SerializationLibrary: 'org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe' },
+    })
+    const f = await getTable('users_features')
+    expect(f.StorageDescriptor?.Columns).toEqual([
+      { Name: 'city', Type: 'string' },
+      { Name: 'users', Type: 'int' },
+      { Name: 'mean_age', Type: 'double' },
+    ])
+    expect(await catalog.currentVersions(['users', 'users_features'])).toEqual(
+      new Map([
+        ['users', 1],
+        ['users_features', 1],
+      ]),
+    )
+  })
+
+  it('switches the location and version on the next publish, and is idempotent', async () => {
+    const catalog = new GlueCatalog(moto.glue, database)
+    await catalog.publish([users(1), features(1)])
+    await catalog.publish([users(2), features(2)])
+    await catalog.publish([users(2), features(2)])
+
+    const t = await getTable('users')
+    expect(t.StorageDescriptor?.Location).toBe(users(2).location)
+    expect(t.Parameters?.lakesync_version).toBe('2')
+    expect((await getTable('users_features')).StorageDescriptor?.Location).toBe(features(2).location)
+    expect(await catalog.currentVersions(['users', 'users_features'])).toEqual(
+      new Map([
+        ['users', 2],
+        ['users_features', 2],
+      ]),
+    )
+  })
+
+  it('reports null for tables that are absent, with or without the database', async () => {
+    const catalog = new GlueCatalog(moto.glue, database)
+    expect(await catalog.currentVersions(['users'])).toEqual(new Map([['users', null]]))
+    await catalog.publish([users(3)])
+    expect(await catalog.currentVersions(['users', 'users_features'])).toEqual(
+      new Map([
+        ['users', 3],
+        ['users_features', null],
+      ]),
+    )
+  })
+
+  it('publishes into an existing database', async () => {
+    await new GlueCatalog(moto.glue, database).publish([users(1)])
+    await new GlueCatalog(moto.glue, database).publish([features(4)])
+    expect(await openGlueCatalog(database).currentVersions(['users', 'users_features'])).toEqual(
+      new Map([
+        ['users', 1],
+        ['users_features', 4],
+      ]),
+    )
+  })
+})

@@ -26,90 +26,77 @@ interface CommandSpec {
   run: (flags: Flags, io: Io) => Promise<number>
 }
 
+// Options shared by several commands: one spec each, so help texts cannot drift apart.
 const CONFIG: OptionSpec = {
   name: 'config',
   value: 'FILE',
   help: 'JSON config: DMS format, table spec, city aliases, cities',
 }
+const SOURCE: OptionSpec = {
+  name: 'source',
+  value: 'DIR|s3://B/P',
+  help: "folder or S3 prefix holding one table's DMS files",
+}
+const TARGET: OptionSpec = {
+  name: 'target',
+  value: 'DIR|s3://B/P',
+  help: 'folder or S3 prefix holding the versions and commit log',
+}
+const CITIES: OptionSpec = {
+  name: 'cities',
+  value: 'FILE',
+  help: 'city,state CSV for the state lookup',
+  default: 'the bundled map',
+}
+const AS_OF: OptionSpec = {
+  name: 'as-of',
+  value: 'YYYY-MM-DD',
+  help: 'reference date of the 90-day login rate',
+  default: "today's UTC date",
+}
+const GLUE: OptionSpec = {
+  name: 'glue-database',
+  value: 'NAME',
+  help: 'Glue database whose tables follow each new version',
+}
+const TABLE: OptionSpec = { name: 'table', value: 'users|features', help: 'which table', default: 'users' }
+
+const RUN_USAGE =
+  '--source DIR|s3://... --target DIR|s3://... [--cities FILE] [--as-of YYYY-MM-DD] [--glue-database NAME]'
 
 const COMMANDS: Record<string, CommandSpec> = {
   run: {
     summary: 'apply the pending DMS files in SOURCE and publish a new version to TARGET',
-    usage: 'lakesync run --source DIR --target DIR [--cities FILE] [--as-of YYYY-MM-DD] [--config FILE]',
-    options: [
-      {
-        name: 'source',
-        value: 'DIR',
-        help: "folder holding one table's DMS files (LOAD*.csv, change files)",
-      },
-      { name: 'target', value: 'DIR', help: 'folder holding the published versions and the commit log' },
-      {
-        name: 'cities',
-        value: 'FILE',
-        help: 'city,state CSV for the state lookup',
-        default: 'the bundled map',
-      },
-      {
-        name: 'as-of',
-        value: 'YYYY-MM-DD',
-        help: 'reference date of the 90-day login rate',
-        default: "today's UTC date",
-      },
-      CONFIG,
-    ],
-    run: runCommand,
+    usage: `lakesync run ${RUN_USAGE}`,
+    options: [SOURCE, TARGET, CITIES, AS_OF, GLUE, CONFIG],
+    run: (flags, io) => runCommand(flags, io, false),
   },
   reload: {
     summary: 'rebuild the table from every file now in SOURCE, in DMS order, as a new version',
-    usage: 'lakesync reload --source DIR --target DIR [--cities FILE] [--as-of YYYY-MM-DD] [--config FILE]',
-    options: [
-      { name: 'source', value: 'DIR', help: "folder holding one table's DMS files" },
-      { name: 'target', value: 'DIR', help: 'folder holding the published versions and the commit log' },
-      {
-        name: 'cities',
-        value: 'FILE',
-        help: 'city,state CSV for the state lookup',
-        default: 'the bundled map',
-      },
-      {
-        name: 'as-of',
-        value: 'YYYY-MM-DD',
-        help: 'reference date of the 90-day login rate',
-        default: "today's UTC date",
-      },
-      CONFIG,
-    ],
+    usage: `lakesync reload ${RUN_USAGE}`,
+    options: [SOURCE, TARGET, CITIES, AS_OF, GLUE, CONFIG],
     run: (flags, io) => runCommand(flags, io, true),
   },
   status: {
     summary:
       'show versions, the last applied file and its lag, pending files and the error the next run would hit',
-    usage: 'lakesync status --source DIR --target DIR [--limit N] [--config FILE]',
-    options: [
-      { name: 'source', value: 'DIR', help: "folder holding one table's DMS files" },
-      { name: 'target', value: 'DIR', help: 'folder holding the published versions and the commit log' },
-      { name: 'limit', value: 'N', help: 'versions to list', default: '10' },
-      CONFIG,
-    ],
+    usage: 'lakesync status --source DIR|s3://... --target DIR|s3://... [--limit N]',
+    options: [SOURCE, TARGET, { name: 'limit', value: 'N', help: 'versions to list', default: '10' }, CONFIG],
     run: statusCommand,
   },
   vacuum: {
     summary:
       'delete the files of versions older than the newest N (never the current one) and of failed versions',
-    usage: 'lakesync vacuum --target DIR [--keep N] [--config FILE]',
-    options: [
-      { name: 'target', value: 'DIR', help: 'folder holding the published versions' },
-      { name: 'keep', value: 'N', help: 'committed versions to keep', default: '3' },
-      CONFIG,
-    ],
+    usage: 'lakesync vacuum --target DIR|s3://... [--keep N]',
+    options: [TARGET, { name: 'keep', value: 'N', help: 'committed versions to keep', default: '3' }, CONFIG],
     run: vacuumCommand,
   },
   export: {
     summary: 'write the current version of a table to a file',
-    usage: 'lakesync export --target DIR --table users|features --format csv|parquet --out FILE',
+    usage: 'lakesync export --target DIR|s3://... --table users|features --format csv|parquet --out FILE',
     options: [
-      { name: 'target', value: 'DIR', help: 'folder holding the published versions' },
-      { name: 'table', value: 'users|features', help: 'which table', default: 'users' },
+      TARGET,
+      TABLE,
       { name: 'format', value: 'csv|parquet', help: 'output format', default: 'csv' },
       { name: 'out', value: 'FILE', help: 'file to write' },
       CONFIG,
@@ -118,13 +105,8 @@ const COMMANDS: Record<string, CommandSpec> = {
   },
   show: {
     summary: 'print the first rows of the current version as an aligned table',
-    usage: 'lakesync show --target DIR [--table users|features] [--limit N]',
-    options: [
-      { name: 'target', value: 'DIR', help: 'folder holding the published versions' },
-      { name: 'table', value: 'users|features', help: 'which table', default: 'users' },
-      { name: 'limit', value: 'N', help: 'rows to show', default: '20' },
-      CONFIG,
-    ],
+    usage: 'lakesync show --target DIR|s3://... [--table users|features] [--limit N]',
+    options: [TARGET, TABLE, { name: 'limit', value: 'N', help: 'rows to show', default: '20' }, CONFIG],
     run: showCommand,
   },
 }

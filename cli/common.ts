@@ -1,7 +1,7 @@
 /** What every command shares: the streams, flag access, storage from a location, the as_of date. */
 import { ConfigError } from '../etl/errors.js'
+import { openStorage as open } from '../etl/open-storage.js'
 import type { Storage } from '../etl/storage.js'
-import { LocalStorage } from '../etl/storage-local.js'
 import { parseDateString } from '../etl/values.js'
 
 export interface Io {
@@ -15,9 +15,12 @@ export type Flags = Record<string, string | boolean | undefined>
 
 /** A folder path or an s3:// URL. */
 export function openStorage(location: string, flag: string): Storage {
-  if (location.startsWith('s3://'))
-    throw new ConfigError('bad_usage', `${flag}: s3:// locations are not supported yet (use a local folder)`)
-  return new LocalStorage(location)
+  try {
+    return open(location)
+  } catch (e) {
+    if (e instanceof ConfigError) throw new ConfigError('bad_usage', `${flag}: ${e.message}`)
+    throw e
+  }
 }
 
 export function required(flags: Flags, name: string): string {

@@ -1,4 +1,5 @@
 /** `lakesync run` and `lakesync reload`: apply pending DMS files (or rebuild from all of them) and publish. */
+import { openGlueCatalog } from '../../etl/catalog-glue.js'
 import { runPipeline } from '../../etl/pipeline.js'
 import { asOfFlag, type Flags, type Io, openStorage, required } from '../common.js'
 import { loadRunConfig } from '../config.js'
@@ -19,6 +20,9 @@ export async function runCommand(flags: Flags, io: Io, reload = false): Promise<
     cityAliases: config.cityAliases,
     engineVersion: io.version,
     reload,
+    ...(typeof flags['glue-database'] === 'string'
+      ? { catalog: openGlueCatalog(flags['glue-database']) }
+      : {}),
     onWarning: (m) => io.err.write(`lakesync: warning: ${m}\n`),
     onProgress: io.errIsTty
       ? (rows, file) => {

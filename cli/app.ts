@@ -6,11 +6,11 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { LakesyncError } from '../etl/errors.js'
+import { packageRoot } from '../etl/run-config.js'
 import { runCommand } from './commands/run.js'
 import { statusCommand, vacuumCommand } from './commands/status.js'
 import { exportCommand, showCommand } from './commands/tables.js'
 import type { Flags, Io } from './common.js'
-import { packageRoot } from './config.js'
 
 interface OptionSpec {
   name: string

@@ -21,7 +21,7 @@ const LOAD_NAME = /^LOAD([0-9A-F]{8})\.csv(\.gz)?$/
 const CHANGE_NAME = /^(\d{4})(\d{2})(\d{2})-(\d{2})(\d{2})(\d{2})(\d{3,})\.csv(\.gz)?$/
 
 /** Classifies one path; throws for a name that is a CSV but not a well-formed DMS name. */
-export function classifyDmsFile(path: string): DmsFile | 'ignored' {
+export function classifyDmsFile(path: string, root = ''): DmsFile | 'ignored' {
   const name = path.slice(path.lastIndexOf('/') + 1)
   if (!name.endsWith('.csv') && !name.endsWith('.csv.gz')) return 'ignored'
   const load = LOAD_NAME.exec(name)
@@ -49,7 +49,7 @@ export function classifyDmsFile(path: string): DmsFile | 'ignored' {
   }
   throw new InputError(
     'bad_file_name',
-    `dms files: malformed DMS file name ${JSON.stringify(path)} (expected LOAD<8 hex digits>.csv[.gz] or yyyyMMdd-HHmmssfff.csv[.gz] with a real date and time)`,
+    `dms files: malformed DMS file name ${JSON.stringify(path)}${root ? ` in ${root}` : ''} (expected LOAD<8 hex digits>.csv[.gz] or yyyyMMdd-HHmmssfff.csv[.gz] with a real date and time)`,
     { file: path },
   )
 }
@@ -88,13 +88,13 @@ export function compareChangeFiles(a: DmsFile, b: DmsFile): number {
  * Lists a source folder's DMS files in apply order. Fails on malformed names, on one name in two folders and on
  * `X.csv` beside `X.csv.gz`: each would make the order or the content a guess.
  */
-export function listDmsFiles(paths: readonly string[]): DmsListing {
+export function listDmsFiles(paths: readonly string[], root = ''): DmsListing {
   const loads: DmsFile[] = []
   const changes: DmsFile[] = []
   const ignored: string[] = []
   const byStem = new Map<string, string>()
   for (const path of paths) {
-    const f = classifyDmsFile(path)
+    const f = classifyDmsFile(path, root)
     if (f === 'ignored') {
       ignored.push(path)
       continue
@@ -104,7 +104,7 @@ export function listDmsFiles(paths: readonly string[]): DmsListing {
     if (seen !== undefined)
       throw new InputError(
         'duplicate_file',
-        `dms files: ${JSON.stringify(path)} and ${JSON.stringify(seen)} are the same DMS file twice (same name in two folders, or .csv beside .csv.gz); remove one`,
+        `dms files: ${JSON.stringify(path)} and ${JSON.stringify(seen)}${root ? ` in ${root}` : ''} are the same DMS file twice (same name in two folders, or .csv beside .csv.gz); remove one`,
         { file: path },
       )
     byStem.set(stem, path)

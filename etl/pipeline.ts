@@ -8,7 +8,6 @@
  * the new state. Either way it exits successfully, and two racing runs leave the state of one serial run.
  */
 import { createHash, randomUUID } from 'node:crypto'
-import { gunzipSync } from 'node:zlib'
 import {
   applyChangeFile,
   finishMerge,
@@ -31,13 +30,13 @@ import {
   readCommitLog,
   versionName,
 } from './commit-log.js'
-import { csvLayout, parseDmsCsv } from './csv-reader.js'
-import { type DmsFile, listDmsFiles } from './dms-files.js'
+import { listDmsFiles } from './dms-files.js'
 import { InputError, StateError } from './errors.js'
 import { parquetToTable } from './parquet-reader.js'
 import { writeParquet } from './parquet-writer.js'
 import { planRun, type RunPlan } from './plan.js'
-import type { Storage, StoredObject } from './storage.js'
+import { readDmsFile } from './read-dms-file.js'
+import { objectName, type Storage, type StoredObject } from './storage.js'
 import type { DmsFormat, OpCounts, ParsedFile, Table, TableSpec } from './types.js'
 import { formatDate } from './values.js'
 
@@ -87,21 +86,6 @@ function sumCounts(all: OpCounts[]): OpCounts {
   return t
 }
 
-/** Raw bytes of a source file, gunzipped when its name says .gz. */
-function decodeFile(f: DmsFile, raw: Uint8Array): Uint8Array {
-  if (!f.gzip) return raw
-  try {
-    return gunzipSync(raw)
-  } catch (e) {
-    throw new InputError(
-      'truncated_gzip',
-      `dms files: cannot gunzip ${f.path}: ${(e as Error).message} (expected a complete gzip file)`,
-      { file: f.path },
-      { cause: e },
-    )
-  }
-}
-
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex')
 
 /** The tables of the next version, built in memory from the plan; nothing is written. */
@@ -119,8 +103,8 @@ async function verifyUnchanged(source: Storage, plan: RunPlan): Promise<void> {
     if (sha256(await source.read(f.path)) !== a.sha256)
       throw new InputError(
         'changed_file',
-        `dms files: ${f.path} changed after it was applied (same size, different content); run lakesync reload to rebuild the table from the files now in the source`,
-        { file: f.path },
+        `dms files: ${objectName(source, f.path)} changed after it was applied (same size, different content); run lakesync reload to rebuild the table from the files now in the source`,
+        { file: objectName(source, f.path) },
       )
   }
 }
@@ -135,18 +119,9 @@ async function build(
   const t0 = performance.now()
   const parsed = new Map<string, ParsedFile>()
   const files: AppliedFile[] = []
-  const loadLayout = csvLayout(spec, format, 'load')
-  const changeLayout = csvLayout(spec, format, 'change')
   let rowsRead = 0
   for (const f of plan.toRead) {
-    const raw = await source.read(f.path)
-    const p = parseDmsCsv(
-      decodeFile(f, raw),
-      f.path,
-      spec,
-      f.kind === 'load' ? loadLayout : changeLayout,
-      format,
-    )
+    const { raw, parsed: p } = await readDmsFile(source, f, spec, format)
     parsed.set(f.path, p)
     const o = objects.get(f.path)
     files.push({
@@ -251,7 +226,10 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
 
     const listed = await source.list()
     const objects = new Map(listed.map((o) => [o.path, o]))
-    const listing = listDmsFiles(listed.map((o) => o.path))
+    const listing = listDmsFiles(
+      listed.map((o) => o.path),
+      source.root,
+    )
     if (attempt === 0)
       for (const p of listing.ignored) onWarning(`ignoring ${p}: not a DMS .csv or .csv.gz file`)
     const plan = planRun(listing, objects, log, source.root, {

@@ -11,7 +11,7 @@ import type { AppliedFile, CommitLog } from './commit-log.js'
 import { lineage } from './commit-log.js'
 import { compareChangeFiles, type DmsFile, type DmsListing } from './dms-files.js'
 import { InputError } from './errors.js'
-import type { StoredObject } from './storage.js'
+import { objectName, type StoredObject } from './storage.js'
 
 export interface RunPlan {
   rebuild: boolean // start from the LOAD files (no state yet, LOAD parts still arriving, or reload)
@@ -41,6 +41,7 @@ export function planRun(
   opts: PlanOptions = {},
 ): RunPlan {
   const { reload = false, stagingExpiryDays = 30, now = Date.now() } = opts
+  const source = { root: sourceRoot }
   const all = [...listing.loads, ...listing.changes]
   if (reload || log.current === undefined) {
     if (listing.loads.length === 0) {
@@ -48,7 +49,7 @@ export function planRun(
         throw new InputError(
           'no_full_load',
           `dms files: ${sourceRoot} has ${listing.changes.length} change file(s) but no full load (LOAD*.csv), and there is no previous version to apply them to`,
-          { file: listing.changes[0]!.path },
+          { file: objectName(source, listing.changes[0]!.path) },
         )
       throw new InputError(
         'no_full_load',
@@ -72,8 +73,10 @@ export function planRun(
     if (a.size !== o.size)
       throw new InputError(
         'changed_file',
-        reloadHint(`dms files: ${f.path} changed after it was applied (${a.size} bytes then, ${o.size} now)`),
-        { file: f.path },
+        reloadHint(
+          `dms files: ${objectName(source, f.path)} changed after it was applied (${a.size} bytes then, ${o.size} now)`,
+        ),
+        { file: objectName(source, f.path) },
       )
     const sameEtag = a.etag !== undefined && o.etag !== undefined && a.etag === o.etag
     const sameMtime = a.mtimeMs !== undefined && o.mtimeMs !== undefined && a.mtimeMs === o.mtimeMs
@@ -87,9 +90,9 @@ export function planRun(
     throw new InputError(
       'missing_file',
       reloadHint(
-        `dms files: ${a.path} was applied but is gone from ${sourceRoot} before the ${stagingExpiryDays}-day staging expiry (did DMS truncate or reload the table?)`,
+        `dms files: ${objectName(source, a.path)} was applied but is gone from ${sourceRoot} before the ${stagingExpiryDays}-day staging expiry (did DMS truncate or reload the table?)`,
       ),
-      { file: a.path },
+      { file: objectName(source, a.path) },
     )
   }
 
@@ -101,9 +104,9 @@ export function planRun(
       throw new InputError(
         'late_file',
         reloadHint(
-          `dms files: new full-load file ${pendingLoads[0]!.path} after change files were applied (DMS reloaded the table?); its rows are not mixed with the current load`,
+          `dms files: new full-load file ${objectName(source, pendingLoads[0]!.path)} after change files were applied (DMS reloaded the table?); its rows are not mixed with the current load`,
         ),
-        { file: pendingLoads[0]!.path },
+        { file: objectName(source, pendingLoads[0]!.path) },
       )
     const byPath = new Map(listing.changes.map((f) => [f.path, f]))
     const newest = appliedChanges
@@ -115,9 +118,9 @@ export function planRun(
       throw new InputError(
         'late_file',
         reloadHint(
-          `dms files: ${late.path} is older than ${newest.path}, which is already applied; applying it now would reorder changes`,
+          `dms files: ${objectName(source, late.path)} is older than ${objectName(source, newest.path)}, which is already applied; applying it now would reorder changes`,
         ),
-        { file: late.path },
+        { file: objectName(source, late.path) },
       )
   }
   // LOAD parts that arrive before any change is applied join the current load: rebuild from all parts.

@@ -3,12 +3,11 @@
  * and the error the next run would stop on (found by the same planning and parsing a run does, writing nothing).
  */
 
-import { gunzipSync } from 'node:zlib'
 import { type CommitRecord, lineage, readCommitLog } from './commit-log.js'
-import { csvLayout, parseDmsCsv } from './csv-reader.js'
 import { compareChangeFiles, type DmsFile, listDmsFiles } from './dms-files.js'
 import { LakesyncError } from './errors.js'
 import { planRun } from './plan.js'
+import { readDmsFile } from './read-dms-file.js'
 import type { Storage } from './storage.js'
 import type { DmsFormat, TableSpec } from './types.js'
 
@@ -87,11 +86,8 @@ export async function tableStatus(
       (f) => f.path,
     )
     // Parse what is pending, as the run would, to surface bad input before the run does.
-    for (const f of plan.toRead.filter((x) => pending.includes(x.path))) {
-      const raw = await source.read(f.path)
-      const bytes = f.gzip ? gunzipSync(raw) : raw
-      parseDmsCsv(bytes, f.path, spec, csvLayout(spec, format, f.kind), format)
-    }
+    for (const f of plan.toRead.filter((x) => pending.includes(x.path)))
+      await readDmsFile(source, f, spec, format)
   } catch (e) {
     if (e instanceof LakesyncError) error = { code: e.code, message: e.message }
     else error = { code: 'error', message: (e as Error).message }

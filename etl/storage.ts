@@ -32,3 +32,8 @@ export interface Storage {
   /** Deletes an object if present. */
   remove(path: string): Promise<void>
 }
+
+/** The full name of an object for messages: `s3://bucket/prefix/key` or `/folder/file`. */
+export function objectName(storage: Pick<Storage, 'root'>, path: string): string {
+  return `${storage.root.replace(/\/+$/, '')}/${path}`
+}

@@ -249,7 +249,7 @@ describe('bad input through the CLI', () => {
     const r = cliProcess('run', '--source', source, '--target', target, '--as-of', '2021-10-17')
     expect(r.code).toBe(1)
     expect(r.err).toBe(
-      'lakesync run: dms csv: bad date "2021-13-01" for last_login (expected a real calendar date YYYY-MM-DD) in 20211019-000000001.csv line 1 column 5\n',
+      `lakesync run: dms csv: bad date "2021-13-01" for last_login (expected a real calendar date YYYY-MM-DD) in ${source}/20211019-000000001.csv line 1 column 5\n`,
     )
     expect(listTree(target).map((p) => [p, readFileSync(join(target, p), 'hex')])).toEqual(before)
   })

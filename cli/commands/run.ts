@@ -1,8 +1,8 @@
 /** `lakesync run` and `lakesync reload`: apply pending DMS files (or rebuild from all of them) and publish. */
 import { openGlueCatalog } from '../../etl/catalog-glue.js'
 import { runPipeline } from '../../etl/pipeline.js'
+import { loadRunConfig } from '../../etl/run-config.js'
 import { asOfFlag, type Flags, type Io, openStorage, required } from '../common.js'
-import { loadRunConfig } from '../config.js'
 
 export async function runCommand(flags: Flags, io: Io, reload = false): Promise<number> {
   const source = openStorage(required(flags, 'source'), '--source')

@@ -1,10 +1,10 @@
 /** `lakesync status` and `lakesync vacuum`: the table's log, lag and pending files; removing old versions. */
 import { USERS_FEATURES_SPEC } from '../../etl/city-features.js'
 import { ConfigError } from '../../etl/errors.js'
+import { loadRunConfig } from '../../etl/run-config.js'
 import { tableStatus } from '../../etl/status.js'
 import { vacuum } from '../../etl/vacuum.js'
 import { type Flags, type Io, openStorage, required } from '../common.js'
-import { loadRunConfig } from '../config.js'
 
 function duration(ms: number): string {
   const s = Math.round(ms / 1000)

@@ -9,9 +9,9 @@ import { csvChunk, showTable } from '../../etl/csv-export.js'
 import { ConfigError, StateError } from '../../etl/errors.js'
 import { writeParquet } from '../../etl/parquet-writer.js'
 import { readVersionTable } from '../../etl/pipeline.js'
+import { loadRunConfig } from '../../etl/run-config.js'
 import type { Table } from '../../etl/types.js'
 import { type Flags, type Io, openStorage, required } from '../common.js'
-import { loadRunConfig } from '../config.js'
 
 /** The current version's table (users or features). */
 async function currentTable(flags: Flags): Promise<Table> {

@@ -1,0 +1,36 @@
+/** Reads one DMS file from storage: gunzip when named .gz, then parse with the layout of its kind. */
+import { gunzipSync } from 'node:zlib'
+import { csvLayout, parseDmsCsv } from './csv-reader.js'
+import type { DmsFile } from './dms-files.js'
+import { InputError } from './errors.js'
+import { objectName, type Storage } from './storage.js'
+import type { DmsFormat, ParsedFile, TableSpec } from './types.js'
+
+export interface ReadFile {
+  raw: Uint8Array // the stored bytes (compressed for .gz), which the commit record fingerprints
+  parsed: ParsedFile
+}
+
+export async function readDmsFile(
+  source: Storage,
+  f: DmsFile,
+  spec: TableSpec,
+  format: DmsFormat,
+): Promise<ReadFile> {
+  const raw = await source.read(f.path)
+  // Errors name the file as the operator finds it: the full S3 key or local path.
+  const name = objectName(source, f.path)
+  let bytes = raw
+  if (f.gzip)
+    try {
+      bytes = gunzipSync(raw)
+    } catch (e) {
+      throw new InputError(
+        'truncated_gzip',
+        `dms files: cannot gunzip ${name}: ${(e as Error).message} (expected a complete gzip file)`,
+        { file: name },
+        { cause: e },
+      )
+    }
+  return { raw, parsed: parseDmsCsv(bytes, name, spec, csvLayout(spec, format, f.kind), format) }
+}

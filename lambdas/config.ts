@@ -1,0 +1,91 @@
+/**
+ * The merge Lambda's configuration, read from the environment once at module load. Every problem is reported
+ * together, naming the variable, so a bad deploy fails its first invocation with one clear message.
+ *
+ *   STAGING_BUCKET   bucket DMS writes to (required)
+ *   FINAL_BUCKET     bucket the versions are published to (required)
+ *   FINAL_PREFIX     key prefix in FINAL_BUCKET (optional, default none)
+ *   GLUE_DATABASE    Glue database whose tables follow each version (optional: no catalog switch without it)
+ *   LAKESYNC_TABLES  JSON: { "<table>": { "stagingPrefix": "dms/public/users/", "config": { ...as lakesync --config } } }
+ *   STAGING_EXPIRY_DAYS  age after which applied staging files may be deleted by the lifecycle rule (default 30)
+ */
+import { ConfigError } from '../etl/errors.js'
+
+export interface TableRoute {
+  table: string // table name (the key in LAKESYNC_TABLES; must equal its config's table.name when given)
+  stagingPrefix: string // key prefix of the table's DMS files in STAGING_BUCKET, ending in /
+  config: Record<string, unknown> // the same object `lakesync --config` reads (format, table, cityAliases, cities)
+}
+
+export interface LambdaConfig {
+  stagingBucket: string
+  finalBucket: string
+  finalPrefix: string // '' or ending in /
+  glueDatabase: string | undefined
+  stagingExpiryDays: number
+  tables: TableRoute[]
+}
+
+const withSlash = (p: string) => (p === '' || p.endsWith('/') ? p : `${p}/`)
+
+export function loadLambdaConfig(env: NodeJS.ProcessEnv): LambdaConfig {
+  const problems: string[] = []
+  const need = (name: string): string => {
+    const v = env[name]
+    if (!v) problems.push(`${name} is not set`)
+    return v ?? ''
+  }
+  const stagingBucket = need('STAGING_BUCKET')
+  const finalBucket = need('FINAL_BUCKET')
+  const tablesJson = need('LAKESYNC_TABLES')
+  const tables: TableRoute[] = []
+  if (tablesJson) {
+    let parsed: unknown
+    try {
+      parsed = JSON.parse(tablesJson)
+    } catch (e) {
+      problems.push(`LAKESYNC_TABLES is not valid JSON: ${(e as Error).message}`)
+    }
+    if (parsed !== undefined) {
+      if (
+        typeof parsed !== 'object' ||
+        parsed === null ||
+        Array.isArray(parsed) ||
+        Object.keys(parsed).length === 0
+      )
+        problems.push('LAKESYNC_TABLES must be a JSON object with one entry per table')
+      else
+        for (const [table, v] of Object.entries(parsed)) {
+          const route = (typeof v === 'object' && v !== null ? v : {}) as Record<string, unknown>
+          if (typeof route.stagingPrefix !== 'string')
+            problems.push(
+              `LAKESYNC_TABLES.${table}.stagingPrefix must be a string (the table's DMS folder in STAGING_BUCKET)`,
+            )
+          const config = (route.config ?? {}) as Record<string, unknown>
+          const specName = (config.table as { name?: unknown } | undefined)?.name
+          if (specName !== undefined && specName !== table)
+            problems.push(
+              `LAKESYNC_TABLES.${table}.config.table.name is ${JSON.stringify(specName)}, not ${JSON.stringify(table)}`,
+            )
+          tables.push({ table, stagingPrefix: withSlash(String(route.stagingPrefix ?? '')), config })
+        }
+    }
+  }
+  for (const a of tables)
+    for (const b of tables)
+      if (a !== b && a.stagingPrefix.startsWith(b.stagingPrefix))
+        problems.push(`LAKESYNC_TABLES: the staging prefixes of ${a.table} and ${b.table} overlap`)
+  const expiry = Number(env.STAGING_EXPIRY_DAYS ?? '30')
+  if (!Number.isFinite(expiry) || expiry <= 0)
+    problems.push('STAGING_EXPIRY_DAYS must be a positive number of days')
+  if (problems.length > 0)
+    throw new ConfigError('bad_config', `lakesync lambda configuration: ${problems.join('; ')}`)
+  return {
+    stagingBucket,
+    finalBucket,
+    finalPrefix: withSlash(env.FINAL_PREFIX ?? ''),
+    glueDatabase: env.GLUE_DATABASE || undefined,
+    stagingExpiryDays: expiry,
+    tables,
+  }
+}

@@ -1,0 +1,187 @@
+/**
+ * The merge Lambda end to end on moto: DMS files uploaded to the staging bucket notify an SQS queue, the real handler
+ * consumes the messages, and the final bucket and the Glue tables follow. Bad input fails only its table's
+ * messages and leaves the published state and the catalog on the last good version.
+ */
+import { readdirSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { GetTableCommand } from '@aws-sdk/client-glue'
+import {
+  CreateBucketCommand,
+  PutBucketNotificationConfigurationCommand,
+  PutObjectCommand,
+} from '@aws-sdk/client-s3'
+import {
+  CreateQueueCommand,
+  DeleteMessageBatchCommand,
+  GetQueueAttributesCommand,
+  ReceiveMessageCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs'
+import type { SQSBatchResponse, SQSEvent } from 'aws-lambda'
+import { beforeAll, describe, expect, it, vi } from 'vitest'
+import { USERS_FEATURES_SPEC } from '../etl/city-features.js'
+import { readCommitLog } from '../etl/commit-log.js'
+import { tableToCsv } from '../etl/csv-export.js'
+import { DEFAULT_DMS_FORMAT } from '../etl/dms-format.js'
+import { openStorage } from '../etl/open-storage.js'
+import { readVersionTable } from '../etl/pipeline.js'
+import { tableStatus } from '../etl/status.js'
+import { USERS_SPEC } from '../etl/table-spec.js'
+import { cityMapFor, currentTables, REPO, runEngine, tempDir } from './helpers/fixtures.js'
+import { useMoto } from './helpers/moto.js'
+
+const SEED = join(REPO, 'examples', 'pyspark-cdc', 'data')
+const PREFIX = 'dms/public/users/'
+
+describe('merge Lambda on moto (S3 -> SQS -> handler -> S3 + Glue)', () => {
+  const moto = useMoto()
+  const staging = moto.bucket('staging')
+  const final = moto.bucket('final')
+  const database = moto.database('lake')
+  const sqs = new SQSClient({ endpoint: moto.endpoint, region: 'us-east-1' })
+  let queueUrl = ''
+  let handler: (e: unknown) => Promise<SQSBatchResponse | undefined>
+
+  beforeAll(async () => {
+    await moto.reset()
+    await moto.s3.send(new CreateBucketCommand({ Bucket: staging }))
+    await moto.s3.send(new CreateBucketCommand({ Bucket: final }))
+    queueUrl = (await sqs.send(new CreateQueueCommand({ QueueName: `lakesync-${moto.tag}` }))).QueueUrl!
+    const arn = (
+      await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }))
+    ).Attributes!.QueueArn!
+    await moto.s3.send(
+      new PutBucketNotificationConfigurationCommand({
+        Bucket: staging,
+        NotificationConfiguration: {
+          QueueConfigurations: [{ QueueArn: arn, Events: ['s3:ObjectCreated:*'] }],
+        },
+      }),
+    )
+    Object.assign(process.env, {
+      STAGING_BUCKET: staging,
+      FINAL_BUCKET: final,
+      FINAL_PREFIX: 'lake',
+      GLUE_DATABASE: database,
+      LAKESYNC_TABLES: JSON.stringify({ users: { stagingPrefix: PREFIX } }),
+    })
+    vi.resetModules()
+    handler = (await import('../lambdas/merge.js')).handler as typeof handler
+    await drain() // the s3:TestEvent moto may send when the notification is configured
+  })
+
+  async function upload(name: string, body: Uint8Array | string, prefix = PREFIX): Promise<void> {
+    await moto.s3.send(new PutObjectCommand({ Bucket: staging, Key: `${prefix}${name}`, Body: body }))
+  }
+
+  /** Receives what the queue holds, as the Lambda service would hand it over in one SQS event. */
+  async function receive(): Promise<SQSEvent> {
+    const got = await sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }),
+    )
+    const messages = got.Messages ?? []
+    if (messages.length > 0)
+      await sqs.send(
+        new DeleteMessageBatchCommand({
+          QueueUrl: queueUrl,
+          Entries: messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })),
+        }),
+      )
+    return {
+      Records: messages.map((m) => ({
+        messageId: m.MessageId!,
+        receiptHandle: m.ReceiptHandle!,
+        body: m.Body!,
+        attributes: {} as never,
+        messageAttributes: {},
+        md5OfBody: m.MD5OfBody ?? '',
+        eventSource: 'aws:sqs',
+        eventSourceARN: 'arn:aws:sqs:us-east-1:123456789012:lakesync',
+        awsRegion: 'us-east-1',
+      })),
+    }
+  }
+
+  async function drain(): Promise<void> {
+    while ((await receive()).Records.length > 0) {}
+  }
+
+  async function glueVersion(name: string): Promise<{ version: string; location: string }> {
+    const t = (await moto.glue.send(new GetTableCommand({ DatabaseName: database, Name: name }))).Table!
+    return { version: t.Parameters!.lakesync_version!, location: t.StorageDescriptor!.Location! }
+  }
+
+  const target = () => openStorage(`s3://${final}/lake/`)
+
+  it('applies uploaded DMS files in order, publishes Parquet and switches Glue', async () => {
+    await upload('LOAD00000001.csv', readFileSync(join(SEED, 'LOAD00000001.csv')))
+    await upload('20211017-194324349.csv', readFileSync(join(SEED, '20211017-194324349.csv')))
+    const event = await receive()
+    expect(event.Records).toHaveLength(2)
+    expect(await handler(event)).toEqual({ batchItemFailures: [] })
+    expect((await readCommitLog(target(), 'users')).current?.version).toBe(1)
+    for (const f of readdirSync(SEED).filter((n) => n.startsWith('20211018')))
+      await upload(f, readFileSync(join(SEED, f)))
+    const more = await receive()
+    expect(more.Records.length).toBeGreaterThan(0)
+    expect(await handler(more)).toEqual({ batchItemFailures: [] })
+    await drain()
+    const log = await readCommitLog(target(), 'users')
+    expect(log.current?.version).toBe(2)
+    expect(log.committed.flatMap((r) => r.files.map((f) => f.path)).sort()).toEqual(readdirSync(SEED).sort())
+    expect(await glueVersion('users')).toEqual({
+      version: '2',
+      location: `s3://${final}/lake/users/v=00000000000000000002/`,
+    })
+    expect((await glueVersion('users_features')).version).toBe('2')
+    // The published tables equal a local run of the same files (as_of is today in the Lambda).
+    const local = await runEngine(SEED, log.current!.asOf, cityMapFor({ dir: REPO }), tempDir())
+    const expected = await currentTables(local.target)
+    expect(tableToCsv(await readVersionTable(target(), log.current!, USERS_SPEC, 'users'))).toBe(
+      tableToCsv(expected.users),
+    )
+    expect(
+      tableToCsv(await readVersionTable(target(), log.current!, USERS_FEATURES_SPEC, 'users_features')),
+    ).toBe(tableToCsv(expected.features))
+  })
+
+  it('a replayed message commits nothing', async () => {
+    await upload('20211018-225959941.csv', readFileSync(join(SEED, '20211018-225959941.csv'))) // same bytes again
+    expect(await handler(await receive())).toEqual({ batchItemFailures: [] })
+    expect((await readCommitLog(target(), 'users')).current?.version).toBe(2)
+  })
+
+  it('ignores keys outside the table prefix and S3 test events', async () => {
+    await upload('notes.csv', 'x', 'elsewhere/')
+    const event = await receive()
+    event.Records.push({
+      ...event.Records[0]!,
+      messageId: 'test-event',
+      body: JSON.stringify({ Event: 's3:TestEvent' }),
+    })
+    expect(await handler(event)).toEqual({ batchItemFailures: [] })
+    expect((await readCommitLog(target(), 'users')).current?.version).toBe(2)
+  })
+
+  it('bad input fails only its messages; state and catalog stay on the last good version', async () => {
+    await upload('20211019-000000000.csv', 'U,1,Fine,Austin,2021-10-01\n')
+    await upload('20211019-000000001.csv', 'U,2,Bad,Austin,2021-02-30\n')
+    const event = await receive()
+    const result = await handler(event)
+    expect(result?.batchItemFailures.map((f) => f.itemIdentifier).sort()).toEqual(
+      event.Records.map((r) => r.messageId).sort(),
+    )
+    expect((await readCommitLog(target(), 'users')).current?.version).toBe(2)
+    expect((await glueVersion('users')).version).toBe('2')
+    // The error names the S3 key, in `lakesync status` as in the logs.
+    const status = await tableStatus(
+      openStorage(`s3://${staging}/${PREFIX}`),
+      target(),
+      USERS_SPEC,
+      DEFAULT_DMS_FORMAT,
+    )
+    expect(status.error?.message).toContain(`s3://${staging}/${PREFIX}20211019-000000001.csv line 1 column 5`)
+    expect(status.pending).toEqual(['20211019-000000000.csv', '20211019-000000001.csv'])
+  })
+})

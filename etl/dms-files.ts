@@ -5,7 +5,8 @@ export interface DmsFile {
   path: string // path relative to the source root, `/`-separated (date-partition folders included)
   name: string // base name, e.g. LOAD0000000A.csv or 20211017-194324349.csv.gz
   kind: 'load' | 'change'
-  gzip: boolean // name ends in .gz (DMS CompressionType=GZIP)
+  gzip: boolean // name ends in .csv.gz (DMS CompressionType=GZIP)
+  format: 'csv' | 'parquet' // DMS DataFormat, from the extension
   part: number // LOAD: the hexadecimal part counter; change: 0
   timestamp: string // change: yyyyMMddHHmmss plus the fraction digits; LOAD: ''
 }
@@ -14,42 +15,47 @@ export interface DmsFile {
 export interface DmsListing {
   loads: DmsFile[] // full-load parts in counter order
   changes: DmsFile[] // change files in timestamp order
-  ignored: string[] // paths that are not .csv/.csv.gz (README, _SUCCESS, ...): skipped with a warning
+  ignored: string[] // paths that are not .csv/.csv.gz/.parquet (README, _SUCCESS, ...): skipped with a warning
 }
 
-const LOAD_NAME = /^LOAD([0-9A-F]{8})\.csv(\.gz)?$/
-const CHANGE_NAME = /^(\d{4})(\d{2})(\d{2})-(\d{2})(\d{2})(\d{2})(\d{3,})\.csv(\.gz)?$/
+const LOAD_NAME = /^LOAD([0-9A-F]{8})\.(csv|csv\.gz|parquet)$/
+const CHANGE_NAME = /^(\d{4})(\d{2})(\d{2})-(\d{2})(\d{2})(\d{2})(\d{3,})\.(csv|csv\.gz|parquet)$/
+const EXTENSION = /\.(csv|csv\.gz|parquet)$/
 
-/** Classifies one path; throws for a name that is a CSV but not a well-formed DMS name. */
+/** Classifies one path; throws for a name that is a CSV or Parquet file but not a well-formed DMS name. */
 export function classifyDmsFile(path: string, root = ''): DmsFile | 'ignored' {
   const name = path.slice(path.lastIndexOf('/') + 1)
-  if (!name.endsWith('.csv') && !name.endsWith('.csv.gz')) return 'ignored'
+  if (!EXTENSION.test(name)) return 'ignored'
   const load = LOAD_NAME.exec(name)
   if (load) {
+    const ext = load[2]!
+    const part = Number.parseInt(load[1]!, 16)
     return {
       path,
       name,
       kind: 'load',
-      gzip: load[2] !== undefined,
-      part: Number.parseInt(load[1]!, 16),
+      gzip: ext === 'csv.gz',
+      format: ext === 'parquet' ? 'parquet' : 'csv',
+      part,
       timestamp: '',
     }
   }
   const change = CHANGE_NAME.exec(name)
   if (change && isRealTimestamp(change)) {
-    const [, y, mo, d, h, mi, s, frac, gz] = change
+    const [, y, mo, d, h, mi, s, frac, ext] = change
     return {
       path,
       name,
       kind: 'change',
-      gzip: gz !== undefined,
+      gzip: ext === 'csv.gz',
+      format: ext === 'parquet' ? 'parquet' : 'csv',
       part: 0,
       timestamp: `${y}${mo}${d}${h}${mi}${s}${frac}`,
     }
   }
   throw new InputError(
     'bad_file_name',
-    `dms files: malformed DMS file name ${JSON.stringify(path)}${root ? ` in ${root}` : ''} (expected LOAD<8 hex digits>.csv[.gz] or yyyyMMdd-HHmmssfff.csv[.gz] with a real date and time)`,
+    `dms files: malformed DMS file name ${JSON.stringify(path)}${root ? ` in ${root}` : ''} (expected LOAD<8 hex digits> or yyyyMMdd-HHmmssfff with a real date and time, then .csv, .csv.gz or .parquet)`,
     { file: path },
   )
 }
@@ -99,12 +105,12 @@ export function listDmsFiles(paths: readonly string[], root = ''): DmsListing {
       ignored.push(path)
       continue
     }
-    const stem = f.gzip ? f.name.slice(0, -3) : f.name
+    const stem = f.name.replace(EXTENSION, '')
     const seen = byStem.get(stem)
     if (seen !== undefined)
       throw new InputError(
         'duplicate_file',
-        `dms files: ${JSON.stringify(path)} and ${JSON.stringify(seen)}${root ? ` in ${root}` : ''} are the same DMS file twice (same name in two folders, or .csv beside .csv.gz); remove one`,
+        `dms files: ${JSON.stringify(path)} and ${JSON.stringify(seen)}${root ? ` in ${root}` : ''} are the same DMS file twice (same name in two folders, or one name with two extensions such as .csv and .csv.gz); remove one`,
         { file: path },
       )
     byStem.set(stem, path)

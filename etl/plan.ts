@@ -9,7 +9,7 @@
  */
 import type { AppliedFile, CommitLog } from './commit-log.js'
 import { lineage } from './commit-log.js'
-import { compareChangeFiles, type DmsFile, type DmsListing } from './dms-files.js'
+import { classifyDmsFile, compareChangeFiles, type DmsFile, type DmsListing } from './dms-files.js'
 import { InputError } from './errors.js'
 import { objectName, type StoredObject } from './storage.js'
 
@@ -110,7 +110,7 @@ export function planRun(
       )
     const byPath = new Map(listing.changes.map((f) => [f.path, f]))
     const newest = appliedChanges
-      .map((a) => byPath.get(a.path) ?? fileOf(a))
+      .map((a) => byPath.get(a.path) ?? (classifyDmsFile(a.path) as DmsFile))
       .sort(compareChangeFiles)
       .at(-1)!
     const late = pendingChanges.find((f) => compareChangeFiles(f, newest) < 0)
@@ -127,18 +127,4 @@ export function planRun(
   const rebuild = pendingLoads.length > 0
   const toRead = rebuild ? [...listing.loads, ...pendingChanges] : pendingChanges
   return { rebuild, toRead, recheck, applied, nothingNew: toRead.length === 0 }
-}
-
-/** A DmsFile for an applied change file that is no longer listed (expired): only its name matters for order. */
-function fileOf(a: AppliedFile): DmsFile {
-  const name = a.path.slice(a.path.lastIndexOf('/') + 1)
-  const m = /^(\d{8})-(\d{6})(\d+)/.exec(name)
-  return {
-    path: a.path,
-    name,
-    kind: 'change',
-    gzip: name.endsWith('.gz'),
-    part: 0,
-    timestamp: m ? `${m[1]}${m[2]}${m[3]}` : '',
-  }
 }

@@ -1,7 +1,8 @@
-/** Reads one DMS file from storage: gunzip when named .gz, then parse with the layout of its kind. */
+/** Reads one DMS file from storage: CSV (gunzipped when named .gz) or Parquet, parsed with the layout of its kind. */
 import { gunzipSync } from 'node:zlib'
 import { csvLayout, parseDmsCsv } from './csv-reader.js'
 import type { DmsFile } from './dms-files.js'
+import { parseDmsParquet } from './dms-parquet.js'
 import { InputError } from './errors.js'
 import { objectName, type Storage } from './storage.js'
 import type { DmsFormat, ParsedFile, TableSpec } from './types.js'
@@ -20,6 +21,8 @@ export async function readDmsFile(
   const raw = await source.read(f.path)
   // Errors name the file as the operator finds it: the full S3 key or local path.
   const name = objectName(source, f.path)
+  const layout = csvLayout(spec, format, f.kind)
+  if (f.format === 'parquet') return { raw, parsed: await parseDmsParquet(raw, name, spec, layout) }
   let bytes = raw
   if (f.gzip)
     try {
@@ -32,5 +35,5 @@ export async function readDmsFile(
         { cause: e },
       )
     }
-  return { raw, parsed: parseDmsCsv(bytes, name, spec, csvLayout(spec, format, f.kind), format) }
+  return { raw, parsed: parseDmsCsv(bytes, name, spec, layout, format) }
 }

@@ -4,7 +4,7 @@
  */
 
 import { type CommitRecord, lineage, readCommitLog } from './commit-log.js'
-import { compareChangeFiles, type DmsFile, listDmsFiles } from './dms-files.js'
+import { classifyDmsFile, compareChangeFiles, type DmsFile, listDmsFiles } from './dms-files.js'
 import { LakesyncError } from './errors.js'
 import { planRun } from './plan.js'
 import { readDmsFile } from './read-dms-file.js'
@@ -65,7 +65,9 @@ export async function tableStatus(
   const applied = lineage(log).flatMap((r) => r.files)
   const changes = applied.filter((f) => f.kind === 'change').map((f) => f.path)
   const lastApplied =
-    changes.sort((a, b) => compareChangeFiles(asChange(a), asChange(b))).at(-1) ??
+    changes
+      .sort((a, b) => compareChangeFiles(classifyDmsFile(a) as DmsFile, classifyDmsFile(b) as DmsFile))
+      .at(-1) ??
     applied.at(-1)?.path ??
     null
   const t = lastApplied ? changeFileTime(lastApplied) : null
@@ -93,10 +95,4 @@ export async function tableStatus(
     else error = { code: 'error', message: (e as Error).message }
   }
   return { table: spec.name, current: log.current ?? null, versions, lastApplied, lagMs, pending, error }
-}
-
-function asChange(path: string): DmsFile {
-  const name = path.slice(path.lastIndexOf('/') + 1)
-  const m = /^(\d{8})-(\d{6})(\d+)/.exec(name)
-  return { path, name, kind: 'change', gzip: false, part: 0, timestamp: m ? `${m[1]}${m[2]}${m[3]}` : '' }
 }

@@ -115,55 +115,73 @@ function concatTables(spec: TableSpec, tables: Table[], total: number): Table {
   return { spec, length: total, columns }
 }
 
-/** Applies one change file to the state, in row order; returns what each row did. */
-export function applyChangeFile(state: MergeState, changes: ParsedFile): OpCounts {
-  const counts = zeroCounts()
-  const ops = changes.ops
-  if (ops === null) throw new Error(`${changes.file} has no Op column`) // unreachable: change files always have one
+/** Applies row `r` of a change file to the state and counts what it did, relative to the table just before it. */
+export function applyChange(state: MergeState, changes: ParsedFile, r: number, counts: OpCounts): void {
   const src = changes.rows.columns
-  const srcKey = src[state.key]!
-  const { index } = state
-  let { table, alive } = state
-  for (let r = 0; r < changes.rows.length; r++) {
-    const k = keyOf(srcKey, r)
-    const row = index.get(k)
-    const present = row >= 0 && alive[row] === 1
-    const op = ops[r]!
-    if (op === OP_DELETE) {
-      if (present) {
-        alive[row] = 0
-        counts.deletes++
-      } else counts.deletesOfMissing++
-      continue
-    }
+  const k = keyOf(src[state.key]!, r)
+  const { index, alive } = state
+  const row = index.get(k)
+  const present = row >= 0 && alive[row] === 1
+  const op = changes.ops![r]!
+  if (op === OP_DELETE) {
     if (present) {
-      if (op === OP_INSERT) counts.replaces++
-      else counts.updates++
-      copyRow(src, r, table.columns, row)
-      continue
-    }
-    if (op === OP_INSERT) counts.inserts++
-    else counts.upsertsOfMissing++
-    if (row >= 0) {
-      // The key was deleted earlier: its dead row is reused, so the index stays as it is.
-      copyRow(src, r, table.columns, row)
-      alive[row] = 1
-      continue
-    }
-    const to = table.length
-    if (to >= alive.length) {
-      const grown = new Uint8Array(Math.max(alive.length * 2, 1024))
-      grown.set(alive)
-      alive = grown
-      state.alive = alive
-    }
-    ensureCapacity(table.columns, to + 1)
-    copyRow(src, r, table.columns, to)
-    alive[to] = 1
-    index.set(k, to)
-    table = { ...table, length: to + 1 }
-    state.table = table
+      alive[row] = 0
+      counts.deletes++
+    } else counts.deletesOfMissing++
+    return
   }
+  if (present) {
+    if (op === OP_INSERT) counts.replaces++
+    else counts.updates++
+    copyRow(src, r, state.table.columns, row)
+    return
+  }
+  if (op === OP_INSERT) counts.inserts++
+  else counts.upsertsOfMissing++
+  if (row >= 0) {
+    // The key was deleted earlier: its dead row is reused, so the index stays as it is.
+    copyRow(src, r, state.table.columns, row)
+    alive[row] = 1
+    return
+  }
+  const to = state.table.length
+  if (to >= alive.length) {
+    const grown = new Uint8Array(Math.max(alive.length * 2, 1024))
+    grown.set(alive)
+    state.alive = grown
+  }
+  ensureCapacity(state.table.columns, to + 1)
+  copyRow(src, r, state.table.columns, to)
+  state.alive[to] = 1
+  index.set(k, to)
+  state.table = { ...state.table, length: to + 1 }
+}
+
+/** Applies one change file to the state, in row order; returns what its rows did. */
+export function applyChangeFile(state: MergeState, changes: ParsedFile): OpCounts {
+  if (changes.ops === null) throw new Error(`${changes.file} has no Op column`) // unreachable: change files have one
+  const counts = zeroCounts()
+  for (let r = 0; r < changes.rows.length; r++) applyChange(state, changes, r, counts)
+  return counts
+}
+
+/**
+ * Applies the rows of several change files in the order of a per-row sequence (DMS's `$AR_H_CHANGE_SEQ` or commit
+ * timestamp column): ascending by `compare`, ties broken by file order then row order. Counts go to each row's file.
+ */
+export function applyInSequence(
+  state: MergeState,
+  files: ParsedFile[],
+  compare: (a: string, b: string) => number,
+): OpCounts[] {
+  const rows: { f: number; r: number; seq: string }[] = []
+  files.forEach((p, f) => {
+    for (let r = 0; r < p.rows.length; r++) rows.push({ f, r, seq: p.sequence![r]! })
+  })
+  // Array.prototype.sort is stable: equal sequences keep file order, then row order.
+  rows.sort((a, b) => compare(a.seq, b.seq))
+  const counts = files.map(() => zeroCounts())
+  for (const { f, r } of rows) applyChange(state, files[f]!, r, counts[f]!)
   return counts
 }
 

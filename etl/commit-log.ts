@@ -41,6 +41,7 @@ export interface CommitRecord {
   outputs: { users: string[]; users_features: string[] } // Parquet files of this version, relative to the target
   features: FeatureSummary // rows and cities without a state
   timingsMs: Record<string, number> // read, apply, features, write, total
+  lastSequence?: string // newest ordering value applied so far, when changes are ordered by a column
 }
 
 export interface ClaimRecord {

@@ -23,38 +23,51 @@ export interface CsvLayout {
   fieldCount: number // fields per row
   hasOp: boolean // field 0 is the DMS Op column
   loadOnly: boolean // an Op column in a full-load file, where only I is valid
-  fieldColumn: Int32Array // per field: index of the spec column it fills, or -1 (Op, timestamp)
+  fieldColumn: Int32Array // per field: index of the spec column it fills, or -1 (Op, timestamp, sequence)
   header: string[] // the header row DMS writes with AddColumnName
+  sequenceField: number // field whose text orders changes (DmsFormat.orderChangesBy), or -1
 }
 
-/** The layout of a LOAD or change file: [Op] [timestamp if afterOp] columns... [timestamp if last]. */
+/**
+ * The layout of a LOAD or change file: [Op] [timestamp, sequence if afterOp] columns... [timestamp, sequence if last].
+ * Only change files capture the ordering field: full-load rows are a set and carry no order.
+ */
 export function csvLayout(spec: TableSpec, format: DmsFormat, kind: 'load' | 'change'): CsvLayout {
   const hasOp = kind === 'change' || format.includeOpForFullLoad
   const header: string[] = []
   const fieldColumn: number[] = []
+  const extra = (name: string | null, position: 'afterOp' | 'last', where: 'afterOp' | 'last') => {
+    if (name === null || position !== where) return
+    header.push(name)
+    fieldColumn.push(-1)
+  }
   if (hasOp) {
     header.push('Op')
     fieldColumn.push(-1)
   }
-  const ts = format.timestampColumnName
-  if (ts !== null && format.timestampColumnPosition === 'afterOp') {
-    header.push(ts)
-    fieldColumn.push(-1)
+  for (const where of ['afterOp', 'last'] as const) {
+    if (where === 'last')
+      spec.columns.forEach((c, i) => {
+        header.push(c.name)
+        fieldColumn.push(i)
+      })
+    extra(format.timestampColumnName, format.timestampColumnPosition, where)
+    extra(format.changeSequenceColumnName, format.changeSequencePosition, where)
   }
-  spec.columns.forEach((c, i) => {
-    header.push(c.name)
-    fieldColumn.push(i)
-  })
-  if (ts !== null && format.timestampColumnPosition === 'last') {
-    header.push(ts)
-    fieldColumn.push(-1)
-  }
+  const orderName =
+    format.orderChangesBy === 'timestamp'
+      ? format.timestampColumnName
+      : format.orderChangesBy === 'changeSequence'
+        ? format.changeSequenceColumnName
+        : null
+  const sequenceField = kind === 'change' && orderName !== null ? header.indexOf(orderName) : -1
   return {
     fieldCount: header.length,
     hasOp,
     loadOnly: kind === 'load',
     fieldColumn: Int32Array.from(fieldColumn),
     header,
+    sequenceField,
   }
 }
 
@@ -101,7 +114,8 @@ export function parseDmsCsv(
   const delim = format.csvDelimiter.charCodeAt(0)
   const nullBytes = format.csvNullValue === null ? null : Buffer.from(format.csvNullValue, 'utf8')
   const key = keyIndex(spec)
-  const { fieldCount, fieldColumn, hasOp } = layout
+  const { fieldCount, fieldColumn, hasOp, sequenceField } = layout
+  const sequence: string[] = []
 
   const columns: ColumnBuilder[] = spec.columns.map((c) => newColumn(c, 0))
   let capacity = Math.max(16, Math.ceil(n / 32))
@@ -262,7 +276,11 @@ export function parseDmsCsv(
       if (field >= fieldCount)
         fail('field_count', `too many fields (expected ${fieldCount}: ${layout.header.join(',')})`)
       const c = fieldColumn[field]!
-      if (c < 0) {
+      if (field === sequenceField) {
+        if (isNull() || s === e)
+          fail('bad_sequence', `empty ${layout.header[field]} (expected the value that orders this change)`)
+        sequence[row] = text()
+      } else if (c < 0) {
         if (hasOp && field === 0) {
           const v = e - s === 1 ? buf[s] : 0
           op = v === 73 ? OP_INSERT : v === 85 ? OP_UPDATE : v === 68 ? OP_DELETE : 0
@@ -317,5 +335,6 @@ export function parseDmsCsv(
     rows: { spec, length: row, columns },
     ops: hasOp ? ops.subarray(0, row) : null,
     lines: lines.subarray(0, row),
+    ...(sequenceField >= 0 ? { sequence } : {}),
   }
 }

@@ -9,6 +9,9 @@ export const DEFAULT_DMS_FORMAT: DmsFormat = {
   timestampColumnPosition: 'afterOp',
   csvDelimiter: ',',
   csvNullValue: null,
+  changeSequenceColumnName: null,
+  changeSequencePosition: 'last',
+  orderChangesBy: 'file',
 }
 
 /** Merges a partial format from a config file over the defaults, rejecting unknown keys and bad values. */
@@ -57,5 +60,44 @@ export function parseDmsFormat(value: unknown): DmsFormat {
       'bad_config',
       'config: format.csvNullValue must not contain the delimiter, a quote or a line break',
     )
+  if (
+    f.changeSequenceColumnName !== null &&
+    (typeof f.changeSequenceColumnName !== 'string' || f.changeSequenceColumnName === '')
+  )
+    throw new ConfigError(
+      'bad_config',
+      'config: format.changeSequenceColumnName must be a non-empty string or null',
+    )
+  if (f.changeSequencePosition !== 'afterOp' && f.changeSequencePosition !== 'last')
+    throw new ConfigError('bad_config', 'config: format.changeSequencePosition must be "afterOp" or "last"')
+  if (!['file', 'timestamp', 'changeSequence'].includes(f.orderChangesBy))
+    throw new ConfigError(
+      'bad_config',
+      'config: format.orderChangesBy must be "file", "timestamp" or "changeSequence"',
+    )
+  if (f.orderChangesBy === 'timestamp' && f.timestampColumnName === null)
+    throw new ConfigError(
+      'bad_config',
+      'config: format.orderChangesBy "timestamp" needs format.timestampColumnName',
+    )
+  if (f.orderChangesBy === 'changeSequence' && f.changeSequenceColumnName === null)
+    throw new ConfigError(
+      'bad_config',
+      'config: format.orderChangesBy "changeSequence" needs format.changeSequenceColumnName',
+    )
   return f
+}
+
+/**
+ * Orders two values of the ordering column: digit strings (DMS's $AR_H_CHANGE_SEQ) numerically, anything else (the
+ * fixed-width `yyyy-MM-dd HH:mm:ss.ffffff` commit timestamp) as text.
+ */
+export function compareSequence(a: string, b: string): number {
+  if (/^\d+$/.test(a) && /^\d+$/.test(b) && a.length !== b.length) {
+    const x = a.replace(/^0+/, '')
+    const y = b.replace(/^0+/, '')
+    if (x.length !== y.length) return x.length - y.length
+    return x < y ? -1 : x > y ? 1 : 0
+  }
+  return a < b ? -1 : a > b ? 1 : 0
 }

@@ -64,6 +64,7 @@ export async function parseDmsParquet(
   ensureCapacity(columns, n)
   const ops = layout.hasOp ? new Uint8Array(n) : null
   const lines = new Int32Array(n)
+  const sequence: string[] = []
   for (let r = 0; r < n; r++) {
     const row = rows[r]!
     lines[r] = r + 1
@@ -75,6 +76,12 @@ export async function parseDmsParquet(
         throw new InputError(code, `dms parquet: ${what}${at(loc)}`, loc)
       }
       const c = layout.fieldColumn[f]!
+      if (f === layout.sequenceField) {
+        if (v === null || v === undefined || v === '')
+          fail('bad_sequence', `empty ${layout.header[f]} (expected the value that orders this change)`)
+        sequence[r] = v instanceof Date ? v.toISOString() : String(v)
+        continue
+      }
       if (c < 0) {
         if (layout.hasOp && f === 0) {
           op = v === 'I' ? OP_INSERT : v === 'U' ? OP_UPDATE : v === 'D' ? OP_DELETE : 0
@@ -130,5 +137,11 @@ export async function parseDmsParquet(
       }
     }
   }
-  return { file, rows: { spec, length: n, columns }, ops, lines }
+  return {
+    file,
+    rows: { spec, length: n, columns },
+    ops,
+    lines,
+    ...(layout.sequenceField >= 0 ? { sequence } : {}),
+  }
 }

@@ -17,6 +17,7 @@ export type ErrorCode =
   | 'invalid_utf8'
   | 'bad_header'
   | 'bad_line_end'
+  | 'bad_sequence'
   // files
   | 'truncated_gzip'
   | 'duplicate_key'

@@ -10,6 +10,7 @@
 import { createHash, randomUUID } from 'node:crypto'
 import {
   applyChangeFile,
+  applyInSequence,
   finishMerge,
   type MergeState,
   startFromFullLoad,
@@ -27,10 +28,12 @@ import {
   claimVersion,
   commitPath,
   completeClaim,
+  lineage,
   readCommitLog,
   versionName,
 } from './commit-log.js'
 import { listDmsFiles } from './dms-files.js'
+import { compareSequence } from './dms-format.js'
 import { InputError, StateError } from './errors.js'
 import { parquetToTable } from './parquet-reader.js'
 import { writeParquet } from './parquet-writer.js'
@@ -93,6 +96,7 @@ interface Built {
   users: Table
   features: ReturnType<typeof cityFeatures>
   files: AppliedFile[]
+  lastSequence: string | undefined // newest ordering value, when a column orders the changes
   timings: { read: number; apply: number; features: number }
 }
 
@@ -144,7 +148,37 @@ async function build(
       plan.toRead.filter((f) => f.kind === 'load').map((f) => parsed.get(f.path)!),
     )
   else state = startMerge(await readVersionTable(target, log.current!, spec))
-  for (const f of files) if (f.kind === 'change') f.counts = applyChangeFile(state, parsed.get(f.path)!)
+  // A rebuild starts a new lineage, whose sequence starts over.
+  let lastSequence = plan.rebuild
+    ? undefined
+    : lineage(log).findLast((r) => r.lastSequence !== undefined)?.lastSequence
+  const changes = files.filter((f) => f.kind === 'change')
+  if (format.orderChangesBy === 'file')
+    for (const f of changes) f.counts = applyChangeFile(state, parsed.get(f.path)!)
+  else {
+    // Ordered by a column: never let a change older than one already applied overwrite it.
+    for (const f of changes) {
+      const p = parsed.get(f.path)!
+      p.sequence!.forEach((seq, r) => {
+        if (lastSequence !== undefined && compareSequence(seq, lastSequence) < 0) {
+          const loc = { file: p.file, line: p.lines[r]! }
+          throw new InputError(
+            'late_file',
+            `dms files: the change in ${p.file} line ${loc.line} has ${format.orderChangesBy} ${seq}, older than ${lastSequence} already applied; applying it would overwrite newer data (run lakesync reload to rebuild in order)`,
+            loc,
+          )
+        }
+      })
+    }
+    const files = changes.map((f) => parsed.get(f.path)!)
+    const counts = applyInSequence(state, files, compareSequence)
+    changes.forEach((f, i) => {
+      f.counts = counts[i]!
+    })
+    for (const p of files)
+      for (const seq of p.sequence!)
+        if (lastSequence === undefined || compareSequence(seq, lastSequence) > 0) lastSequence = seq
+  }
   const users = finishMerge(state)
   const t2 = performance.now()
   const features = cityFeatures(users, {
@@ -153,7 +187,13 @@ async function build(
     cityAliases: opts.cityAliases,
   })
   const t3 = performance.now()
-  return { users, features, files, timings: { read: t1 - t0, apply: t2 - t1, features: t3 - t2 } }
+  return {
+    users,
+    features,
+    files,
+    lastSequence,
+    timings: { read: t1 - t0, apply: t2 - t1, features: t3 - t2 },
+  }
 }
 
 function joinUrl(root: string, path: string): string {
@@ -236,6 +276,7 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
       reload,
       ...(opts.stagingExpiryDays !== undefined ? { stagingExpiryDays: opts.stagingExpiryDays } : {}),
       now: now().getTime(),
+      fileOrder: opts.format.orderChangesBy === 'file',
     })
     await verifyUnchanged(source, plan)
     const current = log.current
@@ -297,6 +338,7 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
         rows: { users: built.users.length, users_features: built.features.table.length },
         outputs,
         features: built.features.summary,
+        ...(built.lastSequence !== undefined ? { lastSequence: built.lastSequence } : {}),
         timingsMs: {
           read: Math.round(built.timings.read),
           apply: Math.round(built.timings.apply),

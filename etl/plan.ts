@@ -25,6 +25,7 @@ export interface PlanOptions {
   reload?: boolean // rebuild from every file in the source
   stagingExpiryDays?: number // applied files older than this may disappear (lifecycle rule); default 30
   now?: number // ms since epoch
+  fileOrder?: boolean // changes are ordered by file name (default); when false a column orders them instead
 }
 
 const DAY_MS = 86_400_000
@@ -40,7 +41,7 @@ export function planRun(
   sourceRoot: string,
   opts: PlanOptions = {},
 ): RunPlan {
-  const { reload = false, stagingExpiryDays = 30, now = Date.now() } = opts
+  const { reload = false, stagingExpiryDays = 30, now = Date.now(), fileOrder = true } = opts
   const source = { root: sourceRoot }
   const all = [...listing.loads, ...listing.changes]
   if (reload || log.current === undefined) {
@@ -113,7 +114,7 @@ export function planRun(
       .map((a) => byPath.get(a.path) ?? (classifyDmsFile(a.path) as DmsFile))
       .sort(compareChangeFiles)
       .at(-1)!
-    const late = pendingChanges.find((f) => compareChangeFiles(f, newest) < 0)
+    const late = fileOrder ? pendingChanges.find((f) => compareChangeFiles(f, newest) < 0) : undefined
     if (late)
       throw new InputError(
         'late_file',

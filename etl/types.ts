@@ -26,6 +26,9 @@ export interface DmsFormat {
   timestampColumnPosition: 'afterOp' | 'last' // where that column sits (DMS documents no order, so it is a setting)
   csvDelimiter: string // CsvDelimiter: one character
   csvNullValue: string | null // CsvNullValue: an unquoted field equal to it is NULL; null = empty unquoted field is NULL
+  changeSequenceColumnName: string | null // a column added by a DMS transformation rule ($AR_H_CHANGE_SEQ), or null
+  changeSequencePosition: 'afterOp' | 'last' // where that column sits (after Op and the timestamp, or last)
+  orderChangesBy: 'file' | 'timestamp' | 'changeSequence' // file/row order, or the timestamp or change-sequence column
 }
 
 /** A string column: one JS string per row, NULL as null. */
@@ -63,6 +66,7 @@ export interface ParsedFile {
   rows: Table // the row values, in file order
   ops: Uint8Array | null // OpCode per row; null for full-load files without an Op column
   lines: Int32Array // physical line where each row starts (for errors found after parsing)
+  sequence?: string[] // per-row ordering value when the DmsFormat orders changes by a column
 }
 
 /** Per-file counts of what each change did, each relative to the table just before that row. */

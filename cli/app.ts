@@ -7,6 +7,7 @@ import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { LakesyncError } from '../etl/errors.js'
 import { packageRoot } from '../etl/run-config.js'
+import { reportCommand } from './commands/report.js'
 import { runCommand } from './commands/run.js'
 import { statusCommand, vacuumCommand } from './commands/status.js'
 import { exportCommand, showCommand } from './commands/tables.js'
@@ -108,6 +109,17 @@ const COMMANDS: Record<string, CommandSpec> = {
     usage: 'lakesync show --target DIR|s3://... [--table users|features] [--limit N]',
     options: [TARGET, TABLE, { name: 'limit', value: 'N', help: 'rows to show', default: '20' }, CONFIG],
     run: showCommand,
+  },
+  report: {
+    summary: 'write one self-contained HTML page: pipeline health, recent commits and the per-city features',
+    usage: 'lakesync report --target DIR|s3://... [--source DIR|s3://...] --out FILE',
+    options: [
+      TARGET,
+      { ...SOURCE, help: `${SOURCE.help}: adds the pending files and the error the next run would hit` },
+      { name: 'out', value: 'FILE', help: 'HTML file to write' },
+      CONFIG,
+    ],
+    run: reportCommand,
   },
 }
 

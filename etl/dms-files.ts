@@ -1,4 +1,5 @@
 import { InputError } from './errors.js'
+import { objectName } from './storage.js'
 
 /** One DMS file of a table's source folder, classified by its name. */
 export interface DmsFile {
@@ -55,9 +56,14 @@ export function classifyDmsFile(path: string, root = ''): DmsFile | 'ignored' {
   }
   throw new InputError(
     'bad_file_name',
-    `dms files: malformed DMS file name ${JSON.stringify(path)}${root ? ` in ${root}` : ''} (expected LOAD<8 hex digits> or yyyyMMdd-HHmmssfff with a real date and time, then .csv, .csv.gz or .parquet)`,
-    { file: path },
+    `dms files: malformed DMS file name ${JSON.stringify(named(root, path))} (expected LOAD<8 hex digits> or yyyyMMdd-HHmmssfff with a real date and time, then .csv, .csv.gz or .parquet)`,
+    { file: named(root, path) },
   )
+}
+
+/** The full name of a listed file for messages (the S3 URL or local path), or the relative path without a root. */
+function named(root: string, path: string): string {
+  return root ? objectName({ root }, path) : path
 }
 
 function isRealTimestamp(m: RegExpExecArray): boolean {
@@ -110,8 +116,8 @@ export function listDmsFiles(paths: readonly string[], root = ''): DmsListing {
     if (seen !== undefined)
       throw new InputError(
         'duplicate_file',
-        `dms files: ${JSON.stringify(path)} and ${JSON.stringify(seen)}${root ? ` in ${root}` : ''} are the same DMS file twice (same name in two folders, or one name with two extensions such as .csv and .csv.gz); remove one`,
-        { file: path },
+        `dms files: ${JSON.stringify(named(root, path))} and ${JSON.stringify(named(root, seen))} are the same DMS file twice (same name in two folders, or one name with two extensions such as .csv and .csv.gz); remove one`,
+        { file: named(root, path) },
       )
     byStem.set(stem, path)
     ;(f.kind === 'load' ? loads : changes).push(f)

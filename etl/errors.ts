@@ -37,7 +37,7 @@ export type ErrorCode =
 
 /** Where in an input file an error points (all 1-based). */
 export interface InputLocation {
-  file: string // file name relative to the source root, e.g. 2021/10/17/20211017-194324349.csv
+  file: string // the file as the operator finds it: s3://bucket/prefix/key or a local path (relative without a root)
   line?: number // physical line where the offending field starts
   column?: number // field index within the row
 }

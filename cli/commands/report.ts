@@ -1,0 +1,25 @@
+/** `lakesync report`: one self-contained HTML page with the pipeline's health, recent commits and the features. */
+import { mkdir, writeFile } from 'node:fs/promises'
+import { dirname, resolve } from 'node:path'
+import { readReportData } from '../../etl/report-data.js'
+import { reportHtml } from '../../etl/report-html.js'
+import { loadRunConfig } from '../../etl/run-config.js'
+import { type Flags, type Io, openStorage, required } from '../common.js'
+
+export async function reportCommand(flags: Flags, io: Io): Promise<number> {
+  const target = openStorage(required(flags, 'target'), '--target')
+  const out = required(flags, 'out')
+  const sourceFlag = flags.source as string | undefined
+  const source = sourceFlag ? openStorage(sourceFlag, '--source') : undefined
+  const config = await loadRunConfig(flags.config as string | undefined)
+  const data = await readReportData(target, config.table, {
+    ...(source ? { source: { storage: source, format: config.format } } : {}),
+  })
+  await mkdir(dirname(resolve(out)), { recursive: true })
+  await writeFile(out, reportHtml(data))
+  const h = data.health
+  io.out.write(
+    `wrote ${out}: ${h.level}; version ${h.currentVersion ?? 'none'}${h.asOf ? ` as_of ${h.asOf}` : ''}, ${data.features?.rows ?? 0} users\n`,
+  )
+  return 0
+}

@@ -9,14 +9,12 @@ import type { Catalog, CatalogTable } from '../etl/catalog.js'
 import { USERS_FEATURES_SPEC } from '../etl/city-features.js'
 import { claimVersion, readCommitLog } from '../etl/commit-log.js'
 import { tableToCsv } from '../etl/csv-export.js'
-import { DEFAULT_DMS_FORMAT } from '../etl/dms-format.js'
 import { LakesyncError } from '../etl/errors.js'
 import { type FaultStep, type RunOptions, readVersionTable, runPipeline } from '../etl/pipeline.js'
 import type { Storage } from '../etl/storage.js'
 import { LocalStorage } from '../etl/storage-local.js'
 import { USERS_SPEC } from '../etl/table-spec.js'
-import { parseDateString } from '../etl/values.js'
-import { cityMapFor, REPO, tempDir } from './helpers/fixtures.js'
+import { cityMapFor, REPO, seedRunOptions, tempDir } from './helpers/fixtures.js'
 
 const SEED = join(REPO, 'examples', 'pyspark-cdc', 'data')
 const CITIES = cityMapFor({ dir: REPO })
@@ -40,17 +38,7 @@ class RecordingCatalog implements Catalog {
 }
 
 function options(source: Storage, target: Storage, extra: Partial<RunOptions> = {}): RunOptions {
-  return {
-    source,
-    target,
-    spec: USERS_SPEC,
-    format: DEFAULT_DMS_FORMAT,
-    asOf: parseDateString('2021-10-17')!,
-    cityToState: CITIES,
-    cityAliases: new Map([['Nashville-Davidson', 'Nashville']]),
-    engineVersion: 'test',
-    ...extra,
-  }
+  return seedRunOptions(source, target, CITIES, extra)
 }
 
 function seedSource(files?: string[]): string {

@@ -7,12 +7,12 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { readCommitLog } from '../etl/commit-log.js'
 import { DEFAULT_DMS_FORMAT } from '../etl/dms-format.js'
-import { LakesyncError } from '../etl/errors.js'
+import type { LakesyncError } from '../etl/errors.js'
 import { openStorage } from '../etl/open-storage.js'
 import { runPipeline } from '../etl/pipeline.js'
 import { USERS_SPEC } from '../etl/table-spec.js'
 import { parseDateString } from '../etl/values.js'
-import { type CaseSpec, cityMapFor, discoverCases, REPO } from './helpers/fixtures.js'
+import { type CaseSpec, cityMapFor, discoverCases, REPO, rejection } from './helpers/fixtures.js'
 import { useMoto } from './helpers/moto.js'
 import { listPrefix, localFiles, newBucket, uploadFolder } from './helpers/s3-source.js'
 
@@ -36,15 +36,6 @@ async function run(c: Pick<CaseSpec, 'asOf' | 'dir' | 'cities'>, source: string,
     cityAliases: ALIASES,
     engineVersion: 'test',
   })
-}
-
-async function failure(p: Promise<unknown>): Promise<LakesyncError> {
-  const e = await p.then(
-    () => undefined,
-    (x: unknown) => x,
-  )
-  expect(e).toBeInstanceOf(LakesyncError)
-  return e as LakesyncError
 }
 
 /**
@@ -105,7 +96,7 @@ describe('error fixtures on S3: fail closed, name the S3 object, write nothing',
       const prefix = `cases/${c.name}`
       const root = `s3://${bucket}/${prefix}/src`
       await uploadFolder(moto, join(c.dir, 'source'), bucket, `${prefix}/src`)
-      const e = await failure(run(c, root, `s3://${bucket}/${prefix}/lake`))
+      const e = await rejection(run(c, root, `s3://${bucket}/${prefix}/lake`))
       expect(e.code).toBe(want.code)
       if (want.file !== undefined)
         expectNamesFile(e, want.code, want.file, root, localFiles(join(c.dir, 'source')))
@@ -151,7 +142,7 @@ describe('error fixtures added to an S3 source with a good version: the target i
         only: files,
         rename: laterName,
       })
-      const e = await failure(run(c, root, target))
+      const e = await rejection(run(c, root, target))
       const added = files.map(laterName)
       if (inLoad && !LISTING_ERRORS.has(want.code)) {
         expect(e.code).toBe('late_file')

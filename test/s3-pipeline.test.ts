@@ -9,15 +9,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { openGlueCatalog } from '../etl/catalog-glue.js'
 import { USERS_FEATURES_SPEC } from '../etl/city-features.js'
 import { claimVersion, readCommitLog, versionName } from '../etl/commit-log.js'
-import { DEFAULT_DMS_FORMAT } from '../etl/dms-format.js'
-import { LakesyncError } from '../etl/errors.js'
 import { openStorage } from '../etl/open-storage.js'
 import { type FaultStep, type RunOptions, runPipeline } from '../etl/pipeline.js'
 import type { Storage } from '../etl/storage.js'
 import { LocalStorage } from '../etl/storage-local.js'
 import { USERS_SPEC } from '../etl/table-spec.js'
-import { parseDateString } from '../etl/values.js'
-import { cityMapFor, REPO, tempDir } from './helpers/fixtures.js'
+import { cityMapFor, REPO, rejection, seedRunOptions, tempDir } from './helpers/fixtures.js'
 import { useMoto } from './helpers/moto.js'
 import {
   deleteObject,
@@ -43,17 +40,7 @@ const LATER = [
 const ALL = [...FIRST, ...LATER]
 
 function options(source: Storage, target: Storage, extra: Partial<RunOptions> = {}): RunOptions {
-  return {
-    source,
-    target,
-    spec: USERS_SPEC,
-    format: DEFAULT_DMS_FORMAT,
-    asOf: parseDateString('2021-10-17')!,
-    cityToState: CITIES,
-    cityAliases: new Map([['Nashville-Davidson', 'Nashville']]),
-    engineVersion: 'test',
-    ...extra,
-  }
+  return seedRunOptions(source, target, CITIES, extra)
 }
 
 /** A bucket with the seed data (or some of its files) under `src/`, and the S3 storages of `src` and `lake`. */
@@ -65,15 +52,6 @@ async function seeded(files: readonly string[] = ALL) {
     source: openStorage(`s3://${bucket}/src`),
     target: openStorage(`s3://${bucket}/lake`),
   }
-}
-
-async function errorOf(p: Promise<unknown>): Promise<LakesyncError> {
-  const e = await p.then(
-    () => undefined,
-    (x: unknown) => x,
-  )
-  expect(e).toBeInstanceOf(LakesyncError)
-  return e as LakesyncError
 }
 
 let clean: PublishedState
@@ -162,7 +140,7 @@ describe('commit protocol on S3 (moto)', () => {
     await runPipeline(options(source, target))
     const before = await listPrefix(moto, bucket, 'lake')
     await putObject(moto, bucket, 'src/20211017-000000000.csv', 'U,1,Late Change,Austin,2021-10-01\n')
-    const e = await errorOf(runPipeline(options(source, target)))
+    const e = await rejection(runPipeline(options(source, target)))
     expect(e.code).toBe('late_file')
     expect(e.message).toContain(`s3://${bucket}/src/20211017-000000000.csv`)
     expect(e.message).toContain('lakesync reload')
@@ -174,7 +152,7 @@ describe('commit protocol on S3 (moto)', () => {
     const { bucket, source, target } = await seeded()
     await runPipeline(options(source, target))
     await putObject(moto, bucket, 'src/LOAD00000002.csv', '500,New Person,Austin,2021-10-16\n')
-    const e = await errorOf(runPipeline(options(source, target)))
+    const e = await rejection(runPipeline(options(source, target)))
     expect(e.code).toBe('late_file')
     expect(e.message).toContain(`s3://${bucket}/src/LOAD00000002.csv`)
     expect(e.message).toContain('lakesync reload')
@@ -228,7 +206,7 @@ describe('commit protocol on S3 (moto)', () => {
     const { bucket, source, target } = await seeded()
     await runPipeline(options(source, target))
     await deleteObject(moto, bucket, `src/${LATER[0]}`)
-    const e = await errorOf(runPipeline(options(source, target)))
+    const e = await rejection(runPipeline(options(source, target)))
     expect(e.code).toBe('missing_file')
     expect(e.message).toContain(`s3://${bucket}/src/${LATER[0]}`)
     expect(e.message).toContain('before the 30-day staging expiry')

@@ -2,11 +2,14 @@
 import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { expect } from 'vitest'
 import { USERS_FEATURES_SPEC } from '../../etl/city-features.js'
 import { parseCityAliases, parseCityMap } from '../../etl/city-map.js'
 import { readCommitLog } from '../../etl/commit-log.js'
 import { DEFAULT_DMS_FORMAT } from '../../etl/dms-format.js'
-import { type RunResult, readVersionTable, runPipeline } from '../../etl/pipeline.js'
+import { LakesyncError } from '../../etl/errors.js'
+import { type RunOptions, type RunResult, readVersionTable, runPipeline } from '../../etl/pipeline.js'
+import type { Storage } from '../../etl/storage.js'
 import { LocalStorage } from '../../etl/storage-local.js'
 import { USERS_SPEC } from '../../etl/table-spec.js'
 import type { Table } from '../../etl/types.js'
@@ -52,6 +55,36 @@ export function cityMapFor(c: Pick<CaseSpec, 'dir' | 'cities'>): Map<string, str
   return parseCityMap(readFileSync(file), file)
 }
 
+/** Options for a run of the seed project's table (users spec, default format, bundled aliases) with overrides. */
+export function seedRunOptions(
+  source: Storage,
+  target: Storage,
+  cityToState: ReadonlyMap<string, string>,
+  extra: Partial<RunOptions> = {},
+): RunOptions {
+  return {
+    source,
+    target,
+    spec: USERS_SPEC,
+    format: DEFAULT_DMS_FORMAT,
+    asOf: parseDateString('2021-10-17')!,
+    cityToState,
+    cityAliases: ALIASES,
+    engineVersion: 'test',
+    ...extra,
+  }
+}
+
+/** The LakesyncError a promise rejects with (the test fails if it resolves or rejects with something else). */
+export async function rejection(p: Promise<unknown>): Promise<LakesyncError> {
+  const e = await p.then(
+    () => undefined,
+    (x: unknown) => x,
+  )
+  expect(e).toBeInstanceOf(LakesyncError)
+  return e as LakesyncError
+}
+
 /** Runs the engine on a source folder into `target` (a fresh temp folder by default). */
 export async function runEngine(
   source: string,
@@ -59,16 +92,11 @@ export async function runEngine(
   cityToState: Map<string, string>,
   target = tempDir(),
 ): Promise<{ result: RunResult; target: string }> {
-  const result = await runPipeline({
-    source: new LocalStorage(source),
-    target: new LocalStorage(target),
-    spec: USERS_SPEC,
-    format: DEFAULT_DMS_FORMAT,
-    asOf: parseDateString(asOf)!,
-    cityToState,
-    cityAliases: ALIASES,
-    engineVersion: 'test',
-  })
+  const result = await runPipeline(
+    seedRunOptions(new LocalStorage(source), new LocalStorage(target), cityToState, {
+      asOf: parseDateString(asOf)!,
+    }),
+  )
   return { result, target }
 }
 

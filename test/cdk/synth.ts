@@ -1,0 +1,34 @@
+/** Builds the lakesync CDK app for the tests: bundling skipped unless asked, cdk-nag only when asked. */
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { Template } from 'aws-cdk-lib/assertions'
+import { createApp, type LakesyncApp } from '../../lib/app.js'
+
+export const SKIP_BUNDLING = { 'aws:cdk:bundling-stacks': [] }
+
+const made: string[] = []
+
+/** Removes the cloud-assembly folders made so far (call from afterAll). */
+export function removeOutdirs(): void {
+  for (const dir of made.splice(0)) rmSync(dir, { recursive: true, force: true })
+}
+
+/** A fresh cloud-assembly folder (removed by removeOutdirs). */
+export function outdir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'lakesync-cdk-'))
+  made.push(dir)
+  return dir
+}
+
+/** The app with `context` (lakesync:* parameters), no asset bundling, no cdk-nag. */
+export function buildApp(context: Record<string, unknown> = {}, nag = false): LakesyncApp {
+  return createApp({ outdir: outdir(), context: { ...SKIP_BUNDLING, ...context } }, { nag })
+}
+
+export function synthTemplate(context: Record<string, unknown> = {}): Template {
+  return Template.fromStack(buildApp(context).stack)
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: CloudFormation JSON
+export type Json = any

@@ -220,7 +220,7 @@ function commitsSection(commits: CommitPoint[]): string {
 <figure><figcaption>Run time per commit <span class="muted">(ms, whole run)</span></figcaption>${runChart(commits)}</figure>
 </div>
 <div class="scroll"><table class="commits" data-testid="commits-table">
-<thead><tr><th>version</th><th>state</th><th>at</th><th>as_of</th><th>files</th>${OPS.map((o) => `<th>${esc(o.label)}</th>`).join('')}<th>users</th><th>run time</th></tr></thead>
+<thead><tr><th>version</th><th>state</th><th>at</th><th>as_of</th><th>files</th>${OPS.map((o) => `<th>${esc(o.label).replace(' of ', '<br>of ')}</th>`).join('')}<th>users</th><th>run<br>time</th></tr></thead>
 <tbody>${rows.join('\n')}</tbody>
 </table></div>
 </section>`
@@ -275,7 +275,7 @@ function featuresSection(f: ReportFeatures): string {
         f.citiesWithoutState.map((c) => ({
           label: cityName(c.city),
           value: c.rows,
-          text: `${int(c.rows)} rows`,
+          text: `${int(c.rows)} ${c.rows === 1 ? 'row' : 'rows'}`,
         })),
         '#e8590c',
       )}
@@ -344,7 +344,8 @@ figcaption{font-weight:600;margin-bottom:6px}
 table{border-collapse:collapse;width:100%;font-size:13px}
 th,td{padding:5px 10px;border-bottom:1px solid #edf0f3;text-align:left;white-space:nowrap}
 th{background:#f7f9fa;color:#52606d;font-weight:600;font-size:12px;position:sticky;top:0}
-table.commits th{white-space:normal;vertical-align:bottom}
+table.commits th{vertical-align:bottom}
+table.commits th,table.commits td{padding:5px 7px}
 table.commits th:nth-child(n+5){text-align:right}
 td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}
 td.zero{color:#c1c8cf}

@@ -2,10 +2,13 @@
 # Prepares the Python side of the test suite: a project-local virtualenv (.venv) holding moto's server, which the
 # S3 and Glue adapter tests run against (no AWS account is ever used). Idempotent and silent when already done:
 # the venv is rebuilt only when it lacks moto_server or requirements-test.txt changed since the last install
-# (tracked by a hash stamp inside the venv).
+# (tracked by a hash stamp inside the venv). Also installs Chromium when missing (scripts/install-chromium.sh).
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+
+# Debian's Chromium for the report's browser test (skipped when /usr/bin/chromium exists).
+bash "$root/scripts/install-chromium.sh"
 venv="$root/.venv"
 requirements="$root/requirements-test.txt"
 stamp="$venv/.requirements-test.sha256"

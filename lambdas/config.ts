@@ -8,6 +8,7 @@
  *   GLUE_DATABASE    Glue database whose tables follow each version (optional: no catalog switch without it)
  *   LAKESYNC_TABLES  JSON: { "<table>": { "stagingPrefix": "dms/public/users/", "config": { ...as lakesync --config } } }
  *   STAGING_EXPIRY_DAYS  age after which applied staging files may be deleted by the lifecycle rule (default 30)
+ *   VACUUM_KEEP      committed versions whose files the daily run keeps (default 3; older ones are vacuumed)
  */
 import { ConfigError } from '../etl/errors.js'
 
@@ -23,6 +24,7 @@ export interface LambdaConfig {
   finalPrefix: string // '' or ending in /
   glueDatabase: string | undefined
   stagingExpiryDays: number
+  vacuumKeep: number
   tables: TableRoute[]
 }
 
@@ -78,6 +80,8 @@ export function loadLambdaConfig(env: NodeJS.ProcessEnv): LambdaConfig {
   const expiry = Number(env.STAGING_EXPIRY_DAYS ?? '30')
   if (!Number.isFinite(expiry) || expiry <= 0)
     problems.push('STAGING_EXPIRY_DAYS must be a positive number of days')
+  const keep = Number(env.VACUUM_KEEP ?? '3')
+  if (!Number.isInteger(keep) || keep < 1) problems.push('VACUUM_KEEP must be a whole number of at least 1')
   if (problems.length > 0)
     throw new ConfigError('bad_config', `lakesync lambda configuration: ${problems.join('; ')}`)
   return {
@@ -86,6 +90,7 @@ export function loadLambdaConfig(env: NodeJS.ProcessEnv): LambdaConfig {
     finalPrefix: withSlash(env.FINAL_PREFIX ?? ''),
     glueDatabase: env.GLUE_DATABASE || undefined,
     stagingExpiryDays: expiry,
+    vacuumKeep: keep,
     tables,
   }
 }

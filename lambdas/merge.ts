@@ -11,7 +11,7 @@ import { LakesyncError } from '../etl/errors.js'
 import type { RunResult } from '../etl/pipeline.js'
 import { changeFileTime } from '../etl/status.js'
 import { loadLambdaConfig, type TableRoute } from './config.js'
-import { runTable } from './run-table.js'
+import { runTable, vacuumTable } from './run-table.js'
 import { routeRecords } from './s3-events.js'
 
 const config = loadLambdaConfig(process.env)
@@ -87,9 +87,20 @@ function isScheduled(event: SQSEvent | ScheduledEvent): event is ScheduledEvent 
 
 export async function handler(event: SQSEvent | ScheduledEvent): Promise<SQSBatchResponse | undefined> {
   if (isScheduled(event)) {
-    // The daily refresh: the 90-day rate moves with the date even when nothing new arrived.
+    // The daily refresh: the 90-day rate moves with the date even when nothing new arrived. Then old versions go.
     const failed: string[] = []
-    for (const route of config.tables) if (!(await runOne(route))) failed.push(route.table)
+    for (const route of config.tables) {
+      if (!(await runOne(route))) {
+        failed.push(route.table)
+        continue
+      }
+      const removed = await vacuumTable(config, route)
+      logger.info('vacuum', {
+        table: route.table,
+        deleted: removed.deleted.length,
+        kept: removed.keptVersions,
+      })
+    }
     if (failed.length > 0)
       throw new Error(`lakesync: daily refresh failed for ${failed.join(', ')} (see the logs)`)
     return undefined

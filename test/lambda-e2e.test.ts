@@ -65,6 +65,7 @@ describe('merge Lambda on moto (S3 -> SQS -> handler -> S3 + Glue)', () => {
       FINAL_PREFIX: 'lake',
       GLUE_DATABASE: database,
       LAKESYNC_TABLES: JSON.stringify({ users: { stagingPrefix: PREFIX } }),
+      VACUUM_KEEP: '1',
     })
     vi.resetModules()
     handler = (await import('../lambdas/merge.js')).handler as typeof handler
@@ -144,6 +145,18 @@ describe('merge Lambda on moto (S3 -> SQS -> handler -> S3 + Glue)', () => {
     expect(
       tableToCsv(await readVersionTable(target(), log.current!, USERS_FEATURES_SPEC, 'users_features')),
     ).toBe(tableToCsv(expected.features))
+  })
+
+  it('the daily schedule refreshes every table and vacuums old versions', async () => {
+    const scheduled = { 'detail-type': 'Scheduled Event', source: 'aws.events', detail: {} }
+    expect(await handler(scheduled)).toBeUndefined()
+    // Same day, nothing new: no new version; version 1's files go (VACUUM_KEEP=1), version 2's stay.
+    expect((await readCommitLog(target(), 'users')).current?.version).toBe(2)
+    const parquet = (await target().list()).map((o) => o.path).filter((p) => p.endsWith('.parquet'))
+    expect(parquet).toEqual([
+      'users/v=00000000000000000002/part-00000.parquet',
+      'users_features/v=00000000000000000002/part-00000.parquet',
+    ])
   })
 
   it('a replayed message commits nothing', async () => {

@@ -271,7 +271,7 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
       source.root,
     )
     if (attempt === 0)
-      for (const p of listing.ignored) onWarning(`ignoring ${p}: not a DMS .csv or .csv.gz file`)
+      for (const p of listing.ignored) onWarning(`ignoring ${p}: not a DMS .csv, .csv.gz or .parquet file`)
     const plan = planRun(listing, objects, log, source.root, {
       reload,
       ...(opts.stagingExpiryDays !== undefined ? { stagingExpiryDays: opts.stagingExpiryDays } : {}),

@@ -7,6 +7,7 @@ import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { LakesyncError } from '../etl/errors.js'
 import { packageRoot } from '../etl/run-config.js'
+import { captureCommand } from './commands/capture.js'
 import { reportCommand } from './commands/report.js'
 import { runCommand } from './commands/run.js'
 import { statusCommand, vacuumCommand } from './commands/status.js'
@@ -120,6 +121,29 @@ const COMMANDS: Record<string, CommandSpec> = {
       CONFIG,
     ],
     run: reportCommand,
+  },
+  capture: {
+    summary:
+      'stand in for DMS: full load, then changes from a PostgreSQL replication slot, as DMS files in OUT',
+    usage:
+      'lakesync capture --pg postgres://... --table SCHEMA.TABLE --out DIR|s3://... [--interval 1s] [--slot NAME] [--once]',
+    options: [
+      { name: 'pg', value: 'URL', help: 'PostgreSQL connection URL (a user with the REPLICATION attribute)' },
+      { name: 'table', value: 'SCHEMA.TABLE', help: 'the source table (schema public when omitted)' },
+      { name: 'out', value: 'DIR|s3://B/P', help: "staging folder or S3 prefix for the table's DMS files" },
+      {
+        name: 'interval',
+        value: 'DURATION',
+        help: 'how often the slot is read (500ms, 1s, 2m)',
+        default: '1s',
+      },
+      { name: 'file-size', value: 'SIZE', help: 'close a file at this size (64KB, 32MB)', default: '32MB' },
+      { name: 'slot', value: 'NAME', help: 'logical replication slot', default: 'lakesync_<schema>_<table>' },
+      { name: 'publication', value: 'NAME', help: 'publication of the table', default: 'the slot name' },
+      { name: 'once', help: 'write what the slot holds now, then exit' },
+      CONFIG,
+    ],
+    run: captureCommand,
   },
 }
 

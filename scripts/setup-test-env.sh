@@ -2,13 +2,33 @@
 # Prepares the Python side of the test suite: a project-local virtualenv (.venv) holding moto's server, which the
 # S3 and Glue adapter tests run against (no AWS account is ever used). Idempotent and silent when already done:
 # the venv is rebuilt only when it lacks moto_server or requirements-test.txt changed since the last install
-# (tracked by a hash stamp inside the venv). Also installs Chromium when missing (scripts/install-chromium.sh).
+# (tracked by a hash stamp inside the venv). Also installs Chromium when missing (scripts/install-chromium.sh), and
+# PostgreSQL when missing (for the capture tests and the local end-to-end flow).
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
 # Debian's Chromium for the report's browser test (skipped when /usr/bin/chromium exists).
 bash "$root/scripts/install-chromium.sh"
+
+# PostgreSQL for the capture tests and `npm run e2e` (scripts/pg-cluster.ts runs throwaway clusters of the newest
+# installed version, 12 or later). Debian's postgresql-15 when none is installed; no default cluster is created.
+if ! compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null; then
+  if [[ "$(id -u)" != "0" ]]; then
+    echo "setup-test-env: PostgreSQL is missing; run as root (or: sudo apt-get install -y postgresql-15)" >&2
+    exit 1
+  fi
+  echo "setup-test-env: installing Debian's postgresql-15 for the capture tests" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  mkdir -p /etc/postgresql-common
+  [[ -f /etc/postgresql-common/createcluster.conf ]] ||
+    echo 'create_main_cluster = false' >/etc/postgresql-common/createcluster.conf
+  apt-get update -qq >/dev/null
+  package=postgresql-15
+  apt-cache show postgresql-15 >/dev/null 2>&1 || package=postgresql
+  apt-get install -y -qq --no-install-recommends -o Dpkg::Options::=--force-confold "$package" >/dev/null
+fi
+
 venv="$root/.venv"
 requirements="$root/requirements-test.txt"
 stamp="$venv/.requirements-test.sha256"

@@ -1,0 +1,105 @@
+/**
+ * Decoded transactions to DMS change rows for one table (pure). What each source change becomes:
+ *
+ * - INSERT: `I` with the new row.
+ * - UPDATE: `U` with the new row. When the update changed the key, first a `D` of the old key, so the old row goes
+ *   (DMS-format files have no "key changed" row). A TOASTed value the update left unchanged is not in the stream: it is
+ *   taken from the before image when the table has REPLICA IDENTITY FULL, and otherwise stops the capture (the file
+ *   would carry a wrong NULL).
+ * - DELETE: `D` with the key; the other columns carry the before image under REPLICA IDENTITY FULL and are empty
+ *   (NULL) otherwise, as DMS writes them.
+ * - TRUNCATE: stops the capture with instructions: DMS answers a TRUNCATE by deleting the table's files, which is
+ *   a reload (see docs/local-e2e.md).
+ */
+import { keyIndex } from '../table-spec.js'
+import type { TableSpec } from '../types.js'
+import { type CaptureOp, type CaptureRow, changeSequence, formatCommitTime } from './dms-writer.js'
+import { type Relation, type Transaction, type TupleValue, UNCHANGED_TOAST } from './pgoutput.js'
+
+/** A problem in the change stream that the capture must not paper over: it stops before writing anything. */
+export class CaptureStreamError extends Error {
+  override name = 'CaptureStreamError'
+}
+
+export interface SourceTable {
+  schema: string
+  name: string
+}
+
+/** Checks that the relation has the spec's columns, in order; returns the spec's column positions in the tuple. */
+export function columnMap(relation: Relation, spec: TableSpec): number[] {
+  const names = relation.columns.map((c) => c.name)
+  const expected = spec.columns.map((c) => c.name)
+  if (names.join('\u0000') !== expected.join('\u0000'))
+    throw new CaptureStreamError(
+      `capture: ${relation.schema}.${relation.name} now has columns (${names.join(', ')}), but the table spec ${spec.name} has (${expected.join(', ')}): schema drift stops the capture before anything is written; update the table spec (--config) and reload`,
+    )
+  return expected.map((_, i) => i)
+}
+
+export interface RowCounts {
+  I: number
+  U: number
+  D: number
+}
+
+/** The change rows of one transaction for `table` (other tables of the publication are skipped). */
+export function transactionRows(txn: Transaction, table: SourceTable, spec: TableSpec): CaptureRow[] {
+  const key = keyIndex(spec)
+  const commitTime = formatCommitTime(txn.commitTime)
+  const rows: CaptureRow[] = []
+  const ours = (r: Relation) => r.schema === table.schema && r.name === table.name
+  const push = (op: CaptureOp, values: (string | null)[]) =>
+    rows.push({ op, values, commitTime, sequence: changeSequence(txn.endLsn, rows.length) })
+  const pick = (tuple: TupleValue[], map: number[], what: string): (string | null)[] =>
+    map.map((i, c) => {
+      const v = tuple[i]
+      if (v === UNCHANGED_TOAST)
+        throw new CaptureStreamError(
+          `capture: an update of ${table.schema}.${table.name} left the large (TOASTed) value of ${spec.columns[c]!.name} unchanged, so the stream does not carry it (${what}); run ALTER TABLE ${table.schema}.${table.name} REPLICA IDENTITY FULL so updates carry the whole row`,
+        )
+      return v ?? null
+    })
+  for (const change of txn.changes) {
+    if (change.kind === 'truncate') {
+      if (change.relations.some(ours))
+        throw new CaptureStreamError(
+          `capture: ${table.schema}.${table.name} was truncated (transaction ${txn.xid}); a DMS task answers this with a reload: drop the slot, empty the staging location, run capture again for a new full load, then lakesync reload`,
+        )
+      continue
+    }
+    if (!ours(change.relation)) continue
+    const map = columnMap(change.relation, spec)
+    if (change.kind === 'insert') push('I', pick(change.new, map, 'insert'))
+    else if (change.kind === 'delete') {
+      const old = change.old.map((v) => (v === UNCHANGED_TOAST ? null : v))
+      const values = pick(old, map, 'delete')
+      if (values[key] === null || values[key] === undefined)
+        throw new CaptureStreamError(
+          `capture: a delete from ${table.schema}.${table.name} does not carry ${spec.primaryKey} (its replica identity is another index); use a primary key on ${spec.primaryKey} or REPLICA IDENTITY FULL`,
+        )
+      push('D', change.oldIsKey ? values.map((v, i) => (i === key ? v : null)) : values)
+    } else {
+      const full = change.old !== null && !change.oldIsKey ? change.old : null
+      const merged = full
+        ? change.new.map((v, i) => (v === UNCHANGED_TOAST ? (full[i] ?? null) : v))
+        : change.new
+      const values = pick(merged, map, 'update')
+      const oldKey = change.old?.[map[key]!]
+      if (change.old !== null && typeof oldKey === 'string' && oldKey !== values[key]) {
+        const before = change.oldIsKey ? null : change.old.map((v) => (v === UNCHANGED_TOAST ? null : v))
+        push(
+          'D',
+          map.map((i, c) => (c === key ? oldKey : before ? (before[i] as string | null) : null)),
+        )
+      }
+      push('U', values)
+    }
+  }
+  return rows
+}
+
+export function countRows(rows: readonly CaptureRow[], into: RowCounts): RowCounts {
+  for (const r of rows) into[r.op]++
+  return into
+}

@@ -1,0 +1,286 @@
+/**
+ * The PostgreSQL side of a capture (a ChangeSource): the `pg` client, the built-in `pgoutput` plugin, and a
+ * publication for the one table. Only this file talks to the database.
+ *
+ * - open(): checks wal_level, the table's columns against the table spec and its replica identity; creates the
+ *   publication `<publication> FOR TABLE <table>` when absent (before the slot: pgoutput reads the publication as of
+ *   each change, so it must predate the slot).
+ * - fullLoad(): on a replication connection, `CREATE_REPLICATION_SLOT <slot>_load TEMPORARY LOGICAL pgoutput
+ *   EXPORT_SNAPSHOT`; on the normal connection, a REPEATABLE READ transaction in that snapshot reads the table
+ *   through a cursor. After the last row was handed over (and written), pg_copy_logical_replication_slot makes the
+ *   durable slot `<slot>` at the temporary slot's position, and the replication connection closes, dropping the
+ *   temporary one. A crash before the copy leaves no slot: the next start takes the load again.
+ * - peek()/advance(): pg_logical_slot_peek_binary_changes and pg_replication_slot_advance over plain SQL, so the
+ *   slot moves only when the engine says its file is written.
+ *
+ * The session runs with DateStyle ISO (dates as YYYY-MM-DD, which pgoutput's text output uses too) and UTC.
+ */
+import pg from 'pg'
+import { ConfigError, StateError } from '../errors.js'
+import type { TableSpec } from '../types.js'
+import type { ChangeSource, SlotMessage } from './capture.js'
+import type { SourceTable } from './changes.js'
+import { formatLsn, parseLsn } from './pgoutput.js'
+
+export interface PostgresSourceOptions {
+  url: string // postgres://user@host:port/db (the user needs REPLICATION or superuser)
+  table: SourceTable
+  spec: TableSpec
+  slot: string // logical replication slot name
+  publication: string // publication name
+  loadChunkRows?: number // rows per cursor fetch during the full load; default 5,000
+}
+
+const SLOT_NAME = /^[a-z0-9_]{1,63}$/
+const SLOT_WAIT_MS = 30_000
+
+/** Parses `schema.table` (or `table`, in schema public); double quotes keep case and dots. */
+export function parseTableName(text: string): SourceTable {
+  const parts: string[] = []
+  let i = 0
+  while (i <= text.length) {
+    if (text[i] === '"') {
+      let v = ''
+      i++
+      for (;;) {
+        if (i >= text.length) throw new ConfigError('bad_usage', `--table ${text}: unterminated quote`)
+        if (text[i] === '"' && text[i + 1] === '"') {
+          v += '"'
+          i += 2
+        } else if (text[i] === '"') {
+          i++
+          break
+        } else v += text[i++]
+      }
+      parts.push(v)
+    } else {
+      const end = text.indexOf('.', i)
+      const v = text.slice(i, end < 0 ? text.length : end)
+      parts.push(v.toLowerCase())
+      i = end < 0 ? text.length : end
+    }
+    if (i >= text.length) break
+    if (text[i] !== '.') throw new ConfigError('bad_usage', `--table ${text}: expected schema.table`)
+    i++
+  }
+  if (parts.length === 1) parts.unshift('public')
+  if (parts.length !== 2 || parts.some((p) => p === ''))
+    throw new ConfigError('bad_usage', `--table ${JSON.stringify(text)}: expected schema.table`)
+  return { schema: parts[0]!, name: parts[1]! }
+}
+
+/** The default slot (and publication) name for a table: lakesync_<schema>_<table>, folded to [a-z0-9_]. */
+export function defaultSlotName(table: SourceTable): string {
+  return `lakesync_${table.schema}_${table.name}`
+    .toLowerCase()
+    .replace(/[^a-z0-9_]/g, '_')
+    .slice(0, 63)
+}
+
+export function checkSlotName(name: string): string {
+  if (!SLOT_NAME.test(name))
+    throw new ConfigError(
+      'bad_usage',
+      `--slot ${JSON.stringify(name)}: a replication slot name is 1-63 lowercase letters, digits and underscores`,
+    )
+  return name
+}
+
+const ident = (s: string) => `"${s.replaceAll('"', '""')}"`
+
+const COMPATIBLE: Record<string, RegExp> = {
+  int32: /^(integer|smallint)$/,
+  date: /^date$/,
+  string: /./, // any type has a text form
+}
+
+export class PostgresSource implements ChangeSource {
+  readonly description: string
+  private db: pg.Client | undefined
+  private readonly qualified: string
+
+  constructor(private readonly opts: PostgresSourceOptions) {
+    checkSlotName(opts.slot)
+    this.qualified = `${ident(opts.table.schema)}.${ident(opts.table.name)}`
+    this.description = `${opts.table.schema}.${opts.table.name} (slot ${opts.slot})`
+  }
+
+  private client(): pg.Client {
+    if (!this.db) throw new Error('capture: the source is not open')
+    return this.db
+  }
+
+  private async connect(replication: boolean): Promise<pg.Client> {
+    const client = new pg.Client({
+      connectionString: this.opts.url,
+      ...(replication ? { replication: 'database' } : {}),
+    } as pg.ClientConfig)
+    client.on('error', () => {}) // a dropped connection fails the pending query, which reports it
+    await client.connect()
+    return client
+  }
+
+  async open(): Promise<{ resume: boolean }> {
+    const db = await this.connect(false)
+    this.db = db
+    await db.query("SET datestyle = 'ISO, YMD'; SET timezone = 'UTC'")
+    const { table, spec, slot, publication } = this.opts
+    const wal = (await db.query<{ wal_level: string }>('SHOW wal_level')).rows[0]?.wal_level
+    if (wal !== 'logical')
+      throw new ConfigError(
+        'bad_config',
+        `capture: the server runs with wal_level = ${wal}; logical decoding needs wal_level = logical (postgresql.conf, then restart)`,
+      )
+    const rel = (
+      await db.query<{ oid: number; relreplident: string }>(
+        `SELECT c.oid, c.relreplident FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+          WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p')`,
+        [table.schema, table.name],
+      )
+    ).rows[0]
+    if (!rel) throw new ConfigError('bad_config', `capture: no table ${table.schema}.${table.name}`)
+    const cols = (
+      await db.query<{ attname: string; type: string }>(
+        `SELECT attname, format_type(atttypid, atttypmod) AS type FROM pg_attribute
+          WHERE attrelid = $1 AND attnum > 0 AND NOT attisdropped ORDER BY attnum`,
+        [rel.oid],
+      )
+    ).rows
+    const names = cols.map((c) => c.attname)
+    if (names.join('\u0000') !== spec.columns.map((c) => c.name).join('\u0000'))
+      throw new ConfigError(
+        'bad_config',
+        `capture: ${table.schema}.${table.name} has columns (${names.join(', ')}), but the table spec ${spec.name} has (${spec.columns.map((c) => c.name).join(', ')}); pass a --config whose table spec matches`,
+      )
+    spec.columns.forEach((c, i) => {
+      const type = cols[i]!.type
+      if (!COMPATIBLE[c.type]!.test(type))
+        throw new ConfigError(
+          'bad_config',
+          `capture: column ${c.name} of ${table.schema}.${table.name} is ${type}, which does not fit the spec's ${c.type}`,
+        )
+    })
+    const pk = (
+      await db.query<{ attname: string }>(
+        `SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
+          WHERE i.indrelid = $1 AND i.indisprimary`,
+        [rel.oid],
+      )
+    ).rows.map((r) => r.attname)
+    const identity = rel.relreplident
+    if (identity === 'n' || (identity === 'd' && pk.length === 0))
+      throw new ConfigError(
+        'bad_config',
+        `capture: ${table.schema}.${table.name} has no replica identity (no primary key${identity === 'n' ? ', REPLICA IDENTITY NOTHING' : ''}): deletes could not name their row, and a publication would make UPDATE and DELETE fail on the source. Add a primary key on ${spec.primaryKey} or ALTER TABLE ... REPLICA IDENTITY FULL`,
+      )
+    if (identity === 'd' && (pk.length !== 1 || pk[0] !== spec.primaryKey))
+      throw new ConfigError(
+        'bad_config',
+        `capture: the primary key of ${table.schema}.${table.name} is (${pk.join(', ')}), not the spec's key ${spec.primaryKey}: deletes would not carry it. Use REPLICA IDENTITY FULL or fix the spec`,
+      )
+
+    const pub = await db.query('SELECT 1 FROM pg_publication WHERE pubname = $1', [publication])
+    if (pub.rowCount === 0)
+      await db.query(`CREATE PUBLICATION ${ident(publication)} FOR TABLE ${this.qualified}`)
+    else {
+      const member = await db.query(
+        'SELECT 1 FROM pg_publication_tables WHERE pubname = $1 AND schemaname = $2 AND tablename = $3',
+        [publication, table.schema, table.name],
+      )
+      if (member.rowCount === 0)
+        throw new ConfigError(
+          'bad_config',
+          `capture: publication ${publication} exists but does not publish ${table.schema}.${table.name}`,
+        )
+    }
+    const existing = (
+      await db.query<{ plugin: string; database: string; current: string }>(
+        'SELECT plugin, database, current_database() AS current FROM pg_replication_slots WHERE slot_name = $1',
+        [slot],
+      )
+    ).rows[0]
+    if (!existing) return { resume: false }
+    if (existing.plugin !== 'pgoutput' || existing.database !== existing.current)
+      throw new ConfigError(
+        'bad_config',
+        `capture: slot ${slot} exists but is a ${existing.plugin} slot of database ${existing.database}; choose another --slot`,
+      )
+    return { resume: true }
+  }
+
+  async fullLoad(onRows: (rows: (string | null)[][]) => Promise<void>): Promise<void> {
+    const db = this.client()
+    const { slot, spec } = this.opts
+    const temporary = `${slot.slice(0, 58)}_load`
+    const repl = await this.connect(true)
+    try {
+      const created = await repl.query<{ snapshot_name: string }>(
+        `CREATE_REPLICATION_SLOT ${temporary} TEMPORARY LOGICAL pgoutput EXPORT_SNAPSHOT`,
+      )
+      const snapshot = created.rows[0]?.snapshot_name
+      if (!snapshot) throw new StateError('corrupt_state', 'capture: the server exported no snapshot')
+      await db.query('BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY')
+      try {
+        await db.query(`SET TRANSACTION SNAPSHOT '${snapshot.replaceAll("'", "''")}'`)
+        const columns = spec.columns.map((c) => `${ident(c.name)}::text`).join(', ')
+        await db.query(
+          `DECLARE lakesync_load NO SCROLL CURSOR FOR SELECT ${columns} FROM ${this.qualified} AS src ORDER BY src.${ident(spec.primaryKey)}`,
+        )
+        const chunk = this.opts.loadChunkRows ?? 5000
+        for (;;) {
+          const got = await db.query<(string | null)[]>({
+            text: `FETCH FORWARD ${chunk} FROM lakesync_load`,
+            rowMode: 'array',
+          })
+          if (got.rows.length > 0) await onRows(got.rows)
+          if (got.rows.length < chunk) break
+        }
+        await db.query('COMMIT')
+      } catch (e) {
+        await db.query('ROLLBACK').catch(() => {})
+        throw e
+      }
+      // Every LOAD file is written: only now does the slot become durable, at the snapshot's position.
+      await db.query('SELECT pg_copy_logical_replication_slot($1, $2, false)', [temporary, slot])
+    } finally {
+      await repl.end().catch(() => {})
+    }
+  }
+
+  /**
+   * A slot serves one session at a time. After a crash, the dead capture's backend may hold it until the server
+   * notices the closed connection: wait for it (SQLSTATE 55006, object in use) for up to SLOT_WAIT_MS.
+   */
+  private async onSlot<R extends pg.QueryResultRow>(
+    text: string,
+    values: unknown[],
+  ): Promise<pg.QueryResult<R>> {
+    const deadline = Date.now() + SLOT_WAIT_MS
+    for (;;) {
+      try {
+        return await this.client().query<R>(text, values)
+      } catch (e) {
+        if ((e as { code?: string }).code !== '55006' || Date.now() > deadline) throw e
+        await new Promise((r) => setTimeout(r, 200))
+      }
+    }
+  }
+
+  async peek(max: number): Promise<SlotMessage[]> {
+    const got = await this.onSlot<{ lsn: string; data: Buffer }>(
+      `SELECT lsn::text AS lsn, data FROM pg_logical_slot_peek_binary_changes($1, NULL, $2, 'proto_version', '1', 'publication_names', $3)`,
+      [this.opts.slot, max, this.opts.publication],
+    )
+    return got.rows.map((r) => ({ lsn: parseLsn(r.lsn), data: r.data }))
+  }
+
+  async advance(lsn: bigint): Promise<void> {
+    await this.onSlot('SELECT pg_replication_slot_advance($1, $2::pg_lsn)', [this.opts.slot, formatLsn(lsn)])
+  }
+
+  async close(): Promise<void> {
+    const db = this.db
+    this.db = undefined
+    await db?.end().catch(() => {})
+  }
+}

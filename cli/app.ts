@@ -61,22 +61,28 @@ const GLUE: OptionSpec = {
   value: 'NAME',
   help: 'Glue database whose tables follow each new version',
 }
+const ENGINE: OptionSpec = {
+  name: 'engine',
+  value: 'lakesync|spark',
+  help: 'spark runs the Glue job (glue/) in Spark local mode on folders: needs Java 17 and pyspark in .venv',
+  default: 'lakesync',
+}
 const TABLE: OptionSpec = { name: 'table', value: 'users|features', help: 'which table', default: 'users' }
 
 const RUN_USAGE =
-  '--source DIR|s3://... --target DIR|s3://... [--cities FILE] [--as-of YYYY-MM-DD] [--glue-database NAME]'
+  '--source DIR|s3://... --target DIR|s3://... [--cities FILE] [--as-of YYYY-MM-DD] [--glue-database NAME] [--engine lakesync|spark]'
 
 const COMMANDS: Record<string, CommandSpec> = {
   run: {
     summary: 'apply the pending DMS files in SOURCE and publish a new version to TARGET',
     usage: `lakesync run ${RUN_USAGE}`,
-    options: [SOURCE, TARGET, CITIES, AS_OF, GLUE, CONFIG],
+    options: [SOURCE, TARGET, CITIES, AS_OF, GLUE, CONFIG, ENGINE],
     run: (flags, io) => runCommand(flags, io, false),
   },
   reload: {
     summary: 'rebuild the table from every file now in SOURCE, in DMS order, as a new version',
     usage: `lakesync reload ${RUN_USAGE}`,
-    options: [SOURCE, TARGET, CITIES, AS_OF, GLUE, CONFIG],
+    options: [SOURCE, TARGET, CITIES, AS_OF, GLUE, CONFIG, ENGINE],
     run: (flags, io) => runCommand(flags, io, true),
   },
   status: {

@@ -9,8 +9,11 @@
  *   LAKESYNC_TABLES  JSON: { "<table>": { "stagingPrefix": "dms/public/users/", "config": { ...as lakesync --config } } }
  *   STAGING_EXPIRY_DAYS  age after which applied staging files may be deleted by the lifecycle rule (default 30)
  *   VACUUM_KEEP      committed versions whose files the daily run keeps (default 3; older ones are vacuumed)
+ *   GLUE_JOB_NAME    the Glue (Spark) job that takes tables too big for the Lambda (optional: always the Lambda)
+ *   LAMBDA_MAX_ROWS, LAMBDA_MAX_PENDING_BYTES  routing thresholds (etl/routing.ts has the defaults and why)
  */
 import { ConfigError } from '../etl/errors.js'
+import { DEFAULT_ROUTING, parseThreshold, type RoutingThresholds } from '../etl/routing.js'
 
 export interface TableRoute {
   table: string // table name (the key in LAKESYNC_TABLES; must equal its config's table.name when given)
@@ -26,6 +29,8 @@ export interface LambdaConfig {
   stagingExpiryDays: number
   vacuumKeep: number
   tables: TableRoute[]
+  glueJobName: string | undefined // runs past the thresholds start this job instead of running here
+  routing: RoutingThresholds
 }
 
 const withSlash = (p: string) => (p === '' || p.endsWith('/') ? p : `${p}/`)
@@ -82,6 +87,10 @@ export function loadLambdaConfig(env: NodeJS.ProcessEnv): LambdaConfig {
     problems.push('STAGING_EXPIRY_DAYS must be a positive number of days')
   const keep = Number(env.VACUUM_KEEP ?? '3')
   if (!Number.isInteger(keep) || keep < 1) problems.push('VACUUM_KEEP must be a whole number of at least 1')
+  const maxRows = parseThreshold(env.LAMBDA_MAX_ROWS, DEFAULT_ROUTING.maxLambdaRows)
+  if (maxRows === undefined) problems.push('LAMBDA_MAX_ROWS must be a positive whole number')
+  const maxBytes = parseThreshold(env.LAMBDA_MAX_PENDING_BYTES, DEFAULT_ROUTING.maxLambdaPendingBytes)
+  if (maxBytes === undefined) problems.push('LAMBDA_MAX_PENDING_BYTES must be a positive whole number')
   if (problems.length > 0)
     throw new ConfigError('bad_config', `lakesync lambda configuration: ${problems.join('; ')}`)
   return {
@@ -92,5 +101,7 @@ export function loadLambdaConfig(env: NodeJS.ProcessEnv): LambdaConfig {
     stagingExpiryDays: expiry,
     vacuumKeep: keep,
     tables,
+    glueJobName: env.GLUE_JOB_NAME || undefined,
+    routing: { maxLambdaRows: maxRows!, maxLambdaPendingBytes: maxBytes! },
   }
 }

@@ -3,9 +3,11 @@
  * Glue catalog. Environment-agnostic (no lookups): `cdk synth` runs offline; pin an account/region in bin/ to deploy.
  */
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib'
+import * as iam from 'aws-cdk-lib/aws-iam'
 import type { Construct } from 'constructs'
 import { Catalog, FEATURES_TABLE } from './catalog.js'
 import { type LakesyncParams, stagingPrefix } from './config.js'
+import { GlueJob } from './glue-job.js'
 import { Network } from './network.js'
 import { Processing } from './processing.js'
 import { Replication } from './replication.js'
@@ -23,6 +25,7 @@ export class LakesyncStack extends Stack {
   readonly replication: Replication
   readonly catalog: Catalog
   readonly processing: Processing
+  readonly glueJob: GlueJob
 
   constructor(scope: Construct, id: string, props: LakesyncStackProps) {
     super(scope, id, props)
@@ -91,6 +94,24 @@ export class LakesyncStack extends Stack {
       alarmTopicArn: p.alarmTopicArn,
     })
 
+    // Scale-out: tables past the Lambda's routing thresholds run as this Glue job (same semantics and commit log).
+    this.glueJob = new GlueJob(this, 'GlueJob', {
+      stagingBucket,
+      stagingPrefix: prefix,
+      finalBucket,
+      finalPrefix: p.finalPrefix,
+      glueDatabaseName: p.glueDatabaseName,
+      tableName: p.tableName,
+    })
+    this.processing.function.addEnvironment('GLUE_JOB_NAME', this.glueJob.jobName)
+    this.processing.function.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'StartGlueJob',
+        actions: ['glue:StartJobRun', 'glue:GetJobRuns'],
+        resources: [this.glueJob.jobArn],
+      }),
+    )
+
     const out = (id: string, value: string, description: string) =>
       new CfnOutput(this, id, { value, description })
     out('StagingBucketName', stagingBucket.bucketName, 'DMS writes its CSV files here')
@@ -104,6 +125,7 @@ export class LakesyncStack extends Stack {
       this.processing.deadLetterQueue.queueUrl,
       'notifications whose run kept failing',
     )
+    out('GlueJobName', this.glueJob.jobName, 'the Spark job for tables too big for the Lambda')
     out('MergeFunctionName', this.processing.function.functionName, 'the merge Lambda')
     out('MergeLogGroupName', this.processing.logGroup.logGroupName, 'the merge Lambda logs')
     out('GlueDatabaseName', p.glueDatabaseName, 'the Glue database Athena reads')

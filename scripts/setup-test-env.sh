@@ -10,6 +10,8 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
 # Debian's Chromium for the report's browser test (skipped when /usr/bin/chromium exists).
 bash "$root/scripts/install-chromium.sh"
+# pyspark 3.5.6 for the Spark job's conformance tests (same .venv; its own stamp; silent when done).
+bash "$root/scripts/setup-spark.sh"
 
 # PostgreSQL for the capture tests and `npm run e2e` (scripts/pg-cluster.ts runs throwaway clusters of the newest
 # installed version, 12 or later). Debian's postgresql-15 when none is installed; no default cluster is created.

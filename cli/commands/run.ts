@@ -1,10 +1,16 @@
 /** `lakesync run` and `lakesync reload`: apply pending DMS files (or rebuild from all of them) and publish. */
 import { openGlueCatalog } from '../../etl/catalog-glue.js'
+import { ConfigError } from '../../etl/errors.js'
 import { runPipeline } from '../../etl/pipeline.js'
 import { loadRunConfig } from '../../etl/run-config.js'
 import { asOfFlag, type Flags, type Io, openStorage, required } from '../common.js'
+import { sparkRun } from './spark.js'
 
 export async function runCommand(flags: Flags, io: Io, reload = false): Promise<number> {
+  const engine = flags.engine ?? 'lakesync'
+  if (engine === 'spark') return sparkRun(flags, io, reload)
+  if (engine !== 'lakesync')
+    throw new ConfigError('bad_usage', `--engine ${JSON.stringify(engine)}: expected lakesync or spark`)
   const source = openStorage(required(flags, 'source'), '--source')
   const target = openStorage(required(flags, 'target'), '--target')
   const asOf = asOfFlag(flags)

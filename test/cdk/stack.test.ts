@@ -79,7 +79,24 @@ describe('lakesync stack (defaults)', () => {
     t.resourceCountIs('AWS::CloudWatch::Alarm', 2)
     t.resourceCountIs('AWS::Glue::Database', 1)
     t.resourceCountIs('AWS::Glue::Table', 0) // the merge function owns the tables (etl/catalog-glue.ts)
-    t.resourceCountIs('AWS::IAM::Role', 5)
+    t.resourceCountIs('AWS::IAM::Role', 6) // incl. the Glue job's
+  })
+
+  it('has the scale-out Glue job: script asset, bookmarks off, and the Lambda may start only that job', () => {
+    t.resourceCountIs('AWS::Glue::Job', 1)
+    t.hasResourceProperties('AWS::Glue::Job', {
+      Command: Match.objectLike({ Name: 'glueetl', PythonVersion: '3' }),
+      DefaultArguments: Match.objectLike({ '--job-bookmark-option': 'job-bookmark-disable' }),
+      WorkerType: 'G.1X',
+      NumberOfWorkers: 4,
+    })
+    t.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Sid: 'StartGlueJob', Action: ['glue:GetJobRuns', 'glue:StartJobRun'] }),
+        ]),
+      },
+    })
   })
 
   it('has a private network: isolated subnets, no NAT or internet gateway, S3 and Secrets Manager endpoints', () => {
@@ -348,7 +365,7 @@ describe('lakesync stack parameters', () => {
       value: 'change_seq',
       expression: '$AR_H_CHANGE_SEQ',
     })
-    t.resourceCountIs('AWS::IAM::Role', 4)
+    t.resourceCountIs('AWS::IAM::Role', 5) // incl. the Glue job's
     expect(
       Object.keys(t.findResources('AWS::IAM::Role', { Properties: { RoleName: 'dms-vpc-role' } })),
     ).toEqual([])

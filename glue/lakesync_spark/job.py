@@ -1,0 +1,437 @@
+"""One run of a table on Spark: the Python twin of etl/pipeline.ts.
+
+List the source, plan (plan.py), read and apply every pending file with one Spark plan (failing closed before
+anything is written), claim the next version in the commit log, write both tables as single Parquet files at the
+paths the TypeScript engine uses, and commit by compare-and-swap. The plan is joins and windows: every change row is
+numbered (file index, row index); a window over the key keeps the last change and the one before it (for the
+per-file counts); an anti-join with the base keeps untouched rows; features are window aggregates.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import uuid
+from datetime import datetime, timedelta, timezone
+from urllib.parse import unquote
+
+from . import ENGINE_NAME, ENGINE_VERSION
+from .dms import DEFAULT_FORMAT, USERS_SPEC, format_date, layout, list_dms_files, parse_city_map, parse_csv
+from .errors import InputError, LakesyncError, StateError, executor_error, from_spark
+from .plan import commit_path, encode, lineage, plan_run, read_commit_log, version_name
+from .storage import sha256
+
+FEATURES_TABLE = "users_features"
+COUNT_KEYS = ["inserts", "replaces", "updates", "upsertsOfMissing", "deletes", "deletesOfMissing"]
+CLAIM_TTL_MS = 16 * 60_000
+
+
+def spark_session(master: str | None = None):
+    """A session with the settings the job relies on (also applied to Glue's session by glue_entry.py)."""
+    from pyspark.sql import SparkSession
+
+    b = SparkSession.builder.appName("lakesync-spark")
+    if master:
+        b = b.master(master)
+        b = b.config("spark.ui.enabled", "false").config("spark.ui.showConsoleProgress", "false").config("spark.sql.shuffle.partitions", "4")
+        b = b.config("spark.driver.memory", os.environ.get("LAKESYNC_SPARK_DRIVER_MEMORY", "2g"))
+    spark = b.getOrCreate()
+    configure(spark)
+    return spark
+
+
+def configure(spark) -> None:
+    c = spark.conf
+    c.set("spark.sql.session.timeZone", "UTC")
+    # Dates are proleptic Gregorian days, like Parquet's DATE and the TypeScript engine: never rebase.
+    c.set("spark.sql.parquet.datetimeRebaseModeInWrite", "CORRECTED")
+    c.set("spark.sql.parquet.datetimeRebaseModeInRead", "CORRECTED")
+    c.set("spark.sql.parquet.int96RebaseModeInWrite", "CORRECTED")
+    c.set("spark.sql.parquet.compression.codec", "snappy")
+    c.set("spark.sql.parquet.writeLegacyFormat", "false")
+    c.set("spark.sql.adaptive.enabled", "true")
+    spark.sparkContext._jsc.hadoopConfiguration().set("mapreduce.fileoutputcommitter.marksuccessfuljobs", "false")
+
+
+def _utf8_key(s):
+    return (1, b"") if s is None else (0, s.encode("utf-8"))
+
+
+class Context:
+    def __init__(self, source, target, as_of: int, city_to_state: dict, city_aliases: dict,
+                 spec: dict | None = None, fmt: dict | None = None, reload: bool = False,
+                 staging_expiry_days: float = 30, max_commits: int = 10, now=None, warn=None):
+        self.source = source
+        self.target = target
+        self.as_of = as_of
+        self.city_to_state = city_to_state
+        self.city_aliases = city_aliases
+        self.spec = spec or USERS_SPEC
+        self.fmt = fmt or DEFAULT_FORMAT
+        self.reload = reload
+        self.staging_expiry_days = staging_expiry_days
+        self.max_commits = max_commits
+        self.now = now or (lambda: datetime.now(timezone.utc))
+        self.warn = warn or (lambda m: None)
+        if self.fmt.get("orderChangesBy", "file") != "file":
+            raise LakesyncError("unsupported", "spark: format.orderChangesBy other than \"file\" is not supported by "
+                                "the Spark job yet; run this table on the lakesync engine")
+
+
+def _iso(d: datetime) -> str:
+    return d.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + f"{d.microsecond // 1000:03d}Z"
+
+
+def _spark_type(t: str):
+    from pyspark.sql import types as T
+
+    return T.StringType() if t == "string" else T.IntegerType()  # dates travel as days since epoch until written
+
+
+def _norm(p: str) -> str:
+    if p.startswith("file:"):
+        p = p[5:]
+        while p.startswith("//"):
+            p = p[1:]
+    return unquote(p)
+
+
+def _fail_from_spark(e: BaseException):
+    err = from_spark(e)
+    if err is not None:
+        raise err from None
+    raise e
+
+
+def build(spark, ctx: Context, plan: dict, log: dict, objects: dict) -> dict:
+    from pyspark import StorageLevel
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+    from pyspark.sql import types as T
+
+    spec, fmt, source = ctx.spec, ctx.fmt, ctx.source
+    cols = [c["name"] for c in spec["columns"]]
+    key = spec["primaryKey"]
+    date_cols = [c["name"] for c in spec["columns"] if c["type"] == "date"]
+    files = plan["toRead"]
+    t0 = time.perf_counter()
+    for f in files:
+        if f.format != "csv":
+            raise LakesyncError("unsupported", f"spark: {source.name(f.path)} is DMS Parquet, which the Spark job does "
+                                "not read yet; run this table on the lakesync engine")
+    schema = T.StructType(
+        [T.StructField("f", T.IntegerType(), False), T.StructField("r", T.IntegerType(), False),
+         T.StructField("line", T.IntegerType(), False), T.StructField("op", T.StringType(), False)]
+        + [T.StructField(c["name"], _spark_type(c["type"]), c["name"] != key) for c in spec["columns"]])
+    index = {_norm(source.url(f.path)): i for i, f in enumerate(files)}
+    meta = [(source.name(f.path), f.kind, f.gzip) for f in files]
+    layouts = {k: layout(spec, fmt, k) for k in ("load", "change")}
+    file_rows = [0] * len(files)
+    file_meta: list[tuple[int, str]] = [(0, "")] * len(files)
+    if files:
+        binary = spark.read.format("binaryFile").load([source.url(f.path) for f in files])
+
+        def parse(row):
+            i = index[_norm(row.path)]
+            name, kind, gz = meta[i]
+            raw = bytes(row.content)
+            n = 0
+            try:
+                for r, t in enumerate(parse_csv(raw, name, spec, layouts[kind], fmt, gz)):
+                    n += 1
+                    yield (i, r, *t)
+            except InputError as e:
+                raise executor_error(e.code, e.message) from None
+            # One summary row per file (r = -1): its row count, stored size and SHA-256, so one job reads all.
+            yield (i, -1, n, f"#{len(raw)}:{sha256(raw)}", *([None] * len(cols)))
+
+        every = spark.createDataFrame(binary.rdd.flatMap(parse), schema, verifySchema=False)
+        every = every.persist(StorageLevel.MEMORY_AND_DISK)
+        try:
+            for row in every.filter(F.col("r") < 0).select("f", "line", "op").collect():
+                file_rows[row["f"]] = row["line"]
+                size, _, digest = row["op"][1:].partition(":")
+                file_meta[row["f"]] = (int(size), digest)
+        except Exception as e:  # noqa: BLE001 - a Spark job failure carrying an input error
+            _fail_from_spark(e)
+        parsed = every.filter(F.col("r") >= 0)
+        for i, f in enumerate(files):
+            if file_meta[i][1] == "":
+                # Spark's file sources skip 0-byte files; an empty file is valid and changes nothing.
+                o = objects.get(f.path)
+                if o is None or o.size != 0:
+                    raise StateError("read_failed", f"spark: {source.name(f.path)} was not read by Spark")
+                file_meta[i] = (0, sha256(b""))
+    else:
+        parsed = spark.createDataFrame([], schema)
+    t1 = time.perf_counter()
+
+    load_idx = [i for i, f in enumerate(files) if f.kind == "load"]
+    change_idx = [i for i, f in enumerate(files) if f.kind == "change"]
+    if plan["rebuild"]:
+        load = parsed.filter(F.col("f").isin(load_idx)) if load_idx else parsed.limit(0)
+        dup = load.groupBy(key).count().filter(F.col("count") > 1).limit(1).collect()
+        if dup:
+            w = Window.partitionBy(key).orderBy("f", "r")
+            second = (load.withColumn("_n", F.row_number().over(w)).filter(F.col("_n") == 2).orderBy("f", "r")
+                      .first())
+            first = load.filter(F.col(key) == second[key]).orderBy("f", "r").first()
+            raise InputError("duplicate_key", f"dms csv: duplicate key {key}={second[key]} in the full load in "
+                             f"{meta[second['f']][0]} line {second['line']} (first seen in {meta[first['f']][0]} line "
+                             f"{first['line']}; expected each key once across all LOAD files)")
+        base = load.select(*cols)
+    else:
+        current = log["current"]
+        paths = current["outputs"]["users"]
+        if len(paths) != 1:
+            raise StateError("corrupt_state", f"commit: version {current['version']} lists {len(paths)} users files")
+        prev = spark.read.parquet(ctx.target.url(paths[0]))
+        base = prev.select(*[F.expr(f"unix_date(`{c}`)").alias(c) if c in date_cols else F.col(c) for c in cols])
+
+    counts_by_file: dict[int, dict] = {i: {k: 0 for k in COUNT_KEYS} for i in change_idx}
+    if change_idx:
+        changes = parsed.filter(F.col("f").isin(change_idx))
+        w = Window.partitionBy(key).orderBy("f", "r")
+        ch = changes.withColumn("_prev", F.lag("op").over(w)).withColumn("_next", F.lead("op").over(w))
+        base_keys = base.select(F.col(key).alias("_k")).withColumn("_in_base", F.lit(True))
+        ch = ch.join(base_keys, ch[key] == base_keys["_k"], "left")
+        present = F.when(F.col("_prev").isNull(), F.coalesce(F.col("_in_base"), F.lit(False))).otherwise(
+            F.col("_prev") != "D")
+        what = (F.when(F.col("op") == "I", F.when(present, "replaces").otherwise("inserts"))
+                .when(F.col("op") == "U", F.when(present, "updates").otherwise("upsertsOfMissing"))
+                .otherwise(F.when(present, "deletes").otherwise("deletesOfMissing")))
+        ch = ch.persist(StorageLevel.MEMORY_AND_DISK)
+        for row in ch.groupBy("f", what.alias("what")).count().collect():
+            counts_by_file[row["f"]][row["what"]] = row["count"]
+        last = ch.filter(F.col("_next").isNull())
+        kept = base.join(last.select(key), on=key, how="left_anti")
+        users = kept.unionByName(last.filter(F.col("op") != "D").select(*cols))
+    else:
+        users = base
+    users = users.persist(StorageLevel.MEMORY_AND_DISK)
+    t2 = time.perf_counter()
+
+    # Features, on the merged table (dates as day numbers).
+    city = F.col("city")
+    if ctx.city_aliases:
+        amap = F.create_map(*[F.lit(x) for kv in ctx.city_aliases.items() for x in kv])
+        city = F.coalesce(amap[F.col("city")], F.col("city"))
+    states = spark.createDataFrame(list(ctx.city_to_state.items()) or [("", "")],
+                                   "_city string, state string")
+    if not ctx.city_to_state:
+        states = states.limit(0)
+    wc = Window.partitionBy("city")
+    fe = (users.select("user_id", "name", city.alias("city"), "last_login")
+          .join(F.broadcast(states), F.col("city") == F.col("_city"), "left").drop("_city")
+          .withColumn("last_login_rank_by_city",
+                      F.dense_rank().over(Window.partitionBy("city").orderBy(F.col("last_login").desc_nulls_last())))
+          .withColumn("_k", F.sum(F.when(F.col("last_login").isNotNull()
+                                         & (F.lit(ctx.as_of) - F.col("last_login") <= 90), 1).otherwise(0)).over(wc))
+          .withColumn("users_by_city", F.count(F.lit(1)).over(wc).cast("int"))
+          .withColumn("login_rate_last_3_months_by_city",
+                      F.col("_k").cast("double") / F.col("users_by_city").cast("double")))
+    fe = fe.persist(StorageLevel.MEMORY_AND_DISK)
+    groups = fe.groupBy("city").agg(F.count(F.lit(1)).alias("n"), F.first("state").alias("state")).collect()
+    without = [g for g in groups if g["state"] is None]
+    summary = {"rows": sum(g["n"] for g in groups), "cities": len(groups),
+               "rowsWithoutState": sum(g["n"] for g in without),
+               "citiesWithoutState": sorted((g["city"] for g in without), key=_utf8_key)}
+    t3 = time.perf_counter()
+
+    fc = ["user_id", "name", "city", "last_login", "state", "last_login_rank_by_city",
+          "login_rate_last_3_months_by_city", "users_by_city"]
+    users_out = users.repartition(1).sortWithinPartitions(F.col(key).asc())
+    features_out = (fe.repartition(1)
+                    .sortWithinPartitions(F.col("city").asc_nulls_last(), F.col("last_login_rank_by_city").desc(),
+                                          F.col("user_id").asc())
+                    .select(*fc))
+    file_records = []
+    for i, f in enumerate(files):
+        o = objects.get(f.path)
+        rec = {"path": f.path, "kind": f.kind, "size": file_meta[i][0], "sha256": file_meta[i][1]}
+        if o is not None and o.etag is not None:
+            rec["etag"] = o.etag
+        if o is not None and o.mtime_ms is not None:
+            rec["mtimeMs"] = o.mtime_ms
+        rec["rows"] = file_rows[i]
+        if f.kind == "change":
+            rec["counts"] = counts_by_file[i]
+        file_records.append(rec)
+    return {"users": users_out, "features": features_out, "files": file_records, "summary": summary,
+            "rows": {"users": summary["rows"], "users_features": summary["rows"]},
+            "date_cols": date_cols, "key": key, "cols": cols,
+            "timings": {"read": (t1 - t0) * 1000, "apply": (t2 - t1) * 1000, "features": (t3 - t2) * 1000},
+            "cleanup": [parsed, users, fe] + ([every] if files else [])}
+
+
+def _typed(df, cols: list[str], date_cols: list[str], key: str):
+    """Day numbers back to DATE; the key REQUIRED and every other column OPTIONAL, as the TypeScript writer does."""
+    from pyspark.sql import functions as F
+
+    out = []
+    for c in cols:
+        e = F.expr(f"date_from_unix_date(`{c}`)") if c in date_cols else F.col(c)
+        if c == key:
+            e = F.coalesce(e, F.lit(0))  # never NULL (the reader rejects NULL keys): marks the column non-nullable
+        elif not df.schema[c].nullable:
+            # Computed columns (rank, counts) are never NULL, but the TypeScript writer declares every column but
+            # the key OPTIONAL; nullif with a value they never take makes Spark declare them nullable too.
+            sentinel = "CAST('NaN' AS DOUBLE)" if df.schema[c].dataType.typeName() == "double" else "-2147483648"
+            e = F.expr(f"nullif(`{c}`, {sentinel})")
+        out.append(e.alias(c))
+    return df.select(*out)
+
+
+def _write_one(ctx: Context, df, stage_url: str, path: str) -> None:
+    df.write.mode("overwrite").parquet(stage_url)
+    parts = ctx.target.staged_parts(stage_url)
+    if len(parts) != 1:
+        raise StateError("write_failed", f"spark: expected one Parquet part in {stage_url}, found {len(parts)}")
+    ctx.target.move_in(parts[0], path)
+
+
+def _abandon(target, entry: dict, reason: str, now: datetime) -> bool:
+    r = entry["record"]
+    rec = {"state": "abandoned", "version": r["version"], "table": r["table"], "runId": r["runId"],
+           "abandonedAt": _iso(now), "reason": reason}
+    return target.replace_if_match(commit_path(r["table"], r["version"]), encode(rec), entry["etag"]) is not None
+
+
+def run(spark, ctx: Context) -> dict:
+    """runPipeline: returns {committed, version, records, message}."""
+    source, target, spec = ctx.source, ctx.target, ctx.spec
+    table = spec["name"]
+    as_of_text = format_date(ctx.as_of)
+    run_id = str(uuid.uuid4())
+    records: list[dict] = []
+    reload = ctx.reload
+
+    def result(message: str, version: int) -> dict:
+        return {"committed": bool(records), "version": version, "records": records, "message": message}
+
+    attempt = 0
+    while True:
+        if attempt > ctx.max_commits * 4:
+            raise StateError("commit_conflict", f"commit: {table} kept changing under this run; run again")
+        t0 = time.perf_counter()
+        log = read_commit_log(target, table)
+        head = log["head"]
+        if head is not None and head["record"]["state"] == "pending":
+            hr = head["record"]
+            expires = datetime.fromisoformat(hr["expiresAt"].replace("Z", "+00:00"))
+            if ctx.now() < expires:
+                by = f"version {hr['version']} is being written by run {hr['runId']} (claimed {hr['claimedAt']})"
+                return result(f"committed version {records[-1]['version']}; {by}, which will apply what arrived since"
+                              if records else f"{by}: it applies every file it finds, so nothing is left for this run",
+                              log["current"]["version"] if log["current"] else 0)
+            _abandon(target, head, f"claim expired at {hr['expiresAt']}", ctx.now())
+            ctx.warn(f"abandoned the expired claim of version {hr['version']} by run {hr['runId']}")
+            attempt += 1
+            continue
+        listed = source.list()
+        objects = {o.path: o for o in listed}
+        loads, changes, ignored = list_dms_files([o.path for o in listed])
+        if attempt == 0:
+            for p in ignored:
+                ctx.warn(f"ignoring {p}: not a DMS .csv, .csv.gz or .parquet file")
+        plan = plan_run(loads, changes, objects, log, source, reload, ctx.staging_expiry_days,
+                        ctx.now().timestamp() * 1000)
+        for f in plan["recheck"]:
+            if sha256(source.read(f.path)) != plan["applied"][f.path]["sha256"]:
+                raise InputError("changed_file", f"dms files: {source.name(f.path)} changed after it was applied (same "
+                                 "size, different content); run lakesync reload to rebuild the table from the files "
+                                 "now in the source")
+        current = log["current"]
+        if plan["nothingNew"] and current is not None and current["asOf"] == as_of_text:
+            if records:
+                n = sum(len(r["files"]) for r in records)
+                msg = (f"committed version {current['version']} ({commit_path(table, current['version'])}): {n} "
+                       f"file(s), {current['rows']['users']} users")
+            else:
+                msg = (f"up to date: version {current['version']} already has every file in {source.root} and as_of "
+                       f"{as_of_text}")
+            return result(msg, current["version"])
+        if len(records) >= ctx.max_commits:
+            return result(f"committed {len(records)} versions; more files are waiting for the next run",
+                          current["version"] if current else 0)
+
+        built = build(spark, ctx, plan, log, objects)
+        version = (head["record"]["version"] if head else 0) + 1
+        claimed_at = ctx.now()
+        claim = {"state": "pending", "version": version, "table": table, "runId": run_id,
+                 "claimedAt": _iso(claimed_at), "expiresAt": _iso(claimed_at + timedelta(milliseconds=CLAIM_TTL_MS))}
+        claim_etag = target.create_exclusive(commit_path(table, version), encode(claim))
+        if claim_etag is None:
+            attempt += 1
+            continue
+        vn = version_name(version)
+        stage = target.url(f"_lakesync/{table}/spark-staging/{run_id}-{vn}")
+        try:
+            t3 = time.perf_counter()
+            outputs = {"users": [f"{table}/v={vn}/part-00000.parquet"],
+                       "users_features": [f"{FEATURES_TABLE}/v={vn}/part-00000.parquet"]}
+            try:
+                _write_one(ctx, _typed(built["users"], built["cols"], built["date_cols"], built["key"]),
+                           f"{stage}/users", outputs["users"][0])
+                fcols = ["user_id", "name", "city", "last_login", "state", "last_login_rank_by_city",
+                         "login_rate_last_3_months_by_city", "users_by_city"]
+                _write_one(ctx, _typed(built["features"], fcols, ["last_login"], "user_id"),
+                           f"{stage}/features", outputs["users_features"][0])
+            finally:
+                target.remove_tree(stage)
+            t4 = time.perf_counter()
+            totals = {k: 0 for k in COUNT_KEYS}
+            for f in built["files"]:
+                for k, v in f.get("counts", {}).items():
+                    totals[k] += v
+            tm = built["timings"]
+            record = {
+                "state": "committed", "version": version, "table": table, "runId": run_id, "asOf": as_of_text,
+                "committedAt": _iso(ctx.now()), "engine": {"name": ENGINE_NAME, "version": ENGINE_VERSION},
+                "source": source.root, "files": built["files"], "fullLoad": plan["rebuild"], "reload": reload,
+                "counts": totals, "rows": built["rows"], "outputs": outputs, "features": built["summary"],
+                "timingsMs": {"read": round(tm["read"]), "apply": round(tm["apply"]),
+                              "features": round(tm["features"]), "write": round((t4 - t3) * 1000),
+                              "total": round((time.perf_counter() - t0) * 1000)},
+            }
+        except BaseException as e:
+            try:
+                _abandon(target, {"record": claim, "etag": claim_etag}, f"run failed: {e}", ctx.now())
+            except Exception:  # noqa: BLE001 - best effort: the claim expires otherwise
+                pass
+            raise
+        finally:
+            for df in built["cleanup"]:
+                df.unpersist()
+        if target.replace_if_match(commit_path(table, version), encode(record), claim_etag) is None:
+            ctx.warn(f"the claim of version {version} was abandoned by another run before this run committed; "
+                     "retrying")
+            attempt += 1
+            continue
+        records.append(record)
+        reload = False
+        attempt += 1
+
+
+def load_config(config_file: str | None, cities_flag: str | None, data_dir: str):
+    """The CLI's --config (format, table, cityAliases, cities) over the bundled data (etl/run-config.ts)."""
+    raw: dict = {}
+    if config_file is not None:
+        with open(config_file, encoding="utf-8") as fh:
+            raw = json.load(fh)
+    fmt = dict(DEFAULT_FORMAT, **raw.get("format", {}))
+    spec = raw.get("table", USERS_SPEC)
+    if "cityAliases" in raw:
+        aliases = raw["cityAliases"]
+    else:
+        with open(os.path.join(data_dir, "city_aliases.json"), encoding="utf-8") as fh:
+            aliases = json.load(fh)
+    cities = os.path.join(data_dir, "city_to_state.csv")
+    if isinstance(raw.get("cities"), str):
+        cities = os.path.join(os.path.dirname(config_file or "."), raw["cities"])
+    if cities_flag is not None:
+        cities = cities_flag
+    with open(cities, "rb") as fh:
+        city_map = parse_city_map(fh.read(), cities)
+    return spec, fmt, aliases, city_map

@@ -1,0 +1,119 @@
+"""The commit log (etl/commit-log.ts) and the run plan (etl/plan.ts): pure Python, no Spark."""
+
+from __future__ import annotations
+
+import json
+
+from .dms import DmsFile, change_key, classify
+from .errors import InputError, StateError
+
+VERSION_DIGITS = 20
+DAY_MS = 86_400_000
+
+
+def version_name(v: int) -> str:
+    return str(v).rjust(VERSION_DIGITS, "0")
+
+
+def commits_prefix(table: str) -> str:
+    return f"_lakesync/{table}/commits/"
+
+
+def commit_path(table: str, v: int) -> str:
+    return f"{commits_prefix(table)}{version_name(v)}.json"
+
+
+def encode(record: dict) -> bytes:
+    """JSON.stringify(record, null, 2) + '\\n'."""
+    return (json.dumps(record, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+def read_commit_log(target, table: str) -> dict:
+    prefix = commits_prefix(table)
+    entries = []
+    for o in target.list(prefix):
+        name = o.path[len(prefix):]
+        if len(name) != VERSION_DIGITS + 5 or not name.endswith(".json") or not name[:VERSION_DIGITS].isdigit():
+            continue
+        got = target.read_versioned(o.path)
+        if got is None:
+            continue
+        try:
+            record = json.loads(got[0].decode("utf-8"))
+        except ValueError as e:
+            raise StateError("corrupt_state", f"commit: {target.root}/{o.path} is not valid JSON") from e
+        if record.get("version") != int(name[:VERSION_DIGITS]):
+            raise StateError("corrupt_state", f"commit: {o.path} says version {record.get('version')}")
+        record.setdefault("state", "committed")
+        entries.append({"record": record, "etag": got[1]})
+    entries.sort(key=lambda e: e["record"]["version"])
+    committed = [e["record"] for e in entries if e["record"]["state"] == "committed"]
+    return {"entries": entries, "committed": committed, "current": committed[-1] if committed else None,
+            "head": entries[-1] if entries else None}
+
+
+def lineage(log: dict) -> list[dict]:
+    c = log["committed"]
+    start = max((i for i, r in enumerate(c) if r.get("fullLoad")), default=-1)
+    return c if start < 0 else c[start:]
+
+
+def _reload_hint(what: str) -> str:
+    return f"{what}; run lakesync reload to rebuild the table from the files now in the source"
+
+
+def plan_run(loads: list[DmsFile], changes: list[DmsFile], objects: dict, log: dict, source,
+             reload: bool, staging_expiry_days: float, now_ms: float) -> dict:
+    all_files = loads + changes
+    if reload or log["current"] is None:
+        if not loads:
+            if changes:
+                raise InputError("no_full_load", f"dms files: {source.root} has {len(changes)} change file(s) but no "
+                                 "full load (LOAD*.csv), and there is no previous version to apply them to")
+            raise InputError("no_full_load", f"dms files: {source.root} holds no DMS files (expected LOAD*.csv and "
+                             "change files)")
+        return {"rebuild": True, "toRead": all_files, "recheck": [], "applied": {}, "nothingNew": False}
+    applied: dict[str, dict] = {}
+    for rec in lineage(log):
+        for f in rec["files"]:
+            applied[f["path"]] = f
+    recheck = []
+    for f in all_files:
+        a, o = applied.get(f.path), objects.get(f.path)
+        if a is None or o is None:
+            continue
+        if a["size"] != o.size:
+            raise InputError("changed_file", _reload_hint(f"dms files: {source.name(f.path)} changed after it was "
+                                                          f"applied ({a['size']} bytes then, {o.size} now)"))
+        same_etag = a.get("etag") is not None and o.etag is not None and a["etag"] == o.etag
+        same_mtime = a.get("mtimeMs") is not None and o.mtime_ms is not None and a["mtimeMs"] == o.mtime_ms
+        if not same_etag and not same_mtime:
+            recheck.append(f)
+    expiry = now_ms - staging_expiry_days * DAY_MS
+    for a in applied.values():
+        if a["path"] in objects:
+            continue
+        if a.get("mtimeMs") is not None and a["mtimeMs"] < expiry:
+            continue
+        raise InputError("missing_file", _reload_hint(
+            f"dms files: {source.name(a['path'])} was applied but is gone from {source.root} before the "
+            f"{staging_expiry_days:g}-day staging expiry (did DMS truncate or reload the table?)"))
+    pending_loads = [f for f in loads if f.path not in applied]
+    pending_changes = [f for f in changes if f.path not in applied]
+    applied_changes = [a for a in applied.values() if a["kind"] == "change"]
+    if applied_changes:
+        if pending_loads:
+            raise InputError("late_file", _reload_hint(
+                f"dms files: new full-load file {source.name(pending_loads[0].path)} after change files were applied "
+                "(DMS reloaded the table?); its rows are not mixed with the current load"))
+        by_path = {f.path: f for f in changes}
+        newest = max((by_path.get(a["path"]) or classify(a["path"]) for a in applied_changes), key=change_key)
+        late = next((f for f in pending_changes if change_key(f) < change_key(newest)), None)
+        if late is not None:
+            raise InputError("late_file", _reload_hint(
+                f"dms files: {source.name(late.path)} is older than {source.name(newest.path)}, which is already "
+                "applied; applying it now would reorder changes"))
+    rebuild = len(pending_loads) > 0
+    to_read = loads + pending_changes if rebuild else pending_changes
+    return {"rebuild": rebuild, "toRead": to_read, "recheck": recheck, "applied": applied,
+            "nothingNew": len(to_read) == 0}

@@ -1,0 +1,175 @@
+/**
+ * The scale-out engine: an AWS Glue (Spark) job running glue/glue_entry.py, which the merge Lambda starts for tables
+ * past its routing thresholds (etl/routing.ts). Same commit log, same layout, same catalog switch as the Lambda, so
+ * the two alternate on one table. Job bookmarks are off: the commit log is the bookmark.
+ */
+import { join } from 'node:path'
+import { ArnFormat, Stack, Validations } from 'aws-cdk-lib'
+import * as glue from 'aws-cdk-lib/aws-glue'
+import * as iam from 'aws-cdk-lib/aws-iam'
+import type * as s3 from 'aws-cdk-lib/aws-s3'
+import * as s3assets from 'aws-cdk-lib/aws-s3-assets'
+import { Construct } from 'constructs'
+import { FEATURES_TABLE } from './catalog.js'
+import { projectRoot } from './paths.js'
+
+export interface GlueJobProps {
+  stagingBucket: s3.IBucket
+  stagingPrefix: string // the table's DMS folder, ending in /
+  finalBucket: s3.IBucket
+  finalPrefix: string // '' or ending in /
+  glueDatabaseName: string
+  tableName: string
+  glueVersion?: string // default '5.0' (Spark 3.5.4, Python 3.11); '5.1' runs Spark 3.5.6
+  workerType?: string // default G.1X (4 vCPU, 16 GB)
+  numberOfWorkers?: number // default 4
+  timeoutMinutes?: number // default 240
+  maxConcurrentRuns?: number // runs of different tables at once; one table never has two (the Lambda checks)
+}
+
+export class GlueJob extends Construct {
+  readonly job: glue.CfnJob
+  readonly role: iam.Role
+  readonly jobName: string
+  readonly jobArn: string
+
+  constructor(scope: Construct, id: string, props: GlueJobProps) {
+    super(scope, id)
+    const stack = Stack.of(this)
+    const root = projectRoot()
+    const script = new s3assets.Asset(this, 'Script', { path: join(root, 'glue', 'glue_entry.py') })
+    const library = new s3assets.Asset(this, 'Library', {
+      path: join(root, 'glue', 'lakesync_spark'),
+      exclude: ['__pycache__', '*.pyc'],
+    })
+    const cities = new s3assets.Asset(this, 'Cities', { path: join(root, 'data', 'city_to_state.csv') })
+    const aliases = new s3assets.Asset(this, 'Aliases', { path: join(root, 'data', 'city_aliases.json') })
+
+    this.role = new iam.Role(this, 'Role', {
+      assumedBy: new iam.ServicePrincipal('glue.amazonaws.com'),
+      description: 'lakesync Glue job: reads the staging prefix, writes the final bucket and its catalog',
+    })
+    const arn = (service: string, resource: string) => stack.formatArn({ service, resource })
+    const db = props.glueDatabaseName
+    const statements = [
+      new iam.PolicyStatement({
+        sid: 'ReadJobAssets', // exactly the four objects: the script, the library zip and the two data files
+        actions: ['s3:GetObject'],
+        resources: [script, library, cities, aliases].map(
+          (a) => `arn:${stack.partition}:s3:::${a.s3BucketName}/${a.s3ObjectKey}`,
+        ),
+      }),
+      new iam.PolicyStatement({
+        sid: 'ListStagingPrefix',
+        actions: ['s3:ListBucket'],
+        resources: [props.stagingBucket.bucketArn],
+        conditions: { StringLike: { 's3:prefix': [`${props.stagingPrefix}*`] } },
+      }),
+      new iam.PolicyStatement({
+        sid: 'ReadStagingPrefix',
+        actions: ['s3:GetObject'],
+        resources: [props.stagingBucket.arnForObjects(`${props.stagingPrefix}*`)],
+      }),
+      new iam.PolicyStatement({
+        sid: 'ListFinalPrefix',
+        actions: ['s3:ListBucket'],
+        resources: [props.finalBucket.bucketArn],
+        conditions: { StringLike: { 's3:prefix': [`${props.finalPrefix}*`] } },
+      }),
+      new iam.PolicyStatement({
+        sid: 'WriteFinalPrefix',
+        actions: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'],
+        resources: [props.finalBucket.arnForObjects(`${props.finalPrefix}*`)],
+      }),
+      new iam.PolicyStatement({
+        sid: 'GlueCatalog',
+        actions: [
+          'glue:GetDatabase',
+          'glue:CreateDatabase',
+          'glue:GetTable',
+          'glue:CreateTable',
+          'glue:UpdateTable',
+        ],
+        resources: [
+          arn('glue', 'catalog'),
+          arn('glue', `database/${db}`),
+          arn('glue', `table/${db}/${props.tableName}`),
+          arn('glue', `table/${db}/${FEATURES_TABLE}`),
+        ],
+      }),
+      new iam.PolicyStatement({
+        sid: 'JobLogs',
+        actions: ['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:PutLogEvents'],
+        resources: [
+          stack.formatArn({
+            service: 'logs',
+            resource: 'log-group',
+            resourceName: '/aws-glue/*',
+            arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+          }),
+        ],
+      }),
+    ]
+    for (const s of statements) this.role.addToPolicy(s)
+
+    const securityConfiguration = new glue.CfnSecurityConfiguration(this, 'Security', {
+      name: `${stack.stackName}-lakesync-glue`,
+      encryptionConfiguration: {
+        s3Encryptions: [{ s3EncryptionMode: 'SSE-S3' }],
+        cloudWatchEncryption: { cloudWatchEncryptionMode: 'DISABLED' },
+        jobBookmarksEncryption: { jobBookmarksEncryptionMode: 'DISABLED' },
+      },
+    })
+    this.job = new glue.CfnJob(this, 'Job', {
+      description: 'lakesync Spark job: the merge Lambda semantics for tables too big for a Lambda',
+      role: this.role.roleArn,
+      glueVersion: props.glueVersion ?? '5.0',
+      workerType: props.workerType ?? 'G.1X',
+      numberOfWorkers: props.numberOfWorkers ?? 4,
+      timeout: props.timeoutMinutes ?? 240,
+      maxRetries: 0, // the next notification or the daily schedule retries; a failed run committed nothing
+      executionProperty: { maxConcurrentRuns: props.maxConcurrentRuns ?? 10 },
+      securityConfiguration: securityConfiguration.name,
+      command: { name: 'glueetl', pythonVersion: '3', scriptLocation: script.s3ObjectUrl },
+      defaultArguments: {
+        '--job-bookmark-option': 'job-bookmark-disable',
+        '--extra-py-files': library.s3ObjectUrl,
+        '--extra-files': `${cities.s3ObjectUrl},${aliases.s3ObjectUrl}`,
+        '--enable-continuous-cloudwatch-log': 'true',
+        '--glue-database': db,
+      },
+    })
+    this.job.addResourceDependency(securityConfiguration)
+    this.jobName = this.job.ref
+    this.jobArn = arn('glue', `job/${this.job.ref}`)
+
+    const bucketId = (b: s3.IBucket) => stack.getLogicalId(b.node.defaultChild as s3.CfnBucket)
+    Validations.of(this.role).acknowledge(
+      {
+        id: `AwsSolutions-IAM5[Resource::<${bucketId(props.stagingBucket)}.Arn>/${props.stagingPrefix}*]`,
+        reason: `Object ARNs of the files DMS writes, unknown in advance: read-only and limited to ${props.stagingPrefix}.`,
+      },
+      {
+        id: `AwsSolutions-IAM5[Resource::<${bucketId(props.finalBucket)}.Arn>/${props.finalPrefix}*]`,
+        reason: `The job writes version folders and commit records under ${props.finalPrefix || 'the bucket root'}, named at run time.`,
+      },
+      {
+        id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:/aws-glue/*]',
+        reason:
+          'Glue writes job logs to the /aws-glue/ log groups it names per run type (jobs/output, jobs/error, jobs/logs-v2).',
+      },
+    )
+    Validations.of(this).acknowledge(
+      {
+        id: 'AwsSolutions-GL1',
+        reason:
+          'Job logs hold file names, counts and error messages, never row data; encrypting them needs a KMS key the logs service may use, which this stack does not create.',
+      },
+      {
+        id: 'AwsSolutions-GL3',
+        reason:
+          'Job bookmarks are disabled: the commit log in the final bucket is the bookmark, so there is nothing to encrypt.',
+      },
+    )
+  }
+}

@@ -1,0 +1,319 @@
+/**
+ * The Spark job (glue/) against the TypeScript engine: over every golden fixture, a seeded random set and a mixed
+ * Lambda/Spark/Lambda sequence, both must publish identical tables (rows, values, Parquet types, row order, read
+ * back with DuckDB) and matching commit records. Error fixtures must fail in Spark with the same code and leave the
+ * target without a file. All Spark work runs in ONE local Spark session (`glue/run_local.py --batch`), started in
+ * beforeAll: a JVM start costs seconds, a run in a warm session well under one.
+ */
+import { spawn } from 'node:child_process'
+import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { DuckDBInstance } from '@duckdb/node-api'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { mulberry32 } from '../bench/generate.js'
+import { type CommitRecord, readCommitLog } from '../etl/commit-log.js'
+import { LocalStorage } from '../etl/storage-local.js'
+import { type Cell, dmsCsv } from './helpers/dms-writer.js'
+import {
+  type CaseSpec,
+  cityMapFor,
+  discoverCases,
+  listTree,
+  REPO,
+  runEngine,
+  tempDir,
+} from './helpers/fixtures.js'
+
+const PYTHON = join(REPO, '.venv', 'bin', 'python')
+const RUN_LOCAL = join(REPO, 'glue', 'run_local.py')
+
+interface SparkRun {
+  id: string
+  source: string
+  target: string
+  asOf: string
+  cities?: string
+}
+interface SparkResult {
+  ok: boolean
+  message?: string
+  code?: string
+  error?: string
+  version?: number
+}
+
+/** Runs every job in one Spark session; results by id. */
+async function sparkBatch(runs: SparkRun[]): Promise<Map<string, SparkResult>> {
+  const dir = tempDir('lakesync-spark-batch-')
+  const file = join(dir, 'batch.json')
+  writeFileSync(file, JSON.stringify(runs))
+  const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>(
+    (resolve, reject) => {
+      const child = spawn(PYTHON, [RUN_LOCAL, '--batch', file, '--master', 'local[2]'], { cwd: REPO })
+      let stdout = ''
+      let stderr = ''
+      child.stdout.on('data', (d: Buffer) => {
+        stdout += d.toString()
+      })
+      child.stderr.on('data', (d: Buffer) => {
+        stderr += d.toString()
+      })
+      child.on('error', reject)
+      child.on('close', (c) => resolve({ code: c, stdout, stderr }))
+    },
+  )
+  if (code !== 0) throw new Error(`run_local.py --batch exited ${code}:\n${stderr.slice(-4000)}`)
+  const lines = stdout.trim().split('\n')
+  if (lines.length !== runs.length) throw new Error(`expected ${runs.length} results, got:\n${stdout}`)
+  return new Map(runs.map((r, i) => [r.id, JSON.parse(lines[i]!) as SparkResult]))
+}
+
+// ---------------------------------------------------------------- reading published tables back with DuckDB
+
+let duck: Awaited<ReturnType<typeof DuckDBInstance.create>>
+let conn: Awaited<ReturnType<typeof duck.connect>>
+
+interface Published {
+  rows: unknown[][]
+  schema: unknown[][] // Parquet schema: name, type, converted type, logical type, repetition
+  types: unknown[][] // DuckDB's column types
+}
+
+async function query(sql: string): Promise<unknown[][]> {
+  const reader = await conn.runAndReadAll(sql)
+  return reader.getRowsJson() as unknown[][]
+}
+
+async function published(target: string, which: 'users' | 'users_features'): Promise<Published> {
+  const log = await readCommitLog(new LocalStorage(target), 'users')
+  const rec = log.current
+  if (!rec) throw new Error(`no committed version in ${target}`)
+  const file = join(target, rec.outputs[which][0]!).replaceAll("'", "''")
+  return {
+    rows: await query(`SELECT * FROM read_parquet('${file}')`),
+    schema: await query(
+      `SELECT name, type, converted_type, logical_type::VARCHAR, repetition_type FROM parquet_schema('${file}') WHERE type IS NOT NULL`, // leaves: the root's name is the writer's
+    ),
+    types: await query(
+      `SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM read_parquet('${file}'))`,
+    ),
+  }
+}
+
+async function currentRecord(target: string): Promise<CommitRecord> {
+  const rec = (await readCommitLog(new LocalStorage(target), 'users')).current
+  if (!rec) throw new Error(`no committed version in ${target}`)
+  return rec
+}
+
+/** The parts of a commit record both engines must agree on (ids, times, engine and mtimes differ by nature). */
+function comparable(r: CommitRecord) {
+  return {
+    version: r.version,
+    table: r.table,
+    asOf: r.asOf,
+    files: r.files.map((f) => ({
+      path: f.path,
+      kind: f.kind,
+      size: f.size,
+      sha256: f.sha256,
+      rows: f.rows,
+      counts: f.counts,
+    })),
+    fullLoad: r.fullLoad,
+    reload: r.reload,
+    counts: r.counts,
+    rows: r.rows,
+    outputs: r.outputs,
+    features: r.features,
+    keys: Object.keys(r)
+      .filter((k) => k !== 'engine')
+      .sort(),
+  }
+}
+
+async function expectSameTables(spark: string, ts: string): Promise<void> {
+  for (const which of ['users', 'users_features'] as const) {
+    const a = await published(spark, which)
+    const b = await published(ts, which)
+    expect(a.types, `${which} column types`).toEqual(b.types)
+    expect(a.schema, `${which} Parquet schema`).toEqual(b.schema)
+    expect(a.rows, `${which} rows`).toEqual(b.rows)
+  }
+}
+
+// ---------------------------------------------------------------- seeded random sources
+
+const CITIES = [
+  'Austin',
+  'Boston',
+  'Nashville-Davidson',
+  'Nashville',
+  'Zürich',
+  'Atlantis',
+  'São Paulo',
+  'Chicago',
+]
+const NAMES = ['Ann', 'Bob, Jr.', 'Q"uote', 'multi\nline', '', 'Émile', '李', 'Zoë']
+
+function randomSource(seed: number): string {
+  const rnd = mulberry32(seed)
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!
+  const date = (): string | null => {
+    if (rnd() < 0.1) return null
+    const d = new Date(Date.UTC(2021, 9, 17) - Math.floor(rnd() * 200 - 20) * 86_400_000)
+    return d.toISOString().slice(0, 10)
+  }
+  const row = (id: number): Cell[] => [
+    id,
+    rnd() < 0.1 ? null : pick(NAMES),
+    rnd() < 0.1 ? null : pick(CITIES),
+    date(),
+  ]
+  const dir = tempDir('lakesync-spark-random-')
+  const n = 20 + Math.floor(rnd() * 150)
+  const maxKey = n + 40
+  const ids = new Set<number>()
+  while (ids.size < n) ids.add(Math.floor(rnd() * maxKey) - 5)
+  writeFileSync(join(dir, 'LOAD00000001.csv'), dmsCsv([...ids].slice(0, n >> 1).map((id) => row(id))))
+  writeFileSync(join(dir, 'LOAD00000002.csv'), dmsCsv([...ids].slice(n >> 1).map((id) => row(id))))
+  const files = 1 + Math.floor(rnd() * 4)
+  for (let f = 0; f < files; f++) {
+    const rows: Cell[][] = []
+    const m = Math.floor(rnd() * 40)
+    for (let i = 0; i < m; i++) {
+      const op = pick(['I', 'U', 'D', 'U'])
+      rows.push([op, ...row(Math.floor(rnd() * maxKey) - 5)])
+    }
+    writeFileSync(join(dir, `2021101${f}-12000000${seed % 10}.csv`), dmsCsv(rows))
+  }
+  return dir
+}
+
+// ---------------------------------------------------------------- the runs
+
+const cases = discoverCases()
+const success = cases.filter((c) => !c.error)
+const failing = cases.filter((c) => c.error)
+const RANDOM_SEEDS = [1, 2, 3, 4, 5, 6]
+const citiesOf = (c: CaseSpec) => (c.cities ? { cities: join(c.dir, c.cities) } : {})
+
+let results = new Map<string, SparkResult>()
+const targets = new Map<string, { spark: string; ts: string }>()
+const randomSources = new Map<number, string>()
+// Mixed sequence: TypeScript commits v1, Spark v2, TypeScript v3; compared with TypeScript for all three.
+const mixed = { source: '', target: '', allTs: '' }
+const REF = join(REPO, 'test', 'fixtures', 'reference', 'source')
+const STAGES = [
+  ['LOAD00000001.csv', '20211017-194324349.csv'],
+  ['20211018-223933563.csv', '20211018-224657689.csv'],
+  ['20211018-225235856.csv', '20211018-225959941.csv'],
+]
+
+function addStage(dir: string, i: number): void {
+  for (const f of STAGES[i]!) cpSync(join(REF, f), join(dir, f))
+}
+
+beforeAll(async () => {
+  if (!existsSync(PYTHON))
+    throw new Error('no .venv: run `bash scripts/setup-test-env.sh` (installs pyspark)')
+  const duckInstance = await DuckDBInstance.create(':memory:')
+  duck = duckInstance
+  conn = await duck.connect()
+
+  const runs: SparkRun[] = []
+  for (const c of [...success, ...failing]) {
+    const spark = tempDir('lakesync-spark-')
+    targets.set(c.name, { spark, ts: '' })
+    runs.push({ id: c.name, source: join(c.dir, 'source'), target: spark, asOf: c.asOf, ...citiesOf(c) })
+  }
+  for (const seed of RANDOM_SEEDS) {
+    const source = randomSource(seed)
+    randomSources.set(seed, source)
+    const spark = tempDir('lakesync-spark-')
+    targets.set(`random-${seed}`, { spark, ts: '' })
+    runs.push({ id: `random-${seed}`, source, target: spark, asOf: '2021-10-17' })
+  }
+  // Mixed: stage 1 by TypeScript now, stage 2 by Spark in the batch, stage 3 by TypeScript in the test.
+  mixed.source = tempDir('lakesync-mixed-src-')
+  mixed.target = tempDir('lakesync-mixed-')
+  mixed.allTs = tempDir('lakesync-mixed-ts-')
+  mkdirSync(mixed.source, { recursive: true })
+  addStage(mixed.source, 0)
+  const cities = cityMapFor({ dir: REPO })
+  await runEngine(mixed.source, '2021-10-17', cities, mixed.target)
+  await runEngine(mixed.source, '2021-10-17', cities, mixed.allTs)
+  addStage(mixed.source, 1)
+  runs.push({ id: 'mixed-2', source: mixed.source, target: mixed.target, asOf: '2021-10-17' })
+  // Then a second Spark run with nothing new: up to date, commits nothing.
+  runs.push({ id: 'mixed-2-again', source: mixed.source, target: mixed.target, asOf: '2021-10-17' })
+  results = await sparkBatch(runs)
+}, 170_000)
+
+afterAll(() => {
+  conn?.closeSync()
+})
+
+describe('Spark job conformance', () => {
+  for (const c of success) {
+    it(`golden ${c.name}: Spark publishes what the TypeScript engine publishes`, async () => {
+      const r = results.get(c.name)!
+      expect(r.error ?? '').toBe('')
+      expect(r.ok).toBe(true)
+      const t = targets.get(c.name)!
+      const { target: ts } = await runEngine(join(c.dir, 'source'), c.asOf, cityMapFor(c))
+      await expectSameTables(t.spark, ts)
+      const [a, b] = [await currentRecord(t.spark), await currentRecord(ts)]
+      expect(comparable(a)).toEqual(comparable(b))
+      expect(a.engine.name).toBe('lakesync-spark')
+    })
+  }
+
+  for (const c of failing) {
+    it(`golden ${c.name}: Spark fails with ${c.error!.code} and commits nothing`, () => {
+      const r = results.get(c.name)!
+      expect(r.ok).toBe(false)
+      expect(r.code).toBe(c.error!.code)
+      if (c.error!.file) expect(r.error).toContain(c.error!.file.replace(/\.gz$/, ''))
+      expect(listTree(targets.get(c.name)!.spark)).toEqual([])
+    })
+  }
+
+  for (const seed of RANDOM_SEEDS) {
+    it(`random source (seed ${seed}): identical tables`, async () => {
+      const r = results.get(`random-${seed}`)!
+      expect(r.error ?? '').toBe('')
+      const { target: ts } = await runEngine(
+        randomSources.get(seed)!,
+        '2021-10-17',
+        cityMapFor({ dir: REPO }),
+      )
+      await expectSameTables(targets.get(`random-${seed}`)!.spark, ts)
+      expect(comparable(await currentRecord(targets.get(`random-${seed}`)!.spark))).toEqual(
+        comparable(await currentRecord(ts)),
+      )
+    })
+  }
+
+  it('mixed runs: TypeScript v1, Spark v2, TypeScript v3 equal an all-TypeScript run', async () => {
+    expect(results.get('mixed-2')).toMatchObject({ ok: true, version: 2 })
+    expect(results.get('mixed-2-again')).toMatchObject({ ok: true, version: 2 })
+    expect(results.get('mixed-2-again')!.message).toMatch(/^up to date/)
+    const cities = cityMapFor({ dir: REPO })
+    await runEngine(mixed.source, '2021-10-17', cities, mixed.allTs) // all-TypeScript v2
+    await expectSameTables(mixed.target, mixed.allTs)
+    addStage(mixed.source, 2)
+    const third = await runEngine(mixed.source, '2021-10-17', cities, mixed.target)
+    await runEngine(mixed.source, '2021-10-17', cities, mixed.allTs)
+    expect(third.result.record?.version).toBe(3)
+    await expectSameTables(mixed.target, mixed.allTs)
+    const log = await readCommitLog(new LocalStorage(mixed.target), 'users')
+    expect(log.committed.map((r) => r.engine.name)).toEqual(['lakesync', 'lakesync-spark', 'lakesync'])
+    const all = await readCommitLog(new LocalStorage(mixed.allTs), 'users')
+    expect(log.committed.map((r) => comparable(r))).toEqual(all.committed.map((r) => comparable(r)))
+    // The published features equal the golden reference's expected output.
+    expect(
+      readFileSync(join(REPO, 'test', 'fixtures', 'reference', 'expected', 'users.csv'), 'utf8'),
+    ).toBeTruthy()
+  })
+})

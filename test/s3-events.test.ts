@@ -1,0 +1,80 @@
+/** Routing SQS messages of S3 notifications to tables: decoding keys, ignoring what is not ours. */
+import type { SQSRecord } from 'aws-lambda'
+import { describe, expect, it } from 'vitest'
+import { type LambdaConfig, loadLambdaConfig } from '../lambdas/config.js'
+import { decodeS3Key, routeRecords } from '../lambdas/s3-events.js'
+
+const config: LambdaConfig = loadLambdaConfig({
+  STAGING_BUCKET: 'staging',
+  FINAL_BUCKET: 'final',
+  LAKESYNC_TABLES: JSON.stringify({
+    users: { stagingPrefix: 'dms/public/users' },
+    orders: { stagingPrefix: 'dms/public/orders/' },
+  }),
+})
+
+function message(messageId: string, body: unknown): SQSRecord {
+  return { messageId, body: typeof body === 'string' ? body : JSON.stringify(body) } as SQSRecord
+}
+
+const s3Event = (bucket: string, ...keys: string[]) => ({
+  Records: keys.map((key) => ({ eventSource: 'aws:s3', s3: { bucket: { name: bucket }, object: { key } } })),
+})
+
+describe('S3 event routing', () => {
+  it('decodes URL-encoded keys, + meaning space', () => {
+    expect(decodeS3Key('dms/public/users/2021/10/17/my+file%2B1.csv')).toBe(
+      'dms/public/users/2021/10/17/my file+1.csv',
+    )
+  })
+
+  it('groups messages by the table whose prefix holds a key', () => {
+    const routed = routeRecords(
+      [
+        message('a', s3Event('staging', 'dms/public/users/LOAD00000001.csv')),
+        message(
+          'b',
+          s3Event('staging', 'dms/public/orders/20211017-000000000.csv', 'dms/public/users/x.csv'),
+        ),
+        message('c', s3Event('staging', 'dms%2Fpublic%2Fusers%2F20211017-000000000.csv')),
+      ],
+      config,
+    )
+    expect(Object.fromEntries(routed.byTable)).toEqual({ users: ['a', 'b', 'c'], orders: ['b'] })
+    expect(routed.ignored).toEqual([])
+  })
+
+  it('ignores other buckets, other prefixes, test events and bodies that are not JSON', () => {
+    const routed = routeRecords(
+      [
+        message('other-bucket', s3Event('elsewhere', 'dms/public/users/LOAD00000001.csv')),
+        message('other-prefix', s3Event('staging', 'dms/public/usersx/LOAD00000001.csv')),
+        message('test', { Event: 's3:TestEvent' }),
+        message('garbage', 'not json'),
+        message('bad-encoding', s3Event('staging', 'dms/public/users/%E0%A4%A')),
+      ],
+      config,
+    )
+    expect(routed.byTable.size).toBe(0)
+    expect(routed.ignored.map((i) => i.messageId)).toEqual([
+      'other-bucket',
+      'other-prefix',
+      'test',
+      'garbage',
+      'bad-encoding',
+    ])
+  })
+
+  it('reports every configuration problem at once, naming the variable', () => {
+    expect(() => loadLambdaConfig({ LAKESYNC_TABLES: '{' })).toThrow(
+      /STAGING_BUCKET is not set; FINAL_BUCKET is not set; LAKESYNC_TABLES is not valid JSON/,
+    )
+    expect(() =>
+      loadLambdaConfig({
+        STAGING_BUCKET: 's',
+        FINAL_BUCKET: 'f',
+        LAKESYNC_TABLES: JSON.stringify({ a: { stagingPrefix: 'x/' }, b: { stagingPrefix: 'x/y/' } }),
+      }),
+    ).toThrow(/staging prefixes of b and a overlap/)
+  })
+})

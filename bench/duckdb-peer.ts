@@ -17,6 +17,7 @@ export interface PeerOptions {
   asOf: string // YYYY-MM-DD
   citiesFile: string // city,state CSV with a header
   aliases: Record<string, string> // city as written -> canonical city
+  baseParquet?: string // steady state: the current users table as Parquet, instead of the LOAD files
 }
 
 /** A SQL string literal. */
@@ -40,7 +41,8 @@ export async function runDuckdbPeer(o: PeerOptions): Promise<{ rows: number }> {
   const loads = names.filter((n) => LOAD_NAME.test(n)).sort()
   // The generator's timestamps have a fixed width, so name order is DMS (timestamp) order.
   const changes = names.filter((n) => CHANGE_NAME.test(n)).sort()
-  if (loads.length === 0) throw new Error(`duckdb peer: no LOAD*.csv in ${o.source}`)
+  if (loads.length === 0 && o.baseParquet === undefined)
+    throw new Error(`duckdb peer: no LOAD*.csv in ${o.source}`)
 
   const db = await DuckDBInstance.create(':memory:')
   const conn = await db.connect()
@@ -59,8 +61,11 @@ export async function runDuckdbPeer(o: PeerOptions): Promise<{ rows: number }> {
     closeSync: () => conn.closeSync(),
   }
   try {
+    // Steady state: the state is DuckDB's own Parquet copy of the current users table, not the LOAD files.
     await c.run(
-      `CREATE TABLE load AS SELECT * FROM read_csv([${loads.map((n) => lit(join(o.source, n))).join(', ')}], ${CSV_OPTIONS}, columns = ${USERS_COLUMNS})`,
+      o.baseParquet !== undefined
+        ? `CREATE TABLE load AS SELECT * FROM read_parquet(${lit(o.baseParquet)})`
+        : `CREATE TABLE load AS SELECT * FROM read_csv([${loads.map((n) => lit(join(o.source, n))).join(', ')}], ${CSV_OPTIONS}, columns = ${USERS_COLUMNS})`,
     )
     // One scan per change file, tagged with its position; parallel = false plus a streaming row_number() over ()
     // numbers the rows in file order.

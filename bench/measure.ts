@@ -37,7 +37,9 @@ async function measure(engine: string, source: string, target: string, asOf: str
     const { runDuckdbPeer, bundledCityData } = await import('./duckdb-peer.js')
     const city = bundledCityData(root)
     work = async () => {
-      const r = await runDuckdbPeer({ source, target, asOf, ...city })
+      // BENCH_BASE_PARQUET: the steady-state case's DuckDB state (bench/steady.ts).
+      const base = process.env.BENCH_BASE_PARQUET
+      const r = await runDuckdbPeer({ source, target, asOf, ...city, ...(base ? { baseParquet: base } : {}) })
       return `${r.rows} rows\n`
     }
   } else throw new Error(`measure: unknown engine ${JSON.stringify(engine)} (expected lakesync or duckdb)`)

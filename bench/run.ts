@@ -19,15 +19,17 @@ import { AS_OF, dataDir, type GenParams, generate } from './generate.js'
 const here = fileURLToPath(new URL('.', import.meta.url)) // dist/bench/
 const root = join(here, '..', '..')
 const measureJs = join(here, 'measure.js')
+export const benchRoot = root
 
-interface Measurement {
+export interface Measurement {
   engine: string
   wallMs: number
   maxRssMB: number
   output: string
 }
 
-interface CaseResult {
+export interface CaseResult {
+  label?: string // overrides the label made from params
   params: GenParams
   lakesync: Measurement[]
   duckdb: Measurement[]
@@ -41,21 +43,30 @@ function median(xs: number[]): number {
   return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2
 }
 
-function measureOnce(engine: 'lakesync' | 'duckdb', source: string, target: string): Measurement {
-  rmSync(target, { recursive: true, force: true })
+export function measureOnce(
+  engine: 'lakesync' | 'duckdb',
+  source: string,
+  target: string,
+  opts: { keepTarget?: boolean; env?: Record<string, string> } = {},
+): Measurement {
+  if (!opts.keepTarget) rmSync(target, { recursive: true, force: true })
   const stdout = execFileSync(process.execPath, [measureJs, engine, source, target, AS_OF], {
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'inherit'],
     maxBuffer: 1 << 24,
+    env: { ...process.env, ...opts.env },
   })
   const line = stdout.trim().split('\n').at(-1) ?? ''
   return JSON.parse(line) as Measurement
 }
 
-/** lakesync's commit record of its (only) version in `target`. */
-function commitTimings(target: string): Record<string, number> {
+/** lakesync's commit record of the newest version in `target`. */
+export function commitTimings(target: string): Record<string, number> {
   const dir = join(target, '_lakesync', 'users', 'commits')
-  const name = readdirSync(dir).find((n) => n.endsWith('.json'))
+  const name = readdirSync(dir)
+    .filter((n) => n.endsWith('.json'))
+    .sort()
+    .at(-1)
   if (!name) throw new Error(`no commit record in ${dir}`)
   return (JSON.parse(readFileSync(join(dir, name), 'utf8')) as { timingsMs: Record<string, number> })
     .timingsMs
@@ -69,7 +80,7 @@ function lit(s: string): string {
  * Compares two Parquet files row by row (same columns, same types, same values in the same order). Returns a
  * description of the differences, or null when they are identical.
  */
-async function compareParquet(a: string, b: string): Promise<string | null> {
+export async function compareParquet(a: string, b: string): Promise<string | null> {
   const db = await DuckDBInstance.create(':memory:')
   const c = await db.connect()
   try {
@@ -152,7 +163,7 @@ function revision(): string {
   }
 }
 
-function label(p: GenParams): string {
+export function label(p: GenParams): string {
   const n = (x: number) =>
     x >= 1e6 && x % 1e6 === 0 ? `${x / 1e6}M` : x >= 1e3 && x % 1e3 === 0 ? `${x / 1e3}k` : String(x)
   return `${n(p.users)} users / ${n(p.changes)} changes / ${p.files} files`
@@ -178,14 +189,16 @@ async function main(): Promise<void> {
       runs: { type: 'string' },
       seed: { type: 'string' },
       large: { type: 'boolean' },
+      steady: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
   })
   if (values.help) {
     console.log(
-      'usage: npm run bench -- [--users N] [--changes M] [--files F] [--runs R] [--seed S] [--large]\n' +
-        '  default: 1000000 users, 10000 changes in 10 files, 3 runs; --large adds 10M users / 100k changes / 100 files',
+      'usage: npm run bench -- [--users N] [--changes M] [--files F] [--runs R] [--seed S] [--large] [--steady]\n' +
+        '  default: 1000000 users, 10000 changes in 10 files, 3 runs; --large adds 10M users / 100k changes / 100 files;\n' +
+        '  --steady adds the steady state: a committed table of --users (10M with --large too) plus one 10k-row file',
     )
     return
   }
@@ -209,6 +222,12 @@ async function main(): Promise<void> {
 
   const results: CaseResult[] = []
   for (const p of cases) results.push(await runCase(p, runs))
+  if (values.steady) {
+    const { runSteadyCase } = await import('./steady.js')
+    const sizes = [cases[0]!.users, ...(values.large ? [10_000_000] : [])]
+    for (const users of sizes)
+      results.push(await runSteadyCase(root, { users, changes: 10_000, files: 1, seed }, runs))
+  }
 
   const f0 = (x: number) => String(Math.round(x))
   const f2 = (x: number) => x.toFixed(2)
@@ -223,7 +242,7 @@ async function main(): Promise<void> {
         const dt = median(r.duckdb.map((m) => m.wallMs))
         const lm = median(r.lakesync.map((m) => m.maxRssMB))
         const dm = median(r.duckdb.map((m) => m.maxRssMB))
-        return [label(r.params), f0(lt), f0(dt), f2(lt / dt), f0(lm), f0(dm), f2(lm / dm)]
+        return [r.label ?? label(r.params), f0(lt), f0(dt), f2(lt / dt), f0(lm), f0(dm), f2(lm / dm)]
       }),
     ),
   )
@@ -233,12 +252,13 @@ async function main(): Promise<void> {
     table(
       ['case', ...phases],
       results.map((r) => [
-        label(r.params),
+        r.label ?? label(r.params),
         ...phases.map((ph) => f0(median(r.timings.map((t) => t[ph] ?? 0)))),
       ]),
     ),
   )
-  for (const r of results) console.log(`\n${label(r.params)}, lakesync said:\n${r.lakesyncOutput.trimEnd()}`)
+  for (const r of results)
+    console.log(`\n${r.label ?? label(r.params)}, lakesync said:\n${r.lakesyncOutput.trimEnd()}`)
 }
 
 main().catch((e: unknown) => {

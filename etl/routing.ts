@@ -24,7 +24,7 @@ export interface RoutingInput {
   stateRows: number // rows of the current committed version (0 when none)
   pendingBytes: number // bytes of the DMS files not yet applied (a reload counts every file)
   pendingFiles: number // how many
-  glueUnsupported?: string // why the Spark job cannot run this table (DMS Parquet input, column ordering), if so
+  glueUnsupported?: string // why the Spark job cannot run this table (DMS Parquet input), if so
 }
 
 export interface RoutingDecision {

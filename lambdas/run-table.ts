@@ -129,12 +129,8 @@ export async function runTable(config: LambdaConfig, run: TableRun): Promise<Run
       targetOf(config),
       route.table,
     )
-    const glueUnsupported =
-      m.parquetFiles > 0
-        ? 'DMS Parquet input'
-        : rc.format.orderChangesBy !== 'file'
-          ? `changes ordered by ${rc.format.orderChangesBy}`
-          : undefined
+    // The Spark job reads DMS CSV (plain or gzip) and orders changes by file or by a column, but not DMS Parquet yet.
+    const glueUnsupported = m.parquetFiles > 0 ? 'DMS Parquet input' : undefined
     const decision = decideEngine({ ...m, ...(glueUnsupported ? { glueUnsupported } : {}) }, config.routing)
     if (decision.engine === 'glue') return startGlueRun(config, route, run.asOf, decision, m.range)
   }

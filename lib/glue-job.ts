@@ -20,7 +20,7 @@ export interface GlueJobProps {
   finalPrefix: string // '' or ending in /
   glueDatabaseName: string
   tableName: string
-  glueVersion?: string // default '5.0' (Spark 3.5.4, Python 3.11); '5.1' runs Spark 3.5.6
+  glueVersion?: string // default '5.1' (Spark 3.5.6, Python 3.11, Java 17: the pyspark the tests pin); '5.0' runs Spark 3.5.4
   workerType?: string // default G.1X (4 vCPU, 16 GB)
   numberOfWorkers?: number // default 4
   timeoutMinutes?: number // default 240
@@ -123,7 +123,7 @@ export class GlueJob extends Construct {
     this.job = new glue.CfnJob(this, 'Job', {
       description: 'lakesync Spark job: the merge Lambda semantics for tables too big for a Lambda',
       role: this.role.roleArn,
-      glueVersion: props.glueVersion ?? '5.0',
+      glueVersion: props.glueVersion ?? '5.1',
       workerType: props.workerType ?? 'G.1X',
       numberOfWorkers: props.numberOfWorkers ?? 4,
       timeout: props.timeoutMinutes ?? 240,

@@ -10,9 +10,23 @@ venv="$root/.venv"
 requirements="$root/requirements-spark.txt"
 stamp="$venv/.requirements-spark.sha256"
 
+# The S3A jars local Spark needs for s3:// locations (test/spark-s3.test.ts), fetched once from Maven Central into
+# .venv/spark-jars by glue/run_local.py's own function, so no test downloads anything.
+fetch_s3a_jars() {
+  "$venv/bin/python" -c "
+import sys
+sys.path.insert(0, '$root/glue')
+import run_local
+jars, err = run_local.s3a_jars()
+if err:
+    sys.exit('setup-spark: ' + err)
+"
+}
+
 hash="$(sha256sum "$requirements" | cut -d' ' -f1)"
 if [[ -x "$venv/bin/python" && -f "$stamp" && "$(cat "$stamp")" == "$hash" ]] &&
   "$venv/bin/python" -c 'import pyspark' >/dev/null 2>&1; then
+  fetch_s3a_jars
   exit 0
 fi
 
@@ -34,3 +48,4 @@ fi
   exit 1
 }
 echo "$hash" >"$stamp"
+fetch_s3a_jars

@@ -12,6 +12,8 @@ import { DuckDBInstance } from '@duckdb/node-api'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { mulberry32 } from '../bench/generate.js'
 import { type CommitRecord, readCommitLog } from '../etl/commit-log.js'
+import { parseDmsFormat } from '../etl/dms-format.js'
+import { type RunResult, runPipeline } from '../etl/pipeline.js'
 import { LocalStorage } from '../etl/storage-local.js'
 import { type Cell, dmsCsv } from './helpers/dms-writer.js'
 import {
@@ -21,6 +23,7 @@ import {
   listTree,
   REPO,
   runEngine,
+  seedRunOptions,
   tempDir,
 } from './helpers/fixtures.js'
 
@@ -33,6 +36,7 @@ interface SparkRun {
   target: string
   asOf: string
   cities?: string
+  config?: string
 }
 interface SparkResult {
   ok: boolean
@@ -214,6 +218,83 @@ function addStage(dir: string, i: number): void {
   for (const f of STAGES[i]!) cpSync(join(REF, f), join(dir, f))
 }
 
+// ---------------------------------------------------------------- ordering changes by a column (change-order.test.ts)
+
+const BY_TIMESTAMP = { timestampColumnName: 'ts', orderChangesBy: 'timestamp' } as const
+const BY_SEQUENCE = { changeSequenceColumnName: 'seq', orderChangesBy: 'changeSequence' } as const
+const SEQ = (n: number) => `20211017100000000000000000000000${n}`
+interface OrderCase {
+  format: Record<string, string>
+  files: Record<string, string> // the source
+  before?: Record<string, string> // applied by the TypeScript engine first (v1), then `files` are added
+  error?: { code: string; text: string }
+}
+const ORDER_CASES: Record<string, OrderCase> = {
+  // File order says second, first, third; the timestamps say first, second, third; equal timestamps tie by file.
+  'order-timestamp': {
+    format: BY_TIMESTAMP,
+    files: {
+      'LOAD00000001.csv': '2021-10-01 00:00:00.000000,1,Load,Austin,2021-01-01\n',
+      '20211017-000000001.csv':
+        'U,2021-10-17 10:00:00.000002,1,Second,Austin,2021-10-02\nU,2021-10-17 10:00:00.000001,1,First,Austin,2021-10-01\n',
+      '20211017-000000002.csv':
+        'U,2021-10-17 10:00:00.000003,1,Third,Austin,2021-10-03\nI,2021-10-17 10:00:00.000003,2,TieA,Boston,\n',
+      '20211017-000000003.csv':
+        'U,2021-10-17 10:00:00.000003,2,TieB,Boston,\nD,2021-10-17 10:00:00.000000,3,,,\n',
+    },
+  },
+  'order-sequence': {
+    format: BY_SEQUENCE,
+    files: {
+      'LOAD00000001.csv': '1,Load,Austin,2021-01-01,0\n5,Five,Boston,2021-10-01,0\n',
+      '20211017-000000001.csv': `U,1,Newer,Austin,2021-10-02,${SEQ(200)}\nU,1,Older,Austin,2021-10-01,${SEQ(100)}\nD,5,,,,${SEQ(99)}\nI,5,Back,Boston,,${SEQ(300)}\n`,
+      '20211017-000000002.csv': `U,7,Missing,Austin,,${SEQ(150)}\nU,1,Tie,Austin,,0${SEQ(200)}\n`,
+    },
+  },
+  // Spark continues a TypeScript lineage: the newer file is applied, lastSequence carries over.
+  'order-sequence-continue': {
+    format: BY_SEQUENCE,
+    before: {
+      'LOAD00000001.csv': '1,Load,Austin,2021-01-01,0\n',
+      '20211017-000000002.csv': `U,1,Newer,Austin,2021-10-02,${SEQ(200)}\n`,
+    },
+    // Named earlier than the applied file, but its sequence is newer: fine when a column orders the changes.
+    files: { '20211017-000000001.csv': `U,1,Newest,Austin,2021-10-03,${SEQ(201)}\n` },
+  },
+  'order-sequence-late': {
+    format: BY_SEQUENCE,
+    before: {
+      'LOAD00000001.csv': '1,Load,Austin,2021-01-01,0\n',
+      '20211017-000000001.csv': `U,1,Newer,Austin,2021-10-02,${SEQ(200)}\n`,
+    },
+    files: {
+      '20211017-000000002.csv': `U,1,Fine,Austin,,${SEQ(201)}\nU,1,Stale,Austin,2021-09-01,${SEQ(150)}\n`,
+    },
+    error: { code: 'late_file', text: '20211017-000000002.csv line 2 has changeSequence' },
+  },
+  'order-sequence-empty': {
+    format: BY_SEQUENCE,
+    files: {
+      'LOAD00000001.csv': '1,Load,Austin,2021-01-01,0\n',
+      '20211017-000000001.csv': 'U,1,X,Austin,2021-10-02,\n',
+    },
+    error: { code: 'bad_sequence', text: 'line 1 column 6' },
+  },
+}
+const orderDirs = new Map<string, { source: string; config: string; spark: string }>()
+
+async function runOrdered(name: string, source: string, target: string): Promise<RunResult> {
+  return runPipeline(
+    seedRunOptions(new LocalStorage(source), new LocalStorage(target), cityMapFor({ dir: REPO }), {
+      format: parseDmsFormat(ORDER_CASES[name]!.format),
+    }),
+  )
+}
+
+function writeFiles(dir: string, files: Record<string, string>): void {
+  for (const [f, text] of Object.entries(files)) writeFileSync(join(dir, f), text)
+}
+
 beforeAll(async () => {
   if (!existsSync(PYTHON))
     throw new Error('no .venv: run `bash scripts/setup-test-env.sh` (installs pyspark)')
@@ -247,6 +328,19 @@ beforeAll(async () => {
   runs.push({ id: 'mixed-2', source: mixed.source, target: mixed.target, asOf: '2021-10-17' })
   // Then a second Spark run with nothing new: up to date, commits nothing.
   runs.push({ id: 'mixed-2-again', source: mixed.source, target: mixed.target, asOf: '2021-10-17' })
+  for (const [name, c] of Object.entries(ORDER_CASES)) {
+    const source = tempDir('lakesync-order-src-')
+    const spark = tempDir('lakesync-order-')
+    const config = join(tempDir('lakesync-order-config-'), 'config.json')
+    writeFileSync(config, JSON.stringify({ format: c.format }))
+    if (c.before) {
+      writeFiles(source, c.before)
+      await runOrdered(name, source, spark)
+    }
+    writeFiles(source, c.files)
+    orderDirs.set(name, { source, config, spark })
+    runs.push({ id: name, source, target: spark, asOf: '2021-10-17', config })
+  }
   results = await sparkBatch(runs)
 }, 170_000)
 
@@ -292,6 +386,47 @@ describe('Spark job conformance', () => {
       expect(comparable(await currentRecord(targets.get(`random-${seed}`)!.spark))).toEqual(
         comparable(await currentRecord(ts)),
       )
+    })
+  }
+
+  for (const [name, c] of Object.entries(ORDER_CASES)) {
+    it(`${name}: changes ordered by ${c.format.orderChangesBy} as the TypeScript engine orders them`, async () => {
+      const r = results.get(name)!
+      const d = orderDirs.get(name)!
+      if (c.error) {
+        expect(r).toMatchObject({ ok: false, code: c.error.code })
+        expect(r.error).toContain(c.error.text)
+        const ts = tempDir('lakesync-order-ts-')
+        if (c.before) {
+          // Same lineage for the TypeScript engine: v1 from `before` alone, then the same error.
+          const only = tempDir('lakesync-order-before-')
+          writeFiles(only, c.before)
+          await runOrdered(name, only, ts)
+        }
+        const err = await runOrdered(name, d.source, ts).catch((e: unknown) => e)
+        expect((err as { code?: string }).code).toBe(c.error.code)
+        expect((err as Error).message).toBe(r.error)
+        const log = await readCommitLog(new LocalStorage(d.spark), 'users')
+        expect(log.entries.length).toBe(c.before ? 1 : 0)
+        return
+      }
+      expect(r.error ?? '').toBe('')
+      expect(r.ok).toBe(true)
+      const ts = tempDir('lakesync-order-ts-')
+      if (c.before) {
+        const only = tempDir('lakesync-order-before-')
+        writeFiles(only, c.before)
+        await runOrdered(name, only, ts)
+      }
+      await runOrdered(name, d.source, ts)
+      await expectSameTables(d.spark, ts)
+      const [a, b] = [await currentRecord(d.spark), await currentRecord(ts)]
+      expect(a.lastSequence).toBeDefined()
+      expect({ ...comparable(a), lastSequence: a.lastSequence }).toEqual({
+        ...comparable(b),
+        lastSequence: b.lastSequence,
+      })
+      expect(a.engine.name).toBe('lakesync-spark')
     })
   }
 

@@ -24,9 +24,9 @@ def _input(name: str, location: str, columns, version: int) -> dict:
 
 
 def publish(database: str, target_root: str, spec: dict, record: dict, client=None) -> None:
-    import boto3
+    from .storage import aws_client
 
-    glue = client or boto3.client("glue")
+    glue = client or aws_client("glue")
     v = f"{record['version']:020d}"
     root = target_root.rstrip("/")
     tables = [(spec["name"], [(c["name"], c["type"]) for c in spec["columns"]]),

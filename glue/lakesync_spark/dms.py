@@ -168,7 +168,25 @@ def layout(spec: dict, fmt: dict, kind: str) -> dict:
             if name is not None and pos == where:
                 header.append(name)
                 field_column.append(-1)
-    return {"header": header, "fieldColumn": field_column, "hasOp": has_op, "loadOnly": kind == "load"}
+    order = fmt.get("orderChangesBy", "file")
+    order_name = (fmt["timestampColumnName"] if order == "timestamp"
+                  else fmt["changeSequenceColumnName"] if order == "changeSequence" else None)
+    sequence_field = header.index(order_name) if kind == "change" and order_name is not None else -1
+    return {"header": header, "fieldColumn": field_column, "hasOp": has_op, "loadOnly": kind == "load",
+            "sequenceField": sequence_field}
+
+
+DIGITS = re.compile(r"^[0-9]+$")
+
+
+def compare_sequence(a: str, b: str) -> int:
+    """compareSequence (etl/dms-format.ts): digit strings numerically, anything else as text."""
+    if DIGITS.match(a) and DIGITS.match(b) and len(a) != len(b):
+        x, y = a.lstrip("0"), b.lstrip("0")
+        if len(x) != len(y):
+            return len(x) - len(y)
+        return -1 if x < y else 1 if x > y else 0
+    return -1 if a < b else 1 if a > b else 0
 
 
 def _quote(v: str) -> str:
@@ -176,7 +194,8 @@ def _quote(v: str) -> str:
 
 
 def parse_csv(raw: bytes, file: str, spec: dict, lay: dict, fmt: dict, gz: bool):
-    """Yields (line, op, value...) per row of one DMS CSV file; raises InputError at the first bad byte."""
+    """Yields (line, op, value..., sequence) per row of one DMS CSV file (sequence: the text of the column that
+    orders changes, None when file order does); raises InputError at the first bad byte."""
     if gz:
         try:
             raw = gzip.decompress(raw)
@@ -199,6 +218,7 @@ def parse_csv(raw: bytes, file: str, spec: dict, lay: dict, fmt: dict, gz: bool)
     field_count = len(header)
     has_op = lay["hasOp"]
     load_only = lay["loadOnly"]
+    sequence_field = lay.get("sequenceField", -1)
     types = [c["type"] for c in columns]
     n = len(text)
     pos = 0
@@ -255,8 +275,15 @@ def parse_csv(raw: bytes, file: str, spec: dict, lay: dict, fmt: dict, gz: bool)
                  min(len(fields), field_count + 1))
         op = "I"
         values = [None] * len(columns)
+        seq = None
         for fi, (v, quoted) in enumerate(fields):
             c = field_column[fi]
+            if fi == sequence_field:
+                if v == "" or ((not quoted) and null_value is not None and v == null_value):
+                    fail("bad_sequence", f"empty {header[fi]} (expected the value that orders this change)",
+                         row_line, fi + 1)
+                seq = v
+                continue
             if c < 0:
                 if has_op and fi == 0:
                     op = v
@@ -286,7 +313,7 @@ def parse_csv(raw: bytes, file: str, spec: dict, lay: dict, fmt: dict, gz: bool)
                     fail("bad_date", f"bad date {_quote(v)} for {columns[c]['name']} (expected a real calendar "
                          "date YYYY-MM-DD)", row_line, fi + 1)
                 values[c] = x
-        return (row_line, op, *values)
+        return (row_line, op, *values, seq)
 
     first = fmt["addColumnName"]
     while pos < n:
@@ -324,7 +351,7 @@ def parse_city_map(raw: bytes, file: str) -> dict[str, str]:
     fmt = dict(DEFAULT_FORMAT, addColumnName=True)
     out: dict[str, str] = {}
     seen: set[str] = set()
-    for line, _op, city, state in parse_csv(raw, file, spec, layout(spec, fmt, "load"), fmt, False):
+    for line, _op, city, state, _seq in parse_csv(raw, file, spec, layout(spec, fmt, "load"), fmt, False):
         if city in seen:
             raise InputError("duplicate_key", f"city map: \"{city}\" is listed twice in {file} line {line}")
         seen.add(city)

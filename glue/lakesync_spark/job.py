@@ -17,7 +17,7 @@ from datetime import datetime, timedelta, timezone
 from urllib.parse import unquote
 
 from . import ENGINE_NAME, ENGINE_VERSION
-from .dms import DEFAULT_FORMAT, USERS_SPEC, format_date, layout, list_dms_files, parse_city_map, parse_csv
+from .dms import DEFAULT_FORMAT, USERS_SPEC, compare_sequence, format_date, layout, list_dms_files, parse_city_map, parse_csv
 from .errors import InputError, LakesyncError, StateError, executor_error, from_spark
 from .plan import commit_path, encode, lineage, plan_run, read_commit_log, version_name
 from .storage import sha256
@@ -27,11 +27,13 @@ COUNT_KEYS = ["inserts", "replaces", "updates", "upsertsOfMissing", "deletes", "
 CLAIM_TTL_MS = 16 * 60_000
 
 
-def spark_session(master: str | None = None):
+def spark_session(master: str | None = None, conf: dict[str, str] | None = None):
     """A session with the settings the job relies on (also applied to Glue's session by glue_entry.py)."""
     from pyspark.sql import SparkSession
 
     b = SparkSession.builder.appName("lakesync-spark")
+    for k, v in (conf or {}).items():
+        b = b.config(k, v)
     if master:
         b = b.master(master)
         b = b.config("spark.ui.enabled", "false").config("spark.ui.showConsoleProgress", "false").config("spark.sql.shuffle.partitions", "4")
@@ -74,9 +76,7 @@ class Context:
         self.max_commits = max_commits
         self.now = now or (lambda: datetime.now(timezone.utc))
         self.warn = warn or (lambda m: None)
-        if self.fmt.get("orderChangesBy", "file") != "file":
-            raise LakesyncError("unsupported", "spark: format.orderChangesBy other than \"file\" is not supported by "
-                                "the Spark job yet; run this table on the lakesync engine")
+        self.order = self.fmt.get("orderChangesBy", "file")
 
 
 def _iso(d: datetime) -> str:
@@ -123,7 +123,8 @@ def build(spark, ctx: Context, plan: dict, log: dict, objects: dict) -> dict:
     schema = T.StructType(
         [T.StructField("f", T.IntegerType(), False), T.StructField("r", T.IntegerType(), False),
          T.StructField("line", T.IntegerType(), False), T.StructField("op", T.StringType(), False)]
-        + [T.StructField(c["name"], _spark_type(c["type"]), c["name"] != key) for c in spec["columns"]])
+        + [T.StructField(c["name"], _spark_type(c["type"]), c["name"] != key) for c in spec["columns"]]
+        + [T.StructField("_seq", T.StringType(), True)])
     index = {_norm(source.url(f.path)): i for i, f in enumerate(files)}
     meta = [(source.name(f.path), f.kind, f.gzip) for f in files]
     layouts = {k: layout(spec, fmt, k) for k in ("load", "change")}
@@ -144,7 +145,7 @@ def build(spark, ctx: Context, plan: dict, log: dict, objects: dict) -> dict:
             except InputError as e:
                 raise executor_error(e.code, e.message) from None
             # One summary row per file (r = -1): its row count, stored size and SHA-256, so one job reads all.
-            yield (i, -1, n, f"#{len(raw)}:{sha256(raw)}", *([None] * len(cols)))
+            yield (i, -1, n, f"#{len(raw)}:{sha256(raw)}", *([None] * len(cols)), None)
 
         every = spark.createDataFrame(binary.rdd.flatMap(parse), schema, verifySchema=False)
         every = every.persist(StorageLevel.MEMORY_AND_DISK)
@@ -190,9 +191,37 @@ def build(spark, ctx: Context, plan: dict, log: dict, objects: dict) -> dict:
         base = prev.select(*[F.expr(f"unix_date(`{c}`)").alias(c) if c in date_cols else F.col(c) for c in cols])
 
     counts_by_file: dict[int, dict] = {i: {k: 0 for k in COUNT_KEYS} for i in change_idx}
+    # Ordered by a column (applyInSequence): the column's value, then file and row. A rebuild starts a new lineage,
+    # whose sequence starts over; otherwise no change may be older than the newest one already applied.
+    by_column = ctx.order != "file"
+    last_sequence = None
+    if by_column and not plan["rebuild"]:
+        last_sequence = next((r["lastSequence"] for r in reversed(lineage(log)) if "lastSequence" in r), None)
     if change_idx:
         changes = parsed.filter(F.col("f").isin(change_idx))
-        w = Window.partitionBy(key).orderBy("f", "r")
+        order = ["f", "r"]
+        if by_column:
+            digits = F.col("_seq").rlike("^[0-9]+$")
+            stripped = F.regexp_replace(F.col("_seq"), "^0+", "")
+            # compareSequence as a sort key: digit strings by (length, digits) without leading zeros, others as
+            # text (a column mixing digit strings and other text has no consistent order in either engine).
+            changes = (changes.withColumn("_sd", F.when(digits, 0).otherwise(1))
+                       .withColumn("_sl", F.when(digits, F.length(stripped)).otherwise(0))
+                       .withColumn("_ss", F.when(digits, stripped).otherwise(F.col("_seq"))))
+            if last_sequence is not None:
+                older = _older_than(F, last_sequence)
+                late = changes.filter(older).orderBy("f", "r").select("f", "line", "_seq").first()
+                if late is not None:
+                    raise InputError("late_file", f"dms files: the change in {meta[late['f']][0]} line {late['line']} "
+                                     f"has {ctx.order} {late['_seq']}, older than {last_sequence} already applied; "
+                                     "applying it would overwrite newer data (run lakesync reload to rebuild in "
+                                     "order)")
+            newest = changes.orderBy(F.col("_sd").desc(), F.col("_sl").desc(), F.col("_ss").desc(), "f", "r") \
+                .select("_seq").first()
+            if newest is not None and (last_sequence is None or compare_sequence(newest["_seq"], last_sequence) > 0):
+                last_sequence = newest["_seq"]
+            order = ["_sd", "_sl", "_ss", "f", "r"]
+        w = Window.partitionBy(key).orderBy(*order)
         ch = changes.withColumn("_prev", F.lag("op").over(w)).withColumn("_next", F.lead("op").over(w))
         base_keys = base.select(F.col(key).alias("_k")).withColumn("_in_base", F.lit(True))
         ch = ch.join(base_keys, ch[key] == base_keys["_k"], "left")
@@ -260,9 +289,23 @@ def build(spark, ctx: Context, plan: dict, log: dict, objects: dict) -> dict:
         file_records.append(rec)
     return {"users": users_out, "features": features_out, "files": file_records, "summary": summary,
             "rows": {"users": summary["rows"], "users_features": summary["rows"]},
-            "date_cols": date_cols, "key": key, "cols": cols,
+            "date_cols": date_cols, "key": key, "cols": cols, "lastSequence": last_sequence,
             "timings": {"read": (t1 - t0) * 1000, "apply": (t2 - t1) * 1000, "features": (t3 - t2) * 1000},
             "cleanup": [parsed, users, fe] + ([every] if files else [])}
+
+
+def _older_than(F, last: str):
+    """compareSequence(_seq, last) < 0 as a Spark condition."""
+    import re
+
+    seq = F.col("_seq")
+    text_older = seq < F.lit(last)
+    if not re.match(r"^[0-9]+$", last):
+        return text_older
+    y = last.lstrip("0")
+    x = F.regexp_replace(seq, "^0+", "")
+    numeric_older = (F.length(x) < len(y)) | ((F.length(x) == len(y)) & (x < F.lit(y)))
+    return F.when(seq.rlike("^[0-9]+$") & (F.length(seq) != len(last)), numeric_older).otherwise(text_older)
 
 
 def _typed(df, cols: list[str], date_cols: list[str], key: str):
@@ -336,7 +379,7 @@ def run(spark, ctx: Context) -> dict:
             for p in ignored:
                 ctx.warn(f"ignoring {p}: not a DMS .csv, .csv.gz or .parquet file")
         plan = plan_run(loads, changes, objects, log, source, reload, ctx.staging_expiry_days,
-                        ctx.now().timestamp() * 1000)
+                        ctx.now().timestamp() * 1000, file_order=ctx.order == "file")
         for f in plan["recheck"]:
             if sha256(source.read(f.path)) != plan["applied"][f.path]["sha256"]:
                 raise InputError("changed_file", f"dms files: {source.name(f.path)} changed after it was applied (same "
@@ -391,6 +434,7 @@ def run(spark, ctx: Context) -> dict:
                 "committedAt": _iso(ctx.now()), "engine": {"name": ENGINE_NAME, "version": ENGINE_VERSION},
                 "source": source.root, "files": built["files"], "fullLoad": plan["rebuild"], "reload": reload,
                 "counts": totals, "rows": built["rows"], "outputs": outputs, "features": built["summary"],
+                **({"lastSequence": built["lastSequence"]} if built["lastSequence"] is not None else {}),
                 "timingsMs": {"read": round(tm["read"]), "apply": round(tm["apply"]),
                               "features": round(tm["features"]), "write": round((t4 - t3) * 1000),
                               "total": round((time.perf_counter() - t0) * 1000)},

@@ -26,6 +26,15 @@ class StoredObject:
     etag: str | None = None
 
 
+def aws_client(service: str):
+    """A boto3 client. boto3 reads the endpoint (AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL_GLUE...), credentials and
+    AWS_DEFAULT_REGION itself; AWS_REGION (what the AWS SDK for JavaScript and the Lambda runtime set) is honoured too."""
+    import boto3
+
+    region = os.environ.get("AWS_DEFAULT_REGION") or os.environ.get("AWS_REGION") or None
+    return boto3.client(service, region_name=region)
+
+
 def sha256(b: bytes) -> str:
     return hashlib.sha256(b).hexdigest()
 
@@ -168,11 +177,7 @@ class S3Storage:
         self.bucket = bucket
         self.prefix = (prefix.rstrip("/") + "/") if prefix.strip("/") else ""
         self.root = f"s3://{bucket}/{self.prefix.rstrip('/')}".rstrip("/") if self.prefix else f"s3://{bucket}"
-        if client is None:
-            import boto3
-
-            client = boto3.client("s3")
-        self.s3 = client
+        self.s3 = client if client is not None else aws_client("s3")
 
     def url(self, path: str) -> str:
         return f"s3://{self.bucket}/{self.prefix}{path}"

@@ -86,6 +86,7 @@ describe('lakesync stack (defaults)', () => {
     t.resourceCountIs('AWS::Glue::Job', 1)
     t.hasResourceProperties('AWS::Glue::Job', {
       Command: Match.objectLike({ Name: 'glueetl', PythonVersion: '3' }),
+      GlueVersion: '5.1', // Spark 3.5.6, the pyspark the conformance tests pin
       DefaultArguments: Match.objectLike({ '--job-bookmark-option': 'job-bookmark-disable' }),
       WorkerType: 'G.1X',
       NumberOfWorkers: 4,

@@ -59,6 +59,7 @@ export interface RunOptions {
   maxCommits?: number // commits per run before returning (the source keeps changing); default 10
   onWarning?: (message: string) => void // ignored files and the like
   onProgress?: (rowsDone: number, file: string) => void // after each file is read
+  onPhase?: (phase: 'applying' | 'computing features' | 'writing') => void // long steps as they start
   now?: () => Date // clock
   faults?: (step: FaultStep) => void | Promise<void> // test hook: throws to simulate a crash at a step
 }
@@ -119,7 +120,7 @@ async function build(
   objects: Map<string, StoredObject>,
   log: CommitLog,
 ): Promise<Built> {
-  const { source, target, spec, format, onProgress = () => {} } = opts
+  const { source, target, spec, format, onProgress = () => {}, onPhase = () => {} } = opts
   const t0 = performance.now()
   const parsed = new Map<string, ParsedFile>()
   const files: AppliedFile[] = []
@@ -141,6 +142,7 @@ async function build(
     onProgress(rowsRead, f.path)
   }
   const t1 = performance.now()
+  onPhase('applying')
   let state: MergeState
   if (plan.rebuild)
     state = startFromFullLoad(
@@ -181,6 +183,7 @@ async function build(
   }
   const users = finishMerge(state)
   const t2 = performance.now()
+  onPhase('computing features')
   const features = cityFeatures(users, {
     asOf: opts.asOf,
     cityToState: opts.cityToState,
@@ -312,6 +315,7 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
     let record: CommitRecord
     try {
       await faults('after-claim')
+      opts.onPhase?.('writing')
       const t3 = performance.now()
       const outputs = {
         users: [`${spec.name}/v=${versionName(version)}/part-00000.parquet`],

@@ -3,7 +3,7 @@ import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { DuckDBInstance } from '@duckdb/node-api'
 import { describe, expect, it } from 'vitest'
-import { cli, cliProcess } from './helpers/cli.js'
+import { cli, cliOn, cliProcess } from './helpers/cli.js'
 import { discoverCases, FIXTURES, listTree, REPO, tempDir } from './helpers/fixtures.js'
 
 const SEED = join(REPO, 'examples', 'pyspark-cdc', 'data')
@@ -43,6 +43,14 @@ describe('lakesync run + show on the seed data', () => {
     expect(cells(show.out)).toEqual(SEED_SAMPLE)
     expect(show.out).toContain('|user_id|name')
     expect(show.out).toContain('only showing top 10 of 110 rows')
+  })
+
+  it('shows progress (rows/s and phases) on a terminal and stays quiet when piped', async () => {
+    const onTty = await cliOn(true, 'run', '--source', SEED, '--target', tempDir(), '--as-of', '2021-10-17')
+    expect(onTty.err).toMatch(/read \d+ rows \(\d+ rows\/s\)/)
+    expect(onTty.err).toContain('computing features...')
+    const piped = await cli('run', '--source', SEED, '--target', tempDir(), '--as-of', '2021-10-17')
+    expect(piped.err).toBe('')
   })
 
   it('reports the per-op counts and the cities without a state', async () => {

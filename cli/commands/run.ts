@@ -30,6 +30,7 @@ export async function runCommand(flags: Flags, io: Io, reload = false): Promise<
       ? { catalog: openGlueCatalog(flags['glue-database']) }
       : {}),
     onWarning: (m) => io.err.write(`lakesync: warning: ${m}\n`),
+    onPhase: io.errIsTty ? (phase) => io.err.write(`\r${phase}...\x1b[K`) : undefined,
     onProgress: io.errIsTty
       ? (rows, file) => {
           const s = (performance.now() - started) / 1000

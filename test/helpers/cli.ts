@@ -23,9 +23,14 @@ function sink(): { stream: Writable; text: () => string } {
 }
 
 export async function cli(...argv: string[]): Promise<CliResult> {
+  return cliOn(false, ...argv)
+}
+
+/** The CLI with stderr seen as a terminal (`tty`) or a pipe: progress is shown only on a terminal. */
+export async function cliOn(tty: boolean, ...argv: string[]): Promise<CliResult> {
   const out = sink()
   const err = sink()
-  const code = await main(argv, { out: out.stream, err: err.stream, errIsTty: false })
+  const code = await main(argv, { out: out.stream, err: err.stream, errIsTty: tty })
   return { code, out: out.text(), err: err.text() }
 }
 

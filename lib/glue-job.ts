@@ -10,8 +10,8 @@ import * as iam from 'aws-cdk-lib/aws-iam'
 import type * as s3 from 'aws-cdk-lib/aws-s3'
 import * as s3assets from 'aws-cdk-lib/aws-s3-assets'
 import { Construct } from 'constructs'
-import { FEATURES_TABLE } from './catalog.js'
 import { projectRoot } from './paths.js'
+import { mergeFunctionStatements } from './processing.js'
 
 export interface GlueJobProps {
   stagingBucket: s3.IBucket
@@ -59,44 +59,7 @@ export class GlueJob extends Construct {
           (a) => `arn:${stack.partition}:s3:::${a.s3BucketName}/${a.s3ObjectKey}`,
         ),
       }),
-      new iam.PolicyStatement({
-        sid: 'ListStagingPrefix',
-        actions: ['s3:ListBucket'],
-        resources: [props.stagingBucket.bucketArn],
-        conditions: { StringLike: { 's3:prefix': [`${props.stagingPrefix}*`] } },
-      }),
-      new iam.PolicyStatement({
-        sid: 'ReadStagingPrefix',
-        actions: ['s3:GetObject'],
-        resources: [props.stagingBucket.arnForObjects(`${props.stagingPrefix}*`)],
-      }),
-      new iam.PolicyStatement({
-        sid: 'ListFinalPrefix',
-        actions: ['s3:ListBucket'],
-        resources: [props.finalBucket.bucketArn],
-        conditions: { StringLike: { 's3:prefix': [`${props.finalPrefix}*`] } },
-      }),
-      new iam.PolicyStatement({
-        sid: 'WriteFinalPrefix',
-        actions: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'],
-        resources: [props.finalBucket.arnForObjects(`${props.finalPrefix}*`)],
-      }),
-      new iam.PolicyStatement({
-        sid: 'GlueCatalog',
-        actions: [
-          'glue:GetDatabase',
-          'glue:CreateDatabase',
-          'glue:GetTable',
-          'glue:CreateTable',
-          'glue:UpdateTable',
-        ],
-        resources: [
-          arn('glue', 'catalog'),
-          arn('glue', `database/${db}`),
-          arn('glue', `table/${db}/${props.tableName}`),
-          arn('glue', `table/${db}/${FEATURES_TABLE}`),
-        ],
-      }),
+      ...mergeFunctionStatements(props, stack),
       new iam.PolicyStatement({
         sid: 'JobLogs',
         actions: ['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:PutLogEvents'],

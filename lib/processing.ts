@@ -224,11 +224,18 @@ function acknowledgeNotificationsHandler(stack: Stack): void {
       })
 }
 
+/** What the data permissions are scoped to. */
+export type DataAccessProps = Pick<
+  ProcessingProps,
+  'stagingBucket' | 'stagingPrefix' | 'finalBucket' | 'finalPrefix' | 'glueDatabaseName' | 'tableName'
+>
+
 /**
- * The merge function's data permissions, least privilege: list and read only the table's staging prefix; read,
- * write and delete only under the final prefix; the Glue database and its two tables only. No wildcard action.
+ * The merge engine's data permissions (the Lambda's and the Glue job's alike), least privilege: list and read only
+ * the table's staging prefix; read, write and delete only under the final prefix; the Glue database and its two
+ * tables only. No wildcard action.
  */
-export function mergeFunctionStatements(props: ProcessingProps, stack: Stack): iam.PolicyStatement[] {
+export function mergeFunctionStatements(props: DataAccessProps, stack: Stack): iam.PolicyStatement[] {
   const glue = (resource: string) => stack.formatArn({ service: 'glue', resource })
   const db = props.glueDatabaseName
   return [

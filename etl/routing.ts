@@ -24,7 +24,6 @@ export interface RoutingInput {
   stateRows: number // rows of the current committed version (0 when none)
   pendingBytes: number // bytes of the DMS files not yet applied (a reload counts every file)
   pendingFiles: number // how many
-  glueUnsupported?: string // why the Spark job cannot run this table (DMS Parquet input), if so
 }
 
 export interface RoutingDecision {
@@ -33,13 +32,6 @@ export interface RoutingDecision {
 }
 
 export function decideEngine(input: RoutingInput, t: RoutingThresholds = DEFAULT_ROUTING): RoutingDecision {
-  const big = input.stateRows > t.maxLambdaRows || input.pendingBytes > t.maxLambdaPendingBytes
-  // The Spark job does not implement every DmsFormat feature: such tables stay on the engine that does.
-  if (big && input.glueUnsupported)
-    return {
-      engine: 'lambda',
-      reason: `past the Lambda thresholds, but Glue cannot run it: ${input.glueUnsupported}`,
-    }
   if (input.stateRows > t.maxLambdaRows)
     return {
       engine: 'glue',

@@ -6,7 +6,7 @@
 
 A batch file is a JSON array of {"source", "target", "asOf", "cities"?, "config"?, "reload"?, "glueDatabase"?}; one
 JSON result line per run is printed to stdout ({"ok": true, "message", "version"} or {"ok": false, "code", "error"}).
-Exit codes: 0 success, 1 a run or input error, 2 bad usage, 3 Java, pyspark or the S3A jars missing.
+Exit codes: 0 success, 1 a run or input error, 2 bad usage, 3 Java, pyspark, pyarrow or the S3A jars missing.
 
 s3:// locations: local Spark reaches S3 through Hadoop's S3A file system, whose jars (hadoop-aws of the Hadoop
 version pyspark bundles, and the AWS SDK bundle it was built against) are fetched once from Maven Central with `mvn`
@@ -45,6 +45,11 @@ def check_runtime() -> str | None:
     except ImportError:
         return ("pyspark is not installed in this Python (" + sys.executable + "); run `bash scripts/setup-spark.sh` "
                 "to install pyspark 3.5.6 into .venv")
+    try:
+        import pyarrow  # noqa: F401 - reads DMS Parquet input (lakesync_spark.dms.parse_parquet)
+    except ImportError:
+        return ("pyarrow is not installed in this Python (" + sys.executable + "); run `bash scripts/setup-spark.sh` "
+                "to install requirements-spark.txt into .venv")
     if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
         return "Java is not installed (Spark needs Java 17: e.g. `apt-get install openjdk-17-jre-headless`)"
     return None

@@ -39,7 +39,6 @@ export async function measureTable(
   stateRows: number
   pendingBytes: number
   pendingFiles: number
-  parquetFiles: number
   range: [string, string] | null
 }> {
   const log = await readCommitLog(target, table)
@@ -62,7 +61,6 @@ export async function measureTable(
     stateRows: log.current?.rows.users ?? 0,
     pendingBytes: pending.reduce((n, p) => n + p.size, 0),
     pendingFiles: pending.length,
-    parquetFiles: pending.filter((p) => p.file.format === 'parquet').length,
     range: pending.length > 0 ? [pending[0]!.path, pending.at(-1)!.path] : null,
   }
 }
@@ -129,9 +127,8 @@ export async function runTable(config: LambdaConfig, run: TableRun): Promise<Run
       targetOf(config),
       route.table,
     )
-    // The Spark job reads DMS CSV (plain or gzip) and orders changes by file or by a column, but not DMS Parquet yet.
-    const glueUnsupported = m.parquetFiles > 0 ? 'DMS Parquet input' : undefined
-    const decision = decideEngine({ ...m, ...(glueUnsupported ? { glueUnsupported } : {}) }, config.routing)
+    // The Spark job reads every DMS input the engine reads (CSV, gzip CSV, Parquet) with the same DmsFormat.
+    const decision = decideEngine(m, config.routing)
     if (decision.engine === 'glue') return startGlueRun(config, route, run.asOf, decision, m.range)
   }
   return runPipeline({

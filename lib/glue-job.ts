@@ -98,6 +98,8 @@ export class GlueJob extends Construct {
         '--job-bookmark-option': 'job-bookmark-disable',
         '--extra-py-files': library.s3ObjectUrl,
         '--extra-files': `${cities.s3ObjectUrl},${aliases.s3ObjectUrl}`,
+        // The DMS Parquet reader uses pyarrow; pinned to the version the local conformance tests run (requirements-spark.txt).
+        '--additional-python-modules': 'pyarrow==18.1.0',
         '--enable-continuous-cloudwatch-log': 'true',
         '--glue-database': db,
       },

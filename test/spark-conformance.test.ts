@@ -6,7 +6,7 @@
  * beforeAll: a JVM start costs seconds, a run in a warm session well under one.
  */
 import { spawn } from 'node:child_process'
-import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { DuckDBInstance } from '@duckdb/node-api'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -283,6 +283,35 @@ const ORDER_CASES: Record<string, OrderCase> = {
 }
 const orderDirs = new Map<string, { source: string; config: string; spark: string }>()
 
+// ---------------------------------------------------------------- DMS Parquet input (dms-parquet.test.ts)
+
+const SEED = join(REPO, 'examples', 'pyspark-cdc', 'data')
+const PARQUET_CODECS = ['snappy', 'gzip'] as const
+const LOAD_COLUMNS =
+  "columns = {'user_id': 'INTEGER', 'name': 'VARCHAR', 'city': 'VARCHAR', 'last_login': 'DATE'}"
+const CHANGE_COLUMNS =
+  "columns = {'Op': 'VARCHAR', 'user_id': 'INTEGER', 'name': 'VARCHAR', 'city': 'VARCHAR', 'last_login': 'DATE'}"
+const BAD_OP_FILE = '20211019-000000000.parquet'
+const parquetDirs = new Map<string, { source: string; spark: string }>()
+
+async function toParquet(sql: string, out: string, codec: 'snappy' | 'gzip'): Promise<void> {
+  await conn.run(`COPY (${sql}) TO '${out.replaceAll("'", "''")}' (FORMAT parquet, COMPRESSION ${codec})`)
+}
+
+/** The seed folder with every file converted to DMS Parquet by DuckDB (row order kept). */
+async function parquetSeed(codec: 'snappy' | 'gzip'): Promise<string> {
+  const dir = tempDir('lakesync-spark-parquet-src-')
+  for (const f of readdirSync(SEED)) {
+    const columns = f.startsWith('LOAD') ? LOAD_COLUMNS : CHANGE_COLUMNS
+    await toParquet(
+      `SELECT * FROM read_csv('${join(SEED, f).replaceAll("'", "''")}', header = false, ${columns})`,
+      join(dir, f.replace(/\.csv$/, '.parquet')),
+      codec,
+    )
+  }
+  return dir
+}
+
 async function runOrdered(name: string, source: string, target: string): Promise<RunResult> {
   return runPipeline(
     seedRunOptions(new LocalStorage(source), new LocalStorage(target), cityMapFor({ dir: REPO }), {
@@ -341,6 +370,25 @@ beforeAll(async () => {
     orderDirs.set(name, { source, config, spark })
     runs.push({ id: name, source, target: spark, asOf: '2021-10-17', config })
   }
+  for (const codec of PARQUET_CODECS) {
+    const source = await parquetSeed(codec)
+    const spark = tempDir('lakesync-spark-parquet-')
+    parquetDirs.set(codec, { source, spark })
+    runs.push({ id: `parquet-${codec}`, source, target: spark, asOf: '2021-10-17' })
+  }
+  const badOp = await parquetSeed('snappy')
+  await toParquet(
+    "SELECT 'X' AS Op, 5::INTEGER AS user_id, 'a' AS name, 'b' AS city, DATE '2021-01-01' AS last_login",
+    join(badOp, BAD_OP_FILE),
+    'snappy',
+  )
+  parquetDirs.set('bad-op', { source: badOp, spark: tempDir('lakesync-spark-parquet-') })
+  runs.push({
+    id: 'parquet-bad-op',
+    source: badOp,
+    target: parquetDirs.get('bad-op')!.spark,
+    asOf: '2021-10-17',
+  })
   results = await sparkBatch(runs)
 }, 170_000)
 
@@ -429,6 +477,33 @@ describe('Spark job conformance', () => {
       expect(a.engine.name).toBe('lakesync-spark')
     })
   }
+
+  for (const codec of PARQUET_CODECS) {
+    it(`DMS Parquet input (${codec}, written by DuckDB): Spark publishes what the TypeScript engine publishes`, async () => {
+      const r = results.get(`parquet-${codec}`)!
+      expect(r.error ?? '').toBe('')
+      expect(r.ok).toBe(true)
+      const d = parquetDirs.get(codec)!
+      const { target: ts } = await runEngine(d.source, '2021-10-17', cityMapFor({ dir: REPO }))
+      await expectSameTables(d.spark, ts)
+      const [a, b] = [await currentRecord(d.spark), await currentRecord(ts)]
+      expect(comparable(a)).toEqual(comparable(b))
+      expect(a.files.every((f) => f.path.endsWith('.parquet'))).toBe(true)
+    })
+  }
+
+  it('DMS Parquet input with an unknown Op: Spark fails as the TypeScript engine does and commits nothing', async () => {
+    const r = results.get('parquet-bad-op')!
+    const d = parquetDirs.get('bad-op')!
+    expect(r).toMatchObject({ ok: false, code: 'unknown_op' })
+    expect(r.error).toContain(`${BAD_OP_FILE} line 1 column 1`)
+    const err = await runEngine(d.source, '2021-10-17', cityMapFor({ dir: REPO }), tempDir()).catch(
+      (e: unknown) => e,
+    )
+    expect((err as { code?: string }).code).toBe('unknown_op')
+    expect((err as Error).message).toBe(r.error)
+    expect(listTree(d.spark)).toEqual([])
+  })
 
   it('mixed runs: TypeScript v1, Spark v2, TypeScript v3 equal an all-TypeScript run', async () => {
     expect(results.get('mixed-2')).toMatchObject({ ok: true, version: 2 })

@@ -13,6 +13,8 @@ import gzip
 import re
 import zlib
 from dataclasses import dataclass
+from datetime import datetime, timezone
+from decimal import Decimal
 
 from .errors import InputError
 
@@ -358,3 +360,140 @@ def parse_city_map(raw: bytes, file: str) -> dict[str, str]:
         if state is not None:
             out[city] = state
     return out
+
+
+def _json_quote(v: str) -> str:
+    """quoteValue (etl/errors.ts): JSON-quoted, shortened past 60 characters."""
+    import json
+
+    return json.dumps(v if len(v) <= 60 else v[:57] + "...", ensure_ascii=False)
+
+
+def _js_string(v) -> str:
+    """String(v) as the TypeScript reader renders a Parquet value in messages and sequence values."""
+    if v is None:
+        return "null"
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, float) and v.is_integer() and abs(v) < 1e21:
+        return str(int(v))
+    return str(v)
+
+
+def _js_type(v, wide: bool) -> str:
+    if isinstance(v, bool):
+        return "boolean"
+    if isinstance(v, int):
+        return "bigint" if wide else "number"
+    if isinstance(v, float):
+        return "number"
+    return "string" if isinstance(v, str) else "object"
+
+
+def _iso_ms(d) -> str:
+    """Date.prototype.toISOString of a Parquet TIMESTAMP (millisecond precision, UTC)."""
+    if d.tzinfo is not None:
+        d = d.astimezone(timezone.utc)
+    return d.strftime("%Y-%m-%dT%H:%M:%S.") + f"{d.microsecond // 1000:03d}Z"
+
+
+def parse_parquet(raw: bytes, file: str, spec: dict, lay: dict):
+    """Yields the rows parse_csv yields, from one DMS file written with DataFormat=parquet (etl/dms-parquet.ts):
+    columns matched by name exactly as the CSV layout's header, ints within int32 (INT64 columns too), dates as
+    DATE, 32-bit day numbers or YYYY-MM-DD strings, the key never NULL, Op I, U or D; the 1-based row is the line."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        pf = pq.ParquetFile(pa.BufferReader(raw))
+        names = [pf.metadata.schema.column(i).path for i in range(pf.metadata.num_columns)]
+    except Exception as e:  # noqa: BLE001 - any unreadable file is a bad header, as in the TypeScript reader
+        raise InputError("bad_header", f"dms parquet: {file} is not a readable Parquet file: {e}") from None
+    header = lay["header"]
+    if names != header:
+        raise InputError("bad_header", f"dms parquet: columns {_json_quote(','.join(names))} of {file} do not match "
+                         f"the table (expected {','.join(header)})")
+    try:
+        table = pf.read()
+    except Exception as e:  # noqa: BLE001
+        raise InputError("bad_header", f"dms parquet: cannot read {file}: {e}") from None
+    columns = spec["columns"]
+    key = next(i for i, c in enumerate(columns) if c["name"] == spec["primaryKey"])
+    field_column = lay["fieldColumn"]
+    has_op = lay["hasOp"]
+    load_only = lay["loadOnly"]
+    sequence_field = lay.get("sequenceField", -1)
+    data = []
+    wide = []  # INT64 / UINT64 columns: bigint in the TypeScript reader (fine for ints, not for dates)
+    for f in range(len(header)):
+        col = table.column(f)
+        t = col.type
+        if pa.types.is_date32(t):
+            col = col.cast(pa.int32())
+        elif pa.types.is_date64(t):
+            col = col.cast(pa.date32()).cast(pa.int32())
+        elif pa.types.is_timestamp(t):
+            col = col.cast(pa.timestamp("ms", tz=t.tz), safe=False)
+        wide.append(pa.types.is_integer(t) and t.bit_width == 64)
+        data.append(col.to_pylist())
+    for r in range(table.num_rows):
+        line = r + 1
+        op = "I"
+        values = [None] * len(columns)
+        seq = None
+        for f in range(len(header)):
+            v = data[f][r]
+            if isinstance(v, Decimal):  # DECIMAL columns are numbers in the TypeScript reader
+                v = int(v) if v == v.to_integral_value() else float(v)
+
+            def fail(code, what, f=f):
+                raise InputError(code, f"dms parquet: {what} in {file} line {line} column {f + 1}")
+
+            c = field_column[f]
+            if f == sequence_field:
+                if v is None or v == "":
+                    fail("bad_sequence", f"empty {header[f]} (expected the value that orders this change)")
+                seq = _iso_ms(v) if isinstance(v, datetime) else _js_string(v)
+                continue
+            if c < 0:
+                if has_op and f == 0:
+                    op = v
+                    if v not in ("I", "U", "D") or (load_only and v != "I"):
+                        fail("unknown_op", f"unknown Op {_json_quote(_js_string(v))} (expected "
+                             f"{'I in a full-load file' if load_only else 'I, U or D'})")
+                continue
+            if op == "D" and c != key:
+                continue
+            name = columns[c]["name"]
+            if v is None:
+                if c == key:
+                    fail("null_key", f"NULL key {spec['primaryKey']} (expected a value)")
+                continue
+            t = columns[c]["type"]
+            if t == "string":
+                if not isinstance(v, str):
+                    fail("bad_header", f"{name} is {_js_type(v, wide[f])} {_json_quote(_js_string(v))} "
+                         "(expected a string)")
+                values[c] = v
+            elif t == "int32":
+                x = v
+                if isinstance(x, float) and x.is_integer():
+                    x = int(x)
+                if isinstance(x, bool) or not isinstance(x, int) or not -2147483648 <= x <= 2147483647:
+                    fail("bad_int", f"bad integer {_json_quote(_js_string(v))} for {name} (expected an int32)")
+                values[c] = x
+            elif t == "date":
+                d = None
+                if isinstance(v, str):
+                    d = parse_date(v)
+                elif isinstance(v, float) and v.is_integer():
+                    d = int(v)
+                elif isinstance(v, int) and not isinstance(v, bool) and not wide[f]:
+                    d = v
+                if d is None:
+                    fail("bad_date", f"bad date {_json_quote(_js_string(v))} for {name} (expected a DATE or "
+                         "YYYY-MM-DD)")
+                values[c] = d
+            else:
+                fail("bad_header", f"{name}: double columns are not read from DMS files")
+        yield (line, op, *values, seq)

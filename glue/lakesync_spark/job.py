@@ -17,8 +17,9 @@ from datetime import datetime, timedelta, timezone
 from urllib.parse import unquote
 
 from . import ENGINE_NAME, ENGINE_VERSION
-from .dms import DEFAULT_FORMAT, USERS_SPEC, compare_sequence, format_date, layout, list_dms_files, parse_city_map, parse_csv
-from .errors import InputError, LakesyncError, StateError, executor_error, from_spark
+from .dms import (DEFAULT_FORMAT, USERS_SPEC, compare_sequence, format_date, layout, list_dms_files, parse_city_map,
+                  parse_csv, parse_parquet)
+from .errors import InputError, StateError, executor_error, from_spark
 from .plan import commit_path, encode, lineage, plan_run, read_commit_log, version_name
 from .storage import sha256
 
@@ -116,17 +117,13 @@ def build(spark, ctx: Context, plan: dict, log: dict, objects: dict) -> dict:
     date_cols = [c["name"] for c in spec["columns"] if c["type"] == "date"]
     files = plan["toRead"]
     t0 = time.perf_counter()
-    for f in files:
-        if f.format != "csv":
-            raise LakesyncError("unsupported", f"spark: {source.name(f.path)} is DMS Parquet, which the Spark job does "
-                                "not read yet; run this table on the lakesync engine")
     schema = T.StructType(
         [T.StructField("f", T.IntegerType(), False), T.StructField("r", T.IntegerType(), False),
          T.StructField("line", T.IntegerType(), False), T.StructField("op", T.StringType(), False)]
         + [T.StructField(c["name"], _spark_type(c["type"]), c["name"] != key) for c in spec["columns"]]
         + [T.StructField("_seq", T.StringType(), True)])
     index = {_norm(source.url(f.path)): i for i, f in enumerate(files)}
-    meta = [(source.name(f.path), f.kind, f.gzip) for f in files]
+    meta = [(source.name(f.path), f.kind, f.gzip, f.format) for f in files]
     layouts = {k: layout(spec, fmt, k) for k in ("load", "change")}
     file_rows = [0] * len(files)
     file_meta: list[tuple[int, str]] = [(0, "")] * len(files)
@@ -135,11 +132,15 @@ def build(spark, ctx: Context, plan: dict, log: dict, objects: dict) -> dict:
 
         def parse(row):
             i = index[_norm(row.path)]
-            name, kind, gz = meta[i]
+            name, kind, gz, form = meta[i]
             raw = bytes(row.content)
             n = 0
             try:
-                for r, t in enumerate(parse_csv(raw, name, spec, layouts[kind], fmt, gz)):
+                # DMS Parquet files (DataFormat=parquet) are read whole by pyarrow in the task, like a CSV file:
+                # one file per task, rows numbered in the file's order.
+                rows = (parse_parquet(raw, name, spec, layouts[kind]) if form == "parquet"
+                        else parse_csv(raw, name, spec, layouts[kind], fmt, gz))
+                for r, t in enumerate(rows):
                     n += 1
                     yield (i, r, *t)
             except InputError as e:

@@ -5,10 +5,9 @@
  * numbers out); `readReportData` reads those inputs from a target (a folder or S3) and calls it.
  */
 import { USERS_FEATURES_SPEC } from './city-features.js'
-import { type CommitLog, type LogRecord, lineage, readCommitLog } from './commit-log.js'
-import { classifyDmsFile, compareChangeFiles, type DmsFile } from './dms-files.js'
+import { type CommitLog, type LogRecord, readCommitLog } from './commit-log.js'
 import { readVersionTable } from './pipeline.js'
-import { changeFileTime, type TableStatus, tableStatus } from './status.js'
+import { lastAppliedOf, type TableStatus, tableStatus } from './status.js'
 import type { Storage } from './storage.js'
 import { columnIndex } from './table-spec.js'
 import type { DmsFormat, OpCounts, Table, TableSpec } from './types.js'
@@ -104,20 +103,6 @@ function compareNames(a: string | null, b: string | null): number {
   if (a === null) return 1
   if (b === null) return -1
   return a < b ? -1 : 1
-}
-
-/** The lineage's newest change file (DMS order), else its last applied file; its name's age at `now`. */
-function lastAppliedOf(log: CommitLog, now: Date): { lastApplied: string | null; lagMs: number | null } {
-  const applied = lineage(log).flatMap((r) => r.files)
-  const changes = applied.filter((f) => f.kind === 'change').map((f) => f.path)
-  const lastApplied =
-    changes
-      .sort((a, b) => compareChangeFiles(classifyDmsFile(a) as DmsFile, classifyDmsFile(b) as DmsFile))
-      .at(-1) ??
-    applied.at(-1)?.path ??
-    null
-  const t = lastApplied ? changeFileTime(lastApplied) : null
-  return { lastApplied, lagMs: t === null ? null : now.getTime() - t }
 }
 
 function commitPoint(r: LogRecord): CommitPoint {

@@ -3,7 +3,7 @@
  * and the error the next run would stop on (found by the same planning and parsing a run does, writing nothing).
  */
 
-import { type CommitRecord, lineage, readCommitLog } from './commit-log.js'
+import { type CommitLog, type CommitRecord, lineage, readCommitLog } from './commit-log.js'
 import { classifyDmsFile, compareChangeFiles, type DmsFile, listDmsFiles } from './dms-files.js'
 import { LakesyncError } from './errors.js'
 import { planRun } from './plan.js'
@@ -27,6 +27,23 @@ export function changeFileTime(name: string): number | null {
   if (!m) return null
   const [, y, mo, d, h, mi, s, ms] = m.map(Number) as number[]
   return Date.UTC(y!, mo! - 1, d!, h!, mi!, s!, ms!)
+}
+
+/** The lineage's newest change file (DMS order), else its last applied file; its name's age at `now`. */
+export function lastAppliedOf(
+  log: CommitLog,
+  now: Date,
+): { lastApplied: string | null; lagMs: number | null } {
+  const applied = lineage(log).flatMap((r) => r.files)
+  const changes = applied.filter((f) => f.kind === 'change').map((f) => f.path)
+  const lastApplied =
+    changes
+      .sort((a, b) => compareChangeFiles(classifyDmsFile(a) as DmsFile, classifyDmsFile(b) as DmsFile))
+      .at(-1) ??
+    applied.at(-1)?.path ??
+    null
+  const t = lastApplied ? changeFileTime(lastApplied) : null
+  return { lastApplied, lagMs: t === null ? null : now.getTime() - t }
 }
 
 export async function tableStatus(
@@ -62,16 +79,7 @@ export async function tableStatus(
         }
       return { version: r.version, state: r.state, at: r.abandonedAt, files: 0, detail: r.reason }
     })
-  const applied = lineage(log).flatMap((r) => r.files)
-  const changes = applied.filter((f) => f.kind === 'change').map((f) => f.path)
-  const lastApplied =
-    changes
-      .sort((a, b) => compareChangeFiles(classifyDmsFile(a) as DmsFile, classifyDmsFile(b) as DmsFile))
-      .at(-1) ??
-    applied.at(-1)?.path ??
-    null
-  const t = lastApplied ? changeFileTime(lastApplied) : null
-  const lagMs = t === null ? null : now.getTime() - t
+  const { lastApplied, lagMs } = lastAppliedOf(log, now)
 
   let pending: string[] = []
   let error: TableStatus['error'] = null

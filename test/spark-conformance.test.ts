@@ -5,7 +5,6 @@
  * target without a file. All Spark work runs in ONE local Spark session (`glue/run_local.py --batch`), started in
  * beforeAll: a JVM start costs seconds, a run in a warm session well under one.
  */
-import { spawn } from 'node:child_process'
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { DuckDBInstance } from '@duckdb/node-api'
@@ -26,51 +25,7 @@ import {
   seedRunOptions,
   tempDir,
 } from './helpers/fixtures.js'
-
-const PYTHON = join(REPO, '.venv', 'bin', 'python')
-const RUN_LOCAL = join(REPO, 'glue', 'run_local.py')
-
-interface SparkRun {
-  id: string
-  source: string
-  target: string
-  asOf: string
-  cities?: string
-  config?: string
-}
-interface SparkResult {
-  ok: boolean
-  message?: string
-  code?: string
-  error?: string
-  version?: number
-}
-
-/** Runs every job in one Spark session; results by id. */
-async function sparkBatch(runs: SparkRun[]): Promise<Map<string, SparkResult>> {
-  const dir = tempDir('lakesync-spark-batch-')
-  const file = join(dir, 'batch.json')
-  writeFileSync(file, JSON.stringify(runs))
-  const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>(
-    (resolve, reject) => {
-      const child = spawn(PYTHON, [RUN_LOCAL, '--batch', file, '--master', 'local[2]'], { cwd: REPO })
-      let stdout = ''
-      let stderr = ''
-      child.stdout.on('data', (d: Buffer) => {
-        stdout += d.toString()
-      })
-      child.stderr.on('data', (d: Buffer) => {
-        stderr += d.toString()
-      })
-      child.on('error', reject)
-      child.on('close', (c) => resolve({ code: c, stdout, stderr }))
-    },
-  )
-  if (code !== 0) throw new Error(`run_local.py --batch exited ${code}:\n${stderr.slice(-4000)}`)
-  const lines = stdout.trim().split('\n')
-  if (lines.length !== runs.length) throw new Error(`expected ${runs.length} results, got:\n${stdout}`)
-  return new Map(runs.map((r, i) => [r.id, JSON.parse(lines[i]!) as SparkResult]))
-}
+import { PYTHON, type SparkResult, type SparkRun, sparkBatch } from './helpers/spark.js'
 
 // ---------------------------------------------------------------- reading published tables back with DuckDB
 

@@ -6,8 +6,7 @@
  * published tables (read back by etl/ from both targets), the commit records, the Glue tables, the conditional
  * writes, and a mixed lineage TypeScript v1 -> Spark v2 -> TypeScript v3. All Spark work runs in ONE Spark session.
  */
-import { spawn } from 'node:child_process'
-import { existsSync, writeFileSync } from 'node:fs'
+import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { GetTableCommand } from '@aws-sdk/client-glue'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -20,13 +19,12 @@ import { readVersionTable, runPipeline } from '../etl/pipeline.js'
 import type { Storage } from '../etl/storage.js'
 import { USERS_SPEC } from '../etl/table-spec.js'
 import { parseDateString } from '../etl/values.js'
-import { cityMapFor, discoverCases, REPO, seedRunOptions, tempDir } from './helpers/fixtures.js'
+import { cityMapFor, discoverCases, REPO, seedRunOptions } from './helpers/fixtures.js'
 import { useMoto } from './helpers/moto.js'
 import { listPrefix, newBucket, uploadFolder } from './helpers/s3-source.js'
+import { PYTHON, python, type SparkResult, type SparkRun, sparkBatch } from './helpers/spark.js'
 
 const moto = useMoto()
-const PYTHON = join(REPO, '.venv', 'bin', 'python')
-const RUN_LOCAL = join(REPO, 'glue', 'run_local.py')
 const SEED = join(REPO, 'examples', 'pyspark-cdc', 'data')
 const STAGES = [
   ['LOAD00000001.csv', '20211017-194324349.csv'],
@@ -37,49 +35,6 @@ const GOLDEN = ['date-partitions', 'gzip', 'quoted-fields', 'unicode']
 const FAILING = 'error-invalid-utf8'
 const cases = new Map(discoverCases().map((c) => [c.name, c]))
 const SEED_CITIES = cityMapFor({ dir: REPO })
-
-interface SparkRun {
-  id: string
-  source: string
-  target: string
-  asOf: string
-  cities?: string
-  glueDatabase?: string
-}
-interface SparkResult {
-  ok: boolean
-  message?: string
-  code?: string
-  error?: string
-  version?: number
-}
-
-function python(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(PYTHON, args, { cwd: REPO, env: process.env })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d: Buffer) => {
-      stdout += d.toString()
-    })
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString()
-    })
-    child.on('error', reject)
-    child.on('close', (code) => resolve({ code, stdout, stderr }))
-  })
-}
-
-/** Every run in one local Spark session (the S3A settings come from the AWS variables useMoto() set). */
-async function sparkBatch(runs: SparkRun[]): Promise<Map<string, SparkResult>> {
-  const file = join(tempDir('lakesync-spark-s3-'), 'batch.json')
-  writeFileSync(file, JSON.stringify(runs))
-  const { code, stdout, stderr } = await python([RUN_LOCAL, '--batch', file, '--master', 'local[2]'])
-  if (code !== 0) throw new Error(`run_local.py --batch exited ${code}:\n${stderr.slice(-4000)}`)
-  const lines = stdout.trim().split('\n')
-  if (lines.length !== runs.length) throw new Error(`expected ${runs.length} results, got:\n${stdout}`)
-  return new Map(runs.map((r, i) => [r.id, JSON.parse(lines[i]!) as SparkResult]))
-}
 
 /** The TypeScript engine on S3, publishing to the Glue catalog when a database is given. */
 async function tsRun(source: string, target: string, asOf: string, cities: Map<string, string>, db?: string) {

@@ -1,14 +1,6 @@
-import { existsSync } from 'node:fs'
-import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { packageRoot } from '../etl/run-config.js'
 
-/** The repository root (the folder holding package.json above lib/), from source or compiled code. */
+/** The repository root (the folder holding package.json), from source or compiled code: the engine's packageRoot. */
 export function projectRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url))
-  while (!existsSync(join(dir, 'package.json'))) {
-    const up = dirname(dir)
-    if (up === dir) throw new Error('lakesync: cannot find the project root (package.json) above lib/')
-    dir = up
-  }
-  return dir
+  return packageRoot()
 }

@@ -31,6 +31,7 @@ import {
 } from '@aws-sdk/client-sqs'
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda'
 import pg from 'pg'
+import { mulberry32 } from '../bench/generate.js'
 import { type CaptureFault, type CaptureResult, runCapture } from '../etl/capture/capture.js'
 import { PostgresSource } from '../etl/capture/postgres.js'
 import { cityFeatures, USERS_FEATURES_SPEC } from '../etl/city-features.js'
@@ -76,18 +77,6 @@ export interface E2eReport {
   seconds: number
 }
 
-/** A deterministic PRNG (mulberry32). */
-function random(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
-
 const NAMES = [
   'Ada Lovelace',
   'Grace Hopper',
@@ -112,7 +101,7 @@ const CITIES = [
 
 /** A seeded workload of transactions of 1-4 statements against cdc.users. */
 export async function randomWorkload(db: pg.Client, seed: number, operations: number): Promise<number> {
-  const rnd = random(seed)
+  const rnd = mulberry32(seed)
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!
   const ids = (await db.query<{ user_id: number }>('SELECT user_id FROM cdc.users')).rows.map(
     (r) => r.user_id,

@@ -3,33 +3,17 @@ import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { DuckDBInstance } from '@duckdb/node-api'
 import { describe, expect, it } from 'vitest'
-import { cli, cliOn, cliProcess } from './helpers/cli.js'
+import { cells, cli, cliOn, cliProcess } from './helpers/cli.js'
 import { discoverCases, FIXTURES, listTree, REPO, tempDir } from './helpers/fixtures.js'
 
 const SEED = join(REPO, 'examples', 'pyspark-cdc', 'data')
 
 /** The 10 sample rows of the seed README (examples/pyspark-cdc/SEED-README.txt), as printed there. */
-const SEED_SAMPLE = readFileSync(join(REPO, 'examples', 'pyspark-cdc', 'SEED-README.txt'), 'utf8')
-  .split('\n')
-  .filter((l) => /^\|\d/.test(l) && l.split('|').length === 10)
-  .map((l) =>
-    l
-      .split('|')
-      .slice(1, -1)
-      .map((c) => c.trim()),
-  )
-
-function cells(table: string): string[][] {
-  return table
-    .split('\n')
-    .filter((l) => /^\|\d/.test(l))
-    .map((l) =>
-      l
-        .split('|')
-        .slice(1, -1)
-        .map((c) => c.trim()),
-    )
-}
+const SEED_SAMPLE = cells(
+  readFileSync(join(REPO, 'examples', 'pyspark-cdc', 'SEED-README.txt'), 'utf8'),
+).filter(
+  (row) => row.length === 8, // the features sample, not the 4- and 5-column tables above it
+)
 
 describe('lakesync run + show on the seed data', () => {
   it('reproduces the seed README sample rows exactly', async () => {

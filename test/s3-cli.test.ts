@@ -6,25 +6,13 @@
 import { join } from 'node:path'
 import { GetTableCommand } from '@aws-sdk/client-glue'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { cliProcess } from './helpers/cli.js'
+import { cells, cliProcess } from './helpers/cli.js'
 import { REPO } from './helpers/fixtures.js'
 import { useMoto } from './helpers/moto.js'
 import { listPrefix, newBucket, putObject, uploadFolder } from './helpers/s3-source.js'
 
 const moto = useMoto()
 const SEED = join(REPO, 'examples', 'pyspark-cdc', 'data')
-
-function cells(table: string): string[][] {
-  return table
-    .split('\n')
-    .filter((l) => /^\|\d/.test(l))
-    .map((l) =>
-      l
-        .split('|')
-        .slice(1, -1)
-        .map((c) => c.trim()),
-    )
-}
 
 let bucket = ''
 let src = ''

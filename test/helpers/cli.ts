@@ -39,3 +39,16 @@ export function cliProcess(...argv: string[]): CliResult {
   const r = spawnSync(process.execPath, [join(REPO, 'dist', 'cli', 'main.js'), ...argv], { encoding: 'utf8' })
   return { code: r.status ?? -1, out: r.stdout, err: r.stderr }
 }
+
+/** The data rows of an aligned table printed by `lakesync show` (or the seed README), cells trimmed. */
+export function cells(table: string): string[][] {
+  return table
+    .split('\n')
+    .filter((l) => /^\|\d/.test(l))
+    .map((l) =>
+      l
+        .split('|')
+        .slice(1, -1)
+        .map((c) => c.trim()),
+    )
+}

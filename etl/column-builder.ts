@@ -1,4 +1,4 @@
-import type { ColumnData, ColumnSpec, StringValues, Table, TableSpec } from './types.js'
+import type { ColumnData, ColumnSpec, StringValues, Table } from './types.js'
 import { NULL_DATE } from './types.js'
 
 /** A growable column: the same shape as ColumnData, its typed arrays longer than the row count (capacity). */
@@ -38,11 +38,6 @@ export function ensureCapacity(columns: ColumnBuilder[], needed: number): void {
     }
     c.values = values
   }
-}
-
-/** An empty table of a spec, with room for `capacity` rows. */
-export function emptyTable(spec: TableSpec, capacity = 0): Table {
-  return { spec, length: 0, columns: spec.columns.map((c) => newColumn(c, capacity)) }
 }
 
 /** Copies row `from` of `src` into row `to` of `dst` (same spec); `dst` must have the capacity. */

@@ -5,15 +5,16 @@
  * present key replaces it, U on a missing key inserts it); D removes the key (D on a missing key does nothing).
  * Counts are taken per file, each relative to the table just before that row.
  *
- * The working table is columnar and mutable: updates overwrite in place, inserts append, deletes clear a liveness
- * byte. One sort by key at the end produces the published order.
+ * The working table is columnar and append-only (string columns are bytes back to back, so a row cannot be
+ * rewritten in place): an I or U appends the new row and retires the key's old one, a D clears a liveness byte.
+ * At the end the live rows are gathered in key order; the base rows already are, so only the appended tail is sorted.
  */
-import { copyRow, ensureCapacity, takeRows } from './column-builder.js'
+import { appendRow, compareStringRows, ensureCapacity, stringAt, takeRows } from './column-builder.js'
 import { at, InputError } from './errors.js'
 import { type KeyIndex, newKeyIndex } from './key-index.js'
-import { compareUtf8, stableSortByInt32 } from './sort.js'
+import { stableSortByInt32 } from './sort.js'
 import { keyIndex } from './table-spec.js'
-import type { ColumnData, OpCounts, ParsedFile, StringValues, Table, TableSpec } from './types.js'
+import type { ColumnData, OpCounts, ParsedFile, StringColumn, Table, TableSpec } from './types.js'
 import { OP_DELETE, OP_INSERT } from './types.js'
 
 /** A table being merged into. Owns its column arrays (they may be longer than `length`: capacity). */
@@ -29,7 +30,7 @@ export function zeroCounts(): OpCounts {
 }
 
 function keyOf(col: ColumnData, row: number): number | string {
-  return col.type === 'string' ? (col.values[row] as string) : col.values[row]!
+  return col.type === 'string' ? (stringAt(col, row) as string) : col.values[row]!
 }
 
 /** Starts a merge from an existing table (the previous version). Takes ownership of its arrays. */
@@ -93,20 +94,30 @@ function concatTables(spec: TableSpec, tables: Table[], total: number): Table {
   if (tables.length === 1) return tables[0]!
   const columns: ColumnData[] = spec.columns.map((c, ci): ColumnData => {
     if (c.type === 'string') {
-      const values: StringValues = new Array(total)
-      let o = 0
-      for (const t of tables) {
-        const src = t.columns[ci]!.values as StringValues
-        for (let r = 0; r < t.length; r++) values[o++] = src[r] ?? null
-      }
-      return { type: 'string', values }
+      const parts = tables.map((t) => t.columns[ci] as StringColumn)
+      const size = parts.reduce((n, p, i) => n + p.offsets[tables[i]!.length]!, 0)
+      const bytes = new Uint8Array(size)
+      const offsets = new Int32Array(total + 1)
+      const valid = new Uint8Array(total)
+      let row = 0
+      let at = 0
+      parts.forEach((p, i) => {
+        const len = tables[i]!.length
+        const used = p.offsets[len]!
+        bytes.set(p.bytes.subarray(0, used), at)
+        for (let r = 0; r < len; r++) offsets[row + r + 1] = p.offsets[r + 1]! + at
+        valid.set(p.valid.subarray(0, len), row)
+        row += len
+        at += used
+      })
+      return { type: 'string', bytes, offsets, valid }
     }
     const values = new Int32Array(total)
     const valid = new Uint8Array(total)
     let o = 0
     for (const t of tables) {
       const src = t.columns[ci]!
-      values.set((src.values as Int32Array).subarray(0, t.length), o)
+      values.set((src as { values: Int32Array }).values.subarray(0, t.length), o)
       if (src.type === 'int32') valid.set(src.valid.subarray(0, t.length), o)
       o += t.length
     }
@@ -133,25 +144,17 @@ export function applyChange(state: MergeState, changes: ParsedFile, r: number, c
   if (present) {
     if (op === OP_INSERT) counts.replaces++
     else counts.updates++
-    copyRow(src, r, state.table.columns, row)
-    return
-  }
-  if (op === OP_INSERT) counts.inserts++
+    alive[row] = 0
+  } else if (op === OP_INSERT) counts.inserts++
   else counts.upsertsOfMissing++
-  if (row >= 0) {
-    // The key was deleted earlier: its dead row is reused, so the index stays as it is.
-    copyRow(src, r, state.table.columns, row)
-    alive[row] = 1
-    return
-  }
   const to = state.table.length
-  if (to >= alive.length) {
-    const grown = new Uint8Array(Math.max(alive.length * 2, 1024))
-    grown.set(alive)
+  if (to >= state.alive.length) {
+    const grown = new Uint8Array(Math.max(state.alive.length * 2, 1024))
+    grown.set(state.alive)
     state.alive = grown
   }
   ensureCapacity(state.table.columns, to + 1)
-  copyRow(src, r, state.table.columns, to)
+  appendRow(src, r, state.table.columns, to)
   state.alive[to] = 1
   index.set(k, to)
   state.table = { ...state.table, length: to + 1 }
@@ -185,38 +188,40 @@ export function applyInSequence(
   return counts
 }
 
-/** The live rows, ordered by key ascending. Returns the working table itself when it already is. */
+/** Compares the keys of two rows of the working table. */
+function keyComparator(keyCol: ColumnData): (a: number, b: number) => number {
+  if (keyCol.type === 'string') return (a, b) => compareStringRows(keyCol, a, b)
+  const v = keyCol.values as Int32Array
+  return (a, b) => v[a]! - v[b]!
+}
+
+/**
+ * The live rows, ordered by key ascending. Returns the working table itself when it already is. The rows are
+ * usually a sorted run (the previous version or the full load) followed by a short appended tail (the changes):
+ * only the tail is sorted, then the two are merged.
+ */
 export function finishMerge(state: MergeState): Table {
   const { table, alive } = state
   const keyCol = table.columns[state.key]!
+  const compare = keyComparator(keyCol)
   let live = 0
-  let sorted = true
-  let allAlive = true
-  let prev: number | string | undefined
-  for (let r = 0; r < table.length; r++) {
-    if (alive[r] !== 1) {
-      allAlive = false
-      continue
-    }
-    const k = keyOf(keyCol, r)
-    if (
-      prev !== undefined &&
-      (typeof k === 'number' ? k < (prev as number) : compareUtf8(k, prev as string) < 0)
-    )
-      sorted = false
-    prev = k
-    live++
-  }
-  if (sorted && allAlive) return table
-  let order: Int32Array = new Int32Array(live)
+  for (let r = 0; r < table.length; r++) live += alive[r]!
+  const order = new Int32Array(live)
   for (let r = 0, o = 0; r < table.length; r++) if (alive[r] === 1) order[o++] = r
-  if (!sorted) {
-    if (keyCol.type === 'string') {
-      const keys = keyCol.values
-      order = Int32Array.from(
-        Array.from(order).sort((a, b) => compareUtf8(keys[a] as string, keys[b] as string)),
-      )
-    } else order = stableSortByInt32(order, keyCol.values as Int32Array)
-  }
-  return takeRows(table, order)
+  // The longest sorted prefix of live rows.
+  let p = 1
+  while (p < live && compare(order[p - 1]!, order[p]!) < 0) p++
+  if (p >= live) return live === table.length ? table : takeRows(table, order)
+  // Keys of live rows are unique, so any sort of the tail is a stable one.
+  let tail: Int32Array = order.slice(p)
+  if (keyCol.type === 'string') tail = Int32Array.from(Array.from(tail).sort(compare))
+  else tail = stableSortByInt32(tail, keyCol.values as Int32Array)
+  const merged = new Int32Array(live)
+  let i = 0
+  let j = 0
+  let o = 0
+  while (i < p && j < tail.length) merged[o++] = compare(order[i]!, tail[j]!) < 0 ? order[i++]! : tail[j++]!
+  while (i < p) merged[o++] = order[i++]!
+  while (j < tail.length) merged[o++] = tail[j++]!
+  return takeRows(table, merged)
 }

@@ -9,7 +9,8 @@
  * - users_by_city: n
  * Row order: city ascending by UTF-8 bytes (NULL last), rank descending, user_id ascending.
  */
-import { takeColumn } from './column-builder.js'
+import { BytesDictionary } from './bytes-dictionary.js'
+import { fromDictionary, stringAt, stringColumnFrom, takeColumn } from './column-builder.js'
 import { compareUtf8, stableSortByInt32 } from './sort.js'
 import { columnIndex } from './table-spec.js'
 import type { FeatureSummary, StringValues, Table, TableSpec } from './types.js'
@@ -51,32 +52,28 @@ export function cityFeatures(users: Table, opts: CityFeatureOptions): CityFeatur
   const dateCol = users.columns[columnIndex(users.spec, 'last_login')]!
   if (idCol.type !== 'int32' || cityCol.type !== 'string' || dateCol.type !== 'date')
     throw new Error('cityFeatures needs user_id int32, city string, last_login date') // guarded by the users spec
-  const cities = cityCol.values
   const dates = dateCol.values
 
-  // Dictionary-encode the (aliased) city: grouping, ordering and the state lookup then work on small ints and
-  // touch each distinct string once. Code `dict.length` after sorting is the NULL city.
-  const codeOf = new Map<string, number>()
-  const dict: string[] = []
+  // Dictionary-encode the city from its bytes: grouping, ordering and the state lookup then work on small ints and
+  // touch each distinct string once. Aliases fold a spelling into its target's group.
+  const seen = new BytesDictionary()
   const codes = new Int32Array(n)
-  for (let r = 0; r < n; r++) {
-    const raw = cities[r]
-    if (raw === null || raw === undefined) {
-      codes[r] = -1
-      continue
+  const { bytes, offsets, valid } = cityCol
+  for (let r = 0; r < n; r++)
+    codes[r] = valid[r] === 1 ? seen.codeOf(bytes, offsets[r]!, offsets[r + 1]!) : -1
+  const groupOf = new Map<string, number>()
+  const dict: string[] = [] // canonical city per group
+  const groupOfCode = new Int32Array(seen.size)
+  for (let c = 0; c < seen.size; c++) {
+    const raw = stringAt(seen.values, c)!
+    const canonical = cityAliases.get(raw) ?? raw
+    let g = groupOf.get(canonical)
+    if (g === undefined) {
+      g = dict.length
+      dict.push(canonical)
+      groupOf.set(canonical, g)
     }
-    let c = codeOf.get(raw)
-    if (c === undefined) {
-      c = dict.length
-      const canonical = cityAliases.get(raw) ?? raw
-      // Aliases fold into their target's code, so both spellings form one group.
-      const target = canonical === raw ? undefined : codeOf.get(canonical)
-      if (target !== undefined) c = target
-      else dict.push(canonical)
-      codeOf.set(raw, c)
-      if (canonical !== raw && target === undefined) codeOf.set(canonical, c)
-    }
-    codes[r] = c
+    groupOfCode[c] = g
   }
   const sortedDict = dict.map((_, i) => i).sort((a, b) => compareUtf8(dict[a]!, dict[b]!))
   const rankOfCode = new Int32Array(dict.length + 1)
@@ -85,7 +82,8 @@ export function cityFeatures(users: Table, opts: CityFeatureOptions): CityFeatur
   })
   const nullCityRank = dict.length
   const cityRank = new Int32Array(n)
-  for (let r = 0; r < n; r++) cityRank[r] = codes[r]! < 0 ? nullCityRank : rankOfCode[codes[r]!]!
+  for (let r = 0; r < n; r++)
+    cityRank[r] = codes[r]! < 0 ? nullCityRank : rankOfCode[groupOfCode[codes[r]!]!]!
 
   // Order: user_id asc (stable base), then last_login asc with NULL first (= rank desc), then city asc.
   let order: Int32Array = new Int32Array(n)
@@ -129,13 +127,22 @@ export function cityFeatures(users: Table, opts: CityFeatureOptions): CityFeatur
     gs = ge
   }
 
-  const featureCity: StringValues = new Array(n)
-  const state: StringValues = new Array(n)
+  // city and state by group rank: dictionary columns (the writer writes them as dictionary pages as they are).
+  const groupCodes = new Int32Array(n)
+  const stateCodes = new Int32Array(n)
+  const stateNames: StringValues = []
+  const stateCodeOfRank = stateOfRank.map((st) => {
+    if (st === null) return -1
+    let i = stateNames.indexOf(st)
+    if (i < 0) i = stateNames.push(st) - 1
+    return i
+  })
   for (let i = 0; i < n; i++) {
     const g = cityRank[order[i]!]!
-    featureCity[i] = g === nullCityRank ? null : dict[sortedDict[g]!]!
-    state[i] = stateOfRank[g]!
+    groupCodes[i] = g === nullCityRank ? -1 : g
+    stateCodes[i] = stateCodeOfRank[g]!
   }
+  const cityNames = stringColumnFrom(sortedDict.map((code) => dict[code]!))
   const ones = new Uint8Array(n).fill(1)
   const nameCol = users.columns[columnIndex(users.spec, 'name')]!
   const table: Table = {
@@ -144,9 +151,9 @@ export function cityFeatures(users: Table, opts: CityFeatureOptions): CityFeatur
     columns: [
       takeColumn(idCol, order, n),
       takeColumn(nameCol, order, n),
-      { type: 'string', values: featureCity },
+      fromDictionary(cityNames, dict.length, groupCodes),
       takeColumn(dateCol, order, n),
-      { type: 'string', values: state },
+      fromDictionary(stringColumnFrom(stateNames), stateNames.length, stateCodes),
       { type: 'int32', values: rank, valid: ones },
       { type: 'double', values: rate },
       { type: 'int32', values: usersByCity, valid: ones },

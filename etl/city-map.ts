@@ -1,8 +1,9 @@
 /** The city -> state map (a `city,state` CSV with a header) and the city aliases (a JSON object). */
+import { stringAt } from './column-builder.js'
 import { csvLayout, parseDmsCsv } from './csv-reader.js'
 import { DEFAULT_DMS_FORMAT } from './dms-format.js'
 import { ConfigError, InputError } from './errors.js'
-import type { TableSpec } from './types.js'
+import type { StringColumn, TableSpec } from './types.js'
 
 const CITY_MAP_SPEC: TableSpec = {
   name: 'city_to_state',
@@ -20,8 +21,8 @@ export function parseCityMap(bytes: Uint8Array, file: string): Map<string, strin
   const [cities, states] = parsed.rows.columns
   const map = new Map<string, string>()
   for (let r = 0; r < parsed.rows.length; r++) {
-    const city = cities!.values[r] as string
-    const state = states!.values[r] as string | null
+    const city = stringAt(cities as StringColumn, r) as string
+    const state = stringAt(states as StringColumn, r)
     const loc = { file, line: parsed.lines[r]!, column: 1 }
     if (map.has(city))
       throw new InputError(

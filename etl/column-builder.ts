@@ -1,8 +1,28 @@
-import type { ColumnData, ColumnSpec, StringValues, Table } from './types.js'
+/**
+ * Building, copying and reading columns. Builders are the same shape as ColumnData with typed arrays longer than
+ * the row count (capacity). String columns are append-only: row r's bytes end where row r + 1's begin, so a string
+ * can only be written at the end of a column.
+ */
+import { Buffer } from 'node:buffer'
+import { StateError } from './errors.js'
+import type { ColumnData, ColumnSpec, StringColumn, StringValues, Table } from './types.js'
 import { NULL_DATE } from './types.js'
 
 /** A growable column: the same shape as ColumnData, its typed arrays longer than the row count (capacity). */
 export type ColumnBuilder = ColumnData
+
+/** Offsets are int32: one string column of a table holds at most 2 GiB of text. */
+const MAX_STRING_BYTES = 0x7fffffff
+const encoder = new TextEncoder()
+
+export function newStringColumn(capacity: number, byteCapacity = capacity * 8): StringColumn {
+  return {
+    type: 'string',
+    bytes: new Uint8Array(Math.max(byteCapacity, 64)),
+    offsets: new Int32Array(capacity + 1),
+    valid: new Uint8Array(capacity),
+  }
+}
 
 export function newColumn(col: ColumnSpec, capacity: number): ColumnBuilder {
   switch (col.type) {
@@ -13,14 +33,25 @@ export function newColumn(col: ColumnSpec, capacity: number): ColumnBuilder {
     case 'double':
       return { type: 'double', values: new Float64Array(capacity) }
     case 'string':
-      return { type: 'string', values: [] }
+      return newStringColumn(capacity)
   }
 }
 
-/** Makes room for at least `needed` rows in every typed column, doubling so appends stay amortised O(1). */
+/** Makes room for at least `needed` rows in every column, doubling so appends stay amortised O(1). */
 export function ensureCapacity(columns: ColumnBuilder[], needed: number): void {
   for (const c of columns) {
-    if (c.type === 'string' || c.values.length >= needed) continue
+    if (c.type === 'string') {
+      if (c.valid.length >= needed) continue
+      const cap = Math.max(needed, c.valid.length * 2, 1024)
+      const offsets = new Int32Array(cap + 1)
+      offsets.set(c.offsets)
+      const valid = new Uint8Array(cap)
+      valid.set(c.valid)
+      c.offsets = offsets
+      c.valid = valid
+      continue
+    }
+    if (c.values.length >= needed) continue
     const cap = Math.max(needed, c.values.length * 2, 1024)
     if (c.type === 'double') {
       const values = new Float64Array(cap)
@@ -40,51 +71,271 @@ export function ensureCapacity(columns: ColumnBuilder[], needed: number): void {
   }
 }
 
-/** Copies row `from` of `src` into row `to` of `dst` (same spec); `dst` must have the capacity. */
-export function copyRow(src: ColumnData[], from: number, dst: ColumnData[], to: number): void {
+/** Makes room for `more` bytes after byte `used` of a string column. */
+export function ensureBytes(c: StringColumn, used: number, more: number): void {
+  const needed = used + more
+  if (needed <= c.bytes.length) return
+  if (needed > MAX_STRING_BYTES)
+    throw new StateError(
+      'too_large',
+      'a string column passed 2 GiB of text; route this table to Spark (Glue)',
+    )
+  const grown = new Uint8Array(Math.min(MAX_STRING_BYTES, Math.max(needed, c.bytes.length * 2)))
+  grown.set(c.bytes.subarray(0, used))
+  c.bytes = grown
+}
+
+/** Appends bytes [s, e) of `src` as row `row` (the column's next row; capacity must be there), or NULL if src is null. */
+export function appendString(
+  c: StringColumn,
+  row: number,
+  src: Uint8Array | null,
+  s = 0,
+  e = src?.length ?? 0,
+): void {
+  const at = c.offsets[row]!
+  if (src === null) {
+    c.offsets[row + 1] = at
+    c.valid[row] = 0
+    return
+  }
+  const len = e - s
+  ensureBytes(c, at, len)
+  if (len < 32) {
+    // A loop beats set(subarray) for short strings (names, cities): no view object per value.
+    const b = c.bytes
+    for (let i = 0; i < len; i++) b[at + i] = src[s + i]!
+  } else c.bytes.set(src.subarray(s, e), at)
+  c.offsets[row + 1] = at + len
+  c.valid[row] = 1
+}
+
+/** Row `row` of a string column as a JS string, or null. For the slow paths: errors, exports, the report. */
+export function stringAt(c: StringColumn, row: number): string | null {
+  if (c.valid[row] !== 1) return null
+  return Buffer.from(c.bytes.buffer, c.bytes.byteOffset, c.bytes.byteLength).toString(
+    'utf8',
+    c.offsets[row]!,
+    c.offsets[row + 1]!,
+  )
+}
+
+/** A string column from JS strings (other libraries' output, tests). */
+export function stringColumnFrom(values: StringValues): StringColumn {
+  let size = 0
+  for (const v of values) if (v !== null && v !== undefined) size += v.length * 3
+  const c = newStringColumn(values.length, size)
+  let o = 0
+  values.forEach((v, i) => {
+    if (v !== null && v !== undefined) {
+      o += encoder.encodeInto(v, c.bytes.subarray(o)).written
+      c.valid[i] = 1
+    }
+    c.offsets[i + 1] = o
+  })
+  return c
+}
+
+/** The values of a string column as JS strings (tests, small tables). */
+export function stringValues(c: StringColumn, length: number): StringValues {
+  const out: StringValues = new Array(length)
+  for (let i = 0; i < length; i++) out[i] = stringAt(c, i)
+  return out
+}
+
+/** Compares rows a and b of a string column by their UTF-8 bytes (both present). */
+export function compareStringRows(c: StringColumn, a: number, b: number): number {
+  const { bytes, offsets } = c
+  let i = offsets[a]!
+  let j = offsets[b]!
+  const ie = offsets[a + 1]!
+  const je = offsets[b + 1]!
+  for (; i < ie && j < je; i++, j++) if (bytes[i] !== bytes[j]) return bytes[i]! - bytes[j]!
+  return ie - i - (je - j)
+}
+
+/** Appends row `from` of `src` as row `to` of `dst` (same spec); `to` must be dst's next row and have capacity. */
+export function appendRow(src: ColumnData[], from: number, dst: ColumnData[], to: number): void {
   for (let c = 0; c < src.length; c++) {
     const s = src[c]!
     const d = dst[c]!
-    if (s.type === 'string') (d.values as StringValues)[to] = s.values[from] ?? null
-    else {
-      ;(d.values as Int32Array | Float64Array)[to] = s.values[from]!
+    if (s.type === 'string') {
+      const present = s.valid[from] === 1
+      appendString(d as StringColumn, to, present ? s.bytes : null, s.offsets[from]!, s.offsets[from + 1]!)
+    } else {
+      ;(d as { values: Int32Array | Float64Array }).values[to] = s.values[from]!
       if (s.type === 'int32') (d as { valid: Uint8Array }).valid[to] = s.valid[from]!
     }
   }
 }
 
+/**
+ * Gathers the rows of a string column listed in `order` (distinct rows). Mostly ascending orders (the merge's live
+ * rows) are copied in order. Shuffled orders (the features' sort) are scattered instead: the source is read in
+ * order and each value written to its place, since random reads stall on memory where random writes do not
+ * (1M names: ~110 ms scattered against ~300 ms gathered, measured on the bench machine).
+ */
+function takeStrings(c: StringColumn, order: ArrayLike<number>, length: number): StringColumn {
+  let descents = 0
+  for (let i = 1; i < length; i++) if (order[i]! < order[i - 1]!) descents++
+  const out = descents > length >>> 4 ? scatterStrings(c, order, length) : gatherStrings(c, order, length)
+  if (c.dictionary) {
+    const codes = new Int32Array(length)
+    const src = c.dictionary.codes
+    for (let i = 0; i < length; i++) codes[i] = src[order[i]!]!
+    out.dictionary = { ...c.dictionary, codes }
+  }
+  return out
+}
+
+function tooLarge(): never {
+  throw new StateError('too_large', 'a string column passed 2 GiB of text; route this table to Spark (Glue)')
+}
+
+function gatherStrings(c: StringColumn, order: ArrayLike<number>, length: number): StringColumn {
+  const { bytes, offsets, valid } = c
+  let size = 0
+  for (let i = 0; i < length; i++) {
+    const r = order[i]!
+    size += offsets[r + 1]! - offsets[r]!
+  }
+  if (size > MAX_STRING_BYTES) tooLarge()
+  const out = newStringColumn(length, size)
+  const ob = out.bytes
+  const oo = out.offsets
+  const ov = out.valid
+  let o = 0
+  for (let i = 0; i < length; i++) {
+    const r = order[i]!
+    const s = offsets[r]!
+    const e = offsets[r + 1]!
+    if (e - s < 32) for (let k = s; k < e; k++) ob[o++] = bytes[k]!
+    else {
+      ob.set(bytes.subarray(s, e), o)
+      o += e - s
+    }
+    oo[i + 1] = o
+    ov[i] = valid[r]!
+  }
+  return out
+}
+
+function scatterStrings(c: StringColumn, order: ArrayLike<number>, length: number): StringColumn {
+  const { bytes, offsets, valid } = c
+  let rows = 0
+  for (let i = 0; i < length; i++) if (order[i]! >= rows) rows = order[i]! + 1
+  const place = new Int32Array(rows).fill(-1) // source row -> output row
+  for (let i = 0; i < length; i++) {
+    const r = order[i]!
+    if (place[r] !== -1) return gatherStrings(c, order, length) // a row listed twice: gather instead
+    place[r] = i
+  }
+  const out = newStringColumn(length, 0)
+  const oo = out.offsets
+  const ov = out.valid
+  for (let r = 0; r < rows; r++) {
+    const i = place[r]!
+    if (i < 0) continue
+    oo[i + 1] = offsets[r + 1]! - offsets[r]!
+    ov[i] = valid[r]!
+  }
+  for (let i = 0; i < length; i++) oo[i + 1]! += oo[i]!
+  if (oo[length]! > MAX_STRING_BYTES) tooLarge()
+  const ob = new Uint8Array(oo[length]!)
+  out.bytes = ob
+  for (let r = 0; r < rows; r++) {
+    const i = place[r]!
+    if (i < 0) continue
+    let o = oo[i]!
+    const e = offsets[r + 1]!
+    for (let k = offsets[r]!; k < e; k++) ob[o++] = bytes[k]!
+  }
+  return out
+}
+
+// One function per column type, each with its arrays in locals: a single function switching on the type kept
+// the loads polymorphic inside the loops and took ~3x longer (bench profile, 1M rows).
+function take64(src: Float64Array, order: ArrayLike<number>, length: number): Float64Array {
+  const out = new Float64Array(length)
+  for (let i = 0; i < length; i++) out[i] = src[order[i]!]!
+  return out
+}
+
+function take32(src: Int32Array, order: ArrayLike<number>, length: number): Int32Array {
+  const out = new Int32Array(length)
+  for (let i = 0; i < length; i++) out[i] = src[order[i]!]!
+  return out
+}
+
+function take8(src: Uint8Array, order: ArrayLike<number>, length: number): Uint8Array {
+  const out = new Uint8Array(length)
+  for (let i = 0; i < length; i++) out[i] = src[order[i]!]!
+  return out
+}
+
 /** Gathers one column's rows listed in `order`, in that order. */
 export function takeColumn(c: ColumnData, order: ArrayLike<number>, length = order.length): ColumnData {
   switch (c.type) {
-    case 'string': {
-      const out: StringValues = new Array(length)
-      const src = c.values
-      for (let i = 0; i < length; i++) out[i] = src[order[i]!] ?? null
-      return { type: 'string', values: out }
-    }
-    case 'double': {
-      const values = new Float64Array(length)
-      for (let i = 0; i < length; i++) values[i] = c.values[order[i]!]!
-      return { type: 'double', values }
-    }
-    case 'date': {
-      const values = new Int32Array(length)
-      for (let i = 0; i < length; i++) values[i] = c.values[order[i]!]!
-      return { type: 'date', values }
-    }
-    case 'int32': {
-      const values = new Int32Array(length)
-      const valid = new Uint8Array(length)
-      for (let i = 0; i < length; i++) {
-        values[i] = c.values[order[i]!]!
-        valid[i] = c.valid[order[i]!]!
-      }
-      return { type: 'int32', values, valid }
-    }
+    case 'string':
+      return takeStrings(c, order, length)
+    case 'double':
+      return { type: 'double', values: take64(c.values, order, length) }
+    case 'date':
+      return { type: 'date', values: take32(c.values, order, length) }
+    case 'int32':
+      return { type: 'int32', values: take32(c.values, order, length), valid: take8(c.valid, order, length) }
   }
 }
 
 /** A new table holding the rows of `src` listed in `order`, in that order (a gather). */
 export function takeRows(src: Table, order: ArrayLike<number>, length = order.length): Table {
   return { spec: src.spec, length, columns: src.columns.map((c) => takeColumn(c, order, length)) }
+}
+
+/** A string column whose row i is `values` row codes[i] (NULL for -1), carrying the dictionary for the writer. */
+export function fromDictionary(
+  values: StringColumn,
+  size: number,
+  codes: Int32Array,
+  length = codes.length,
+): StringColumn {
+  const { bytes, offsets } = values
+  let total = 0
+  for (let i = 0; i < length; i++) {
+    const c = codes[i]!
+    if (c >= 0) total += offsets[c + 1]! - offsets[c]!
+  }
+  if (total > MAX_STRING_BYTES)
+    throw new StateError(
+      'too_large',
+      'a string column passed 2 GiB of text; route this table to Spark (Glue)',
+    )
+  const out = newStringColumn(length, total)
+  const ob = out.bytes
+  const oo = out.offsets
+  const ov = out.valid
+  let o = 0
+  for (let i = 0; i < length; i++) {
+    const c = codes[i]!
+    if (c >= 0) {
+      for (let k = offsets[c]!, e = offsets[c + 1]!; k < e; k++) ob[o++] = bytes[k]!
+      ov[i] = 1
+    }
+    oo[i + 1] = o
+  }
+  out.dictionary = { codes: codes.length === length ? codes : codes.slice(0, length), values, size }
+  return out
+}
+
+/** Appends a JS string (or NULL) as row `row`, the column's next row. */
+export function appendText(c: StringColumn, row: number, text: string | null): void {
+  if (text === null) {
+    appendString(c, row, null)
+    return
+  }
+  const at = c.offsets[row]!
+  ensureBytes(c, at, text.length * 3)
+  const written = encoder.encodeInto(text, c.bytes.subarray(at)).written
+  c.offsets[row + 1] = at + written
+  c.valid[row] = 1
 }

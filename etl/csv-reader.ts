@@ -7,10 +7,10 @@
  * (docs/decisions.md has the measurements).
  */
 import { Buffer, isAscii, isUtf8 } from 'node:buffer'
-import { type ColumnBuilder, ensureCapacity, newColumn } from './column-builder.js'
+import { appendString, type ColumnBuilder, ensureBytes, ensureCapacity, newColumn } from './column-builder.js'
 import { at, InputError, quoteValue } from './errors.js'
 import { keyIndex } from './table-spec.js'
-import type { DmsFormat, ParsedFile, TableSpec } from './types.js'
+import type { DmsFormat, ParsedFile, StringColumn, TableSpec } from './types.js'
 import { OP_DELETE, OP_INSERT, OP_UPDATE } from './types.js'
 import { parseDate, parseInt32 } from './values.js'
 
@@ -81,36 +81,18 @@ const latin1Slice: (b: Buffer, s: number, e: number) => string =
     ? (b, s, e) => (b as unknown as { latin1Slice(s: number, e: number): string }).latin1Slice(s, e)
     : (b, s, e) => b.toString('latin1', s, e)
 
-/**
- * One JS string per distinct value of a repetitive column (city, state): the value's bytes are hashed and compared
- * in place, so a million rows of 2,000 cities make 2,000 strings instead of a million. Fewer live strings means
- * less garbage-collection work for every later step, and later Map lookups hit strings whose hash V8 has cached.
- * A column that turns out to be mostly distinct (names) stops interning after MAX_INTERNED values.
- */
-class Interner {
-  static readonly MAX_INTERNED = 1 << 16
-  private readonly byHash = new Map<number, string>()
-  active = true
-
-  /** The interned string for ASCII bytes [s, e), or undefined (then the caller decodes as usual). */
-  get(b: Uint8Array, s: number, e: number): string | undefined {
-    let h = 0x811c9dc5 ^ (e - s)
-    for (let i = s; i < e; i++) h = Math.imul(h ^ b[i]!, 0x01000193)
-    const hit = this.byHash.get(h)
-    if (hit !== undefined) {
-      if (hit.length !== e - s) return undefined
-      for (let i = 0; i < hit.length; i++) if (hit.charCodeAt(i) !== b[s + i]) return undefined
-      return hit
-    }
-    if (this.byHash.size >= Interner.MAX_INTERNED) {
-      this.active = false
-      this.byHash.clear()
-      return undefined
-    }
-    const v = latin1Slice(b as Buffer, s, e)
-    this.byHash.set(h, v)
-    return v
+/** Appends a quoted field's bytes with each doubled quote `""` collapsed to one `"`. */
+function appendUnescaped(c: StringColumn, row: number, b: Uint8Array, s: number, e: number): void {
+  const at = c.offsets[row]!
+  ensureBytes(c, at, e - s)
+  const out = c.bytes
+  let o = at
+  for (let i = s; i < e; i++) {
+    out[o++] = b[i]!
+    if (b[i] === QUOTE) i++ // the second quote of the pair
   }
+  c.offsets[row + 1] = o
+  c.valid[row] = 1
 }
 
 /** Byte offset of the first invalid UTF-8 sequence, or -1. Only called when `isUtf8` already said no. */
@@ -148,11 +130,13 @@ export function parseDmsCsv(
   const key = keyIndex(spec)
   const { fieldCount, fieldColumn, hasOp, sequenceField } = layout
   const sequence: string[] = []
-  const interners = spec.columns.map((c) => (c.type === 'string' ? new Interner() : undefined))
 
   const columns: ColumnBuilder[] = spec.columns.map((c) => newColumn(c, 0))
   let capacity = Math.max(16, Math.ceil(n / 32))
   ensureCapacity(columns, capacity)
+  const stringColumns = columns.filter((c): c is StringColumn => c.type === 'string')
+  // A string column's text is at most the file's size; start at a fair share and let it double.
+  for (const c of stringColumns) ensureBytes(c, 0, Math.ceil(n / (stringColumns.length + 1)))
   let ops = new Uint8Array(hasOp ? capacity : 0)
   let lines = new Int32Array(capacity)
 
@@ -302,6 +286,8 @@ export function parseDmsCsv(
       lines = grownLines
     }
     lines[row] = line
+    // Every string column starts the row as NULL (an empty range): D rows and NULL fields leave it so.
+    for (const c of stringColumns) c.offsets[row + 1] = c.offsets[row]!
     let op = OP_INSERT
     field = 0
     for (;;) {
@@ -330,13 +316,10 @@ export function parseDmsCsv(
         const col = columns[c]!
         if (isNull()) {
           if (c === key) fail('null_key', `NULL key ${spec.primaryKey} (expected a value)`)
-          // NULL is the builders' initial state for date and int32 (valid = 0); strings need an explicit null.
-          if (col.type === 'string') col.values[row] = null
+          // NULL is every builder's initial state for the row (valid = 0, an empty string range).
         } else if (col.type === 'string') {
-          const interner = interners[c]
-          col.values[row] =
-            (ascii && !escaped && interner?.active && e - s <= 64 ? interner.get(buf, s, e) : undefined) ??
-            text()
+          if (escaped) appendUnescaped(col, row, buf, s, e)
+          else appendString(col, row, buf, s, e)
         } else if (col.type === 'int32') {
           col.values[row] =
             (quoted && escaped ? undefined : parseInt32(buf, s, e)) ??
@@ -361,8 +344,6 @@ export function parseDmsCsv(
       fieldLine = lines[row]!
       fail('field_count', `${field} fields (expected ${fieldCount}: ${layout.header.join(',')})`, field)
     }
-    // D rows and NULL strings leave holes in string arrays; keep them dense so V8 keeps fast elements.
-    for (const col of columns) if (col.type === 'string' && col.values.length <= row) col.values[row] = null
     row++
   }
 

@@ -6,11 +6,11 @@
  */
 import { brotliDecompressSync, gunzipSync } from 'node:zlib'
 import { parquetMetadata, parquetRead } from 'hyparquet'
-import { ensureCapacity, newColumn } from './column-builder.js'
+import { appendText, ensureCapacity, newColumn } from './column-builder.js'
 import type { CsvLayout } from './csv-reader.js'
 import { at, InputError, quoteValue } from './errors.js'
 import { keyIndex } from './table-spec.js'
-import type { ParsedFile, TableSpec } from './types.js'
+import type { ParsedFile, StringColumn, TableSpec } from './types.js'
 import { OP_DELETE, OP_INSERT, OP_UPDATE } from './types.js'
 import { parseDateString } from './values.js'
 
@@ -65,9 +65,12 @@ export async function parseDmsParquet(
   const ops = layout.hasOp ? new Uint8Array(n) : null
   const lines = new Int32Array(n)
   const sequence: string[] = []
+  const stringColumns = columns.filter((c): c is StringColumn => c.type === 'string')
   for (let r = 0; r < n; r++) {
     const row = rows[r]!
     lines[r] = r + 1
+    // Every string column starts the row as NULL (an empty range): D rows and NULL values leave it so.
+    for (const c of stringColumns) c.offsets[r + 1] = c.offsets[r]!
     let op = OP_INSERT
     for (let f = 0; f < layout.fieldCount; f++) {
       const v = row[f]
@@ -94,23 +97,18 @@ export async function parseDmsParquet(
         }
         continue
       }
-      if (op === OP_DELETE && c !== key) {
-        const col = columns[c]!
-        if (col.type === 'string') col.values[r] = null
-        continue
-      }
+      if (op === OP_DELETE && c !== key) continue
       const col = columns[c]!
       const name = spec.columns[c]!.name
       if (v === null || v === undefined) {
         if (c === key) fail('null_key', `NULL key ${spec.primaryKey} (expected a value)`)
-        if (col.type === 'string') col.values[r] = null
         continue
       }
       switch (col.type) {
         case 'string':
           if (typeof v !== 'string')
             fail('bad_header', `${name} is ${typeof v} ${quoteValue(String(v))} (expected a string)`)
-          col.values[r] = v as string
+          appendText(col, r, v as string)
           break
         case 'int32': {
           const x = typeof v === 'bigint' ? Number(v) : v

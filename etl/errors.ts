@@ -34,6 +34,7 @@ export type ErrorCode =
   // target state
   | 'commit_conflict'
   | 'corrupt_state'
+  | 'too_large' // a table beyond what one process holds (route it to Spark)
 
 /** Where in an input file an error points (all 1-based). */
 export interface InputLocation {

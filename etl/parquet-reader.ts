@@ -3,6 +3,7 @@
  * Used to load the previous version before applying new changes, and by `lakesync export`/`show`.
  */
 import { parquetMetadata, parquetRead } from 'hyparquet'
+import { stringColumnFrom } from './column-builder.js'
 import { StateError } from './errors.js'
 import type { ColumnData, StringValues, Table, TableSpec } from './types.js'
 import { NULL_DATE } from './types.js'
@@ -39,7 +40,7 @@ export async function parquetToTable(bytes: Uint8Array, spec: TableSpec, file: s
         for (const p of parts)
           for (let i = 0; i < p.data.length; i++)
             values[p.start + i] = (p.data[i] as string | null | undefined) ?? null
-        return { type: 'string', values }
+        return stringColumnFrom(values)
       }
       case 'double': {
         const values = new Float64Array(n)

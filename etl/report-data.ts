@@ -4,7 +4,9 @@
  * published users_features table of the current version. `deriveReport` is pure (log, features table, status in;
  * numbers out); `readReportData` reads those inputs from a target (a folder or S3) and calls it.
  */
+import { BytesDictionary } from './bytes-dictionary.js'
 import { USERS_FEATURES_SPEC } from './city-features.js'
+import { stringAt } from './column-builder.js'
 import { type CommitLog, type LogRecord, readCommitLog } from './commit-log.js'
 import { readVersionTable } from './pipeline.js'
 import { lastAppliedOf, type TableStatus, tableStatus } from './status.js'
@@ -138,20 +140,24 @@ export function featureNumbers(features: Table): Omit<ReportFeatures, 'version' 
   const rate = col('login_rate_last_3_months_by_city')
   if (city.type !== 'string' || state.type !== 'string' || rank.type !== 'int32' || rate.type !== 'double')
     throw new Error('users_features needs city, state strings, an int32 rank and a double rate') // by the spec
-  const byCity = new Map<string | null, CityRow>()
+  // Cities are grouped by their bytes: one JS string per city, not per row.
+  const seen = new BytesDictionary()
+  const byCode: CityRow[] = []
+  let nullCity: CityRow | undefined
   const ranks = new Map<number | null, number>()
   for (let r = 0; r < features.length; r++) {
-    const c = city.values[r] ?? null
-    let row = byCity.get(c)
+    const code = city.valid[r] === 1 ? seen.codeOf(city.bytes, city.offsets[r]!, city.offsets[r + 1]!) : -1
+    let row = code < 0 ? nullCity : byCode[code]
     if (!row) {
-      row = { city: c, state: state.values[r] ?? null, users: 0, rate: rate.values[r]!, active: 0 }
-      byCity.set(c, row)
+      row = { city: stringAt(city, r), state: stringAt(state, r), users: 0, rate: rate.values[r]!, active: 0 }
+      if (code < 0) nullCity = row
+      else byCode[code] = row
     }
     row.users++
     const k = rank.valid[r] ? rank.values[r]! : null
     ranks.set(k, (ranks.get(k) ?? 0) + 1)
   }
-  const cities = [...byCity.values()]
+  const cities = nullCity ? [...byCode, nullCity] : [...byCode]
   for (const c of cities) c.active = Math.round(c.rate * c.users)
   cities.sort((a, b) => b.users - a.users || compareNames(a.city, b.city))
   const activeUsers = cities.reduce((s, c) => s + c.active, 0)

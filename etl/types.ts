@@ -31,20 +31,35 @@ export interface DmsFormat {
   orderChangesBy: 'file' | 'timestamp' | 'changeSequence' // file/row order, or the timestamp or change-sequence column
 }
 
-/** A string column: one JS string per row, NULL as null. */
+/** JS strings with NULL as null: the form conversions to and from other libraries use. */
 export type StringValues = (string | null)[]
 
 /** Sentinel for a NULL date. Real dates (years 0000-9999) are far inside the int32 range. */
 export const NULL_DATE = -0x80000000
 
 /**
+ * A string column as UTF-8 bytes back to back (Arrow's layout): row i is bytes[offsets[i], offsets[i + 1]), and
+ * valid[i] = 1 when it is present (a NULL row has an empty range). Strings stay bytes from the CSV reader to the
+ * Parquet writer: at 10M rows, one JS string per name made garbage collection the largest cost of a run
+ * (docs/performance.md). `dictionary`, when set, is the same column dictionary-encoded (codes[i] = -1 for NULL),
+ * which the writer uses as is instead of hashing every value again.
+ */
+export interface StringColumn {
+  type: 'string'
+  bytes: Uint8Array // may be longer than offsets[length] (capacity)
+  offsets: Int32Array // length + 1 entries (or more: capacity), offsets[0] = 0
+  valid: Uint8Array // 1 = present
+  dictionary?: { codes: Int32Array; values: StringColumn; size: number } // size: entries in values
+}
+
+/**
  * Columnar storage of one column. int32: values plus a validity byte per row (1 = present);
- * date: days since epoch with NULL_DATE for NULL; string: JS strings.
+ * date: days since epoch with NULL_DATE for NULL; string: UTF-8 bytes and offsets.
  */
 export type ColumnData =
   | { type: 'int32'; values: Int32Array; valid: Uint8Array }
   | { type: 'date'; values: Int32Array }
-  | { type: 'string'; values: StringValues }
+  | StringColumn
   | { type: 'double'; values: Float64Array } // computed features only; never NULL
 
 /** A table in memory: columns in spec order, all of length `length` (typed arrays may be longer: capacity). */

@@ -35,6 +35,7 @@ import { mulberry32 } from '../bench/generate.js'
 import { type CaptureFault, type CaptureResult, runCapture } from '../etl/capture/capture.js'
 import { PostgresSource } from '../etl/capture/postgres.js'
 import { cityFeatures, USERS_FEATURES_SPEC } from '../etl/city-features.js'
+import { stringColumnFrom } from '../etl/column-builder.js'
 import { readCommitLog } from '../etl/commit-log.js'
 import { showTable, tableToCsv } from '../etl/csv-export.js'
 import { listDmsFiles } from '../etl/dms-files.js'
@@ -182,8 +183,8 @@ function tableOf(rows: (string | null)[][]): Table {
     length: n,
     columns: [
       { type: 'int32', values: ids, valid: new Uint8Array(n).fill(1) },
-      { type: 'string', values: rows.map((r) => r[1] ?? null) },
-      { type: 'string', values: rows.map((r) => r[2] ?? null) },
+      stringColumnFrom(rows.map((r) => r[1] ?? null)),
+      stringColumnFrom(rows.map((r) => r[2] ?? null)),
       { type: 'date', values: dates },
     ],
   }

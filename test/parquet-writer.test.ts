@@ -8,6 +8,7 @@ import { DuckDBInstance } from '@duckdb/node-api'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { USERS_FEATURES_SPEC } from '../etl/city-features.js'
+import { stringColumnFrom } from '../etl/column-builder.js'
 import { tableToCsv } from '../etl/csv-export.js'
 import { parquetToTable } from '../etl/parquet-reader.js'
 import { writeParquet } from '../etl/parquet-writer.js'
@@ -39,10 +40,10 @@ function table(rows: FeatureRow[]): Table {
     length: n,
     columns: [
       ints(0),
-      { type: 'string', values: col(1) as (string | null)[] },
-      { type: 'string', values: col(2) as (string | null)[] },
+      stringColumnFrom(col(1) as (string | null)[]),
+      stringColumnFrom(col(2) as (string | null)[]),
       { type: 'date', values: Int32Array.from(col(3), (v) => (v as number | null) ?? NULL_DATE) },
-      { type: 'string', values: col(4) as (string | null)[] },
+      stringColumnFrom(col(4) as (string | null)[]),
       ints(5),
       { type: 'double', values: Float64Array.from(col(6) as number[]) },
       ints(7),

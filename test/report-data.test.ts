@@ -7,6 +7,7 @@
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { stringAt } from '../etl/column-builder.js'
 import { readCommitLog, versionName } from '../etl/commit-log.js'
 import { DEFAULT_DMS_FORMAT } from '../etl/dms-format.js'
 import { type ReportData, readReportData } from '../etl/report-data.js'
@@ -51,10 +52,10 @@ describe('report data: features from the published users_features table', () => 
       throw new Error('unexpected column types')
     const expected = new Map<string | null, { users: number; rate: number; state: string | null }>()
     for (let r = 0; r < features.length; r++)
-      expected.set(city.values[r] ?? null, {
+      expected.set(stringAt(city, r), {
         users: n.values[r]!,
         rate: rate.values[r]!,
-        state: state.values[r] ?? null,
+        state: stringAt(state, r),
       })
     expect(f.cities).toHaveLength(expected.size)
     for (const c of f.cities) {

@@ -64,3 +64,44 @@ export function compareUtf8(a: string, b: string): number {
   }
   return a.length - b.length
 }
+
+/**
+ * Stable LSD radix sort of (key, row) pairs by non-negative int32 keys at most `maxKey`, 11-bit digits (2,048
+ * buckets stay in cache). Keys and rows move together, so each pass reads sequentially; passes over digits where
+ * every key agrees are skipped. The inputs may be reused as scratch; the sorted pair is returned.
+ */
+export function radixSortPairs(
+  keys: Int32Array,
+  rows: Int32Array,
+  maxKey: number,
+): { keys: Int32Array; rows: Int32Array } {
+  const n = keys.length
+  const BITS = 11
+  const RADIX = 1 << BITS
+  const MASK = RADIX - 1
+  let k = keys
+  let r = rows
+  let k2: Int32Array = new Int32Array(n)
+  let r2: Int32Array = new Int32Array(n)
+  const counts = new Int32Array(RADIX)
+  for (let shift = 0; shift < 31 && maxKey >>> shift > 0; shift += BITS) {
+    counts.fill(0)
+    for (let i = 0; i < n; i++) counts[(k[i]! >>> shift) & MASK]!++
+    if (counts[(k[0]! >>> shift) & MASK] === n) continue // one bucket: the pass would not move anything
+    let sum = 0
+    for (let d = 0; d < RADIX; d++) {
+      const c = counts[d]!
+      counts[d] = sum
+      sum += c
+    }
+    for (let i = 0; i < n; i++) {
+      const key = k[i]!
+      const at = counts[(key >>> shift) & MASK]!++
+      k2[at] = key
+      r2[at] = r[i]!
+    }
+    ;[k, k2] = [k2, k]
+    ;[r, r2] = [r2, r]
+  }
+  return { keys: k, rows: r }
+}

@@ -1,0 +1,154 @@
+/**
+ * Property: the features table equals a plain model of the rules (sort with a comparator, count per city), for
+ * row orders the engine does not produce itself (users not sorted by id) and for date ranges wide enough that the
+ * packed (city, date) sort key would overflow, which takes the two-pass path.
+ */
+import fc from 'fast-check'
+import { describe, expect, it } from 'vitest'
+import { cityFeatures } from '../etl/city-features.js'
+import { stringColumnFrom } from '../etl/column-builder.js'
+import { formatValue } from '../etl/csv-export.js'
+import { compareUtf8, radixSortPairs } from '../etl/sort.js'
+import { USERS_SPEC } from '../etl/table-spec.js'
+import type { Table } from '../etl/types.js'
+import { NULL_DATE } from '../etl/types.js'
+import { parseDateString } from '../etl/values.js'
+
+type User = { id: number; name: string | null; city: string | null; date: number | null }
+
+const AS_OF = parseDateString('2021-10-17')!
+const ALIASES = new Map([['Nashville-Davidson', 'Nashville']])
+const STATES = new Map([
+  ['Nashville', 'Tennessee'],
+  ['c1', 'S1'],
+  ['c7', 'S1'],
+  ['Zürich', 'ZH'],
+])
+
+function table(users: User[]): Table {
+  const n = users.length
+  return {
+    spec: USERS_SPEC,
+    length: n,
+    columns: [
+      { type: 'int32', values: Int32Array.from(users, (u) => u.id), valid: new Uint8Array(n).fill(1) },
+      stringColumnFrom(users.map((u) => u.name)),
+      stringColumnFrom(users.map((u) => u.city)),
+      { type: 'date', values: Int32Array.from(users, (u) => u.date ?? NULL_DATE) },
+    ],
+  }
+}
+
+/** The rules of issue 2, written plainly. */
+function model(users: User[]): (string | null)[][] {
+  const canon = (c: string | null) => (c === null ? null : (ALIASES.get(c) ?? c))
+  const groups = new Map<string | null, User[]>()
+  for (const u of users) {
+    const c = canon(u.city)
+    groups.set(c, [...(groups.get(c) ?? []), u])
+  }
+  const cities = [...groups.keys()].sort((a, b) => (a === null ? 1 : b === null ? -1 : compareUtf8(a, b)))
+  const rows: (string | null)[][] = []
+  for (const c of cities) {
+    const g = groups.get(c)!
+    const distinct = [...new Set(g.map((u) => u.date))].sort((a, b) =>
+      a === null ? 1 : b === null ? -1 : b - a,
+    )
+    const k = g.filter((u) => u.date !== null && AS_OF - u.date <= 90).length
+    const ranked = g.map((u) => ({ u, rank: distinct.indexOf(u.date) + 1 }))
+    ranked.sort((a, b) => b.rank - a.rank || a.u.id - b.u.id)
+    for (const { u, rank } of ranked)
+      rows.push([
+        String(u.id),
+        u.name,
+        c,
+        u.date === null ? null : String(u.date),
+        c === null ? null : (STATES.get(c) ?? null),
+        String(rank),
+        String(k / g.length),
+        String(g.length),
+      ])
+  }
+  return rows
+}
+
+function engine(users: User[]): (string | null)[][] {
+  const { table: t } = cityFeatures(table(users), { asOf: AS_OF, cityToState: STATES, cityAliases: ALIASES })
+  const out: (string | null)[][] = []
+  for (let r = 0; r < t.length; r++)
+    out.push(
+      t.columns.map((c, i) => {
+        if (i === 3) return c.type === 'date' && c.values[r] !== NULL_DATE ? String(c.values[r]) : null
+        if (i === 6) return c.type === 'double' ? String(c.values[r]) : null
+        return formatValue(c, r)
+      }),
+    )
+  return out
+}
+
+const narrowDate = fc.integer({ min: AS_OF - 200, max: AS_OF + 5 })
+const wideDate = fc.integer({ min: parseDateString('0001-01-01')!, max: parseDateString('9999-12-31')! })
+const cityPool = (size: number) =>
+  fc.oneof(
+    fc.constant(null),
+    fc.constantFrom('Nashville', 'Nashville-Davidson', 'Zürich', 'Ａcity', '😀', ''),
+    fc.integer({ min: 0, max: size }).map((i) => `c${i}`),
+  )
+const users = (date: fc.Arbitrary<number>, cities: number) =>
+  fc.uniqueArray(
+    fc.record({
+      id: fc.integer({ min: -1000, max: 100_000 }),
+      name: fc.option(fc.string({ maxLength: 5 }), { nil: null }),
+      city: cityPool(cities),
+      date: fc.option(date, { nil: null, freq: 8 }),
+    }),
+    { selector: (u) => u.id, maxLength: 60 },
+  )
+
+describe('city features (property)', () => {
+  it('equal the model for narrow dates, users in any order', () => {
+    fc.assert(
+      fc.property(users(narrowDate, 12), (us) => {
+        expect(engine(us)).toEqual(model(us))
+      }),
+      { numRuns: 300 },
+    )
+  })
+
+  it('equal the model when the packed (city, date) key would overflow int32', () => {
+    // 800 possible cities x ~3.65M days > 2^31: the two-pass sort.
+    const many = fc.uniqueArray(fc.integer({ min: 0, max: 5000 }), { minLength: 700, maxLength: 800 })
+    fc.assert(
+      fc.property(users(wideDate, 10), many, (us, extra) => {
+        const all = [
+          ...us,
+          ...extra.map((i) => ({ id: 200_000 + i, name: 'x', city: `m${i}`, date: AS_OF - (i % 3) })),
+          { id: 300_000, name: null, city: 'far', date: parseDateString('0001-01-01')! },
+          { id: 300_001, name: null, city: 'far', date: parseDateString('9999-12-31')! },
+        ]
+        expect(engine(all)).toEqual(model(all))
+      }),
+      { numRuns: 10 },
+    )
+  })
+})
+
+describe('radixSortPairs', () => {
+  it('sorts (key, row) pairs stably by key', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 0, max: 0x7fffffff }), { maxLength: 300 }),
+        fc.boolean(),
+        (ks, narrow) => {
+          const keys = Int32Array.from(ks, (k) => (narrow ? k % 5 : k))
+          const rows = Int32Array.from(ks, (_, i) => i)
+          const expected = [...rows].sort((a, b) => keys[a]! - keys[b]! || a - b)
+          const max = keys.reduce((m, k) => Math.max(m, k), 0)
+          const sorted = radixSortPairs(keys.slice(), rows, max)
+          expect([...sorted.rows]).toEqual(expected)
+          expect([...sorted.keys]).toEqual(expected.map((r) => keys[r]!))
+        },
+      ),
+    )
+  })
+})

@@ -11,7 +11,7 @@
  */
 import { appendRow, compareStringRows, ensureCapacity, stringAt, takeRows } from './column-builder.js'
 import { at, InputError } from './errors.js'
-import { type KeyIndex, newKeyIndex } from './key-index.js'
+import { type KeyIndex, newKeyIndex, sortedKeyIndex } from './key-index.js'
 import { stableSortByInt32 } from './sort.js'
 import { keyIndex } from './table-spec.js'
 import type { ColumnData, OpCounts, ParsedFile, StringColumn, Table, TableSpec } from './types.js'
@@ -30,18 +30,25 @@ export function zeroCounts(): OpCounts {
 }
 
 function keyOf(col: ColumnData, row: number): number | string {
-  return col.type === 'string' ? (stringAt(col, row) as string) : col.values[row]!
+  return col.type === 'string' ? (stringAt(col, row) as string) : (col as { values: Int32Array }).values[row]!
+}
+
+function aliveRows(n: number): Uint8Array {
+  const alive = new Uint8Array(Math.max(n, 1024))
+  alive.fill(1, 0, n)
+  return alive
 }
 
 /** Starts a merge from an existing table (the previous version). Takes ownership of its arrays. */
 export function startMerge(base: Table): MergeState {
   const key = keyIndex(base.spec)
   const keyCol = base.columns[key]!
-  const index = newKeyIndex(keyCol, base.length)
-  for (let r = 0; r < base.length; r++) index.set(keyOf(keyCol, r), r)
-  const alive = new Uint8Array(Math.max(base.length, 1024))
-  alive.fill(1, 0, base.length)
-  return { table: { ...base }, alive, index, key }
+  let index = sortedKeyIndex(keyCol, base.length) // a version is stored in key order
+  if (index === null) {
+    index = newKeyIndex(keyCol, base.length)
+    for (let r = 0; r < base.length; r++) index.set(keyOf(keyCol, r), r)
+  }
+  return { table: { ...base }, alive: aliveRows(base.length), index, key }
 }
 
 /**
@@ -57,6 +64,9 @@ export function startFromFullLoad(spec: TableSpec, parts: ParsedFile[]): MergeSt
   )
   const key = keyIndex(spec)
   const keyCol = table.columns[key]!
+  // Strictly ascending keys (DMS unloads a table in key order) hold no duplicate: no hash index to build.
+  const sorted = sortedKeyIndex(keyCol, total)
+  if (sorted) return { table, alive: aliveRows(total), index: sorted, key }
   const index = newKeyIndex(keyCol, total)
   let base = 0
   for (const part of parts) {
@@ -76,9 +86,7 @@ export function startFromFullLoad(spec: TableSpec, parts: ParsedFile[]): MergeSt
     }
     base += part.rows.length
   }
-  const alive = new Uint8Array(Math.max(total, 1024))
-  alive.fill(1, 0, total)
-  return { table, alive, index, key }
+  return { table, alive: aliveRows(total), index, key }
 }
 
 function locate(parts: ParsedFile[], row: number): { file: string; line: number } {
@@ -191,7 +199,7 @@ export function applyInSequence(
 /** Compares the keys of two rows of the working table. */
 function keyComparator(keyCol: ColumnData): (a: number, b: number) => number {
   if (keyCol.type === 'string') return (a, b) => compareStringRows(keyCol, a, b)
-  const v = keyCol.values as Int32Array
+  const v = (keyCol as { values: Int32Array }).values
   return (a, b) => v[a]! - v[b]!
 }
 
@@ -215,7 +223,7 @@ export function finishMerge(state: MergeState): Table {
   // Keys of live rows are unique, so any sort of the tail is a stable one.
   let tail: Int32Array = order.slice(p)
   if (keyCol.type === 'string') tail = Int32Array.from(Array.from(tail).sort(compare))
-  else tail = stableSortByInt32(tail, keyCol.values as Int32Array)
+  else tail = stableSortByInt32(tail, (keyCol as { values: Int32Array }).values)
   const merged = new Int32Array(live)
   let i = 0
   let j = 0

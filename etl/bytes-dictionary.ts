@@ -5,6 +5,14 @@
 import { appendString, ensureCapacity, newStringColumn } from './column-builder.js'
 import type { StringColumn } from './types.js'
 
+/** Most distinct values a string dictionary may hold before a column is written PLAIN instead. */
+export const MAX_DICTIONARY = 1 << 16
+
+/** The dictionary limit for `present` non-NULL values: it must pay, so at most half of them and MAX_DICTIONARY. */
+export function dictionaryLimit(present: number): number {
+  return Math.min(MAX_DICTIONARY, Math.max(16, present >>> 1))
+}
+
 export class BytesDictionary {
   /** The distinct values in code order. */
   readonly values: StringColumn = newStringColumn(64, 1024)
@@ -67,4 +75,29 @@ export class BytesDictionary {
     this.slots = new Int32Array(this.slots.length * 2).fill(-1)
     for (let c = 0; c < this.size; c++) this.place(c)
   }
+}
+
+/**
+ * Dictionary-encodes a whole string column once, when its values repeat enough (dictionaryLimit), and attaches the
+ * codes to it: the Parquet writer then writes them as they are, and the features step gathers codes instead of
+ * hashing or moving the bytes again. Returns whether it did.
+ */
+export function attachDictionary(c: StringColumn, length: number): boolean {
+  if (c.dictionary) return true
+  const { bytes, offsets, valid } = c
+  let present = 0
+  for (let i = 0; i < length; i++) present += valid[i]!
+  const dict = new BytesDictionary(dictionaryLimit(present))
+  const codes = new Int32Array(length)
+  for (let i = 0; i < length; i++) {
+    if (valid[i] !== 1) {
+      codes[i] = -1
+      continue
+    }
+    const code = dict.codeOf(bytes, offsets[i]!, offsets[i + 1]!)
+    if (code < 0) return false
+    codes[i] = code
+  }
+  c.dictionary = { codes, values: dict.values, size: dict.size }
+  return true
 }

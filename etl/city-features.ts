@@ -9,11 +9,11 @@
  * - users_by_city: n
  * Row order: city ascending by UTF-8 bytes (NULL last), rank descending, user_id ascending.
  */
-import { BytesDictionary } from './bytes-dictionary.js'
-import { fromDictionary, stringAt, stringColumnFrom, takeColumn } from './column-builder.js'
+import { attachDictionary, BytesDictionary } from './bytes-dictionary.js'
+import { stringAt, stringColumnFrom, take32, takeColumn } from './column-builder.js'
 import { compareUtf8, radixSortPairs, stableSortByInt32 } from './sort.js'
 import { columnIndex } from './table-spec.js'
-import type { FeatureSummary, StringValues, Table, TableSpec } from './types.js'
+import type { FeatureSummary, StringColumn, StringValues, Table, TableSpec } from './types.js'
 import { NULL_DATE } from './types.js'
 
 export const USERS_FEATURES_SPEC: TableSpec = {
@@ -64,11 +64,22 @@ export function cityFeatures(users: Table, opts: CityFeatureOptions): CityFeatur
 
   // Dictionary-encode the city from its bytes: grouping, ordering and the state lookup then work on small ints and
   // touch each distinct string once. Aliases fold a spelling into its target's group.
-  const seen = new BytesDictionary()
-  const codes = new Int32Array(n)
-  const { bytes, offsets, valid } = cityCol
-  for (let r = 0; r < n; r++)
-    codes[r] = valid[r] === 1 ? seen.codeOf(bytes, offsets[r]!, offsets[r + 1]!) : -1
+  // The pipeline has usually dictionary-encoded the column already (attachDictionary); else it is done here.
+  attachDictionary(cityCol, n)
+  let codes: Int32Array
+  let seen: { values: StringColumn; size: number }
+  if (cityCol.dictionary) {
+    codes = cityCol.dictionary.codes
+    seen = cityCol.dictionary
+  } else {
+    // More than 65,536 cities: a dictionary without a limit, for grouping only.
+    const all = new BytesDictionary()
+    codes = new Int32Array(n)
+    const { bytes, offsets, valid } = cityCol
+    for (let r = 0; r < n; r++)
+      codes[r] = valid[r] === 1 ? all.codeOf(bytes, offsets[r]!, offsets[r + 1]!) : -1
+    seen = all
+  }
   const groupOf = new Map<string, number>()
   const dict: string[] = [] // canonical city per group
   const groupOfCode = new Int32Array(seen.size)
@@ -193,10 +204,18 @@ export function cityFeatures(users: Table, opts: CityFeatureOptions): CityFeatur
     length: n,
     columns: [
       takeColumn(idCol, order, n),
-      takeColumn(nameCol, order, n),
-      fromDictionary(cityNames, dict.length, groupCodes),
+      // Names that repeat travel as dictionary codes; unique names are moved as bytes.
+      nameCol.type === 'string' && nameCol.dictionary
+        ? {
+            type: 'dict',
+            codes: take32(nameCol.dictionary.codes, order, n),
+            entries: nameCol.dictionary.values,
+            size: nameCol.dictionary.size,
+          }
+        : takeColumn(nameCol, order, n),
+      { type: 'dict', codes: groupCodes, entries: cityNames, size: dict.length },
       { type: 'date', values: featureDates },
-      fromDictionary(stringColumnFrom(stateNames), stateNames.length, stateCodes),
+      { type: 'dict', codes: stateCodes, entries: stringColumnFrom(stateNames), size: stateNames.length },
       { type: 'int32', values: rank, valid: ones },
       { type: 'double', values: rate },
       { type: 'int32', values: usersByCity, valid: ones },

@@ -5,7 +5,7 @@
  */
 import { Buffer } from 'node:buffer'
 import { StateError } from './errors.js'
-import type { ColumnData, ColumnSpec, StringColumn, StringValues, Table } from './types.js'
+import type { ColumnData, ColumnSpec, DictColumn, StringColumn, StringValues, Table } from './types.js'
 import { NULL_DATE } from './types.js'
 
 /** A growable column: the same shape as ColumnData, its typed arrays longer than the row count (capacity). */
@@ -51,6 +51,7 @@ export function ensureCapacity(columns: ColumnBuilder[], needed: number): void {
       c.valid = valid
       continue
     }
+    if (c.type === 'dict') throw new Error('ensureCapacity: dictionary columns are output only') // never built row by row
     if (c.values.length >= needed) continue
     const cap = Math.max(needed, c.values.length * 2, 1024)
     if (c.type === 'double') {
@@ -120,6 +121,12 @@ export function stringAt(c: StringColumn, row: number): string | null {
   )
 }
 
+/** Row `row` of a dictionary column as a JS string, or null. */
+export function dictAt(c: DictColumn, row: number): string | null {
+  const code = c.codes[row]!
+  return code < 0 ? null : stringAt(c.entries, code)
+}
+
 /** A string column from JS strings (other libraries' output, tests). */
 export function stringColumnFrom(values: StringValues): StringColumn {
   let size = 0
@@ -159,6 +166,7 @@ export function appendRow(src: ColumnData[], from: number, dst: ColumnData[], to
   for (let c = 0; c < src.length; c++) {
     const s = src[c]!
     const d = dst[c]!
+    if (s.type === 'dict') throw new Error('appendRow: dictionary columns are output only') // not in merges
     if (s.type === 'string') {
       const present = s.valid[from] === 1
       appendString(d as StringColumn, to, present ? s.bytes : null, s.offsets[from]!, s.offsets[from + 1]!)
@@ -261,7 +269,7 @@ function take64(src: Float64Array, order: ArrayLike<number>, length: number): Fl
   return out
 }
 
-function take32(src: Int32Array, order: ArrayLike<number>, length: number): Int32Array {
+export function take32(src: Int32Array, order: ArrayLike<number>, length: number): Int32Array {
   const out = new Int32Array(length)
   for (let i = 0; i < length; i++) out[i] = src[order[i]!]!
   return out
@@ -278,6 +286,8 @@ export function takeColumn(c: ColumnData, order: ArrayLike<number>, length = ord
   switch (c.type) {
     case 'string':
       return takeStrings(c, order, length)
+    case 'dict':
+      return { ...c, codes: take32(c.codes, order, length) }
     case 'double':
       return { type: 'double', values: take64(c.values, order, length) }
     case 'date':
@@ -290,41 +300,6 @@ export function takeColumn(c: ColumnData, order: ArrayLike<number>, length = ord
 /** A new table holding the rows of `src` listed in `order`, in that order (a gather). */
 export function takeRows(src: Table, order: ArrayLike<number>, length = order.length): Table {
   return { spec: src.spec, length, columns: src.columns.map((c) => takeColumn(c, order, length)) }
-}
-
-/** A string column whose row i is `values` row codes[i] (NULL for -1), carrying the dictionary for the writer. */
-export function fromDictionary(
-  values: StringColumn,
-  size: number,
-  codes: Int32Array,
-  length = codes.length,
-): StringColumn {
-  const { bytes, offsets } = values
-  let total = 0
-  for (let i = 0; i < length; i++) {
-    const c = codes[i]!
-    if (c >= 0) total += offsets[c + 1]! - offsets[c]!
-  }
-  if (total > MAX_STRING_BYTES)
-    throw new StateError(
-      'too_large',
-      'a string column passed 2 GiB of text; route this table to Spark (Glue)',
-    )
-  const out = newStringColumn(length, total)
-  const ob = out.bytes
-  const oo = out.offsets
-  const ov = out.valid
-  let o = 0
-  for (let i = 0; i < length; i++) {
-    const c = codes[i]!
-    if (c >= 0) {
-      for (let k = offsets[c]!, e = offsets[c + 1]!; k < e; k++) ob[o++] = bytes[k]!
-      ov[i] = 1
-    }
-    oo[i + 1] = o
-  }
-  out.dictionary = { codes: codes.length === length ? codes : codes.slice(0, length), values, size }
-  return out
 }
 
 /** Appends a JS string (or NULL) as row `row`, the column's next row. */

@@ -3,7 +3,7 @@
  * CSV: a header row, LF line ends with a trailing newline, NULL as an empty unquoted field, the empty string as `""`,
  * quoting only when a field holds the delimiter, a quote, CR or LF.
  */
-import { stringAt } from './column-builder.js'
+import { dictAt, stringAt } from './column-builder.js'
 import type { ColumnData, Table } from './types.js'
 import { NULL_DATE } from './types.js'
 import { formatDate } from './values.js'
@@ -19,6 +19,8 @@ export function formatValue(c: ColumnData, row: number): string | null {
   switch (c.type) {
     case 'string':
       return stringAt(c, row)
+    case 'dict':
+      return dictAt(c, row)
     case 'int32':
       return c.valid[row] === 1 ? String(c.values[row]) : null
     case 'date': {

@@ -3,9 +3,9 @@
  * arrays, dictionaries for strings that repeat, and definition levels. Pure functions from columns to page bytes.
  */
 import { Buffer } from 'node:buffer'
-import { BytesDictionary } from './bytes-dictionary.js'
+import { BytesDictionary, dictionaryLimit } from './bytes-dictionary.js'
 import { ThriftWriter } from './thrift-compact.js'
-import type { ColumnData, StringColumn } from './types.js'
+import type { ColumnData, DictColumn, StringColumn } from './types.js'
 import { NULL_DATE } from './types.js'
 
 // Parquet encodings (parquet.thrift)
@@ -127,13 +127,10 @@ function stringPresence(
   return { present: nulls === 0 ? null : c.valid.subarray(start, end), nulls }
 }
 
-/** Most distinct values a string dictionary may hold before the column is written PLAIN instead. */
-const MAX_DICTIONARY = 1 << 16
-
 /**
  * Strings get a dictionary when they repeat (city, state, common names). A column that carries one (the features'
  * city and state) is written with it as is; otherwise one is built as the values are read, and given up as soon as
- * it passes MAX_DICTIONARY entries or half the rows, so a column of unique names costs only a short attempt before
+ * it passes dictionaryLimit's entries (65,536 or half the rows), so a column of unique names costs only a short attempt before
  * it is written PLAIN.
  */
 function encodeStrings(c: StringColumn, start: number, end: number): EncodedChunk {
@@ -146,7 +143,7 @@ function encodeStrings(c: StringColumn, start: number, end: number): EncodedChun
     for (let i = start; i < end; i++) if (codes[i]! >= 0) indices[count++] = codes[i]!
     return dictionaryChunk(c.dictionary.values, c.dictionary.size, indices, count, present, nulls)
   }
-  const dict = new BytesDictionary(Math.min(MAX_DICTIONARY, Math.max(16, (n - nulls) >>> 1)))
+  const dict = new BytesDictionary(dictionaryLimit(n - nulls))
   const { bytes, offsets, valid } = c
   for (let i = start; i < end; i++) {
     if (valid[i] !== 1) continue
@@ -155,6 +152,24 @@ function encodeStrings(c: StringColumn, start: number, end: number): EncodedChun
     indices[count++] = code
   }
   return dictionaryChunk(dict.values, dict.size, indices, count, present, nulls)
+}
+
+function encodeDict(c: DictColumn, start: number, end: number): EncodedChunk {
+  const { codes } = c
+  let count = 0
+  for (let i = start; i < end; i++) if (codes[i]! >= 0) count++
+  const nulls = end - start - count
+  let present: Uint8Array | null = null
+  const indices = new Int32Array(count)
+  if (nulls > 0) {
+    present = new Uint8Array(end - start)
+    for (let i = start, o = 0; i < end; i++)
+      if (codes[i]! >= 0) {
+        present[i - start] = 1
+        indices[o++] = codes[i]!
+      }
+  } else indices.set(codes.subarray(start, end))
+  return dictionaryChunk(c.entries, c.size, indices, count, present, nulls)
 }
 
 function dictionaryChunk(
@@ -222,6 +237,8 @@ export function encodeChunk(col: ColumnData, start: number, end: number): Encode
   switch (col.type) {
     case 'string':
       return encodeStrings(col, start, end)
+    case 'dict':
+      return encodeDict(col, start, end)
     case 'double': {
       const v = col.values.subarray(start, end)
       let min = Number.POSITIVE_INFINITY

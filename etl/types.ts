@@ -53,6 +53,18 @@ export interface StringColumn {
 }
 
 /**
+ * A string column stored only as codes into a dictionary: row i is entry codes[i], or NULL when codes[i] = -1.
+ * The features table's city, state (and name, when the users' names had a dictionary) are built this way: they
+ * repeat, so the writer writes the codes as a dictionary page without materialising or hashing any bytes.
+ */
+export interface DictColumn {
+  type: 'dict'
+  codes: Int32Array
+  entries: StringColumn // the distinct values (all present)
+  size: number // number of entries
+}
+
+/**
  * Columnar storage of one column. int32: values plus a validity byte per row (1 = present);
  * date: days since epoch with NULL_DATE for NULL; string: UTF-8 bytes and offsets.
  */
@@ -60,6 +72,7 @@ export type ColumnData =
   | { type: 'int32'; values: Int32Array; valid: Uint8Array }
   | { type: 'date'; values: Int32Array }
   | StringColumn
+  | DictColumn
   | { type: 'double'; values: Float64Array } // computed features only; never NULL
 
 /** A table in memory: columns in spec order, all of length `length` (typed arrays may be longer: capacity). */

@@ -94,11 +94,14 @@ const cityPool = (size: number) =>
     fc.constantFrom('Nashville', 'Nashville-Davidson', 'Zürich', 'Ａcity', '😀', ''),
     fc.integer({ min: 0, max: size }).map((i) => `c${i}`),
   )
-const users = (date: fc.Arbitrary<number>, cities: number) =>
+const uniqueNames = fc.option(fc.string({ maxLength: 5 }), { nil: null })
+// Few distinct names: the column gets a dictionary and the features carry names as codes.
+const repeatedNames = fc.option(fc.constantFrom('Ann', 'Bo', 'Zoë', ''), { nil: null })
+const users = (date: fc.Arbitrary<number>, cities: number, name = uniqueNames) =>
   fc.uniqueArray(
     fc.record({
       id: fc.integer({ min: -1000, max: 100_000 }),
-      name: fc.option(fc.string({ maxLength: 5 }), { nil: null }),
+      name,
       city: cityPool(cities),
       date: fc.option(date, { nil: null, freq: 8 }),
     }),
@@ -112,6 +115,15 @@ describe('city features (property)', () => {
         expect(engine(us)).toEqual(model(us))
       }),
       { numRuns: 300 },
+    )
+  })
+
+  it('equal the model when names repeat (dictionary codes instead of bytes)', () => {
+    fc.assert(
+      fc.property(users(narrowDate, 12, repeatedNames), (us) => {
+        expect(engine(us)).toEqual(model(us))
+      }),
+      { numRuns: 200 },
     )
   })
 

@@ -10,10 +10,18 @@
  * Row order: city ascending by UTF-8 bytes (NULL last), rank descending, user_id ascending.
  */
 import { attachDictionary, BytesDictionary } from './bytes-dictionary.js'
-import { stringAt, stringColumnFrom, take32, takeColumn } from './column-builder.js'
+import {
+  placementOf,
+  scatter32,
+  scatterColumn,
+  stringAt,
+  stringColumnFrom,
+  take32,
+  takeColumn,
+} from './column-builder.js'
 import { compareUtf8, radixSortPairs, stableSortByInt32 } from './sort.js'
 import { columnIndex } from './table-spec.js'
-import type { FeatureSummary, StringColumn, StringValues, Table, TableSpec } from './types.js'
+import type { ColumnData, FeatureSummary, StringColumn, StringValues, Table, TableSpec } from './types.js'
 import { NULL_DATE } from './types.js'
 
 export const USERS_FEATURES_SPEC: TableSpec = {
@@ -199,20 +207,25 @@ export function cityFeatures(users: Table, opts: CityFeatureOptions): CityFeatur
   const cityNames = stringColumnFrom(sortedDict.map((code) => dict[code]!))
   const ones = new Uint8Array(n).fill(1)
   const nameCol = users.columns[columnIndex(users.spec, 'name')]!
+  // The order is a permutation: one placement serves every column moved by it (see placementOf).
+  const place = placementOf(order, n)
+  const move = (c: ColumnData) => (place ? scatterColumn(c, place, n) : takeColumn(c, order, n))
   const table: Table = {
     spec: USERS_FEATURES_SPEC,
     length: n,
     columns: [
-      takeColumn(idCol, order, n),
+      move(idCol),
       // Names that repeat travel as dictionary codes; unique names are moved as bytes.
       nameCol.type === 'string' && nameCol.dictionary
         ? {
             type: 'dict',
-            codes: take32(nameCol.dictionary.codes, order, n),
+            codes: place
+              ? scatter32(nameCol.dictionary.codes, place, n)
+              : take32(nameCol.dictionary.codes, order, n),
             entries: nameCol.dictionary.values,
             size: nameCol.dictionary.size,
           }
-        : takeColumn(nameCol, order, n),
+        : move(nameCol),
       { type: 'dict', codes: groupCodes, entries: cityNames, size: dict.length },
       { type: 'date', values: featureDates },
       { type: 'dict', codes: stateCodes, entries: stringColumnFrom(stateNames), size: stateNames.length },

@@ -137,6 +137,71 @@ describe('writeParquet', () => {
     c.closeSync()
   })
 
+  it('round-trips runs and repeated numbers (RLE runs, int and double dictionaries)', async () => {
+    // Runs of equal values become RLE runs; few distinct ints and doubles get dictionary pages.
+    const runs = <T>(value: fc.Arbitrary<T>) =>
+      fc
+        .array(fc.tuple(value, fc.integer({ min: 1, max: 40 })), { maxLength: 12 })
+        .map((rs) => rs.flatMap(([v, k]) => Array<T>(k).fill(v)))
+    await fc.assert(
+      fc.asyncProperty(
+        runs(fc.option(fc.integer({ min: 0, max: 3 }))),
+        runs(fc.constantFrom(0.5, 1 / 3, 0, 2)),
+        runs(fc.option(fc.constantFrom('Austin', 'Zürich'))),
+        fc.integer({ min: 1, max: 200 }),
+        async (ranks, rates, cities, rg) => {
+          const n = Math.min(ranks.length, rates.length, cities.length)
+          const rows: FeatureRow[] = []
+          for (let i = 0; i < n; i++)
+            rows.push([
+              i,
+              null,
+              cities[i]!,
+              ranks[i] === null ? null : 18000 + ranks[i]!,
+              null,
+              ranks[i]!,
+              rates[i]!,
+              7,
+            ])
+          const t = table(rows)
+          const back = await parquetToTable(writeParquet(t, { rowGroupSize: rg }), USERS_FEATURES_SPEC, 'x')
+          expect(tableToCsv(back)).toBe(tableToCsv(t))
+        },
+      ),
+      { numRuns: 150 },
+    )
+  })
+
+  it('is read by DuckDB value for value when columns run and repeat', async () => {
+    const dir = tempDir()
+    const rows: FeatureRow[] = []
+    for (let i = 0; i < 20000; i++)
+      rows.push([
+        i,
+        i % 5 === 0 ? 'Ann' : 'Bo',
+        i % 97 === 0 ? null : ['Austin', 'Zürich', '😀'][Math.floor(i / 300) % 3]!,
+        i % 89 === 0 ? null : 18000 + (Math.floor(i / 50) % 30),
+        null,
+        i % 91 === 0 ? null : Math.floor(i / 37) % 5,
+        Math.floor(i / 100) / 7,
+        Math.floor(i / 1000),
+      ])
+    const file = join(dir, 'runs.parquet')
+    writeFileSync(file, writeParquet(table(rows), { rowGroupSize: 4096 }))
+    const db = await DuckDBInstance.create(':memory:')
+    const c = await db.connect()
+    const got = (
+      await c.runAndReadAll(
+        `select user_id, name, city, (last_login - date '1970-01-01')::int d, last_login_rank_by_city,
+         login_rate_last_3_months_by_city, users_by_city from read_parquet('${file}') order by file_row_number`,
+      )
+    ).getRows()
+    c.closeSync()
+    expect(
+      got.map((r) => r.map((v) => (v === null ? null : Number.isNaN(Number(v)) ? v : Number(v)))),
+    ).toEqual(rows.map((r) => [r[0], r[1], r[2], r[3], r[5], r[6], r[7]]))
+  })
+
   it('writes an empty table that readers accept', async () => {
     const bytes = writeParquet(table([]))
     expect((await parquetToTable(bytes, USERS_FEATURES_SPEC, 'x')).length).toBe(0)

@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --users N --changes M --files F --runs R --seed S --large]`: lakesync against a DuckDB peer
+ * `npm run bench [-- --users N --changes M --files F --runs R --seed S --large --bulk-only]`: lakesync against a DuckDB peer
  * (bench/duckdb-peer.ts) on generated DMS data (bench/generate.ts, cached under bench-data/).
  *
  * Per case: R rounds, each running lakesync then DuckDB in a fresh child process (bench/measure.ts), so neither warms
@@ -180,6 +180,40 @@ function table(header: string[], rows: string[][]): string {
   ].join('\n')
 }
 
+/** The issue's targets, each checked against the medians of this run (cases that did not run are skipped). */
+function targets(results: CaseResult[]): string[] {
+  const med = (r: CaseResult, k: 'wallMs' | 'maxRssMB', who: 'lakesync' | 'duckdb') =>
+    median(r[who].map((m) => m[k]))
+  const ratio = (r: CaseResult, k: 'wallMs' | 'maxRssMB') => med(r, k, 'lakesync') / med(r, k, 'duckdb')
+  const bulk = (users: number) => results.find((r) => !r.label && r.params.users === users)
+  const steady = (users: number) =>
+    results.find((r) => r.label?.startsWith('steady') && r.params.users === users)
+  const out = ['targets (issue 5), from the medians above:']
+  const check = (name: string, value: number, limit: number, unit = 'x') =>
+    out.push(
+      `  ${value <= limit ? 'met    ' : 'NOT met'}  ${name}: ${value.toFixed(2)}${unit} (target <= ${limit}${unit})`,
+    )
+  const b1 = bulk(1_000_000)
+  const b10 = bulk(10_000_000)
+  const s10 = steady(10_000_000)
+  if (b1) check('1. bulk 1M/10k wall', ratio(b1, 'wallMs'), 1)
+  if (b10) {
+    check('2. bulk 10M/100k wall', ratio(b10, 'wallMs'), 1)
+    check('2. bulk 10M/100k peak RSS', ratio(b10, 'maxRssMB'), 1)
+  }
+  if (s10) {
+    check('3. steady 10M + 10k wall', ratio(s10, 'wallMs'), 0.5)
+    check('3. steady 10M + 10k peak RSS', med(s10, 'maxRssMB', 'lakesync') / 1024, 3, ' GB')
+  }
+  if (b1 && b10) {
+    const perRow = (r: CaseResult) => med(r, 'wallMs', 'lakesync') / (r.params.users + r.params.changes)
+    check('4. per-row cost growth 1M -> 10M', perRow(b10) / perRow(b1), 1.3)
+  }
+  if (out.length === 1)
+    out.push('  (none of the target cases ran: use the default sizes, with --large for 2-4)')
+  return out
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -189,16 +223,17 @@ async function main(): Promise<void> {
       runs: { type: 'string' },
       seed: { type: 'string' },
       large: { type: 'boolean' },
-      steady: { type: 'boolean' },
+      'bulk-only': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
   })
   if (values.help) {
     console.log(
-      'usage: npm run bench -- [--users N] [--changes M] [--files F] [--runs R] [--seed S] [--large] [--steady]\n' +
-        '  default: 1000000 users, 10000 changes in 10 files, 3 runs; --large adds 10M users / 100k changes / 100 files;\n' +
-        '  --steady adds the steady state: a committed table of --users (10M with --large too) plus one 10k-row file',
+      'usage: npm run bench -- [--users N] [--changes M] [--files F] [--runs R] [--seed S] [--large] [--bulk-only]\n' +
+        '  default: bulk (1000000 users, 10000 changes in 10 files) and steady state (a committed table of --users plus\n' +
+        '  one 10k-row file), 3 alternating runs each; --large adds both at 10M users (bulk: 100k changes in 100 files);\n' +
+        '  --bulk-only skips the steady-state cases',
     )
     return
   }
@@ -222,7 +257,7 @@ async function main(): Promise<void> {
 
   const results: CaseResult[] = []
   for (const p of cases) results.push(await runCase(p, runs))
-  if (values.steady) {
+  if (!values['bulk-only']) {
     const { runSteadyCase } = await import('./steady.js')
     const sizes = [cases[0]!.users, ...(values.large ? [10_000_000] : [])]
     for (const users of sizes)
@@ -246,7 +281,8 @@ async function main(): Promise<void> {
       }),
     ),
   )
-  const phases = ['read', 'apply', 'features', 'write', 'total']
+  console.log(`\n${targets(results).join('\n')}`)
+  const phases = ['read', 'apply', 'features', 'write', 'snapshot', 'total']
   console.log("\nlakesync's own timings (commit record timingsMs, median ms)\n")
   console.log(
     table(

@@ -30,7 +30,9 @@ export async function runSteadyCase(root: string, p: GenParams, runs: number): P
   // The committed states, made once (not timed).
   const lakesyncState = join(work, 'state-lakesync')
   const duckdbState = join(work, 'state-duckdb')
-  if (!existsSync(join(lakesyncState, '_lakesync'))) measureOnce('lakesync', baseSource, lakesyncState)
+  // lakesync's state is made by the code under test, every time: what a version holds (its snapshot) may change.
+  rmSync(lakesyncState, { recursive: true, force: true })
+  measureOnce('lakesync', baseSource, lakesyncState)
   if (!existsSync(join(duckdbState, 'users'))) measureOnce('duckdb', baseSource, duckdbState)
   const baseParquet = join(duckdbState, 'users', 'part-00000.parquet')
 

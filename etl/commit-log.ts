@@ -42,6 +42,15 @@ export interface CommitRecord {
   features: FeatureSummary // rows and cities without a state
   timingsMs: Record<string, number> // read, apply, features, write, total
   lastSequence?: string // newest ordering value applied so far, when changes are ordered by a column
+  snapshot?: SnapshotRef // a verified cache of the users table (absent: older lakesync, or the Spark engine)
+}
+
+/** The snapshot of a version's users table (snapshot.ts): a cache for the next run, checked against this. */
+export interface SnapshotRef {
+  path: string // relative to the target: _lakesync/<table>/snapshots/v=<version>.lsnap
+  sha256: string // of the whole object
+  size: number // bytes
+  format: number // snapshot format version (SNAPSHOT_FORMAT)
 }
 
 export interface ClaimRecord {
@@ -89,6 +98,14 @@ export function commitsPrefix(table: string): string {
 
 export function commitPath(table: string, version: number): string {
   return `${commitsPrefix(table)}${versionName(version)}.json`
+}
+
+export function snapshotsPrefix(table: string): string {
+  return `_lakesync/${table}/snapshots/`
+}
+
+export function snapshotPath(table: string, version: number): string {
+  return `${snapshotsPrefix(table)}v=${versionName(version)}.lsnap`
 }
 
 function encode(record: LogRecord): Uint8Array {

@@ -35,6 +35,7 @@ import {
 import { listDmsFiles } from './dms-files.js'
 import { compareSequence } from './dms-format.js'
 import { InputError, StateError } from './errors.js'
+import { loadVersionTable, writeSnapshot } from './load-version.js'
 import { parquetToTable } from './parquet-reader.js'
 import { writeParquet } from './parquet-writer.js'
 import { planRun, type RunPlan } from './plan.js'
@@ -70,6 +71,7 @@ export type FaultStep =
   | 'after-claim'
   | 'after-write-users'
   | 'after-write'
+  | 'after-write-snapshot'
   | 'after-commit'
   | 'after-catalog'
 
@@ -149,7 +151,7 @@ async function build(
       spec,
       plan.toRead.filter((f) => f.kind === 'load').map((f) => parsed.get(f.path)!),
     )
-  else state = startMerge(await readVersionTable(target, log.current!, spec))
+  else state = startMerge(await loadVersionTable(target, log.current!, spec, opts.onWarning))
   // A rebuild starts a new lineage, whose sequence starts over.
   let lastSequence = plan.rebuild
     ? undefined
@@ -325,6 +327,9 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
       await faults('after-write-users')
       await target.write(outputs.users_features[0]!, writeParquet(built.features.table))
       await faults('after-write')
+      const tSnapshot = performance.now()
+      const snapshot = await writeSnapshot(target, spec.name, version, built.users)
+      await faults('after-write-snapshot')
       const t4 = performance.now()
       record = {
         state: 'committed',
@@ -343,11 +348,13 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
         outputs,
         features: built.features.summary,
         ...(built.lastSequence !== undefined ? { lastSequence: built.lastSequence } : {}),
+        snapshot,
         timingsMs: {
           read: Math.round(built.timings.read),
           apply: Math.round(built.timings.apply),
           features: Math.round(built.timings.features),
-          write: Math.round(t4 - t3),
+          write: Math.round(t4 - t3), // snapshot included
+          snapshot: Math.round(t4 - tSnapshot),
           total: Math.round(performance.now() - t0),
         },
       }

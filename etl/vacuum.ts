@@ -1,14 +1,16 @@
 /**
  * `lakesync vacuum`: deletes the Parquet files of committed versions older than the newest `keep`, and the files of
  * versions that never committed (abandoned, or claims expired). Never the current version, never an active claim's,
- * never a commit record: the log stays whole, so no file is ever applied twice.
+ * never a commit record: the log stays whole, so no file is ever applied twice. A version's snapshot
+ * (`_lakesync/<table>/snapshots/v=<version>.lsnap`) goes and stays with its Parquet files, by the same rule.
  */
-import { readCommitLog } from './commit-log.js'
+import { readCommitLog, snapshotsPrefix } from './commit-log.js'
 import { ConfigError } from './errors.js'
 import type { Storage } from './storage.js'
 
 export interface VacuumResult {
-  deleted: string[] // paths removed
+  deleted: string[] // Parquet files removed (paths under the tables' v=<version>/ folders)
+  deletedSnapshots: string[] // snapshots removed (_lakesync/<table>/snapshots/v=<version>.lsnap)
   keptVersions: number[] // committed versions whose files remain
 }
 
@@ -30,17 +32,24 @@ export async function vacuum(
       .map((e) => e.record.version),
   )
   const highest = log.head?.record.version ?? 0
+  // Keep: the newest versions, active claims, and any version above the log's head (a claim being created now).
+  const keeps = (v: number) => kept.has(v) || active.has(v) || v > highest
   const deleted: string[] = []
   for (const table of tables) {
     for (const o of await target.list(`${table}/v=`)) {
       const m = /^[^/]+\/v=(\d{20})\//.exec(o.path)
-      if (!m) continue
-      const v = Number(m[1])
-      // Keep: the newest versions, active claims, and any version above the log's head (a claim being created now).
-      if (kept.has(v) || active.has(v) || v > highest) continue
+      if (!m || keeps(Number(m[1]))) continue
       await target.remove(o.path)
       deleted.push(o.path)
     }
   }
-  return { deleted, keptVersions: [...kept].sort((a, b) => a - b) }
+  const deletedSnapshots: string[] = []
+  const snapshots = snapshotsPrefix(logTable)
+  for (const o of await target.list(snapshots)) {
+    const m = /^v=(\d{20})\.lsnap$/.exec(o.path.slice(snapshots.length))
+    if (!m || keeps(Number(m[1]))) continue
+    await target.remove(o.path)
+    deletedSnapshots.push(o.path)
+  }
+  return { deleted, deletedSnapshots, keptVersions: [...kept].sort((a, b) => a - b) }
 }

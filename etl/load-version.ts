@@ -1,0 +1,87 @@
+/**
+ * The previous version's users table, for a run that applies changes on top of it, and the snapshot that makes
+ * loading it fast (snapshot.ts).
+ *
+ * A committed version's state of record is its Parquet. A lakesync commit also lists a snapshot of its users table
+ * (written under the claim, like the Parquet): a verified cache. Loading checks the snapshot's size and SHA-256
+ * against the commit record and decodes it; anything wrong with it (missing, changed, undecodable) is a warning and
+ * the Parquet is read instead. Versions committed without a snapshot (the Spark engine, older lakesync) load from
+ * Parquet without a warning.
+ */
+import { createHash } from 'node:crypto'
+import { type CommitRecord, type SnapshotRef, snapshotPath } from './commit-log.js'
+import { LakesyncError, StateError } from './errors.js'
+import { parquetToTable } from './parquet-reader.js'
+import { decodeSnapshot, encodeSnapshot, SNAPSHOT_FORMAT } from './snapshot.js'
+import type { Storage } from './storage.js'
+import type { Table, TableSpec } from './types.js'
+
+const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex')
+
+/** Writes the snapshot of `users` (version `version` of table `table`) and returns its reference for the record. */
+export async function writeSnapshot(
+  target: Storage,
+  table: string,
+  version: number,
+  users: Table,
+): Promise<SnapshotRef> {
+  const bytes = encodeSnapshot(users)
+  const path = snapshotPath(table, version)
+  const ref = { path, sha256: sha256(bytes), size: bytes.length, format: SNAPSHOT_FORMAT }
+  await target.write(path, bytes)
+  return ref
+}
+
+/** The users table of a committed version: from its snapshot when it has a good one, else from its Parquet. */
+export async function loadVersionTable(
+  target: Storage,
+  record: CommitRecord,
+  spec: TableSpec,
+  onWarning: (message: string) => void = () => {},
+): Promise<Table> {
+  const parquet = record.outputs.users
+  if (parquet.length !== 1)
+    throw new StateError(
+      'corrupt_state',
+      `commit: version ${record.version} lists ${parquet.length} users files`,
+    )
+  const ref = record.snapshot
+  if (ref) {
+    const problem = await loadSnapshot(target, record, ref, spec)
+    if (typeof problem !== 'string') return problem
+    onWarning(`snapshot ${ref.path} ${problem}; reading ${parquet[0]} instead`)
+  }
+  return parquetToTable(await target.read(parquet[0]!), spec, parquet[0]!)
+}
+
+/** The snapshot's table, or why it cannot be used (a phrase that follows its path). */
+async function loadSnapshot(
+  target: Storage,
+  record: CommitRecord,
+  ref: SnapshotRef,
+  spec: TableSpec,
+): Promise<Table | string> {
+  if (ref.format !== SNAPSHOT_FORMAT)
+    return `has format ${ref.format}; this lakesync reads format ${SNAPSHOT_FORMAT}`
+  let bytes: Uint8Array
+  try {
+    bytes = await target.read(ref.path) // not readVersioned: the local adapter would hash it twice for an ETag
+  } catch (e) {
+    const missing =
+      (e as NodeJS.ErrnoException).code === 'ENOENT' ||
+      (e instanceof LakesyncError && e.code === 'missing_file')
+    return missing
+      ? `is missing (commit ${record.version} lists it)`
+      : `could not be read (${(e as Error).message})`
+  }
+  if (bytes.length !== ref.size)
+    return `does not match commit ${record.version} (${bytes.length} bytes, expected ${ref.size})`
+  const hash = sha256(bytes)
+  if (hash !== ref.sha256)
+    return `does not match commit ${record.version} (sha256 ${hash}, expected ${ref.sha256})`
+  try {
+    return decodeSnapshot(bytes, spec, ref.path)
+  } catch (e) {
+    return `cannot be decoded (${(e as Error).message})`
+  }
+}

@@ -17,6 +17,7 @@ import {
   startMerge,
   zeroCounts,
 } from './apply-changes.js'
+import { attachDictionary } from './bytes-dictionary.js'
 import type { Catalog } from './catalog.js'
 import { cityFeatures, USERS_FEATURES_SPEC } from './city-features.js'
 import {
@@ -184,6 +185,8 @@ async function build(
         if (lastSequence === undefined || compareSequence(seq, lastSequence) > 0) lastSequence = seq
   }
   const users = finishMerge(state)
+  // Repetitive string columns are dictionary-encoded once, for the writer and the features step alike.
+  for (const c of users.columns) if (c.type === 'string') attachDictionary(c, users.length)
   const t2 = performance.now()
   onPhase('computing features')
   const features = cityFeatures(users, {

@@ -98,6 +98,7 @@ export async function handler(event: SQSEvent | ScheduledEvent): Promise<SQSBatc
       logger.info('vacuum', {
         table: route.table,
         deleted: removed.deleted.length,
+        deletedSnapshots: removed.deletedSnapshots.length,
         kept: removed.keptVersions,
       })
     }

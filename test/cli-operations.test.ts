@@ -47,13 +47,17 @@ describe('lakesync vacuum', () => {
       expect((await cli('run', '--source', SEED, '--target', target, '--as-of', day)).code).toBe(0)
     const r = await cli('vacuum', '--target', target, '--keep', '2')
     expect(r.code).toBe(0)
-    expect(r.out).toBe('deleted 4 file(s); kept versions 3, 4\n')
+    expect(r.out).toBe('deleted 4 file(s) and 2 snapshot(s); kept versions 3, 4\n')
     const files = listTree(target)
     expect(files.filter((f) => f.endsWith('.parquet'))).toEqual([
       'users/v=00000000000000000003/part-00000.parquet',
       'users/v=00000000000000000004/part-00000.parquet',
       'users_features/v=00000000000000000003/part-00000.parquet',
       'users_features/v=00000000000000000004/part-00000.parquet',
+    ])
+    expect(files.filter((f) => f.endsWith('.lsnap'))).toEqual([
+      '_lakesync/users/snapshots/v=00000000000000000003.lsnap',
+      '_lakesync/users/snapshots/v=00000000000000000004.lsnap',
     ])
     expect(files.filter((f) => f.includes('/commits/'))).toHaveLength(4)
     expect((await cli('show', '--target', target, '--limit', '1')).code).toBe(0)

@@ -75,7 +75,7 @@ function comparable(r: CommitRecord) {
     outputs: r.outputs,
     features: r.features,
     keys: Object.keys(r)
-      .filter((k) => k !== 'engine')
+      .filter((k) => k !== 'engine' && k !== 'snapshot') // Spark writes no snapshot (a lakesync-only cache)
       .sort(),
   }
 }

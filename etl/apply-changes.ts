@@ -9,12 +9,13 @@
  * rewritten in place): an I or U appends the new row and retires the key's old one, a D clears a liveness byte.
  * At the end the live rows are gathered in key order; the base rows already are, so only the appended tail is sorted.
  */
+import { BytesDictionary } from './bytes-dictionary.js'
 import { appendRow, compareStringRows, ensureCapacity, stringAt, takeRows } from './column-builder.js'
 import { at, InputError } from './errors.js'
 import { type KeyIndex, newKeyIndex, sortedKeyIndex } from './key-index.js'
 import { stableSortByInt32 } from './sort.js'
 import { keyIndex } from './table-spec.js'
-import type { ColumnData, OpCounts, ParsedFile, StringColumn, Table, TableSpec } from './types.js'
+import type { ColumnData, DictColumn, OpCounts, ParsedFile, StringColumn, Table, TableSpec } from './types.js'
 import { OP_DELETE, OP_INSERT } from './types.js'
 
 /** A table being merged into. Owns its column arrays (they may be longer than `length`: capacity). */
@@ -23,6 +24,7 @@ export interface MergeState {
   alive: Uint8Array // 1 = the row is in the table
   index: KeyIndex // key -> row (the row may be dead)
   key: number // index of the key column
+  lookups: BytesDictionary[] // per dictionary column, its entries as a hash table (made on first use)
 }
 
 export function zeroCounts(): OpCounts {
@@ -48,7 +50,7 @@ export function startMerge(base: Table): MergeState {
     index = newKeyIndex(keyCol, base.length)
     for (let r = 0; r < base.length; r++) index.set(keyOf(keyCol, r), r)
   }
-  return { table: { ...base }, alive: aliveRows(base.length), index, key }
+  return { table: { ...base }, alive: aliveRows(base.length), index, key, lookups: [] }
 }
 
 /**
@@ -66,7 +68,7 @@ export function startFromFullLoad(spec: TableSpec, parts: ParsedFile[]): MergeSt
   const keyCol = table.columns[key]!
   // Strictly ascending keys (DMS unloads a table in key order) hold no duplicate: no hash index to build.
   const sorted = sortedKeyIndex(keyCol, total)
-  if (sorted) return { table, alive: aliveRows(total), index: sorted, key }
+  if (sorted) return { table, alive: aliveRows(total), index: sorted, key, lookups: [] }
   const index = newKeyIndex(keyCol, total)
   let base = 0
   for (const part of parts) {
@@ -86,7 +88,7 @@ export function startFromFullLoad(spec: TableSpec, parts: ParsedFile[]): MergeSt
     }
     base += part.rows.length
   }
-  return { table, alive: aliveRows(total), index, key }
+  return { table, alive: aliveRows(total), index, key, lookups: [] }
 }
 
 function locate(parts: ParsedFile[], row: number): { file: string; line: number } {
@@ -162,7 +164,10 @@ export function applyChange(state: MergeState, changes: ParsedFile, r: number, c
     state.alive = grown
   }
   ensureCapacity(state.table.columns, to + 1)
-  appendRow(src, r, state.table.columns, to)
+  appendRow(src, r, state.table.columns, to, (c) => {
+    state.lookups[c] ??= BytesDictionary.of(state.table.columns[c] as DictColumn)
+    return state.lookups[c]
+  })
   state.alive[to] = 1
   index.set(k, to)
   state.table = { ...state.table, length: to + 1 }

@@ -3,7 +3,7 @@
  * string per lookup. The features step groups cities with it and the Parquet writer builds dictionary pages with it.
  */
 import { appendString, ensureCapacity, newStringColumn } from './column-builder.js'
-import type { StringColumn } from './types.js'
+import type { DictColumn, StringColumn } from './types.js'
 
 /** Most distinct values a string dictionary may hold before a column is written PLAIN instead. */
 export const MAX_DICTIONARY = 1 << 16
@@ -22,6 +22,16 @@ export class BytesDictionary {
 
   /** @param limit most distinct values; codeOf returns -1 for a new value beyond it */
   constructor(private readonly limit = 0x7fffffff) {}
+
+  /** A dictionary holding a dictionary column's entries under their codes, to add to (the merge's new rows). */
+  static of(c: DictColumn): BytesDictionary {
+    const d = new BytesDictionary()
+    const { bytes, offsets } = c.entries
+    for (let code = 0; code < c.size; code++)
+      if (d.codeOf(bytes, offsets[code]!, offsets[code + 1]!) !== code)
+        throw new Error('BytesDictionary.of: the entries are not distinct') // guarded by snapshot decoding
+    return d
+  }
 
   /** The code of bytes [s, e) of `b`, added when new; -1 when new and the dictionary is full. */
   codeOf(b: Uint8Array, s: number, e: number): number {
@@ -78,12 +88,11 @@ export class BytesDictionary {
 }
 
 /**
- * Dictionary-encodes a whole string column once, when its values repeat enough (dictionaryLimit), and attaches the
- * codes to it: the Parquet writer then writes them as they are, and the features step gathers codes instead of
- * hashing or moving the bytes again. Returns whether it did.
+ * The column as a dictionary column when its values repeat enough (dictionaryLimit), else null. Done once after
+ * the merge: the Parquet writer, the features step and the snapshot then work on codes, and the next run's merge
+ * keeps them (appending codes for new rows).
  */
-export function attachDictionary(c: StringColumn, length: number): boolean {
-  if (c.dictionary) return true
+export function toDictColumn(c: StringColumn, length: number): DictColumn | null {
   const { bytes, offsets, valid } = c
   let present = 0
   for (let i = 0; i < length; i++) present += valid[i]!
@@ -95,9 +104,8 @@ export function attachDictionary(c: StringColumn, length: number): boolean {
       continue
     }
     const code = dict.codeOf(bytes, offsets[i]!, offsets[i + 1]!)
-    if (code < 0) return false
+    if (code < 0) return null
     codes[i] = code
   }
-  c.dictionary = { codes, values: dict.values, size: dict.size }
-  return true
+  return { type: 'dict', codes, entries: dict.values, size: dict.size }
 }

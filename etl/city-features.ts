@@ -9,16 +9,8 @@
  * - users_by_city: n
  * Row order: city ascending by UTF-8 bytes (NULL last), rank descending, user_id ascending.
  */
-import { attachDictionary, BytesDictionary } from './bytes-dictionary.js'
-import {
-  placementOf,
-  scatter32,
-  scatterColumn,
-  stringAt,
-  stringColumnFrom,
-  take32,
-  takeColumn,
-} from './column-builder.js'
+import { BytesDictionary } from './bytes-dictionary.js'
+import { placementOf, scatterColumn, stringAt, stringColumnFrom, takeColumn } from './column-builder.js'
 import { compareUtf8, radixSortPairs, stableSortByInt32 } from './sort.js'
 import { columnIndex } from './table-spec.js'
 import type { ColumnData, FeatureSummary, StringColumn, StringValues, Table, TableSpec } from './types.js'
@@ -66,21 +58,23 @@ export function cityFeatures(users: Table, opts: CityFeatureOptions): CityFeatur
   const idCol = users.columns[columnIndex(users.spec, 'user_id')]!
   const cityCol = users.columns[columnIndex(users.spec, 'city')]!
   const dateCol = users.columns[columnIndex(users.spec, 'last_login')]!
-  if (idCol.type !== 'int32' || cityCol.type !== 'string' || dateCol.type !== 'date')
+  if (
+    idCol.type !== 'int32' ||
+    (cityCol.type !== 'string' && cityCol.type !== 'dict') ||
+    dateCol.type !== 'date'
+  )
     throw new Error('cityFeatures needs user_id int32, city string, last_login date') // guarded by the users spec
   const dates = dateCol.values
 
   // Dictionary-encode the city from its bytes: grouping, ordering and the state lookup then work on small ints and
   // touch each distinct string once. Aliases fold a spelling into its target's group.
-  // The pipeline has usually dictionary-encoded the column already (attachDictionary); else it is done here.
-  attachDictionary(cityCol, n)
+  // The merged table usually holds the city as a dictionary column already (toDictColumn); else it is done here.
   let codes: Int32Array
   let seen: { values: StringColumn; size: number }
-  if (cityCol.dictionary) {
-    codes = cityCol.dictionary.codes
-    seen = cityCol.dictionary
+  if (cityCol.type === 'dict') {
+    codes = cityCol.codes
+    seen = { values: cityCol.entries, size: cityCol.size }
   } else {
-    // More than 65,536 cities: a dictionary without a limit, for grouping only.
     const all = new BytesDictionary()
     codes = new Int32Array(n)
     const { bytes, offsets, valid } = cityCol
@@ -216,16 +210,7 @@ export function cityFeatures(users: Table, opts: CityFeatureOptions): CityFeatur
     columns: [
       move(idCol),
       // Names that repeat travel as dictionary codes; unique names are moved as bytes.
-      nameCol.type === 'string' && nameCol.dictionary
-        ? {
-            type: 'dict',
-            codes: place
-              ? scatter32(nameCol.dictionary.codes, place, n)
-              : take32(nameCol.dictionary.codes, order, n),
-            entries: nameCol.dictionary.values,
-            size: nameCol.dictionary.size,
-          }
-        : move(nameCol),
+      move(nameCol),
       { type: 'dict', codes: groupCodes, entries: cityNames, size: dict.length },
       { type: 'date', values: featureDates },
       { type: 'dict', codes: stateCodes, entries: stringColumnFrom(stateNames), size: stateNames.length },

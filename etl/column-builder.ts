@@ -4,6 +4,7 @@
  * can only be written at the end of a column.
  */
 import { Buffer } from 'node:buffer'
+import type { BytesDictionary } from './bytes-dictionary.js'
 import { StateError } from './errors.js'
 import type { ColumnData, ColumnSpec, DictColumn, StringColumn, StringValues, Table } from './types.js'
 import { NULL_DATE } from './types.js'
@@ -51,7 +52,13 @@ export function ensureCapacity(columns: ColumnBuilder[], needed: number): void {
       c.valid = valid
       continue
     }
-    if (c.type === 'dict') throw new Error('ensureCapacity: dictionary columns are output only') // never built row by row
+    if (c.type === 'dict') {
+      if (c.codes.length >= needed) continue
+      const codes = new Int32Array(Math.max(needed, c.codes.length * 2, 1024))
+      codes.set(c.codes)
+      c.codes = codes
+      continue
+    }
     if (c.values.length >= needed) continue
     const cap = Math.max(needed, c.values.length * 2, 1024)
     if (c.type === 'double') {
@@ -161,12 +168,32 @@ export function compareStringRows(c: StringColumn, a: number, b: number): number
   return ie - i - (je - j)
 }
 
-/** Appends row `from` of `src` as row `to` of `dst` (same spec); `to` must be dst's next row and have capacity. */
-export function appendRow(src: ColumnData[], from: number, dst: ColumnData[], to: number): void {
+/**
+ * Appends row `from` of `src` as row `to` of `dst` (same spec); `to` must be dst's next row and have capacity.
+ * A dictionary column of `dst` takes the value's code from `lookup(c)` (its entries, grown as needed).
+ */
+export function appendRow(
+  src: ColumnData[],
+  from: number,
+  dst: ColumnData[],
+  to: number,
+  lookup: (column: number) => BytesDictionary,
+): void {
   for (let c = 0; c < src.length; c++) {
     const s = src[c]!
     const d = dst[c]!
-    if (s.type === 'dict') throw new Error('appendRow: dictionary columns are output only') // not in merges
+    if (s.type === 'dict') throw new Error('appendRow: change rows are never dictionary-encoded') // parsed files
+    if (d.type === 'dict') {
+      const st = s as StringColumn
+      if (st.valid[from] !== 1) d.codes[to] = -1
+      else {
+        const dict = lookup(c)
+        d.codes[to] = dict.codeOf(st.bytes, st.offsets[from]!, st.offsets[from + 1]!)
+        d.entries = dict.values
+        d.size = dict.size
+      }
+      continue
+    }
     if (s.type === 'string') {
       const present = s.valid[from] === 1
       appendString(d as StringColumn, to, present ? s.bytes : null, s.offsets[from]!, s.offsets[from + 1]!)
@@ -245,7 +272,6 @@ function gatherStrings(c: StringColumn, order: ArrayLike<number>, length: number
     o += e - s
     i += run
   }
-  if (c.dictionary) out.dictionary = { ...c.dictionary, codes: take32(c.dictionary.codes, order, length) }
   return out
 }
 
@@ -276,7 +302,6 @@ function scatterStrings(c: StringColumn, place: Int32Array, length: number): Str
     const e = offsets[r + 1]!
     for (let k = offsets[r]!; k < e; k++) ob[o++] = bytes[k]!
   }
-  if (c.dictionary) out.dictionary = { ...c.dictionary, codes: scatter32(c.dictionary.codes, place, length) }
   return out
 }
 

@@ -185,9 +185,8 @@ function stringPresence(
 }
 
 /**
- * Strings get a dictionary when they repeat (city, state, common names). A column that carries one (the features'
- * city and state) is written with it as is; otherwise one is built as the values are read, and given up as soon as
- * it passes dictionaryLimit's entries (65,536 or half the rows), so a column of unique names costs only a short attempt before
+ * Strings get a dictionary when they repeat (dictionary columns are written with theirs, encodeDict); otherwise
+ * one is built as the values are read, and given up as soon as it passes dictionaryLimit's entries (65,536 or half the rows), so a column of unique names costs only a short attempt before
  * it is written PLAIN.
  */
 function encodeStrings(c: StringColumn, start: number, end: number): EncodedChunk {
@@ -195,11 +194,6 @@ function encodeStrings(c: StringColumn, start: number, end: number): EncodedChun
   const { present, nulls } = stringPresence(c, start, end)
   const indices = new Int32Array(n - nulls)
   let count = 0
-  if (c.dictionary) {
-    const codes = c.dictionary.codes
-    for (let i = start; i < end; i++) if (codes[i]! >= 0) indices[count++] = codes[i]!
-    return dictionaryChunk(c.dictionary.values, c.dictionary.size, indices, count, present, nulls)
-  }
   const dict = new BytesDictionary(dictionaryLimit(n - nulls))
   const { bytes, offsets, valid } = c
   for (let i = start; i < end; i++) {

@@ -17,7 +17,7 @@ import {
   startMerge,
   zeroCounts,
 } from './apply-changes.js'
-import { attachDictionary } from './bytes-dictionary.js'
+import { toDictColumn } from './bytes-dictionary.js'
 import type { Catalog } from './catalog.js'
 import { cityFeatures, USERS_FEATURES_SPEC } from './city-features.js'
 import {
@@ -185,8 +185,11 @@ async function build(
         if (lastSequence === undefined || compareSequence(seq, lastSequence) > 0) lastSequence = seq
   }
   const users = finishMerge(state)
-  // Repetitive string columns are dictionary-encoded once, for the writer and the features step alike.
-  for (const c of users.columns) if (c.type === 'string') attachDictionary(c, users.length)
+  // Repetitive string columns become dictionary columns once, for the features step, the writer and the snapshot
+  // (and the next run's merge) alike. Keys are unique: never worth it.
+  users.columns = users.columns.map((c, i) =>
+    c.type === 'string' && i !== state.key ? (toDictColumn(c, users.length) ?? c) : c,
+  )
   const t2 = performance.now()
   onPhase('computing features')
   const features = cityFeatures(users, {

@@ -13,14 +13,17 @@
  * the file, and decoding makes typed-array views on the bytes read (zero copy) when they sit 8-byte aligned in
  * memory. Per column, in order: int32 `values` (i32 x rows) and `valid` (u8 x rows); date `values` (i32 x rows);
  * double `values` (f64 x rows); string `offsets` (i32 x rows + 1), `valid` (u8 x rows) and `bytes` (UTF-8,
- * offsets[rows] bytes). Only the first `rows` rows are written (builders have capacity beyond) and a string
- * column's `dictionary` hint is dropped.
+ * offsets[rows] bytes); a string column held as a dictionary column (`"encoding": "dict"` in the header) `codes`
+ * (i32 x rows, -1 = NULL), `entryOffsets` (i32 x entries + 1) and `entryBytes`. Only the first `rows` rows are
+ * written (builders have capacity beyond).
  *
  * The snapshot is a cache, not the state of record: the commit record carries its SHA-256, and a snapshot that does
  * not match, or that this code cannot decode, is ignored in favour of the version's Parquet.
  */
+
+import { BytesDictionary } from './bytes-dictionary.js'
 import { StateError } from './errors.js'
-import type { ColumnData, ColumnType, Table, TableSpec } from './types.js'
+import type { ColumnData, ColumnType, StringColumn, Table, TableSpec } from './types.js'
 
 export const SNAPSHOT_FORMAT = 1
 const MAGIC = 'LSNAP001'
@@ -36,7 +39,13 @@ interface SnapshotHeader {
   format: number // SNAPSHOT_FORMAT
   table: string // TableSpec.name
   rows: number
-  columns: { name: string; type: ColumnType; buffers: Record<string, BufferRef> }[] // spec order
+  columns: {
+    name: string
+    type: ColumnType
+    encoding?: 'dict' // a string column held as dictionary codes (DictColumn)
+    entries?: number // its number of entries
+    buffers: Record<string, BufferRef>
+  }[] // spec order
 }
 
 /** The buffers of one column, in file order, as bytes (views on the column's first `rows` rows). */
@@ -71,8 +80,15 @@ function columnBuffers(c: ColumnData, rows: number): [string, Uint8Array][] {
         ['bytes', c.bytes.subarray(0, used)],
       ]
     }
-    default: // columns stored only for output (dictionary codes) never reach a snapshot
-      throw new Error(`snapshot: cannot write a ${(c as { type: string }).type} column`)
+    case 'dict': {
+      need(c.codes.length, rows, 'codes')
+      const e = c.entries
+      return [
+        ['codes', u8(c.codes, rows)],
+        ['entryOffsets', u8(e.offsets, c.size + 1)],
+        ['entryBytes', e.bytes.subarray(0, e.offsets[c.size]!)],
+      ]
+    }
   }
 }
 
@@ -83,7 +99,7 @@ export function encodeSnapshot(table: Table): Uint8Array {
   const rows = table.length
   const buffers = table.spec.columns.map((col, i) => {
     const c = table.columns[i]
-    if (c?.type !== col.type)
+    if (c?.type !== col.type && !(c?.type === 'dict' && col.type === 'string'))
       throw new Error(`snapshot: column ${col.name} is ${col.type} in the spec but ${c?.type} in the table`)
     return columnBuffers(c, rows)
   })
@@ -98,7 +114,13 @@ export function encodeSnapshot(table: Table): Uint8Array {
         refs[name] = { offset: at, length: b.length }
         at = align8(at + b.length)
       }
-      return { name: col.name, type: col.type, buffers: refs }
+      const c = table.columns[i]!
+      return {
+        name: col.name,
+        type: col.type,
+        ...(c.type === 'dict' ? { encoding: 'dict' as const, entries: c.size } : {}),
+        buffers: refs,
+      }
     }),
   }
   const json = new TextEncoder().encode(JSON.stringify(header))
@@ -208,6 +230,31 @@ export function decodeSnapshot(bytes: Uint8Array, spec: TableSpec, file: string)
   }
   const columns = spec.columns.map((col, i): ColumnData => {
     const c = have[i]!
+    if (c.encoding === 'dict' && col.type === 'string') {
+      const size = c.entries
+      if (!Number.isSafeInteger(size) || size! < 0 || size! > rows)
+        corrupt(`column ${col.name} has ${JSON.stringify(size)} dictionary entries for ${rows} rows`)
+      const n = size!
+      const codesAt = region(c, 'codes', 4, rows)
+      const offsetsAt = region(c, 'entryOffsets', 4, n + 1)
+      const bytesAt = region(c, 'entryBytes', 1, null)
+      const codes = new Int32Array(src.buffer, codesAt, rows)
+      for (let r = 0; r < rows; r++)
+        if (codes[r]! < -1 || codes[r]! >= n)
+          corrupt(`column ${col.name} row ${r}: code ${codes[r]} outside -1..${n - 1}`)
+      const offsets = new Int32Array(src.buffer, offsetsAt, n + 1)
+      const text = new Uint8Array(src.buffer, bytesAt, c.buffers.entryBytes!.length)
+      const valid = new Uint8Array(n).fill(1)
+      checkOffsets(offsets, valid, text.length, n, `${col.name} (dictionary)`, corrupt)
+      const entries: StringColumn = { type: 'string', bytes: text, offsets, valid }
+      // Entries must be distinct: the next merge looks values up by their bytes.
+      const distinct = new BytesDictionary()
+      for (let e = 0; e < n; e++)
+        if (distinct.codeOf(text, offsets[e]!, offsets[e + 1]!) !== e)
+          corrupt(`column ${col.name}: dictionary entry ${e} repeats an earlier one`)
+      return { type: 'dict', codes, entries, size: n }
+    }
+    if (c.encoding !== undefined) corrupt(`column ${col.name} has encoding ${JSON.stringify(c.encoding)}`)
     const [a, b, d] = LAYOUT[col.type].map(([name, element, entries]) => ({
       at: region(c, name, element, entries(rows)),
       length: c.buffers[name]!.length,

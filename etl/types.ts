@@ -41,26 +41,25 @@ export const NULL_DATE = -0x80000000
  * A string column as UTF-8 bytes back to back (Arrow's layout): row i is bytes[offsets[i], offsets[i + 1]), and
  * valid[i] = 1 when it is present (a NULL row has an empty range). Strings stay bytes from the CSV reader to the
  * Parquet writer: at 10M rows, one JS string per name made garbage collection the largest cost of a run
- * (docs/performance.md). `dictionary`, when set, is the same column dictionary-encoded (codes[i] = -1 for NULL),
- * which the writer uses as is instead of hashing every value again.
+ * (docs/performance.md).
  */
 export interface StringColumn {
   type: 'string'
   bytes: Uint8Array // may be longer than offsets[length] (capacity)
   offsets: Int32Array // length + 1 entries (or more: capacity), offsets[0] = 0
   valid: Uint8Array // 1 = present
-  dictionary?: { codes: Int32Array; values: StringColumn; size: number } // size: entries in values
 }
 
 /**
- * A string column stored only as codes into a dictionary: row i is entry codes[i], or NULL when codes[i] = -1.
- * The features table's city, state (and name, when the users' names had a dictionary) are built this way: they
- * repeat, so the writer writes the codes as a dictionary page without materialising or hashing any bytes.
+ * A string column stored as codes into a dictionary: row i is entry codes[i], or NULL when codes[i] = -1. Columns
+ * whose values repeat (city; names, when they do) are kept this way once merged (bytes-dictionary.ts), and the
+ * features' city and state are built this way: the merge, the features step, the snapshot and the Parquet writer
+ * then move 4-byte codes instead of hashing or copying text.
  */
 export interface DictColumn {
   type: 'dict'
-  codes: Int32Array
-  entries: StringColumn // the distinct values (all present)
+  codes: Int32Array // may be longer than the table (capacity)
+  entries: StringColumn // the distinct values (all present); may have capacity beyond `size`
   size: number // number of entries
 }
 

@@ -9,13 +9,8 @@ import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import {
-  appendText,
-  ensureCapacity,
-  newColumn,
-  stringColumnFrom,
-  stringValues,
-} from '../etl/column-builder.js'
+import { BytesDictionary } from '../etl/bytes-dictionary.js'
+import { appendText, dictAt, ensureCapacity, newColumn, stringValues } from '../etl/column-builder.js'
 import { type CommitRecord, readCommitLog, snapshotPath } from '../etl/commit-log.js'
 import { LakesyncError } from '../etl/errors.js'
 import { type RunOptions, runPipeline } from '../etl/pipeline.js'
@@ -23,7 +18,7 @@ import { decodeSnapshot, encodeSnapshot, SNAPSHOT_FORMAT } from '../etl/snapshot
 import type { Storage, StoredObject } from '../etl/storage.js'
 import { LocalStorage } from '../etl/storage-local.js'
 import { USERS_SPEC } from '../etl/table-spec.js'
-import type { ColumnData, ColumnType, Table, TableSpec } from '../etl/types.js'
+import type { ColumnData, ColumnType, DictColumn, StringColumn, Table, TableSpec } from '../etl/types.js'
 import { NULL_DATE } from '../etl/types.js'
 import { vacuum } from '../etl/vacuum.js'
 import { parseDateString } from '../etl/values.js'
@@ -40,7 +35,7 @@ interface Generated {
   rows: Value[][] // per column
   length: number
   slack: number // extra capacity given to the builders
-  dictionary: boolean // attach a dictionary hint to string columns (must be dropped)
+  dictionary: boolean // hold string columns as dictionary columns (codes + entries)
 }
 
 const TYPES: ColumnType[] = ['int32', 'string', 'date', 'double']
@@ -92,10 +87,19 @@ function build(g: Generated): Table {
         col.valid[r] = 1
       }
     }
-    if (col.type === 'string' && g.dictionary)
-      col.dictionary = { codes: new Int32Array(g.length), values: stringColumnFrom(['x']), size: 1 }
   })
-  return { spec: g.spec, length: g.length, columns }
+  const dictOf = (c: StringColumn): DictColumn => {
+    const d = new BytesDictionary()
+    const codes = new Int32Array(g.length + g.slack).fill(7) // capacity beyond the rows, never written
+    for (let r = 0; r < g.length; r++)
+      codes[r] = c.valid[r] === 1 ? d.codeOf(c.bytes, c.offsets[r]!, c.offsets[r + 1]!) : -1
+    return { type: 'dict', codes, entries: d.values, size: d.size }
+  }
+  return {
+    spec: g.spec,
+    length: g.length,
+    columns: columns.map((c) => (c.type === 'string' && g.dictionary ? dictOf(c) : c)),
+  }
 }
 
 /** The first `length` rows of a column as plain values (what a table means, whatever its capacity). */
@@ -103,6 +107,8 @@ function values(c: ColumnData, length: number): Value[] {
   switch (c.type) {
     case 'string':
       return stringValues(c, length)
+    case 'dict':
+      return Array.from({ length }, (_, r) => dictAt(c, r))
     case 'int32':
       return Array.from({ length }, (_, r) => (c.valid[r] === 1 ? c.values[r]! : null))
     case 'date':
@@ -182,14 +188,14 @@ describe('snapshot encoding', () => {
         expect(back.length).toBe(g.length)
         expect(back.spec).toBe(g.spec)
         back.columns.forEach((c, i) => {
-          expect(c.type).toBe(g.spec.columns[i]!.type)
-          // Exactly the rows, no capacity, no dictionary hint; doubles bit for bit (NaN, -0).
+          expect(c.type).toBe(table.columns[i]!.type)
+          // Exactly the rows, no capacity; doubles bit for bit (NaN, -0).
           if (c.type === 'string') {
             expect(c.offsets.length).toBe(g.length + 1)
             expect(c.valid.length).toBe(g.length)
             expect(c.bytes.length).toBe(c.offsets[g.length])
-            expect(c.dictionary).toBeUndefined()
-          } else expect((c as { values: ArrayLike<number> }).values.length).toBe(g.length)
+          } else if (c.type === 'dict') expect(c.codes.length).toBe(g.length)
+          else expect((c as { values: ArrayLike<number> }).values.length).toBe(g.length)
           // toEqual compares numbers with Object.is: NaN equals NaN, -0 differs from 0.
           expect(values(c, g.length)).toEqual(g.rows[i])
           expect(values(c, g.length)).toEqual(values(table.columns[i]!, g.length))
@@ -316,6 +322,53 @@ describe('snapshot decoding rejects corruption with corrupt_state', () => {
         delete h.columns[1]!.buffers.offsets
       }),
     ).toBe('corrupt_state')
+  })
+
+  it('dictionary codes outside the entries, and entries that repeat', () => {
+    const table = build({
+      spec: STRINGS,
+      rows: [
+        [1, 2, 3, 4],
+        ['ab', null, 'ab', 'Zürich'],
+      ],
+      length: 4,
+      slack: 0,
+      dictionary: true,
+    })
+    const bytes = encodeSnapshot(table)
+    expect(decodeSnapshot(bytes, STRINGS, FILE).columns[1]!.type).toBe('dict')
+    const { json, data } = header(bytes)
+    const codesAt = data + json.columns[1]!.buffers.codes!.offset
+    const withCode = (row: number, code: number) => {
+      const b = bytes.slice()
+      new DataView(b.buffer).setInt32(codesAt + 4 * row, code, true)
+      return corruptCode(() => decodeSnapshot(b, STRINGS, FILE))
+    }
+    // Entries 'ab', 'Zürich': codes 0, -1, 0, 1.
+    expect(withCode(0, 2)).toBe('corrupt_state')
+    expect(withCode(1, -2)).toBe('corrupt_state')
+    const ok = bytes.slice()
+    new DataView(ok.buffer).setInt32(codesAt + 12, 0, true) // a valid code: decodes, row 3 now 'ab'
+    const col = decodeSnapshot(ok, STRINGS, FILE).columns[1]!
+    expect(values(col, 4)).toEqual(['ab', null, 'ab', 'ab'])
+    // Entries 'ab' and 'cd': rewriting 'cd' to 'ab' makes two equal entries.
+    const two = encodeSnapshot(
+      build({
+        spec: STRINGS,
+        rows: [
+          [1, 2],
+          ['ab', 'cd'],
+        ],
+        length: 2,
+        slack: 0,
+        dictionary: true,
+      }),
+    )
+    const h = header(two)
+    const at = h.data + h.json.columns[1]!.buffers.entryBytes!.offset
+    two[at + 2] = 0x61
+    two[at + 3] = 0x62
+    expect(corruptCode(() => decodeSnapshot(two, STRINGS, FILE))).toBe('corrupt_state')
   })
 
   it('string offsets that go backwards, start above 0, pass the bytes or stop short of them; bad validity', () => {

@@ -10,7 +10,7 @@
  * Row order: city ascending by UTF-8 bytes (NULL last), rank descending, user_id ascending.
  */
 import { BytesDictionary } from './bytes-dictionary.js'
-import { placementOf, scatterColumn, stringAt, stringColumnFrom, takeColumn } from './column-builder.js'
+import { inversePermutation, scatterColumn, stringAt, stringColumnFrom } from './column-builder.js'
 import { compareUtf8, radixSortPairs, stableSortByInt32 } from './sort.js'
 import { columnIndex } from './table-spec.js'
 import type { ColumnData, FeatureSummary, StringColumn, StringValues, Table, TableSpec } from './types.js'
@@ -102,9 +102,12 @@ export function cityFeatures(users: Table, opts: CityFeatureOptions): CityFeatur
     rankOfCode[code] = pos
   })
   const nullCityRank = dict.length
-  const cityRank = new Int32Array(n)
-  for (let r = 0; r < n; r++)
-    cityRank[r] = codes[r]! < 0 ? nullCityRank : rankOfCode[groupOfCode[codes[r]!]!]!
+  // City rank per code (the last entry: NULL); rows look it up as their keys are built, with no array of their own.
+  const rankOfCityCode = new Int32Array(seen.size + 1)
+  for (let c = 0; c < seen.size; c++) rankOfCityCode[c] = rankOfCode[groupOfCode[c]!]!
+  rankOfCityCode[seen.size] = nullCityRank
+  const nullCode = seen.size
+  const cityRankOf = (r: number) => rankOfCityCode[codes[r]! < 0 ? nullCode : codes[r]!]!
 
   // Order: city asc, last_login asc with NULL first (= rank desc), user_id asc. Dates become dense keys (NULL = 0)
   // so that (city, date) packs into one int32 sort key; the rows start in user_id order (the users table's order,
@@ -128,7 +131,8 @@ export function cityFeatures(users: Table, opts: CityFeatureOptions): CityFeatur
     for (let i = 0; i < n; i++) {
       const r = order[i]!
       const d = dates[r]!
-      keys[i] = cityRank[r]! * dateSpan + (d === NULL_DATE ? 0 : d - minDate + 1)
+      const c = codes[r]!
+      keys[i] = rankOfCityCode[c < 0 ? nullCode : c]! * dateSpan + (d === NULL_DATE ? 0 : d - minDate + 1)
     }
     const sorted = radixSortPairs(keys, order, groupsWithNull * dateSpan - 1)
     order = sorted.rows
@@ -136,38 +140,51 @@ export function cityFeatures(users: Table, opts: CityFeatureOptions): CityFeatur
   } else {
     // Dates spread over millennia and many cities: the packed key would overflow int32; sort in two passes.
     order = stableSortByInt32(order, dates) // NULL_DATE is the smallest int32: NULL dates come first
-    order = stableSortByInt32(order, cityRank)
+    order = stableSortByInt32(
+      order,
+      Int32Array.from({ length: n }, (_, r) => cityRankOf(r)),
+    )
     sortedKeys = new Int32Array(0)
   }
   const packed = sortedKeys.length === n
-  const groupAt = (i: number) => (packed ? Math.floor(sortedKeys[i]! / dateSpan) : cityRank[order[i]!]!)
+  const groupAt = (i: number) => (packed ? Math.floor(sortedKeys[i]! / dateSpan) : cityRankOf(order[i]!))
 
   const rank = new Int32Array(n)
   const rate = new Float64Array(n)
   const usersByCity = new Int32Array(n)
   const featureDates = new Int32Array(n)
   const groupCodes = new Int32Array(n)
-  for (let i = 0; i < n; i++) {
-    if (packed) {
-      const dk = sortedKeys[i]! % dateSpan
-      featureDates[i] = dk === 0 ? NULL_DATE : dk - 1 + minDate
-    } else featureDates[i] = dates[order[i]!]!
-  }
+  const stateCodes = new Int32Array(n)
   const stateOfRank: (string | null)[] = sortedDict.map((code) => cityToState.get(dict[code]!) ?? null)
   stateOfRank.push(null)
+  // city and state by group rank: dictionary columns (the writer writes them as dictionary pages as they are).
+  const stateNames: StringValues = []
+  const stateCodeOfRank = Int32Array.from(stateOfRank, (st) => {
+    if (st === null) return -1
+    let i = stateNames.indexOf(st)
+    if (i < 0) i = stateNames.push(st) - 1
+    return i
+  })
   const citiesWithoutState: (string | null)[] = []
   let rowsWithoutState = 0
   let groups = 0
   for (let gs = 0; gs < n; ) {
     const g = groupAt(gs)
     let ge = gs + 1
-    while (ge < n && groupAt(ge) === g) ge++
+    if (packed) {
+      const end = (g + 1) * dateSpan // keys of group g lie in [g * dateSpan, end)
+      while (ge < n && sortedKeys[ge]! < end) ge++
+    } else while (ge < n && groupAt(ge) === g) ge++
     // Walk from the newest date down: the rank grows when the date changes; NULLs (first in the group) come last.
     let k = 0
     let current = 0
     let prev = 0
+    const base = g * dateSpan
     for (let i = ge - 1; i >= gs; i--) {
-      const d = featureDates[i]!
+      // The date comes back out of the packed key: no lookup through the order.
+      const dk = packed ? sortedKeys[i]! - base : -1
+      const d = !packed ? dates[order[i]!]! : dk === 0 ? NULL_DATE : dk - 1 + minDate
+      featureDates[i] = d
       if (i === ge - 1 || d !== prev) current++
       prev = d
       rank[i] = current
@@ -177,6 +194,7 @@ export function cityFeatures(users: Table, opts: CityFeatureOptions): CityFeatur
     rate.fill(k / count, gs, ge)
     usersByCity.fill(count, gs, ge)
     groupCodes.fill(g === nullCityRank ? -1 : g, gs, ge)
+    stateCodes.fill(stateCodeOfRank[g]!, gs, ge)
     if (stateOfRank[g] === null) {
       rowsWithoutState += count
       citiesWithoutState.push(g === nullCityRank ? null : dict[sortedDict[g]!]!)
@@ -185,25 +203,12 @@ export function cityFeatures(users: Table, opts: CityFeatureOptions): CityFeatur
     gs = ge
   }
 
-  // city and state by group rank: dictionary columns (the writer writes them as dictionary pages as they are).
-  const stateNames: StringValues = []
-  const stateCodeOfRank = Int32Array.from(stateOfRank, (st) => {
-    if (st === null) return -1
-    let i = stateNames.indexOf(st)
-    if (i < 0) i = stateNames.push(st) - 1
-    return i
-  })
-  const stateCodes = new Int32Array(n)
-  for (let i = 0; i < n; i++) {
-    const g = groupCodes[i]!
-    stateCodes[i] = stateCodeOfRank[g < 0 ? nullCityRank : g]!
-  }
   const cityNames = stringColumnFrom(sortedDict.map((code) => dict[code]!))
   const ones = new Uint8Array(n).fill(1)
   const nameCol = users.columns[columnIndex(users.spec, 'name')]!
   // The order is a permutation: one placement serves every column moved by it (see placementOf).
-  const place = placementOf(order, n)
-  const move = (c: ColumnData) => (place ? scatterColumn(c, place, n) : takeColumn(c, order, n))
+  const place = inversePermutation(order, n)
+  const move = (c: ColumnData) => scatterColumn(c, place, n)
   const table: Table = {
     spec: USERS_FEATURES_SPEC,
     length: n,

@@ -229,6 +229,13 @@ export function placementOf(order: ArrayLike<number>, length: number): Int32Arra
   return place
 }
 
+/** The placement of a permutation of 0..length-1 (the caller guarantees it is one): its inverse, in one pass. */
+export function inversePermutation(order: Int32Array, length: number): Int32Array {
+  const place = new Int32Array(length)
+  for (let i = 0; i < length; i++) place[order[i]!] = i
+  return place
+}
+
 function tooLarge(): never {
   throw new StateError('too_large', 'a string column passed 2 GiB of text; route this table to Spark (Glue)')
 }

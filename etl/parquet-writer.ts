@@ -96,69 +96,119 @@ function pageHeader(
   return w.result()
 }
 
-/** Encodes a table as one Parquet file. */
-export function writeParquet(table: Table, opts: ParquetWriteOptions = {}): Uint8Array {
-  const { rowGroupSize = 1 << 20, compression = 'snappy', createdBy = 'lakesync' } = opts
-  const spec = table.spec
-  const codec = compression === 'snappy' ? CODEC_SNAPPY : CODEC_UNCOMPRESSED
+/** One column chunk, encoded: its pages, and what the footer says about it (offsets relative to its first byte). */
+export interface EncodedColumnChunk {
+  pages: Uint8Array[] // [dictionary header, dictionary page,] data header, data page
+  size: number // bytes of all pages
+  dictionaryOffset: number | undefined // relative
+  dataOffset: number // relative
+  uncompressed: number // headers plus uncompressed pages
+  rows: number
+  hasDictionary: boolean
+  stats: ThriftStruct
+}
+
+/** The row groups of a table: [start, end) pairs (one empty group for an empty table). */
+export function rowGroupsOf(length: number, rowGroupSize = 1 << 20): [number, number][] {
+  const groups: [number, number][] = []
+  for (let start = 0; start < length; start += rowGroupSize)
+    groups.push([start, Math.min(start + rowGroupSize, length)])
+  return groups.length > 0 ? groups : [[0, 0]]
+}
+
+/**
+ * Encodes column `ci` of `table` for every row group: pure and independent of the other columns, so a worker can
+ * encode some columns while the calling thread encodes the rest (parquet-parallel.ts).
+ */
+export function encodeColumn(table: Table, ci: number, opts: ParquetWriteOptions = {}): EncodedColumnChunk[] {
+  const { rowGroupSize = 1 << 20, compression = 'snappy' } = opts
   const compress = (b: Uint8Array) => (compression === 'snappy' ? snappyCompress(b) : b)
-  const out = new Bytes()
-  out.append(Buffer.from('PAR1'))
-  const rowGroups: ThriftStruct[] = []
-  for (
-    let start = 0;
-    start < table.length || (start === 0 && rowGroups.length === 0);
-    start += rowGroupSize
-  ) {
-    const end = Math.min(start + rowGroupSize, table.length)
+  const c = table.spec.columns[ci]!
+  const col = table.columns[ci]!
+  const optional = c.name !== table.spec.primaryKey
+  return rowGroupsOf(table.length, rowGroupSize).map(([start, end]) => {
     const n = end - start
-    const chunks: ThriftStruct[] = []
-    const groupStart = out.length
-    let groupUncompressed = 0
-    spec.columns.forEach((c, ci) => {
-      const col = table.columns[ci]!
-      const optional = c.name !== spec.primaryKey
-      const enc = encodeChunk(col, start, end)
-      const chunkStart = out.length
-      let uncompressedTotal = 0
-      let dictionaryOffset: number | undefined
-      if (enc.dictionary) {
-        const body = compress(enc.dictionary.bytes)
-        const header = pageHeader(PAGE_DICTIONARY, enc.dictionary.bytes.length, body.length, [
-          7,
-          [
-            [1, i32(enc.dictionary.count)],
-            [2, i32(E_PLAIN)],
-          ],
-        ])
-        dictionaryOffset = out.append(header)
-        out.append(body)
-        uncompressedTotal += header.length + enc.dictionary.bytes.length
-      }
-      const levels = optional ? definitionLevels(enc.present, n) : null
-      const raw = levels ? Buffer.concat([levels, enc.values]) : enc.values
-      const body = compress(raw)
-      const stats: ThriftStruct = [
-        [3, i64(enc.nulls)],
-        [5, enc.max ? bin(enc.max) : undefined],
-        [6, enc.min ? bin(enc.min) : undefined],
-      ]
-      const header = pageHeader(PAGE_DATA, raw.length, body.length, [
-        5,
+    const enc = encodeChunk(col, start, end)
+    const pages: Uint8Array[] = []
+    let size = 0
+    let uncompressed = 0
+    let dictionaryOffset: number | undefined
+    if (enc.dictionary) {
+      const body = compress(enc.dictionary.bytes)
+      const header = pageHeader(PAGE_DICTIONARY, enc.dictionary.bytes.length, body.length, [
+        7,
         [
-          [1, i32(n)],
-          [2, i32(enc.encoding)],
-          [3, i32(E_RLE)],
-          [4, i32(E_RLE)],
-          [5, struct(stats)],
+          [1, i32(enc.dictionary.count)],
+          [2, i32(E_PLAIN)],
         ],
       ])
-      const dataOffset = out.append(header)
-      out.append(body)
-      uncompressedTotal += header.length + raw.length
-      groupUncompressed += uncompressedTotal
-      const encodings = enc.dictionary ? [E_PLAIN, E_RLE, E_RLE_DICTIONARY] : [E_PLAIN, E_RLE]
-      chunks.push([
+      dictionaryOffset = 0
+      pages.push(header, body)
+      size += header.length + body.length
+      uncompressed += header.length + enc.dictionary.bytes.length
+    }
+    const levels = optional ? definitionLevels(enc.present, n) : null
+    const raw = levels ? Buffer.concat([levels, enc.values]) : enc.values
+    const body = compress(raw)
+    const stats: ThriftStruct = [
+      [3, i64(enc.nulls)],
+      [5, enc.max ? bin(enc.max) : undefined],
+      [6, enc.min ? bin(enc.min) : undefined],
+    ]
+    const header = pageHeader(PAGE_DATA, raw.length, body.length, [
+      5,
+      [
+        [1, i32(n)],
+        [2, i32(enc.encoding)],
+        [3, i32(E_RLE)],
+        [4, i32(E_RLE)],
+        [5, struct(stats)],
+      ],
+    ])
+    const dataOffset = size
+    pages.push(header, body)
+    size += header.length + body.length
+    uncompressed += header.length + raw.length
+    return {
+      pages,
+      size,
+      dictionaryOffset,
+      dataOffset,
+      uncompressed,
+      rows: n,
+      hasDictionary: enc.dictionary !== undefined,
+      stats,
+    }
+  })
+}
+
+/** Lays out encoded columns (`columns[ci][group]`) as one Parquet file: pages by row group, then the footer. */
+export function assembleParquet(
+  spec: TableSpec,
+  length: number,
+  columns: EncodedColumnChunk[][],
+  opts: ParquetWriteOptions = {},
+): Uint8Array {
+  const { compression = 'snappy', createdBy = 'lakesync' } = opts
+  const codec = compression === 'snappy' ? CODEC_SNAPPY : CODEC_UNCOMPRESSED
+  const groups = columns[0]?.length ?? 0
+  let total = 4
+  for (const col of columns) for (const chunk of col) total += chunk.size
+  const out = new Bytes()
+  out.ensure(total + 4096)
+  out.append(Buffer.from('PAR1'))
+  const rowGroups: ThriftStruct[] = []
+  for (let g = 0; g < groups; g++) {
+    const groupStart = out.length
+    let groupUncompressed = 0
+    const n = columns[0]![g]!.rows
+    const chunks = spec.columns.map((c, ci): ThriftStruct => {
+      const chunk = columns[ci]![g]!
+      const chunkStart = out.length
+      for (const page of chunk.pages) out.append(page)
+      groupUncompressed += chunk.uncompressed
+      const encodings = chunk.hasDictionary ? [E_PLAIN, E_RLE, E_RLE_DICTIONARY] : [E_PLAIN, E_RLE]
+      return [
         [2, i64(chunkStart)],
         [
           3,
@@ -167,15 +217,15 @@ export function writeParquet(table: Table, opts: ParquetWriteOptions = {}): Uint
             [2, { t: 'list', elem: 'i32', v: encodings }],
             [3, { t: 'list', elem: 'binary', v: [c.name] }],
             [4, i32(codec)],
-            [5, i64(n)],
-            [6, i64(uncompressedTotal)],
-            [7, i64(out.length - chunkStart)],
-            [9, i64(dataOffset)],
-            [11, dictionaryOffset === undefined ? undefined : i64(dictionaryOffset)],
-            [12, struct(stats)],
+            [5, i64(chunk.rows)],
+            [6, i64(chunk.uncompressed)],
+            [7, i64(chunk.size)],
+            [9, i64(chunkStart + chunk.dataOffset)],
+            [11, chunk.dictionaryOffset === undefined ? undefined : i64(chunkStart + chunk.dictionaryOffset)],
+            [12, struct(chunk.stats)],
           ]),
         ],
-      ])
+      ]
     })
     rowGroups.push([
       [1, { t: 'list', elem: 'struct', v: chunks }],
@@ -184,13 +234,12 @@ export function writeParquet(table: Table, opts: ParquetWriteOptions = {}): Uint
       [5, i64(groupStart)],
       [6, i64(out.length - groupStart)],
     ])
-    if (table.length === 0) break
   }
   const meta = new ThriftWriter()
   meta.struct([
     [1, i32(1)],
     [2, { t: 'list', elem: 'struct', v: schemaElements(spec) }],
-    [3, i64(table.length)],
+    [3, i64(length)],
     [4, { t: 'list', elem: 'struct', v: rowGroups }],
     [6, bin(createdBy)],
   ])
@@ -201,4 +250,10 @@ export function writeParquet(table: Table, opts: ParquetWriteOptions = {}): Uint
   tail.write('PAR1', 4, 'latin1')
   out.append(tail)
   return new Uint8Array(out.buf.buffer, out.buf.byteOffset, out.length)
+}
+
+/** Encodes a table as one Parquet file. */
+export function writeParquet(table: Table, opts: ParquetWriteOptions = {}): Uint8Array {
+  const columns = table.spec.columns.map((_, ci) => encodeColumn(table, ci, opts))
+  return assembleParquet(table.spec, table.length, columns, opts)
 }

@@ -120,6 +120,24 @@ export function parseDmsCsv(
   layout: CsvLayout,
   format: DmsFormat,
 ): ParsedFile {
+  return parseDmsCsvPart(bytes, file, spec, layout, format, false).parsed
+}
+
+/**
+ * parseDmsCsv on one piece of a file cut at a row boundary (etl/csv-parallel.ts). A `continuation` piece is not the
+ * file's start: no BOM or header row is read. Lines (in `lines` and errors) count from 1 at the piece's first byte;
+ * `endLine` is the line after its last byte, so the next piece starts `endLine - 1` lines further. The columns are
+ * sized for `sizeHint` bytes of CSV (the whole file's size lets the pieces after this one be appended in place).
+ */
+export function parseDmsCsvPart(
+  bytes: Uint8Array,
+  file: string,
+  spec: TableSpec,
+  layout: CsvLayout,
+  format: DmsFormat,
+  continuation: boolean,
+  sizeHint = bytes.byteLength,
+): { parsed: ParsedFile; endLine: number } {
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
   const n = buf.length
   // One pass in native code decides how strings are decoded; the invalid-UTF-8 position is only found on failure.
@@ -132,18 +150,20 @@ export function parseDmsCsv(
   const sequence: string[] = []
 
   const columns: ColumnBuilder[] = spec.columns.map((c) => newColumn(c, 0))
-  let capacity = Math.max(16, Math.ceil(n / 32))
+  let capacity = Math.max(16, Math.ceil(Math.max(n, sizeHint) / 32))
   ensureCapacity(columns, capacity)
   const stringColumns = columns.filter((c): c is StringColumn => c.type === 'string')
   // A string column's text is at most the file's size; start at a fair share and let it double.
-  for (const c of stringColumns) ensureBytes(c, 0, Math.ceil(n / (stringColumns.length + 1)))
+  for (const c of stringColumns)
+    ensureBytes(c, 0, Math.ceil(Math.max(n, sizeHint) / (stringColumns.length + 1)))
   let ops = new Uint8Array(hasOp ? capacity : 0)
   let lines = new Int32Array(capacity)
 
-  let i = n >= 3 && buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf ? 3 : 0 // a BOM is tolerated
+  // A BOM is tolerated
+  let i = !continuation && n >= 3 && buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf ? 3 : 0
   let line = 1
   let row = 0
-  let headerPending = format.addColumnName
+  let headerPending = format.addColumnName && !continuation
 
   // State of the field being read, shared with the helpers below.
   let s = 0
@@ -328,7 +348,7 @@ export function parseDmsCsv(
               `bad integer ${quoteValue(text())} for ${spec.columns[c]!.name} (expected -?[0-9]+ within the int32 range)`,
             )
           col.valid[row] = 1
-        } else {
+        } else if (col.type === 'date') {
           col.values[row] =
             (quoted && escaped ? undefined : parseDate(buf, s, e)) ??
             fail(
@@ -347,11 +367,12 @@ export function parseDmsCsv(
     row++
   }
 
-  return {
+  const parsed: ParsedFile = {
     file,
     rows: { spec, length: row, columns },
     ops: hasOp ? ops.subarray(0, row) : null,
     lines: lines.subarray(0, row),
     ...(sequenceField >= 0 ? { sequence } : {}),
   }
+  return { parsed, endLine: line }
 }

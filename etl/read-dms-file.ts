@@ -1,11 +1,13 @@
 /** Reads one DMS file from storage: CSV (gunzipped when named .gz) or Parquet, parsed with the layout of its kind. */
 import { gunzipSync } from 'node:zlib'
+import { parallelCsvThreshold, parseDmsCsvParallel } from './csv-parallel.js'
 import { csvLayout, parseDmsCsv } from './csv-reader.js'
 import type { DmsFile } from './dms-files.js'
 import { parseDmsParquet } from './dms-parquet.js'
 import { InputError } from './errors.js'
 import { objectName, type Storage } from './storage.js'
 import type { DmsFormat, ParsedFile, TableSpec } from './types.js'
+import { workerCount } from './worker-pool.js'
 
 export interface ReadFile {
   raw: Uint8Array // the stored bytes (compressed for .gz), which the commit record fingerprints
@@ -35,5 +37,10 @@ export async function readDmsFile(
         { cause: e },
       )
     }
-  return { raw, parsed: parseDmsCsv(bytes, name, spec, layout, format) }
+  // Large files (a full load) are parsed on every core; the result and errors are the serial parser's.
+  const parsed =
+    bytes.length >= parallelCsvThreshold() && workerCount() > 0
+      ? await parseDmsCsvParallel(bytes, name, spec, layout, format)
+      : parseDmsCsv(bytes, name, spec, layout, format)
+  return { raw, parsed }
 }

@@ -282,7 +282,7 @@ async function main(): Promise<void> {
     ),
   )
   console.log(`\n${targets(results).join('\n')}`)
-  const phases = ['read', 'apply', 'features', 'write', 'snapshot', 'total']
+  const phases = ['read', 'apply', 'features', 'encode', 'write', 'snapshot', 'total']
   console.log("\nlakesync's own timings (commit record timingsMs, median ms)\n")
   console.log(
     table(

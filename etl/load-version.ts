@@ -12,20 +12,19 @@ import { createHash } from 'node:crypto'
 import { type CommitRecord, type SnapshotRef, snapshotPath } from './commit-log.js'
 import { LakesyncError, StateError } from './errors.js'
 import { parquetToTable } from './parquet-reader.js'
-import { decodeSnapshot, encodeSnapshot, SNAPSHOT_FORMAT } from './snapshot.js'
+import { decodeSnapshot, SNAPSHOT_FORMAT } from './snapshot.js'
 import type { Storage } from './storage.js'
 import type { Table, TableSpec } from './types.js'
 
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex')
 
-/** Writes the snapshot of `users` (version `version` of table `table`) and returns its reference for the record. */
+/** Writes the snapshot bytes of the users table (version `version` of table `table`) and returns its reference for the record. */
 export async function writeSnapshot(
   target: Storage,
   table: string,
   version: number,
-  users: Table,
+  bytes: Uint8Array, // encodeSnapshot of the version's users table
 ): Promise<SnapshotRef> {
-  const bytes = encodeSnapshot(users)
   const path = snapshotPath(table, version)
   const ref = { path, sha256: sha256(bytes), size: bytes.length, format: SNAPSHOT_FORMAT }
   await target.write(path, bytes)

@@ -9,7 +9,7 @@
  * rewritten in place): an I or U appends the new row and retires the key's old one, a D clears a liveness byte.
  * At the end the live rows are gathered in key order; the base rows already are, so only the appended tail is sorted.
  */
-import { BytesDictionary } from './bytes-dictionary.js'
+import { appendDictRows, BytesDictionary, expandDict } from './bytes-dictionary.js'
 import { appendRow, compareStringRows, ensureCapacity, stringAt, takeRows } from './column-builder.js'
 import { at, InputError } from './errors.js'
 import { type KeyIndex, newKeyIndex, sortedKeyIndex } from './key-index.js'
@@ -103,8 +103,25 @@ function locate(parts: ParsedFile[], row: number): { file: string; line: number 
 function concatTables(spec: TableSpec, tables: Table[], total: number): Table {
   if (tables.length === 1) return tables[0]!
   const columns: ColumnData[] = spec.columns.map((c, ci): ColumnData => {
+    const kinds = tables.map((t) => t.columns[ci]!.type)
+    if (kinds.every((k) => k === 'dict')) {
+      // Every part dictionary-encoded (the parallel reader): codes re-coded into the first part's dictionary.
+      const first = tables[0]!.columns[ci] as DictColumn
+      const out: DictColumn = { ...first, codes: new Int32Array(total) }
+      out.codes.set(first.codes.subarray(0, tables[0]!.length))
+      const dict = BytesDictionary.of(first)
+      let row = tables[0]!.length
+      for (const t of tables.slice(1)) {
+        appendDictRows(out, dict, t.columns[ci] as DictColumn, row, t.length)
+        row += t.length
+      }
+      return out
+    }
     if (c.type === 'string') {
-      const parts = tables.map((t) => t.columns[ci] as StringColumn)
+      const parts = tables.map((t) => {
+        const col = t.columns[ci]!
+        return col.type === 'dict' ? expandDict(col, t.length) : (col as StringColumn)
+      })
       const size = parts.reduce((n, p, i) => n + p.offsets[tables[i]!.length]!, 0)
       const bytes = new Uint8Array(size)
       const offsets = new Int32Array(total + 1)

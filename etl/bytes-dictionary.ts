@@ -3,7 +3,7 @@
  * string per lookup. The features step groups cities with it and the Parquet writer builds dictionary pages with it.
  */
 import { appendString, ensureCapacity, newStringColumn } from './column-builder.js'
-import type { DictColumn, StringColumn } from './types.js'
+import type { DictColumn, StringColumn, Table } from './types.js'
 
 /** Most distinct values a string dictionary may hold before a column is written PLAIN instead. */
 export const MAX_DICTIONARY = 1 << 16
@@ -108,4 +108,52 @@ export function toDictColumn(c: StringColumn, length: number): DictColumn | null
     codes[i] = code
   }
   return { type: 'dict', codes, entries: dict.values, size: dict.size }
+}
+
+/**
+ * A parsed table with its repetitive string columns (all but column `skip`, the key) turned into dictionary
+ * columns. The parallel CSV reader does this per piece, on the piece's thread, so the merge starts from codes.
+ */
+export function dictionaryEncodeColumns(table: Table, skip: number): Table {
+  const columns = table.columns.map((c, i) =>
+    c.type === 'string' && i !== skip ? (toDictColumn(c, table.length) ?? c) : c,
+  )
+  return { ...table, columns }
+}
+
+/** A dictionary column's rows as a string column (to join it with one that is not). */
+export function expandDict(c: DictColumn, length: number): StringColumn {
+  const { bytes, offsets } = c.entries
+  let total = 0
+  for (let i = 0; i < length; i++)
+    if (c.codes[i]! >= 0) total += offsets[c.codes[i]! + 1]! - offsets[c.codes[i]!]!
+  const out = newStringColumn(length, total)
+  let o = 0
+  for (let i = 0; i < length; i++) {
+    const code = c.codes[i]!
+    if (code >= 0) {
+      for (let k = offsets[code]!, e = offsets[code + 1]!; k < e; k++) out.bytes[o++] = bytes[k]!
+      out.valid[i] = 1
+    }
+    out.offsets[i + 1] = o
+  }
+  return out
+}
+
+/** Appends `len` rows of dictionary column `src` at row `at` of `dst` (codes capacity there), re-coded into dst's. */
+export function appendDictRows(
+  dst: DictColumn,
+  dict: BytesDictionary,
+  src: DictColumn,
+  at: number,
+  len: number,
+): void {
+  const remap = new Int32Array(src.size)
+  const { bytes, offsets } = src.entries
+  for (let e = 0; e < src.size; e++) remap[e] = dict.codeOf(bytes, offsets[e]!, offsets[e + 1]!)
+  const to = dst.codes
+  const from = src.codes
+  for (let r = 0; r < len; r++) to[at + r] = from[r]! < 0 ? -1 : remap[from[r]!]!
+  dst.entries = dict.values
+  dst.size = dict.size
 }

@@ -13,9 +13,11 @@
  *   where the serial parse does; cuts after it may be wrong, but pieces after it are never reported.
  */
 import { Buffer } from 'node:buffer'
+import { appendDictRows, BytesDictionary, dictionaryEncodeColumns, expandDict } from './bytes-dictionary.js'
 import { ensureBytes, ensureCapacity } from './column-builder.js'
 import { type CsvLayout, parseDmsCsv, parseDmsCsvPart } from './csv-reader.js'
 import { at, LakesyncError } from './errors.js'
+import { keyIndex } from './table-spec.js'
 import type { ColumnData, DmsFormat, ParsedFile, TableSpec } from './types.js'
 import { type ParsedChunk, runTask, warmPool, workerCount } from './worker-pool.js'
 
@@ -140,8 +142,18 @@ function join(parts: ParsedChunk[], file: string, spec: TableSpec): ParsedFile {
   const first = parts[0]!.parsed
   const lengths = parts.map((p) => p.parsed.rows.length)
   const total = lengths.reduce((a, b) => a + b, 0)
+  // A column that every piece dictionary-encoded is joined as codes (re-coded into the first piece's dictionary);
+  // one that some piece could not encode (too many distinct values there) is joined as strings.
   const columns = first.rows.columns
+  columns.forEach((c, ci) => {
+    if (parts.every((p) => p.parsed.rows.columns[ci]!.type === c.type)) return
+    parts.forEach((p, i) => {
+      const col = p.parsed.rows.columns[ci]!
+      if (col.type === 'dict') p.parsed.rows.columns[ci] = expandDict(col, lengths[i]!)
+    })
+  })
   ensureCapacity(columns, total)
+  const lookups = columns.map((c) => (c.type === 'dict' ? BytesDictionary.of(c) : undefined))
   // ops and lines are the front of the first piece's capacity-sized arrays (parseDmsCsvPart).
   const ops = first.ops === null ? null : withCapacity(first.ops, total, (n) => new Uint8Array(n))
   const lines = withCapacity(first.lines, total, (n) => new Int32Array(n))
@@ -152,7 +164,9 @@ function join(parts: ParsedChunk[], file: string, spec: TableSpec): ParsedFile {
     const p = parts[i]!.parsed
     const len = lengths[i]!
     p.rows.columns.forEach((c, ci) => {
-      appendColumn(columns[ci]!, c, row, len)
+      const dst = columns[ci]!
+      if (dst.type === 'dict' && c.type === 'dict') appendDictRows(dst, lookups[ci]!, c, row, len)
+      else appendColumn(dst, c, row, len)
     })
     if (ops !== null) ops.set(p.ops!.subarray(0, len), row)
     const src = p.lines
@@ -196,16 +210,16 @@ export async function parseDmsCsvParallel(
     const piece = workers > 0 ? copyOf(bytes, cuts[p]!, cuts[p + 1]!) : bytes.subarray(cuts[p]!, cuts[p + 1]!)
     const task = runTask(
       'parseCsvChunk',
-      { bytes: piece, file, spec, layout, format, continuation: true },
+      { bytes: piece, file, spec, layout, format, continuation: true, dictionary: true },
       workers > 0 ? [piece.buffer as ArrayBuffer] : [],
     )
     task.catch(() => {}) // read in file order below; a later piece's error must not surface as unhandled
     pending.push(task)
   }
   // Sized for the whole file, so join() appends the other pieces in place.
-  const parts: ParsedChunk[] = [
-    parseDmsCsvPart(bytes.subarray(0, cuts[1]!), file, spec, layout, format, false, bytes.length),
-  ]
+  const head = parseDmsCsvPart(bytes.subarray(0, cuts[1]!), file, spec, layout, format, false, bytes.length)
+  const headRows = dictionaryEncodeColumns(head.parsed.rows, keyIndex(spec))
+  const parts: ParsedChunk[] = [{ ...head, parsed: { ...head.parsed, rows: headRows } }]
   let lines = parts[0]!.endLine - 1
   for (const task of pending) {
     let part: ParsedChunk

@@ -37,15 +37,15 @@ import { listDmsFiles } from './dms-files.js'
 import { compareSequence } from './dms-format.js'
 import { InputError, StateError } from './errors.js'
 import { loadVersionTable, writeSnapshot } from './load-version.js'
+import { encodeParquetParallel } from './parquet-parallel.js'
 import { parquetToTable } from './parquet-reader.js'
-import { writeParquet } from './parquet-writer.js'
-import { encodeSnapshot } from './snapshot.js'
-import { encodeParquetAsync, warmPool } from './worker-pool.js'
 import { planRun, type RunPlan } from './plan.js'
 import { readDmsFile } from './read-dms-file.js'
+import { encodeSnapshot } from './snapshot.js'
 import { objectName, type Storage, type StoredObject } from './storage.js'
 import type { DmsFormat, OpCounts, ParsedFile, Table, TableSpec } from './types.js'
 import { formatDate } from './values.js'
+import { encodeParquetAsync, warmPool } from './worker-pool.js'
 
 export interface RunOptions {
   source: Storage // where DMS writes the table's files
@@ -213,7 +213,7 @@ async function build(
     cityAliases: opts.cityAliases,
   })
   const t3 = performance.now()
-  const featuresParquet = writeParquet(features.table)
+  const featuresParquet = await encodeParquetParallel(features.table)
   const snapshot = encodeSnapshot(users)
   const encoded = { users: await usersParquet, features: featuresParquet, snapshot }
   const t4 = performance.now()

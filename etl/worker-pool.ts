@@ -19,6 +19,7 @@ import { createRequire } from 'node:module'
 import { availableParallelism } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { isMainThread, parentPort, type Transferable, Worker, workerData } from 'node:worker_threads'
+import { dictionaryEncodeColumns } from './bytes-dictionary.js'
 import { type CsvLayout, parseDmsCsvPart } from './csv-reader.js'
 import {
   ConfigError,
@@ -28,7 +29,13 @@ import {
   LakesyncError,
   StateError,
 } from './errors.js'
-import { type ParquetWriteOptions, writeParquet } from './parquet-writer.js'
+import {
+  type EncodedColumnChunk,
+  encodeColumn,
+  type ParquetWriteOptions,
+  writeParquet,
+} from './parquet-writer.js'
+import { keyIndex } from './table-spec.js'
 import type { DmsFormat, ParsedFile, Table, TableSpec } from './types.js'
 
 /** Arguments of a `parseCsvChunk` task: one piece of a DMS CSV file cut at a row boundary. */
@@ -39,6 +46,7 @@ export interface ParseCsvChunkArgs {
   layout: CsvLayout
   format: DmsFormat
   continuation: boolean // not the file's first piece: no BOM, no header row
+  dictionary?: boolean // return repetitive string columns as dictionary columns (dictionaryEncodeColumns)
 }
 
 /** What a `parseCsvChunk` task returns: lines count from 1 at the piece's first byte. */
@@ -54,9 +62,16 @@ export interface EncodeParquetArgs {
 
 /** The tasks, by name. Each runs in a worker or, with workers disabled, in the calling thread. */
 const TASKS = {
-  parseCsvChunk: (a: ParseCsvChunkArgs): ParsedChunk =>
-    parseDmsCsvPart(a.bytes, a.file, a.spec, a.layout, a.format, a.continuation),
+  parseCsvChunk: (a: ParseCsvChunkArgs): ParsedChunk => {
+    const part = parseDmsCsvPart(a.bytes, a.file, a.spec, a.layout, a.format, a.continuation)
+    if (!a.dictionary) return part
+    const rows = dictionaryEncodeColumns(part.parsed.rows, keyIndex(a.spec))
+    return { ...part, parsed: { ...part.parsed, rows } }
+  },
   encodeParquet: (a: EncodeParquetArgs): Uint8Array => writeParquet(a.table, a.opts),
+  /** Some columns of a table, encoded for assembleParquet (the caller encodes the others meanwhile). */
+  encodeColumns: (a: EncodeParquetArgs): EncodedColumnChunk[][] =>
+    a.table.spec.columns.map((_, ci) => encodeColumn(a.table, ci, a.opts)),
   /** Tests only: kills the worker thread running it, the way an out-of-memory abort would. */
   crashForTest: (a: { exitCode: number }): never => process.exit(a.exitCode),
 }

@@ -10,6 +10,7 @@ import { describe, expect, it } from 'vitest'
 import { USERS_FEATURES_SPEC } from '../etl/city-features.js'
 import { stringColumnFrom } from '../etl/column-builder.js'
 import { tableToCsv } from '../etl/csv-export.js'
+import { encodeParquetParallel, splitColumns } from '../etl/parquet-parallel.js'
 import { parquetToTable } from '../etl/parquet-reader.js'
 import { writeParquet } from '../etl/parquet-writer.js'
 import type { Table } from '../etl/types.js'
@@ -205,5 +206,17 @@ describe('writeParquet', () => {
   it('writes an empty table that readers accept', async () => {
     const bytes = writeParquet(table([]))
     expect((await parquetToTable(bytes, USERS_FEATURES_SPEC, 'x')).length).toBe(0)
+  })
+})
+
+describe('encodeParquetParallel', () => {
+  it('writes the same bytes as writeParquet, some columns encoded in a worker', async () => {
+    const rows: FeatureRow[] = []
+    for (let i = 0; i < 3000; i++)
+      rows.push([i, `n${i % 97}`, i % 5 ? 'Austin' : null, 18000 + (i % 30), 'S', i % 7, i / 3000, i % 11])
+    const t = table(rows)
+    expect(splitColumns(t).worker.length).toBeGreaterThan(0)
+    const parallel = await encodeParquetParallel(t, { rowGroupSize: 1000 })
+    expect(Buffer.from(parallel).equals(Buffer.from(writeParquet(t, { rowGroupSize: 1000 })))).toBe(true)
   })
 })

@@ -48,6 +48,8 @@ export async function vacuumCommand(flags: Flags, io: Io): Promise<number> {
     throw new ConfigError('bad_usage', `--keep must be a whole number >= 1, got ${flags.keep}`)
   const { table: spec } = await loadRunConfig(flags.config as string | undefined)
   const r = await vacuum(target, [spec.name, USERS_FEATURES_SPEC.name], spec.name, keep)
-  io.out.write(`deleted ${r.deleted.length} file(s) and ${r.deletedSnapshots.length} snapshot(s); kept versions ${r.keptVersions.join(', ') || 'none'}\n`)
+  io.out.write(
+    `deleted ${r.deleted.length} file(s) and ${r.deletedSnapshots.length} snapshot(s); kept versions ${r.keptVersions.join(', ') || 'none'}\n`,
+  )
   return 0
 }

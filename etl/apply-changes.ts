@@ -10,11 +10,12 @@
  * At the end the live rows are gathered in key order; the base rows already are, so only the appended tail is sorted.
  */
 import { appendDictRows, BytesDictionary, expandDict } from './bytes-dictionary.js'
-import { appendRow, compareStringRows, ensureCapacity, stringAt, takeRows } from './column-builder.js'
+import { appendRow, compareStringRows, ensureCapacity, stringAt } from './column-builder.js'
 import { at, InputError } from './errors.js'
 import { type KeyIndex, newKeyIndex, sortedKeyIndex } from './key-index.js'
 import { stableSortByInt32 } from './sort.js'
 import { keyIndex } from './table-spec.js'
+import { takeRows } from './take-rows.js'
 import type { ColumnData, DictColumn, OpCounts, ParsedFile, StringColumn, Table, TableSpec } from './types.js'
 import { OP_DELETE, OP_INSERT } from './types.js'
 

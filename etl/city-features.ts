@@ -10,9 +10,10 @@
  * Row order: city ascending by UTF-8 bytes (NULL last), rank descending, user_id ascending.
  */
 import { BytesDictionary } from './bytes-dictionary.js'
-import { inversePermutation, scatterColumn, stringAt, stringColumnFrom } from './column-builder.js'
+import { stringAt, stringColumnFrom } from './column-builder.js'
 import { compareUtf8, radixSortPairs, stableSortByInt32 } from './sort.js'
 import { columnIndex } from './table-spec.js'
+import { inversePermutation, scatterColumn } from './take-rows.js'
 import type { ColumnData, FeatureSummary, StringColumn, StringValues, Table, TableSpec } from './types.js'
 import { NULL_DATE } from './types.js'
 

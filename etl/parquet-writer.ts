@@ -8,7 +8,8 @@
  * default, read by every engine; etl/snappy.ts). Data page v1, one page per column chunk.
  */
 import { Buffer } from 'node:buffer'
-import { definitionLevels, E_PLAIN, E_RLE, E_RLE_DICTIONARY, encodeChunk } from './parquet-encode.js'
+import { E_PLAIN, E_RLE, E_RLE_DICTIONARY, encodeChunk } from './parquet-encode.js'
+import { definitionLevels } from './parquet-rle.js'
 import { snappyCompress } from './snappy.js'
 import { bin, i32, i64, struct, type ThriftStruct, ThriftWriter } from './thrift-compact.js'
 import type { ColumnSpec, Table, TableSpec } from './types.js'

@@ -19,7 +19,6 @@ import { createRequire } from 'node:module'
 import { availableParallelism } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { isMainThread, parentPort, type Transferable, Worker, workerData } from 'node:worker_threads'
-import { dictionaryEncodeColumns } from './bytes-dictionary.js'
 import { type CsvLayout, parseDmsCsvPart } from './csv-reader.js'
 import {
   ConfigError,
@@ -35,7 +34,6 @@ import {
   type ParquetWriteOptions,
   writeParquet,
 } from './parquet-writer.js'
-import { keyIndex } from './table-spec.js'
 import type { DmsFormat, ParsedFile, Table, TableSpec } from './types.js'
 
 /** Arguments of a `parseCsvChunk` task: one piece of a DMS CSV file cut at a row boundary. */
@@ -63,10 +61,8 @@ export interface EncodeParquetArgs {
 /** The tasks, by name. Each runs in a worker or, with workers disabled, in the calling thread. */
 const TASKS = {
   parseCsvChunk: (a: ParseCsvChunkArgs): ParsedChunk => {
-    const part = parseDmsCsvPart(a.bytes, a.file, a.spec, a.layout, a.format, a.continuation)
-    if (!a.dictionary) return part
-    const rows = dictionaryEncodeColumns(part.parsed.rows, keyIndex(a.spec))
-    return { ...part, parsed: { ...part.parsed, rows } }
+    const { bytes, file, spec, layout, format, continuation, dictionary = false } = a
+    return parseDmsCsvPart(bytes, file, spec, layout, format, continuation, bytes.byteLength, { dictionary })
   },
   encodeParquet: (a: EncodeParquetArgs): Uint8Array => writeParquet(a.table, a.opts),
   /** Some columns of a table, encoded for assembleParquet (the caller encodes the others meanwhile). */
@@ -187,7 +183,7 @@ interface Job {
 
 interface Slot {
   worker: Worker
-  job: Job | null
+  jobs: Job[] // posted to this worker and not answered yet, in the order posted (the worker answers in order)
 }
 
 const WORKER_FLAG = { lakesyncWorker: true }
@@ -230,15 +226,14 @@ function newWorker(): Worker {
 
 function startWorker(): Slot {
   const worker = newWorker()
-  const slot: Slot = { worker, job: null }
+  const slot: Slot = { worker, jobs: [] }
   worker.on('message', (res: Response) => {
-    const job = slot.job
-    if (job === null || job.id !== res.id) return
-    slot.job = null
-    worker.unref()
+    const job = slot.jobs[0]
+    if (job === undefined || job.id !== res.id) return
+    slot.jobs.shift()
+    if (slot.jobs.length === 0) worker.unref()
     if (res.ok) job.resolve(res.result)
     else job.reject(rebuildError(res.error))
-    dispatch()
   })
   let failure: Error | undefined
   worker.on('error', (e) => {
@@ -246,9 +241,9 @@ function startWorker(): Slot {
   })
   worker.on('exit', (code) => {
     slots = slots.filter((s) => s !== slot)
-    const job = slot.job
-    slot.job = null
-    if (job !== null)
+    const jobs = slot.jobs
+    slot.jobs = []
+    for (const job of jobs)
       job.reject(
         failure ??
           new Error(`worker pool: a worker thread exited with code ${code} while running ${job.task}`),
@@ -259,24 +254,29 @@ function startWorker(): Slot {
   return slot
 }
 
-/** Hands queued jobs to idle workers, starting workers up to the pool's size. */
+/**
+ * Hands queued jobs to workers, starting workers up to the pool's size. A job goes to the worker with the fewest
+ * jobs in hand, even a busy one: the worker starts it the moment it finishes the one before. Waiting for the
+ * answer to reach this thread first would leave the worker idle for as long as this thread runs synchronous code
+ * (measured at ~0.2 s of a 1M-row run, between encoding the users and the features tables).
+ */
 function dispatch(): void {
   while (queue.length > 0) {
-    let slot = slots.find((s) => s.job === null)
-    if (slot === undefined) {
-      if (slots.length >= workerCount()) return
-      slot = startWorker()
-      slots.push(slot)
-    }
+    if (slots.length < workerCount() && !slots.some((s) => s.jobs.length === 0)) slots.push(startWorker())
+    const slot = slots.reduce<Slot | undefined>(
+      (a, s) => (a === undefined || s.jobs.length < a.jobs.length ? s : a),
+      undefined,
+    )
+    if (slot === undefined) return
     const job = queue.shift()!
-    slot.job = job
+    slot.jobs.push(job)
     slot.worker.ref()
     try {
       slot.worker.postMessage({ id: job.id, task: job.task, args: job.args } satisfies Request, job.transfer)
     } catch (e) {
       // A value that cannot be cloned: the worker never saw the job.
-      slot.job = null
-      slot.worker.unref()
+      slot.jobs.pop()
+      if (slot.jobs.length === 0) slot.worker.unref()
       job.reject(e as Error)
     }
   }
@@ -317,6 +317,11 @@ export async function resetPoolForTest(): Promise<void> {
   await Promise.all(stopping)
   slots = []
   configuredSize = undefined
+}
+
+/** Tests only: how many tasks each live worker has been handed and not answered yet. */
+export function inFlightForTest(): number[] {
+  return slots.map((s) => s.jobs.length)
 }
 
 /** The number of live worker threads (tests). */

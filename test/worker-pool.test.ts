@@ -21,6 +21,7 @@ import { USERS_SPEC } from '../etl/table-spec.js'
 import type { Table, TableSpec } from '../etl/types.js'
 import {
   encodeParquetAsync,
+  inFlightForTest,
   liveWorkers,
   resetPoolForTest,
   runTask,
@@ -137,6 +138,31 @@ describe('worker pool', () => {
     const t = doublesTable()
     expect(await encodeParquetAsync(t)).toEqual(writeParquet(t))
     expect(liveWorkers()).toBe(1)
+  })
+
+  it('hands a busy worker its next task at once and answers the tasks in order', async () => {
+    process.env.LAKESYNC_WORKERS = '1'
+    await resetPoolForTest()
+    const tables = [2000, 3, 500].map(usersTable)
+    const pending = tables.map((t) => encodeParquetAsync(t))
+    // All three were posted before any answer came back: none waits in this thread's queue for the one before.
+    expect(inFlightForTest()).toEqual([3])
+    const out = await Promise.all(pending)
+    out.forEach((b, i) => {
+      expect(b).toEqual(writeParquet(tables[i]!))
+    })
+    expect(inFlightForTest()).toEqual([0])
+  })
+
+  it('a worker that dies with tasks in hand rejects each of them, and the next task gets a new worker', async () => {
+    process.env.LAKESYNC_WORKERS = '1'
+    await resetPoolForTest()
+    const crash = runTask('crashForTest', { exitCode: 9 }).catch((x: unknown) => x)
+    const behind = encodeParquetAsync(usersTable(10)).catch((x: unknown) => x)
+    expect(((await crash) as Error).message).toMatch(/exited with code 9 while running crashForTest/)
+    expect(((await behind) as Error).message).toMatch(/exited with code 9 while running encodeParquet/)
+    const t = usersTable(20)
+    expect(await encodeParquetAsync(t)).toEqual(writeParquet(t))
   })
 
   it('runs queued tasks on every worker and answers each task with its own result', async () => {

@@ -13,11 +13,10 @@
  *   where the serial parse does; cuts after it may be wrong, but pieces after it are never reported.
  */
 import { Buffer } from 'node:buffer'
-import { appendDictRows, BytesDictionary, dictionaryEncodeColumns, expandDict } from './bytes-dictionary.js'
+import { appendDictRows, BytesDictionary, expandDict } from './bytes-dictionary.js'
 import { ensureBytes, ensureCapacity } from './column-builder.js'
 import { type CsvLayout, parseDmsCsv, parseDmsCsvPart } from './csv-reader.js'
 import { at, LakesyncError } from './errors.js'
-import { keyIndex } from './table-spec.js'
 import type { ColumnData, DmsFormat, ParsedFile, TableSpec } from './types.js'
 import { type ParsedChunk, runTask, warmPool, workerCount } from './worker-pool.js'
 
@@ -221,9 +220,10 @@ export async function parseDmsCsvParallel(
     pending.push(task)
   }
   // Sized for the whole file, so join() appends the other pieces in place.
-  const head = parseDmsCsvPart(bytes.subarray(0, cuts[1]!), file, spec, layout, format, false, bytes.length)
-  const headRows = dictionaryEncodeColumns(head.parsed.rows, keyIndex(spec))
-  const parts: ParsedChunk[] = [{ ...head, parsed: { ...head.parsed, rows: headRows } }]
+  const head = parseDmsCsvPart(bytes.subarray(0, cuts[1]!), file, spec, layout, format, false, bytes.length, {
+    dictionary: true,
+  })
+  const parts: ParsedChunk[] = [head]
   let lines = parts[0]!.endLine - 1
   for (const task of pending) {
     let part: ParsedChunk

@@ -7,10 +7,11 @@
  * (docs/decisions.md has the measurements).
  */
 import { Buffer, isAscii, isUtf8 } from 'node:buffer'
+import { BytesDictionary, dictionaryLimit, expandDict, MAX_DICTIONARY } from './bytes-dictionary.js'
 import { appendString, type ColumnBuilder, ensureBytes, ensureCapacity, newColumn } from './column-builder.js'
 import { at, InputError, quoteValue } from './errors.js'
 import { keyIndex } from './table-spec.js'
-import type { DmsFormat, ParsedFile, StringColumn, TableSpec } from './types.js'
+import type { DictColumn, DmsFormat, ParsedFile, StringColumn, TableSpec } from './types.js'
 import { OP_DELETE, OP_INSERT, OP_UPDATE } from './types.js'
 import { parseDate, parseInt32 } from './values.js'
 
@@ -81,20 +82,6 @@ const latin1Slice: (b: Buffer, s: number, e: number) => string =
     ? (b, s, e) => (b as unknown as { latin1Slice(s: number, e: number): string }).latin1Slice(s, e)
     : (b, s, e) => b.toString('latin1', s, e)
 
-/** Appends a quoted field's bytes with each doubled quote `""` collapsed to one `"`. */
-function appendUnescaped(c: StringColumn, row: number, b: Uint8Array, s: number, e: number): void {
-  const at = c.offsets[row]!
-  ensureBytes(c, at, e - s)
-  const out = c.bytes
-  let o = at
-  for (let i = s; i < e; i++) {
-    out[o++] = b[i]!
-    if (b[i] === QUOTE) i++ // the second quote of the pair
-  }
-  c.offsets[row + 1] = o
-  c.valid[row] = 1
-}
-
 /** Byte offset of the first invalid UTF-8 sequence, or -1. Only called when `isUtf8` already said no. */
 function firstInvalidUtf8(b: Uint8Array, from: number): number {
   let i = from
@@ -109,6 +96,16 @@ function firstInvalidUtf8(b: Uint8Array, from: number): number {
   return -1
 }
 
+/** Options of parseDmsCsv and parseDmsCsvPart. */
+export interface ParseCsvOptions {
+  /**
+   * Return the repetitive string columns but the key as dictionary columns, coded while the field is read:
+   * exactly dictionaryEncodeColumns' result (same decision, same codes in order of first sight), without a second
+   * pass over the text. For full-load files, whose columns the merge, features and writer then use as codes.
+   */
+  dictionary?: boolean
+}
+
 /**
  * Parses one DMS CSV file. `file` names it in errors. Throws an InputError at the first bad byte; never returns a
  * partial result.
@@ -119,8 +116,44 @@ export function parseDmsCsv(
   spec: TableSpec,
   layout: CsvLayout,
   format: DmsFormat,
+  opts: ParseCsvOptions = {},
 ): ParsedFile {
-  return parseDmsCsvPart(bytes, file, spec, layout, format, false).parsed
+  return parseDmsCsvPart(bytes, file, spec, layout, format, false, bytes.byteLength, opts).parsed
+}
+
+// What the reader does with each field of a row (CsvLayout.fieldColumn and the column's type, decided once).
+const F_OP = 0
+const F_SKIP = 1 // the DMS timestamp column, which only orders changes when it is the sequence field
+const F_SEQUENCE = 2
+const F_INT = 3
+const F_DATE = 4
+const F_STRING = 5
+const F_DICT = 6
+
+// Byte classes for the unquoted-field scan: one table load per byte instead of four comparisons.
+const C_END = 1 // delimiter, LF or CR
+const C_QUOTE = 2
+
+/**
+ * Row `row` of a column as NULL. Each row's field writes its column once, NULL included: the builders' fresh
+ * memory already reads as NULL for int32 (valid 0) and date (NULL_DATE), a string row needs its empty range and a
+ * dictionary row its -1.
+ */
+function setNull(c: ColumnBuilder, row: number): void {
+  if (c.type === 'string') c.offsets[row + 1] = c.offsets[row]!
+  else if (c.type === 'dict') c.codes[row] = -1
+}
+
+/** An InputError at `line`/`column` of `file`. */
+function csvError(
+  code: ConstructorParameters<typeof InputError>[0],
+  what: string,
+  file: string,
+  line: number,
+  column: number,
+): InputError {
+  const loc = { file, line, column }
+  return new InputError(code, `dms csv: ${what}${at(loc)}`, loc)
 }
 
 /**
@@ -128,6 +161,10 @@ export function parseDmsCsv(
  * file's start: no BOM or header row is read. Lines (in `lines` and errors) count from 1 at the piece's first byte;
  * `endLine` is the line after its last byte, so the next piece starts `endLine - 1` lines further. The columns are
  * sized for `sizeHint` bytes of CSV (the whole file's size lets the pieces after this one be appended in place).
+ *
+ * One loop over the bytes with every piece of state in a local: an earlier version kept the field's state in
+ * variables shared with per-field helper closures, which V8 keeps in a heap context, and spent ~0.4 s per 1M rows;
+ * this form, with the dictionary coding folded in, is measured in docs/performance.md.
  */
 export function parseDmsCsvPart(
   bytes: Uint8Array,
@@ -137,9 +174,11 @@ export function parseDmsCsvPart(
   format: DmsFormat,
   continuation: boolean,
   sizeHint = bytes.byteLength,
+  opts: ParseCsvOptions = {},
 ): { parsed: ParsedFile; endLine: number } {
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
-  const n = buf.length
+  const b = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength) // the hot loops index a plain array
+  const n = b.length
   // One pass in native code decides how strings are decoded; the invalid-UTF-8 position is only found on failure.
   const ascii = isAscii(buf)
   const badUtf8At = ascii || isUtf8(buf) ? n : firstInvalidUtf8(buf, 0)
@@ -148,154 +187,58 @@ export function parseDmsCsvPart(
   const key = keyIndex(spec)
   const { fieldCount, fieldColumn, hasOp, sequenceField } = layout
   const sequence: string[] = []
+  const byteClass = new Uint8Array(256)
+  byteClass[delim] = C_END
+  byteClass[LF] = C_END
+  byteClass[CR] = C_END
+  byteClass[QUOTE] = C_QUOTE
 
   const columns: ColumnBuilder[] = spec.columns.map((c) => newColumn(c, 0))
   let capacity = Math.max(16, Math.ceil(Math.max(n, sizeHint) / 32))
   ensureCapacity(columns, capacity)
-  const stringColumns = columns.filter((c): c is StringColumn => c.type === 'string')
+  const stringCount = columns.filter((c) => c.type === 'string').length
   // A string column's text is at most the file's size; start at a fair share and let it double.
-  for (const c of stringColumns)
-    ensureBytes(c, 0, Math.ceil(Math.max(n, sizeHint) / (stringColumns.length + 1)))
+  for (const c of columns)
+    if (c.type === 'string') ensureBytes(c, 0, Math.ceil(Math.max(n, sizeHint) / (stringCount + 1)))
+  // Dictionary-coded columns: codes plus the dictionary's entries, until a column has too many distinct values.
+  const dicts: (BytesDictionary | null)[] = columns.map(() => null)
+  if (opts.dictionary)
+    columns.forEach((c, ci) => {
+      if (c.type !== 'string' || ci === key) return
+      const dict = new BytesDictionary(MAX_DICTIONARY)
+      dicts[ci] = dict
+      columns[ci] = { type: 'dict', codes: new Int32Array(capacity), entries: dict.values, size: 0 }
+    })
+  let scratch = new Uint8Array(256) // an escaped field's unescaped bytes, for the dictionary lookup
+  const action = Int8Array.from(layout.header, (_, f) => {
+    const c = fieldColumn[f]!
+    if (f === sequenceField) return F_SEQUENCE
+    if (c < 0) return hasOp && f === 0 ? F_OP : F_SKIP
+    const t = columns[c]!.type
+    return t === 'int32' ? F_INT : t === 'date' ? F_DATE : t === 'dict' ? F_DICT : F_STRING
+  })
   let ops = new Uint8Array(hasOp ? capacity : 0)
   let lines = new Int32Array(capacity)
 
-  // A BOM is tolerated
-  let i = !continuation && n >= 3 && buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf ? 3 : 0
-  let line = 1
-  let row = 0
-  let headerPending = format.addColumnName && !continuation
-
-  // State of the field being read, shared with the helpers below.
-  let s = 0
-  let e = 0
-  let quoted = false
-  let escaped = false
-  let fieldLine = 1
-  let field = 0
-
-  const fail = (
-    code: ConstructorParameters<typeof InputError>[0],
-    what: string,
-    column = field + 1,
-  ): never => {
-    const loc = { file, line: fieldLine, column }
-    throw new InputError(code, `dms csv: ${what}${at(loc)}`, loc)
-  }
-  const text = (): string => {
+  /** The field [s, e) as text, for the sequence column and error messages. */
+  const text = (s: number, e: number, escaped: boolean): string => {
     const v = ascii ? latin1Slice(buf, s, e) : buf.toString('utf8', s, e)
     return escaped ? v.replaceAll('""', '"') : v
   }
-  const isNull = (): boolean => {
-    if (quoted) return false
-    if (nullBytes === null) return s === e
-    return e - s === nullBytes.length && buf.compare(nullBytes, 0, nullBytes.length, s, e) === 0
-  }
 
-  /** Reads one field starting at `i` into s/e/quoted/escaped; leaves `i` on the terminator (or at n). */
-  const scanField = (): void => {
-    fieldLine = line
-    escaped = false
-    if (buf[i] === QUOTE) {
-      quoted = true
-      s = i + 1
-      let j = s
-      for (;;) {
-        j = buf.indexOf(QUOTE, j)
-        if (j < 0)
-          fail(
-            'unterminated_quote',
-            'unterminated quoted field (a closing " is missing before the end of the file)',
-          )
-        if (buf[j + 1] === QUOTE) {
-          escaped = true
-          j += 2
-          continue
-        }
-        break
-      }
-      e = j
-      for (let k = buf.indexOf(LF, s); k >= 0 && k < e; k = buf.indexOf(LF, k + 1)) line++
-      i = j + 1
-      if (i < n) {
-        const c = buf[i]
-        if (c !== delim && c !== LF && c !== CR)
-          fail(
-            'bad_quote',
-            `text after a closing quote (expected ${JSON.stringify(String.fromCharCode(delim))} or end of line)`,
-          )
-      }
-    } else {
-      quoted = false
-      s = i
-      while (i < n) {
-        const c = buf[i]
-        if (c === delim || c === LF || c === CR) break
-        if (c === QUOTE)
-          fail('bad_quote', 'bare " inside an unquoted field (quote the whole field and double the quote)')
-        i++
-      }
-      e = i
-    }
-    if (badUtf8At < e && badUtf8At >= s - 1)
-      fail(
-        'invalid_utf8',
-        `invalid UTF-8 byte 0x${buf[badUtf8At]!.toString(16).padStart(2, '0')} (expected UTF-8 text)`,
-      )
-  }
-
-  /** Consumes the terminator after a field; true when the row ended. */
-  const endOfField = (): boolean => {
-    if (i >= n) return true
-    const c = buf[i]
-    if (c === delim) {
-      i++
-      return false
-    }
-    if (c === LF) {
-      i++
-      line++
-      return true
-    }
-    if (buf[i + 1] === LF) {
-      i += 2
-      line++
-      return true
-    }
-    return fail('bad_line_end', 'carriage return not followed by a line feed (expected CRLF or LF line ends)')
-  }
-
-  const blankLineCheck = (): void => {
-    const c = buf[i]
-    if (c === LF || (c === CR && buf[i + 1] === LF)) {
-      fieldLine = line
-      fail('blank_line', 'blank line (expected a row of fields)', 1)
-    }
-  }
-
-  if (headerPending && i < n) {
-    blankLineCheck()
-    const names: string[] = []
-    field = 0
-    for (;;) {
-      scanField()
-      names.push(text())
-      field++
-      if (endOfField()) break
-    }
-    if (names.join('\u0000') !== layout.header.join('\u0000')) {
-      fieldLine = 1
-      fail(
-        'bad_header',
-        `header ${quoteValue(names.join(','))} does not match the table (expected ${layout.header.join(',')})`,
-        1,
-      )
-    }
-    headerPending = false
-  }
+  // A BOM is tolerated
+  let i = !continuation && n >= 3 && b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf ? 3 : 0
+  let line = 1
+  let row = 0
+  let headerPending = format.addColumnName && !continuation
+  const names: string[] = []
 
   while (i < n) {
-    blankLineCheck()
-    if (row >= capacity) {
+    // A blank line is an error, not an empty row.
+    if (b[i] === LF || (b[i] === CR && b[i + 1] === LF))
+      throw csvError('blank_line', 'blank line (expected a row of fields)', file, line, 1)
+    const header = headerPending
+    if (!header && row >= capacity) {
       capacity *= 2
       ensureCapacity(columns, capacity)
       const grownOps = new Uint8Array(hasOp ? capacity : 0)
@@ -305,67 +248,241 @@ export function parseDmsCsvPart(
       grownLines.set(lines)
       lines = grownLines
     }
-    lines[row] = line
-    // Every string column starts the row as NULL (an empty range): D rows and NULL fields leave it so.
-    for (const c of stringColumns) c.offsets[row + 1] = c.offsets[row]!
+    if (!header) lines[row] = line
+    const rowLine = line
     let op = OP_INSERT
-    field = 0
+    let field = 0
     for (;;) {
-      scanField()
-      if (field >= fieldCount)
-        fail('field_count', `too many fields (expected ${fieldCount}: ${layout.header.join(',')})`)
-      const c = fieldColumn[field]!
-      if (field === sequenceField) {
-        if (isNull() || s === e)
-          fail('bad_sequence', `empty ${layout.header[field]} (expected the value that orders this change)`)
-        sequence[row] = text()
-      } else if (c < 0) {
-        if (hasOp && field === 0) {
-          const v = e - s === 1 ? buf[s] : 0
+      // Read one field into [s, e), leaving i on its terminator (or at n).
+      const fieldLine = line
+      let s: number
+      let e: number
+      let quoted = false
+      let escaped = false
+      if (b[i] === QUOTE) {
+        quoted = true
+        s = i + 1
+        let j = s
+        for (;;) {
+          j = buf.indexOf(QUOTE, j)
+          if (j < 0)
+            throw csvError(
+              'unterminated_quote',
+              'unterminated quoted field (a closing " is missing before the end of the file)',
+              file,
+              fieldLine,
+              field + 1,
+            )
+          if (b[j + 1] === QUOTE) {
+            escaped = true
+            j += 2
+            continue
+          }
+          break
+        }
+        e = j
+        for (let k = buf.indexOf(LF, s); k >= 0 && k < e; k = buf.indexOf(LF, k + 1)) line++
+        i = j + 1
+        if (i < n && byteClass[b[i]!] !== C_END)
+          throw csvError(
+            'bad_quote',
+            `text after a closing quote (expected ${JSON.stringify(String.fromCharCode(delim))} or end of line)`,
+            file,
+            fieldLine,
+            field + 1,
+          )
+      } else {
+        s = i
+        let k = i < n ? byteClass[b[i]!]! : C_END
+        while (k === 0 && ++i < n) k = byteClass[b[i]!]!
+        if (k === C_QUOTE && i < n)
+          throw csvError(
+            'bad_quote',
+            'bare " inside an unquoted field (quote the whole field and double the quote)',
+            file,
+            fieldLine,
+            field + 1,
+          )
+        e = i
+      }
+      if (badUtf8At < e && badUtf8At >= s - 1)
+        throw csvError(
+          'invalid_utf8',
+          `invalid UTF-8 byte 0x${b[badUtf8At]!.toString(16).padStart(2, '0')} (expected UTF-8 text)`,
+          file,
+          fieldLine,
+          field + 1,
+        )
+
+      if (header) names.push(text(s, e, escaped))
+      else {
+        if (field >= fieldCount)
+          throw csvError(
+            'field_count',
+            `too many fields (expected ${fieldCount}: ${layout.header.join(',')})`,
+            file,
+            fieldLine,
+            field + 1,
+          )
+        const isNull =
+          !quoted &&
+          (nullBytes === null
+            ? s === e
+            : e - s === nullBytes.length && buf.compare(nullBytes, 0, nullBytes.length, s, e) === 0)
+        const act = action[field]!
+        const c = fieldColumn[field]!
+        if (act === F_OP) {
+          const v = e - s === 1 ? b[s] : 0
           op = v === 73 ? OP_INSERT : v === 85 ? OP_UPDATE : v === 68 ? OP_DELETE : 0
           if (op === 0 || (layout.loadOnly && op !== OP_INSERT))
-            fail(
+            throw csvError(
               'unknown_op',
-              `unknown Op ${quoteValue(text())} (expected ${layout.loadOnly ? 'I in a full-load file' : 'I, U or D'})`,
+              `unknown Op ${quoteValue(text(s, e, escaped))} (expected ${layout.loadOnly ? 'I in a full-load file' : 'I, U or D'})`,
+              file,
+              fieldLine,
+              field + 1,
             )
           ops[row] = op
-        } // else: the DMS timestamp column, which only orders changes (a later issue) and is not stored
-      } else if (op === OP_DELETE && c !== key) {
-        // The other values of a D row are not read: DMS may write only the key. They stay NULL.
-      } else {
-        const col = columns[c]!
-        if (isNull()) {
-          if (c === key) fail('null_key', `NULL key ${spec.primaryKey} (expected a value)`)
-          // NULL is every builder's initial state for the row (valid = 0, an empty string range).
-        } else if (col.type === 'string') {
-          if (escaped) appendUnescaped(col, row, buf, s, e)
-          else appendString(col, row, buf, s, e)
-        } else if (col.type === 'int32') {
-          col.values[row] =
-            (quoted && escaped ? undefined : parseInt32(buf, s, e)) ??
-            fail(
+        } else if (act === F_SEQUENCE) {
+          if (isNull || s === e)
+            throw csvError(
+              'bad_sequence',
+              `empty ${layout.header[field]} (expected the value that orders this change)`,
+              file,
+              fieldLine,
+              field + 1,
+            )
+          sequence[row] = text(s, e, escaped)
+        } else if (act === F_SKIP) {
+          // The DMS timestamp column, when it does not order the changes: not stored.
+        } else if (op === OP_DELETE && c !== key) {
+          // The other values of a D row are not read (DMS may write only the key): NULL.
+          setNull(columns[c]!, row)
+        } else if (isNull) {
+          if (c === key)
+            throw csvError(
+              'null_key',
+              `NULL key ${spec.primaryKey} (expected a value)`,
+              file,
+              fieldLine,
+              field + 1,
+            )
+          setNull(columns[c]!, row)
+        } else if (act === F_INT) {
+          const col = columns[c] as Extract<ColumnBuilder, { type: 'int32' }>
+          const v = escaped ? undefined : parseInt32(b, s, e)
+          if (v === undefined)
+            throw csvError(
               'bad_int',
-              `bad integer ${quoteValue(text())} for ${spec.columns[c]!.name} (expected -?[0-9]+ within the int32 range)`,
+              `bad integer ${quoteValue(text(s, e, escaped))} for ${spec.columns[c]!.name} (expected -?[0-9]+ within the int32 range)`,
+              file,
+              fieldLine,
+              field + 1,
             )
+          col.values[row] = v
           col.valid[row] = 1
-        } else if (col.type === 'date') {
-          col.values[row] =
-            (quoted && escaped ? undefined : parseDate(buf, s, e)) ??
-            fail(
+        } else if (act === F_DATE) {
+          const v = escaped ? undefined : parseDate(b, s, e)
+          if (v === undefined)
+            throw csvError(
               'bad_date',
-              `bad date ${quoteValue(text())} for ${spec.columns[c]!.name} (expected a real calendar date YYYY-MM-DD)`,
+              `bad date ${quoteValue(text(s, e, escaped))} for ${spec.columns[c]!.name} (expected a real calendar date YYYY-MM-DD)`,
+              file,
+              fieldLine,
+              field + 1,
             )
+          ;(columns[c] as Extract<ColumnBuilder, { type: 'date' }>).values[row] = v
+        } else {
+          let src: Uint8Array = b
+          let from = s
+          let to = e
+          if (escaped) {
+            // Each doubled quote `""` collapsed to one `"`.
+            if (scratch.length < e - s) scratch = new Uint8Array(2 * (e - s))
+            let o = 0
+            for (let k = s; k < e; k++) {
+              scratch[o++] = b[k]!
+              if (b[k] === QUOTE) k++ // the second quote of the pair
+            }
+            src = scratch
+            from = 0
+            to = o
+          }
+          const dict = act === F_DICT ? dicts[c]! : null
+          const code = dict === null ? -1 : dict.codeOf(src, from, to)
+          if (code >= 0) (columns[c] as DictColumn).codes[row] = code
+          else {
+            if (dict !== null) {
+              // More distinct values than any dictionary may hold: the column is plain text from here on.
+              const plain = expandDict(columns[c] as DictColumn, row)
+              ensureCapacity([plain], capacity)
+              columns[c] = plain
+              dicts[c] = null
+              for (let f = 0; f < fieldCount; f++) if (fieldColumn[f] === c) action[f] = F_STRING
+            }
+            appendString(columns[c] as StringColumn, row, src, from, to)
+          }
         }
       }
       field++
-      if (endOfField()) break
+      // The field's terminator: a delimiter (next field), a line end or the end of the bytes (end of row).
+      if (i >= n) break
+      const t = b[i]
+      if (t === delim) {
+        i++
+        continue
+      }
+      if (t === LF) {
+        i++
+        line++
+        break
+      }
+      if (b[i + 1] === LF) {
+        i += 2
+        line++
+        break
+      }
+      throw csvError(
+        'bad_line_end',
+        'carriage return not followed by a line feed (expected CRLF or LF line ends)',
+        file,
+        fieldLine,
+        field + 1,
+      )
     }
-    if (field !== fieldCount) {
-      fieldLine = lines[row]!
-      fail('field_count', `${field} fields (expected ${fieldCount}: ${layout.header.join(',')})`, field)
+    if (header) {
+      if (names.join('\u0000') !== layout.header.join('\u0000'))
+        throw csvError(
+          'bad_header',
+          `header ${quoteValue(names.join(','))} does not match the table (expected ${layout.header.join(',')})`,
+          file,
+          1,
+          1,
+        )
+      headerPending = false
+      continue
     }
+    if (field !== fieldCount)
+      throw csvError(
+        'field_count',
+        `${field} fields (expected ${fieldCount}: ${layout.header.join(',')})`,
+        file,
+        rowLine,
+        field,
+      )
     row++
   }
+
+  // A dictionary column keeps its codes only where dictionaryEncodeColumns would have (the same limit).
+  columns.forEach((c, ci) => {
+    const dict = dicts[ci]
+    if (c.type !== 'dict' || dict === null || dict === undefined) return
+    c.entries = dict.values
+    c.size = dict.size
+    let present = 0
+    for (let r = 0; r < row; r++) if (c.codes[r]! >= 0) present++
+    if (dict.size > dictionaryLimit(present)) columns[ci] = expandDict(c, row)
+  })
 
   const parsed: ParsedFile = {
     file,

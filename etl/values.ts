@@ -55,14 +55,29 @@ function digit(b: Uint8Array, i: number): number {
   return d >= 0 && d <= 9 ? d : -1000
 }
 
+// Days of the dates in years MEMO_FROM..MEMO_FROM+199, filled on first sight: a CSV column holds a few thousand
+// distinct dates, and a table lookup costs less than the calendar check and the day count per field.
+const MEMO_FROM = 1900
+const MEMO_UNKNOWN = 0x7fffffff // not computed yet
+const MEMO_INVALID = 0x7ffffffe // not a calendar date (Feb 30)
+const dateMemo = new Int32Array(200 * 12 * 31).fill(MEMO_UNKNOWN)
+
 /** Parses exactly `YYYY-MM-DD` naming a real calendar date; returns days since epoch or undefined. */
 export function parseDate(b: Uint8Array, s: number, e: number): number | undefined {
   if (e - s !== 10 || b[s + 4] !== MINUS || b[s + 7] !== MINUS) return undefined
   const y = digit(b, s) * 1000 + digit(b, s + 1) * 100 + digit(b, s + 2) * 10 + digit(b, s + 3)
   const m = digit(b, s + 5) * 10 + digit(b, s + 6)
   const d = digit(b, s + 8) * 10 + digit(b, s + 9)
-  if (y < 0 || m < 0 || d < 0 || !isRealDate(y, m, d)) return undefined
-  return daysFromCivil(y, m, d)
+  if (y < 0 || m < 0 || d < 0) return undefined
+  if (y < MEMO_FROM || y >= MEMO_FROM + 200 || m < 1 || m > 12 || d < 1 || d > 31)
+    return isRealDate(y, m, d) ? daysFromCivil(y, m, d) : undefined
+  const slot = ((y - MEMO_FROM) * 12 + m - 1) * 31 + d - 1
+  let days = dateMemo[slot]!
+  if (days === MEMO_UNKNOWN) {
+    days = isRealDate(y, m, d) ? daysFromCivil(y, m, d) : MEMO_INVALID
+    dateMemo[slot] = days
+  }
+  return days === MEMO_INVALID ? undefined : days
 }
 
 /** Parses a `YYYY-MM-DD` string (CLI flags, config): days since epoch or undefined. */

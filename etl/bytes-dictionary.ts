@@ -120,16 +120,23 @@ export function toDictColumn(c: StringColumn, length: number): DictColumn | null
  * the published Parquet and the snapshot are the same bytes whichever way the previous version was loaded.
  */
 export function canonicalDictionary(c: DictColumn, length: number): DictColumn {
+  return normalDictionary(c, length).column
+}
+
+/** canonicalDictionary, and how many rows are present (not NULL). */
+function normalDictionary(c: DictColumn, length: number): { column: DictColumn; present: number } {
   const remap = new Int32Array(c.size).fill(-1)
   const order: number[] = [] // old code of each new code
   const codes = new Int32Array(length)
   let inOrder = true
+  let present = 0
   for (let r = 0; r < length; r++) {
     const code = c.codes[r]!
     if (code < 0) {
       codes[r] = -1
       continue
     }
+    present++
     let m = remap[code]!
     if (m < 0) {
       m = remap[code] = order.length
@@ -138,7 +145,7 @@ export function canonicalDictionary(c: DictColumn, length: number): DictColumn {
     }
     codes[r] = m
   }
-  if (inOrder && order.length === c.size) return c
+  if (inOrder && order.length === c.size) return { column: c, present }
   const { bytes, offsets } = c.entries
   let total = 0
   for (const code of order) total += offsets[code + 1]! - offsets[code]!
@@ -146,7 +153,7 @@ export function canonicalDictionary(c: DictColumn, length: number): DictColumn {
   order.forEach((code, m) => {
     appendString(entries, m, bytes, offsets[code]!, offsets[code + 1]!)
   })
-  return { type: 'dict', codes, entries, size: order.length }
+  return { column: { type: 'dict', codes, entries, size: order.length }, present }
 }
 
 /**
@@ -160,10 +167,8 @@ export function dictionaryEncodeColumns(table: Table, skip: number): Table {
     if (i === skip) return c
     if (c.type === 'string') return toDictColumn(c, table.length) ?? c
     if (c.type !== 'dict') return c
-    const d = canonicalDictionary(c, table.length)
-    let present = 0
-    for (let r = 0; r < table.length; r++) if (d.codes[r]! >= 0) present++
-    return d.size > dictionaryLimit(present) ? expandDict(d, table.length) : d
+    const { column, present } = normalDictionary(c, table.length)
+    return column.size > dictionaryLimit(present) ? expandDict(column, table.length) : column
   })
   return { ...table, columns }
 }

@@ -140,14 +140,14 @@ async function build(
   const files: AppliedFile[] = []
   let rowsRead = 0
   for (const f of plan.toRead) {
-    const { raw, parsed: p, sha256: hash } = await readDmsFile(source, f, spec, format)
+    const { raw, parsed: p } = await readDmsFile(source, f, spec, format)
     parsed.set(f.path, p)
     const o = objects.get(f.path)
     files.push({
       path: f.path,
       kind: f.kind,
       size: raw.length,
-      sha256: hash,
+      sha256: sha256(raw),
       ...(o?.etag !== undefined ? { etag: o.etag } : {}),
       ...(o?.mtimeMs !== undefined ? { mtimeMs: o.mtimeMs } : {}),
       rows: p.rows.length,

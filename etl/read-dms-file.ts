@@ -1,6 +1,4 @@
 /** Reads one DMS file from storage: CSV (gunzipped when named .gz) or Parquet, parsed with the layout of its kind. */
-import { Buffer } from 'node:buffer'
-import { webcrypto } from 'node:crypto'
 import { gunzipSync } from 'node:zlib'
 import { parallelCsvThreshold, parseDmsCsvParallel } from './csv-parallel.js'
 import { csvLayout, parseDmsCsv } from './csv-reader.js'
@@ -12,17 +10,8 @@ import type { DmsFormat, ParsedFile, TableSpec } from './types.js'
 import { workerCount } from './worker-pool.js'
 
 export interface ReadFile {
-  raw: Uint8Array // the stored bytes (compressed for .gz)
-  sha256: string // of `raw`, hex: the commit record's fingerprint of the file
+  raw: Uint8Array // the stored bytes (compressed for .gz), which the commit record fingerprints
   parsed: ParsedFile
-}
-
-/**
- * SHA-256 of `bytes` (hex) on libuv's thread pool (WebCrypto), so it runs while this thread parses: a full load's
- * hash took ~0.25 s of this thread per 10M rows when computed here.
- */
-async function sha256Off(bytes: Uint8Array): Promise<string> {
-  return Buffer.from(await webcrypto.subtle.digest('SHA-256', bytes)).toString('hex')
 }
 
 export async function readDmsFile(
@@ -32,13 +21,10 @@ export async function readDmsFile(
   format: DmsFormat,
 ): Promise<ReadFile> {
   const raw = await source.read(f.path)
-  const sha256 = sha256Off(raw)
-  sha256.catch(() => {}) // awaited below, unless the parse fails first
   // Errors name the file as the operator finds it: the full S3 key or local path.
   const name = objectName(source, f.path)
   const layout = csvLayout(spec, format, f.kind)
-  if (f.format === 'parquet')
-    return { raw, parsed: await parseDmsParquet(raw, name, spec, layout), sha256: await sha256 }
+  if (f.format === 'parquet') return { raw, parsed: await parseDmsParquet(raw, name, spec, layout) }
   let bytes = raw
   if (f.gzip)
     try {
@@ -57,5 +43,5 @@ export async function readDmsFile(
     bytes.length >= parallelCsvThreshold() && workerCount() > 0
       ? await parseDmsCsvParallel(bytes, name, spec, layout, format)
       : parseDmsCsv(bytes, name, spec, layout, format, { dictionary: f.kind === 'load' })
-  return { raw, parsed, sha256: await sha256 }
+  return { raw, parsed }
 }

@@ -187,16 +187,33 @@ export function appendRow(
   for (let c = 0; c < src.length; c++) {
     const s = src[c]!
     const d = dst[c]!
-    if (s.type === 'dict') throw new Error('appendRow: change rows are never dictionary-encoded') // parsed files
-    if (d.type === 'dict') {
-      const st = s as StringColumn
-      if (st.valid[from] !== 1) d.codes[to] = -1
-      else {
-        const dict = lookup(c)
-        d.codes[to] = dict.codeOf(st.bytes, st.offsets[from]!, st.offsets[from + 1]!)
-        d.entries = dict.values
-        d.size = dict.size
+    if (s.type === 'dict' || (s.type === 'string' && d.type === 'dict')) {
+      // Text as bytes [start, end) of `bytes`, or NULL: a large change file comes back from the parallel reader
+      // with dictionary columns too.
+      let bytes: Uint8Array | null = null
+      let start = 0
+      let end = 0
+      if (s.type === 'dict') {
+        const code = s.codes[from]!
+        if (code >= 0) {
+          bytes = s.entries.bytes
+          start = s.entries.offsets[code]!
+          end = s.entries.offsets[code + 1]!
+        }
+      } else if (s.valid[from] === 1) {
+        bytes = s.bytes
+        start = s.offsets[from]!
+        end = s.offsets[from + 1]!
       }
+      if (d.type === 'dict') {
+        if (bytes === null) d.codes[to] = -1
+        else {
+          const dict = lookup(c)
+          d.codes[to] = dict.codeOf(bytes, start, end)
+          d.entries = dict.values
+          d.size = dict.size
+        }
+      } else appendString(d as StringColumn, to, bytes, start, end)
       continue
     }
     if (s.type === 'string') {

@@ -25,10 +25,12 @@ const LF = 10
 
 /**
  * Files at least this large are parsed in parallel (etl/read-dms-file.ts); LAKESYNC_PARALLEL_CSV_BYTES overrides
- * it. Measured on the 2-vCPU bench machine (docs/performance.md): a 42 MB LOAD file (1M users) parses in ~0.3 s on
- * one thread, about what starting a worker, copying the piece and joining the columns cost back.
+ * it. Measured on the 2-vCPU bench machine (docs/performance.md), whose two vCPUs share a core: two threads parse
+ * at ~0.6x the speed of one each, and each compiles the parser on its own (~0.1 s of warm-up). A 42 MB full load
+ * (1M users) ran ~3% faster parsed serially (median of 10 interleaved pairs); at 420 MB (10M users) the read took
+ * 3.4 s in parallel against 4.3-4.8 s serially.
  */
-export const PARALLEL_CSV_MIN_BYTES = 16 * 1024 * 1024
+export const PARALLEL_CSV_MIN_BYTES = 64 * 1024 * 1024
 
 export function parallelCsvThreshold(): number {
   const env = process.env.LAKESYNC_PARALLEL_CSV_BYTES

@@ -9,7 +9,13 @@
  * rewritten in place): an I or U appends the new row and retires the key's old one, a D clears a liveness byte.
  * At the end the live rows are gathered in key order; the base rows already are, so only the appended tail is sorted.
  */
-import { appendDictRows, BytesDictionary, expandDict } from './bytes-dictionary.js'
+import {
+  appendDictRows,
+  BytesDictionary,
+  dictionaryEncodeColumns,
+  expandDict,
+  normalForm,
+} from './bytes-dictionary.js'
 import { appendRow, compareStringRows, ensureCapacity, stringAt } from './column-builder.js'
 import { at, InputError } from './errors.js'
 import { type KeyIndex, newKeyIndex, sortedKeyIndex } from './key-index.js'
@@ -227,9 +233,10 @@ function keyComparator(keyCol: ColumnData): (a: number, b: number) => number {
 }
 
 /**
- * The live rows, ordered by key ascending. Returns the working table itself when it already is. The rows are
- * usually a sorted run (the previous version or the full load) followed by a short appended tail (the changes):
- * only the tail is sorted, then the two are merged.
+ * The live rows, ordered by key ascending, with their string columns in normal form (bytes-dictionary.ts
+ * normalForm: what the writer, the features step and the snapshot take). The rows are usually a sorted run (the
+ * previous version or the full load) followed by a short appended tail (the changes): only the tail is sorted, then
+ * the two are merged.
  */
 export function finishMerge(state: MergeState): Table {
   const { table, alive } = state
@@ -242,7 +249,10 @@ export function finishMerge(state: MergeState): Table {
   // The longest sorted prefix of live rows.
   let p = 1
   while (p < live && compare(order[p - 1]!, order[p]!) < 0) p++
-  if (p >= live) return live === table.length ? table : takeRows(table, order)
+  if (p >= live) {
+    if (live === table.length) return dictionaryEncodeColumns(table, state.key)
+    return takeLiveRows(table, order, state.key)
+  }
   // Keys of live rows are unique, so any sort of the tail is a stable one.
   let tail: Int32Array = order.slice(p)
   if (keyCol.type === 'string') tail = Int32Array.from(Array.from(tail).sort(compare))
@@ -254,5 +264,17 @@ export function finishMerge(state: MergeState): Table {
   while (i < p && j < tail.length) merged[o++] = compare(order[i]!, tail[j]!) < 0 ? order[i++]! : tail[j++]!
   while (i < p) merged[o++] = order[i++]!
   while (j < tail.length) merged[o++] = tail[j++]!
-  return takeRows(table, merged)
+  return takeLiveRows(table, merged, state.key)
+}
+
+/** The rows `order` of `table` in normal form; dictionary columns are gathered and recoded in one pass. */
+function takeLiveRows(table: Table, order: Int32Array, key: number): Table {
+  const plain = table.columns.flatMap((c, i) => (c.type === 'dict' ? [] : [i]))
+  const taken = takeRows({ ...table, columns: plain.map((i) => table.columns[i]!) }, order)
+  const columns = table.columns.map((c, i) => {
+    if (c.type === 'dict') return normalForm(c, order.length, order)
+    const t = taken.columns[plain.indexOf(i)]!
+    return i === key ? t : normalForm(t, order.length)
+  })
+  return { spec: table.spec, length: order.length, columns }
 }

@@ -3,7 +3,7 @@
  * string per lookup. The features step groups cities with it and the Parquet writer builds dictionary pages with it.
  */
 import { appendString, ensureCapacity, newStringColumn } from './column-builder.js'
-import type { DictColumn, StringColumn, Table } from './types.js'
+import type { ColumnData, DictColumn, StringColumn, Table } from './types.js'
 
 /** Most distinct values a string dictionary may hold before a column is written PLAIN instead. */
 export const MAX_DICTIONARY = 1 << 16
@@ -123,17 +123,26 @@ export function canonicalDictionary(c: DictColumn, length: number): DictColumn {
   return normalDictionary(c, length).column
 }
 
-/** canonicalDictionary, and how many rows are present (not NULL). */
-function normalDictionary(c: DictColumn, length: number): { column: DictColumn; present: number } {
+/**
+ * canonicalDictionary of the rows `rows[0..length)` of `c` (all of them, in order, when `rows` is null), and how
+ * many are present (not NULL). Gathering and recoding in one pass saves the merge a pass over each dictionary
+ * column and a copy of its codes (~0.1 s per column at 10M rows).
+ */
+function normalDictionary(
+  c: DictColumn,
+  length: number,
+  rows: ArrayLike<number> | null = null,
+): { column: DictColumn; present: number } {
   const remap = new Int32Array(c.size).fill(-1)
   const order: number[] = [] // old code of each new code
+  const src = c.codes
   const codes = new Int32Array(length)
-  let inOrder = true
+  let inOrder = rows === null
   let present = 0
-  for (let r = 0; r < length; r++) {
-    const code = c.codes[r]!
+  for (let i = 0; i < length; i++) {
+    const code = src[rows === null ? i : rows[i]!]!
     if (code < 0) {
-      codes[r] = -1
+      codes[i] = -1
       continue
     }
     present++
@@ -143,7 +152,7 @@ function normalDictionary(c: DictColumn, length: number): { column: DictColumn; 
       if (m !== code) inOrder = false
       order.push(code)
     }
-    codes[r] = m
+    codes[i] = m
   }
   if (inOrder && order.length === c.size) return { column: c, present }
   const { bytes, offsets } = c.entries
@@ -157,20 +166,27 @@ function normalDictionary(c: DictColumn, length: number): { column: DictColumn; 
 }
 
 /**
- * A table with its string columns but the key (column `skip`) in normal form: a column is a dictionary column
- * exactly when its distinct values number at most dictionaryLimit of its present rows, with a canonical dictionary
- * (canonicalDictionary). Done once after the merge: the Parquet writer, the features step and the snapshot then work
- * on codes, and the next run's merge keeps them (appending codes for new rows).
+ * A string column in normal form: a dictionary column exactly when its distinct values number at most
+ * dictionaryLimit of its present rows, with a canonical dictionary (canonicalDictionary); else plain text. `rows`
+ * picks and orders the rows of a dictionary column (null: all, in order); a string column is taken as it is.
+ */
+export function normalForm(c: ColumnData, length: number, rows: ArrayLike<number> | null = null): ColumnData {
+  if (c.type === 'string') {
+    if (rows !== null) throw new Error('normalForm: rows of a string column are gathered first') // callers do
+    return toDictColumn(c, length) ?? c
+  }
+  if (c.type !== 'dict') return c
+  const { column, present } = normalDictionary(c, length, rows)
+  return column.size > dictionaryLimit(present) ? expandDict(column, length) : column
+}
+
+/**
+ * A table with its string columns but the key (column `skip`) in normal form (normalForm). Done once after the
+ * merge: the Parquet writer, the features step and the snapshot then work on codes, and the next run's merge keeps
+ * them (appending codes for new rows).
  */
 export function dictionaryEncodeColumns(table: Table, skip: number): Table {
-  const columns = table.columns.map((c, i) => {
-    if (i === skip) return c
-    if (c.type === 'string') return toDictColumn(c, table.length) ?? c
-    if (c.type !== 'dict') return c
-    const { column, present } = normalDictionary(c, table.length)
-    return column.size > dictionaryLimit(present) ? expandDict(column, table.length) : column
-  })
-  return { ...table, columns }
+  return { ...table, columns: table.columns.map((c, i) => (i === skip ? c : normalForm(c, table.length))) }
 }
 
 /** A dictionary column's rows as a string column (to join it with one that is not). */

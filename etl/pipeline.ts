@@ -17,7 +17,6 @@ import {
   startMerge,
   zeroCounts,
 } from './apply-changes.js'
-import { dictionaryEncodeColumns } from './bytes-dictionary.js'
 import type { Catalog } from './catalog.js'
 import { cityFeatures, USERS_FEATURES_SPEC } from './city-features.js'
 import {
@@ -195,9 +194,9 @@ async function build(
       for (const seq of p.sequence!)
         if (lastSequence === undefined || compareSequence(seq, lastSequence) > 0) lastSequence = seq
   }
-  // Repetitive string columns become dictionary columns once, for the features step, the writer and the snapshot
-  // (and the next run's merge) alike. Keys are unique: never worth it.
-  const users = dictionaryEncodeColumns(finishMerge(state), state.key)
+  // In normal form: repetitive string columns are dictionary columns, for the features step, the writer and the
+  // snapshot (and the next run's merge) alike.
+  const users = finishMerge(state)
   const t2 = performance.now()
   // Both cores: a worker encodes the users table (a copy of its arrays) while this thread computes the features,
   // then encodes them and the snapshot. With workers disabled (LAKESYNC_WORKERS=0) it all runs here, in turn.

@@ -125,31 +125,42 @@ function encodeInts(
 ): EncodedChunk {
   const n = end - start
   const src = col.values
-  const out = new Int32Array(n)
-  const present = new Uint8Array(n)
-  let count = 0
+  const valid = col.type === 'int32' ? col.valid : null
+  let nulls = 0
   let min = 0x7fffffff
   let max = -0x80000000
-  // Two loops rather than a per-row type test: this runs once per value of every int and date column.
-  if (col.type === 'date') {
+  // Statistics first, without writing: most columns have no NULL, and then the values are the column's own (a
+  // view, not a copy) and no presence bytes are needed. Two loops rather than a per-row type test.
+  if (valid === null)
     for (let i = start; i < end; i++) {
       const x = src[i]!
-      if (x === NULL_DATE) continue
-      present[i - start] = 1
-      out[count++] = x
+      if (x === NULL_DATE) nulls++
+      else {
+        if (x < min) min = x
+        if (x > max) max = x
+      }
+    }
+  else
+    for (let i = start; i < end; i++) {
+      if (valid[i] !== 1) {
+        nulls++
+        continue
+      }
+      const x = src[i]!
       if (x < min) min = x
       if (x > max) max = x
     }
-  } else {
-    const valid = col.valid
-    for (let i = start; i < end; i++) {
-      if (valid[i] !== 1) continue
-      const x = src[i]!
-      present[i - start] = 1
-      out[count++] = x
-      if (x < min) min = x
-      if (x > max) max = x
-    }
+  const count = n - nulls
+  let out = src.subarray(start, end)
+  let present: Uint8Array | null = null
+  if (nulls > 0) {
+    out = new Int32Array(count)
+    present = new Uint8Array(n)
+    for (let i = start, o = 0; i < end; i++)
+      if (valid === null ? src[i] !== NULL_DATE : valid[i] === 1) {
+        present[i - start] = 1
+        out[o++] = src[i]!
+      }
   }
   const stat = (x: number) => new Uint8Array(Int32Array.of(x).buffer)
   const dict = int32Dictionary(out, count)
@@ -160,8 +171,8 @@ function encodeInts(
           values: dictionaryIndices(dict.indices, count, dict.size),
           encoding: E_RLE_DICTIONARY,
         }
-      : { values: new Uint8Array(out.buffer, 0, count * 4), encoding: E_PLAIN }),
-    present: count === n ? null : present,
+      : { values: new Uint8Array(out.buffer, out.byteOffset, count * 4), encoding: E_PLAIN }),
+    present,
     nulls: n - count,
     ...(count > 0 ? { min: stat(min), max: stat(max) } : {}),
   }

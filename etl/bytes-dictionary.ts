@@ -123,6 +123,12 @@ export function canonicalDictionary(c: DictColumn, length: number): DictColumn {
   return normalDictionary(c, length).column
 }
 
+/** More codes of a dictionary column kept apart (the merge's appended rows): row `from + i` is `codes[i]`. */
+export interface TailCodes {
+  codes: Int32Array
+  from: number
+}
+
 /**
  * canonicalDictionary of the rows `rows[0..length)` of `c` (all of them, in order, when `rows` is null), and how
  * many are present (not NULL). Gathering and recoding in one pass saves the merge a pass over each dictionary
@@ -132,15 +138,19 @@ function normalDictionary(
   c: DictColumn,
   length: number,
   rows: ArrayLike<number> | null = null,
+  tail: TailCodes | null = null,
 ): { column: DictColumn; present: number } {
   const remap = new Int32Array(c.size).fill(-1)
   const order: number[] = [] // old code of each new code
   const src = c.codes
+  const from = tail === null ? 0x7fffffff : tail.from
+  const tailCodes = tail === null ? src : tail.codes
   const codes = new Int32Array(length)
   let inOrder = rows === null
   let present = 0
   for (let i = 0; i < length; i++) {
-    const code = src[rows === null ? i : rows[i]!]!
+    const r = rows === null ? i : rows[i]!
+    const code = r < from ? src[r]! : tailCodes[r - from]!
     if (code < 0) {
       codes[i] = -1
       continue
@@ -168,15 +178,21 @@ function normalDictionary(
 /**
  * A string column in normal form: a dictionary column exactly when its distinct values number at most
  * dictionaryLimit of its present rows, with a canonical dictionary (canonicalDictionary); else plain text. `rows`
- * picks and orders the rows of a dictionary column (null: all, in order); a string column is taken as it is.
+ * picks and orders the rows of a dictionary column (null: all, in order), rows from `tail.from` on being read from
+ * `tail.codes`; a string column is taken as it is.
  */
-export function normalForm(c: ColumnData, length: number, rows: ArrayLike<number> | null = null): ColumnData {
+export function normalForm(
+  c: ColumnData,
+  length: number,
+  rows: ArrayLike<number> | null = null,
+  tail: TailCodes | null = null,
+): ColumnData {
   if (c.type === 'string') {
     if (rows !== null) throw new Error('normalForm: rows of a string column are gathered first') // callers do
     return toDictColumn(c, length) ?? c
   }
   if (c.type !== 'dict') return c
-  const { column, present } = normalDictionary(c, length, rows)
+  const { column, present } = normalDictionary(c, length, rows, tail)
   return column.size > dictionaryLimit(present) ? expandDict(column, length) : column
 }
 

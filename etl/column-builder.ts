@@ -162,6 +162,16 @@ export function stringValues(c: StringColumn, length: number): StringValues {
   return out
 }
 
+/** Compares row a of string column `ca` with row b of `cb` by their UTF-8 bytes (both present). */
+export function compareStringsAt(ca: StringColumn, a: number, cb: StringColumn, b: number): number {
+  let i = ca.offsets[a]!
+  let j = cb.offsets[b]!
+  const ie = ca.offsets[a + 1]!
+  const je = cb.offsets[b + 1]!
+  for (; i < ie && j < je; i++, j++) if (ca.bytes[i] !== cb.bytes[j]) return ca.bytes[i]! - cb.bytes[j]!
+  return ie - i - (je - j)
+}
+
 /** Compares rows a and b of a string column by their UTF-8 bytes (both present). */
 export function compareStringRows(c: StringColumn, a: number, b: number): number {
   const { bytes, offsets } = c

@@ -193,3 +193,70 @@ export function takeRows(src: Table, order: ArrayLike<number>, length = order.le
     ),
   }
 }
+
+/**
+ * The rows `order` of two columns seen as one: rows below `n` are rows of `a`, rows from `n` on rows of `b` (the
+ * merge's base and its appended tail, kept apart so the base is never copied to grow). Orders are mostly
+ * ascending there: a gather.
+ */
+export function takeFrom2(a: ColumnData, n: number, b: ColumnData, order: Int32Array): ColumnData {
+  const length = order.length
+  if (a.type === 'string' && b.type === 'string') return gatherStrings2(a, n, b, order)
+  if ((a.type === 'int32' && b.type === 'int32') || (a.type === 'date' && b.type === 'date')) {
+    const values = new Int32Array(length)
+    const av = a.values
+    const bv = b.values
+    for (let i = 0; i < length; i++) {
+      const r = order[i]!
+      values[i] = r < n ? av[r]! : bv[r - n]!
+    }
+    if (a.type === 'date') return { type: 'date', values }
+    const valid = new Uint8Array(length)
+    const aa = (a as { valid: Uint8Array }).valid
+    const ba = (b as { valid: Uint8Array }).valid
+    for (let i = 0; i < length; i++) {
+      const r = order[i]!
+      valid[i] = r < n ? aa[r]! : ba[r - n]!
+    }
+    return { type: 'int32', values, valid }
+  }
+  if (a.type === 'double' && b.type === 'double') {
+    const values = new Float64Array(length)
+    for (let i = 0; i < length; i++) {
+      const r = order[i]!
+      values[i] = r < n ? a.values[r]! : b.values[r - n]!
+    }
+    return { type: 'double', values }
+  }
+  throw new Error(`takeFrom2: a ${a.type} column and a ${b.type} column`) // the merge's tail mirrors its base
+}
+
+function gatherStrings2(a: StringColumn, n: number, b: StringColumn, order: Int32Array): StringColumn {
+  const length = order.length
+  let size = 0
+  for (let i = 0; i < length; i++) {
+    const r = order[i]!
+    const c = r < n ? a : b
+    const k = r < n ? r : r - n
+    size += c.offsets[k + 1]! - c.offsets[k]!
+  }
+  if (size > MAX_STRING_BYTES) tooLarge()
+  const out = newStringColumn(length, size)
+  const ob = out.bytes
+  let o = 0
+  for (let i = 0; i < length; i++) {
+    const r = order[i]!
+    const c = r < n ? a : b
+    const k = r < n ? r : r - n
+    const s = c.offsets[k]!
+    const e = c.offsets[k + 1]!
+    if (e - s < 64) for (let x = s; x < e; x++) ob[o++] = c.bytes[x]!
+    else {
+      ob.set(c.bytes.subarray(s, e), o)
+      o += e - s
+    }
+    out.offsets[i + 1] = o
+    out.valid[i] = c.valid[k]!
+  }
+  return out
+}

@@ -286,6 +286,16 @@ describe('where the pool ships', () => {
     )
   const parallelEnv = { LAKESYNC_PARALLEL_CSV_BYTES: '0', LAKESYNC_WORKERS: '1' }
   const serialEnv = { LAKESYNC_WORKERS: '0' }
+  /** Runs `source` in parallel and serially into two new folders, both required to succeed. */
+  const runBoth = (source: string): [string, string] => {
+    const a = tempDir()
+    const b = tempDir()
+    const pa = cli(a, source, parallelEnv)
+    const sb = cli(b, source, serialEnv)
+    expect(pa.status, pa.stderr).toBe(0)
+    expect(sb.status, sb.stderr).toBe(0)
+    return [a, b]
+  }
   // The tables as values, and the published files' bytes: dictionaries are put in normal form after the merge,
   // so how the pieces coded their columns cannot show in the output.
   const parquetBytes = (target: string) =>
@@ -307,12 +317,7 @@ describe('where the pool ships', () => {
 
   it('from dist/ (the CLI): a parallel parse gives the same tables and the same error as the serial one', async () => {
     const source = generate(REPO, { users: 20_000, changes: 2000, files: 5, seed: 7 })
-    const a = tempDir()
-    const b = tempDir()
-    const pa = cli(a, source, parallelEnv)
-    const sb = cli(b, source, serialEnv)
-    expect(pa.status, pa.stderr).toBe(0)
-    expect(sb.status, sb.stderr).toBe(0)
+    const [a, b] = runBoth(source)
     const [ua, fa] = await tables(a)
     const [ub, fb] = await tables(b)
     expect(ua).toBe(ub)
@@ -340,12 +345,7 @@ describe('where the pool ships', () => {
     const source = generate(REPO, { users: 5000, changes: 8000, files: 1, seed: 11 })
     const change = readdirSync(source).find((f) => !f.startsWith('LOAD'))!
     expect(statSync(join(source, change)).size).toBeGreaterThan(2 * 64 * 1024)
-    const a = tempDir()
-    const b = tempDir()
-    const pa = cli(a, source, parallelEnv)
-    const sb = cli(b, source, serialEnv)
-    expect(pa.status, pa.stderr).toBe(0)
-    expect(sb.status, sb.stderr).toBe(0)
+    const [a, b] = runBoth(source)
     expect(await tables(a)).toEqual(await tables(b))
     expect(parquetBytes(a)).toEqual(parquetBytes(b))
   })

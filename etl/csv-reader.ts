@@ -196,10 +196,6 @@ export function parseDmsCsvPart(
   const columns: ColumnBuilder[] = spec.columns.map((c) => newColumn(c, 0))
   let capacity = Math.max(16, Math.ceil(Math.max(n, sizeHint) / 32))
   ensureCapacity(columns, capacity)
-  const stringCount = columns.filter((c) => c.type === 'string').length
-  // A string column's text is at most the file's size; start at a fair share and let it double.
-  for (const c of columns)
-    if (c.type === 'string') ensureBytes(c, 0, Math.ceil(Math.max(n, sizeHint) / (stringCount + 1)))
   // Dictionary-coded columns: codes plus the dictionary's entries, until a column has too many distinct values.
   const dicts: (BytesDictionary | null)[] = columns.map(() => null)
   if (opts.dictionary)
@@ -209,6 +205,10 @@ export function parseDmsCsvPart(
       dicts[ci] = dict
       columns[ci] = { type: 'dict', codes: new Int32Array(capacity), entries: dict.values, size: 0 }
     })
+  const stringCount = columns.filter((c) => c.type === 'string').length
+  // A string column's text is at most the file's size; start at a fair share and let it double.
+  for (const c of columns)
+    if (c.type === 'string') ensureBytes(c, 0, Math.ceil(Math.max(n, sizeHint) / (stringCount + 1)))
   let scratch = new Uint8Array(256) // an escaped field's unescaped bytes, for the dictionary lookup
   const action = Int8Array.from(layout.header, (_, f) => {
     const c = fieldColumn[f]!

@@ -207,7 +207,7 @@ export function cityFeatures(users: Table, opts: CityFeatureOptions): CityFeatur
   const cityNames = stringColumnFrom(sortedDict.map((code) => dict[code]!))
   const ones = new Uint8Array(n).fill(1)
   const nameCol = users.columns[columnIndex(users.spec, 'name')]!
-  // The order is a permutation: one placement serves every column moved by it (see placementOf).
+  // The order is a permutation: one placement (its inverse) serves every column moved by it (take-rows.ts).
   const place = inversePermutation(order, n)
   const move = (c: ColumnData) => scatterColumn(c, place, n)
   const table: Table = {

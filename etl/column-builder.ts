@@ -172,17 +172,6 @@ export function compareStringsAt(ca: StringColumn, a: number, cb: StringColumn, 
   return ie - i - (je - j)
 }
 
-/** Compares rows a and b of a string column by their UTF-8 bytes (both present). */
-export function compareStringRows(c: StringColumn, a: number, b: number): number {
-  const { bytes, offsets } = c
-  let i = offsets[a]!
-  let j = offsets[b]!
-  const ie = offsets[a + 1]!
-  const je = offsets[b + 1]!
-  for (; i < ie && j < je; i++, j++) if (bytes[i] !== bytes[j]) return bytes[i]! - bytes[j]!
-  return ie - i - (je - j)
-}
-
 /**
  * Appends row `from` of `src` as row `to` of `dst` (same spec); `to` must be dst's next row and have capacity.
  * A dictionary column of `dst` takes the value's code from `lookup(c)` (its entries, grown as needed).

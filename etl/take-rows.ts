@@ -1,34 +1,12 @@
 /**
- * Moving rows by an order: gathers (take) for mostly ascending orders, scatters for shuffled ones (placementOf).
- * The merge gathers its live rows in key order; the features step scatters the users into feature order.
+ * Moving rows by an order. The features step scatters the users into feature order: shuffled, so each value is
+ * written to its place (inversePermutation, scatterColumn) rather than read from it, because random reads stall on
+ * memory where random writes do not (measured on the bench machine at 10M rows: int32 gathered 523 ms, scattered
+ * 92 ms plus 85 ms once for the placement; names 3x faster). The merge gathers its live rows, mostly ascending,
+ * from its base and its tail (takeFrom2), copying runs of consecutive rows at once.
  */
 import { MAX_STRING_BYTES, newStringColumn, tooLarge } from './column-builder.js'
-import type { ColumnData, StringColumn, Table } from './types.js'
-
-/**
- * Where each source row goes when `order` is shuffled (the features' sort): source row -> output position, -1 for
- * rows not taken. Null when the order is mostly ascending (the merge's live rows) or lists a row twice; then
- * columns are gathered. Shuffled orders are scattered instead: the source is read in order and each value written
- * to its place, because random reads stall on memory where random writes do not (measured on the bench machine at
- * 10M rows: int32 gathered 523 ms, scattered 92 ms plus 85 ms once for the placement; names 3x faster).
- */
-function placementOf(order: ArrayLike<number>, length: number): Int32Array | null {
-  let descents = 0
-  let rows = 0
-  for (let i = 0; i < length; i++) {
-    const r = order[i]!
-    if (i > 0 && r < order[i - 1]!) descents++
-    if (r >= rows) rows = r + 1
-  }
-  if (descents <= length >>> 4) return null
-  const place = new Int32Array(rows).fill(-1)
-  for (let i = 0; i < length; i++) {
-    const r = order[i]!
-    if (place[r] !== -1) return null
-    place[r] = i
-  }
-  return place
-}
+import type { ColumnData, StringColumn } from './types.js'
 
 /** The placement of a permutation of 0..length-1 (the caller guarantees it is one): its inverse, in one pass. */
 export function inversePermutation(order: Int32Array, length: number): Int32Array {
@@ -42,41 +20,6 @@ function runLength(order: ArrayLike<number>, i: number, length: number): number 
   let j = i + 1
   while (j < length && order[j] === order[j - 1]! + 1) j++
   return j - i
-}
-
-/**
- * Gathers in runs: the merge's live rows are long runs of consecutive rows (a change every ~100 rows), each
- * copied with one set() instead of byte by byte (at 10M rows: ~0.4 s to ~0.2 s per column).
- */
-function gatherStrings(c: StringColumn, order: ArrayLike<number>, length: number): StringColumn {
-  const { bytes, offsets, valid } = c
-  let size = 0
-  for (let i = 0; i < length; i++) {
-    const r = order[i]!
-    size += offsets[r + 1]! - offsets[r]!
-  }
-  if (size > MAX_STRING_BYTES) tooLarge()
-  const out = newStringColumn(length, size)
-  const ob = out.bytes
-  const oo = out.offsets
-  const ov = out.valid
-  let o = 0
-  for (let i = 0; i < length; ) {
-    const r0 = order[i]!
-    const run = runLength(order, i, length)
-    const s = offsets[r0]!
-    const e = offsets[r0 + run]!
-    if (e - s < 64) for (let k = s; k < e; k++) ob[o + k - s] = bytes[k]!
-    else ob.set(bytes.subarray(s, e), o)
-    const shift = o - s
-    for (let k = 0; k < run; k++) {
-      oo[i + k + 1] = offsets[r0 + k + 1]! + shift
-      ov[i + k] = valid[r0 + k]!
-    }
-    o += e - s
-    i += run
-  }
-  return out
 }
 
 function scatterStrings(c: StringColumn, place: Int32Array, length: number): StringColumn {
@@ -111,24 +54,6 @@ function scatterStrings(c: StringColumn, place: Int32Array, length: number): Str
 
 // One function per array type, each with its arrays in locals: a single function switching on the column type
 // kept the loads polymorphic inside the loops and took ~3x longer (bench profile, 1M rows).
-function take64(src: Float64Array, order: ArrayLike<number>, length: number): Float64Array {
-  const out = new Float64Array(length)
-  for (let i = 0; i < length; i++) out[i] = src[order[i]!]!
-  return out
-}
-
-function take32(src: Int32Array, order: ArrayLike<number>, length: number): Int32Array {
-  const out = new Int32Array(length)
-  for (let i = 0; i < length; i++) out[i] = src[order[i]!]!
-  return out
-}
-
-function take8(src: Uint8Array, order: ArrayLike<number>, length: number): Uint8Array {
-  const out = new Uint8Array(length)
-  for (let i = 0; i < length; i++) out[i] = src[order[i]!]!
-  return out
-}
-
 function scatter64(src: Float64Array, place: Int32Array, length: number): Float64Array {
   const out = new Float64Array(length)
   for (let r = 0; r < place.length; r++) if (place[r]! >= 0) out[place[r]!] = src[r]!
@@ -147,7 +72,7 @@ function scatter8(src: Uint8Array, place: Int32Array, length: number): Uint8Arra
   return out
 }
 
-/** The rows of one column moved to their places (see placementOf). */
+/** The rows of one column moved to their places: `place[r]` is row r's position (inversePermutation). */
 export function scatterColumn(c: ColumnData, place: Int32Array, length: number): ColumnData {
   switch (c.type) {
     case 'string':
@@ -164,33 +89,6 @@ export function scatterColumn(c: ColumnData, place: Int32Array, length: number):
         values: scatter32(c.values, place, length),
         valid: scatter8(c.valid, place, length),
       }
-  }
-}
-
-function gatherColumn(c: ColumnData, order: ArrayLike<number>, length: number): ColumnData {
-  switch (c.type) {
-    case 'string':
-      return gatherStrings(c, order, length)
-    case 'dict':
-      return { ...c, codes: take32(c.codes, order, length) }
-    case 'double':
-      return { type: 'double', values: take64(c.values, order, length) }
-    case 'date':
-      return { type: 'date', values: take32(c.values, order, length) }
-    case 'int32':
-      return { type: 'int32', values: take32(c.values, order, length), valid: take8(c.valid, order, length) }
-  }
-}
-
-/** A new table holding the rows of `src` listed in `order`, in that order. */
-export function takeRows(src: Table, order: ArrayLike<number>, length = order.length): Table {
-  const place = placementOf(order, length)
-  return {
-    spec: src.spec,
-    length,
-    columns: src.columns.map((c) =>
-      place ? scatterColumn(c, place, length) : gatherColumn(c, order, length),
-    ),
   }
 }
 
@@ -231,6 +129,10 @@ export function takeFrom2(a: ColumnData, n: number, b: ColumnData, order: Int32A
   throw new Error(`takeFrom2: a ${a.type} column and a ${b.type} column`) // the merge's tail mirrors its base
 }
 
+/**
+ * gatherStrings over two columns, in runs: the merge's live rows are long runs of consecutive rows (a change every
+ * ~100 rows), each copied with one set() instead of byte by byte (at 10M rows: ~0.4 s to ~0.2 s per column).
+ */
 function gatherStrings2(a: StringColumn, n: number, b: StringColumn, order: Int32Array): StringColumn {
   const length = order.length
   let size = 0
@@ -243,20 +145,28 @@ function gatherStrings2(a: StringColumn, n: number, b: StringColumn, order: Int3
   if (size > MAX_STRING_BYTES) tooLarge()
   const out = newStringColumn(length, size)
   const ob = out.bytes
+  const oo = out.offsets
+  const ov = out.valid
   let o = 0
-  for (let i = 0; i < length; i++) {
-    const r = order[i]!
-    const c = r < n ? a : b
-    const k = r < n ? r : r - n
-    const s = c.offsets[k]!
-    const e = c.offsets[k + 1]!
-    if (e - s < 64) for (let x = s; x < e; x++) ob[o++] = c.bytes[x]!
-    else {
-      ob.set(c.bytes.subarray(s, e), o)
-      o += e - s
+  for (let i = 0; i < length; ) {
+    const r0 = order[i]!
+    const c = r0 < n ? a : b
+    const k0 = r0 < n ? r0 : r0 - n
+    // A run stays on one side of n (consecutive base rows, or consecutive tail rows).
+    let run = runLength(order, i, length)
+    if (r0 < n && r0 + run > n) run = n - r0
+    const { bytes, offsets, valid } = c
+    const s = offsets[k0]!
+    const e = offsets[k0 + run]!
+    if (e - s < 64) for (let x = s; x < e; x++) ob[o + x - s] = bytes[x]!
+    else ob.set(bytes.subarray(s, e), o)
+    const shift = o - s
+    for (let x = 0; x < run; x++) {
+      oo[i + x + 1] = offsets[k0 + x + 1]! + shift
+      ov[i + x] = valid[k0 + x]!
     }
-    out.offsets[i + 1] = o
-    out.valid[i] = c.valid[k]!
+    o += e - s
+    i += run
   }
   return out
 }

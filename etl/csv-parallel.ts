@@ -16,7 +16,7 @@ import { Buffer } from 'node:buffer'
 import { appendDictRows, BytesDictionary, expandDict } from './bytes-dictionary.js'
 import { ensureBytes, ensureCapacity } from './column-builder.js'
 import { type CsvLayout, parseDmsCsv, parseDmsCsvPart } from './csv-reader.js'
-import { at, LakesyncError } from './errors.js'
+import { at, ConfigError, LakesyncError } from './errors.js'
 import type { ColumnData, DmsFormat, ParsedFile, TableSpec } from './types.js'
 import { type ParsedChunk, runTask, warmPool, workerCount } from './worker-pool.js'
 
@@ -32,10 +32,17 @@ const LF = 10
  */
 export const PARALLEL_CSV_MIN_BYTES = 64 * 1024 * 1024
 
+/** The size from which CSV files are parsed in parallel: LAKESYNC_PARALLEL_CSV_BYTES when set, else the default. */
 export function parallelCsvThreshold(): number {
   const env = process.env.LAKESYNC_PARALLEL_CSV_BYTES
-  const n = env === undefined || env.trim() === '' ? Number.NaN : Number(env)
-  return Number.isInteger(n) && n >= 0 ? n : PARALLEL_CSV_MIN_BYTES
+  if (env === undefined || env.trim() === '') return PARALLEL_CSV_MIN_BYTES
+  const n = Number(env)
+  if (!Number.isSafeInteger(n) || n < 0)
+    throw new ConfigError(
+      'bad_config',
+      `LAKESYNC_PARALLEL_CSV_BYTES=${JSON.stringify(env)} (expected a whole number of bytes, 0 to parse every file in pieces)`,
+    )
+  return n
 }
 
 export interface ParallelCsvOptions {

@@ -113,16 +113,6 @@ export function toDictColumn(c: StringColumn, length: number): DictColumn | null
   return { type: 'dict', codes, entries: dict.values, size: dict.size }
 }
 
-/**
- * A dictionary column in normal form: its entries in order of first use over rows 0..length-1, entries no row uses
- * dropped. A merged column's dictionary keeps its history (entries of deleted or updated rows, the order values were
- * first read in, which a snapshot carries from version to version); the normal form depends on the rows alone, so
- * the published Parquet and the snapshot are the same bytes whichever way the previous version was loaded.
- */
-export function canonicalDictionary(c: DictColumn, length: number): DictColumn {
-  return normalDictionary(c, length).column
-}
-
 /** More codes of a dictionary column kept apart (the merge's appended rows): row `from + i` is `codes[i]`. */
 export interface TailCodes {
   codes: Int32Array
@@ -130,9 +120,12 @@ export interface TailCodes {
 }
 
 /**
- * canonicalDictionary of the rows `rows[0..length)` of `c` (all of them, in order, when `rows` is null), and how
- * many are present (not NULL). Gathering and recoding in one pass saves the merge a pass over each dictionary
- * column and a copy of its codes (~0.1 s per column at 10M rows).
+ * The rows `rows[0..length)` of `c` (all of them, in order, when `rows` is null) with a canonical dictionary:
+ * entries in order of first use, none unused. A merged column's dictionary keeps its history (entries of deleted or
+ * updated rows, the order values were first read in, which a snapshot carries from version to version); the
+ * canonical one depends on the rows alone, so the published Parquet and the snapshot are the same bytes whichever
+ * way the previous version was loaded. Also how many rows are present (not NULL). Gathering and recoding in one
+ * pass saves the merge a pass over each dictionary column and a copy of its codes (~0.1 s per column at 10M rows).
  */
 function normalDictionary(
   c: DictColumn,
@@ -177,7 +170,7 @@ function normalDictionary(
 
 /**
  * A string column in normal form: a dictionary column exactly when its distinct values number at most
- * dictionaryLimit of its present rows, with a canonical dictionary (canonicalDictionary); else plain text. `rows`
+ * dictionaryLimit of its present rows, with a canonical dictionary (normalDictionary); else plain text. `rows`
  * picks and orders the rows of a dictionary column (null: all, in order), rows from `tail.from` on being read from
  * `tail.codes`; a string column is taken as it is.
  */

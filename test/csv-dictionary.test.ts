@@ -6,10 +6,11 @@
 import { Buffer } from 'node:buffer'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { canonicalDictionary, dictionaryEncodeColumns, MAX_DICTIONARY } from '../etl/bytes-dictionary.js'
+import { dictionaryEncodeColumns, MAX_DICTIONARY, normalForm } from '../etl/bytes-dictionary.js'
 import { stringColumnFrom } from '../etl/column-builder.js'
-import { csvLayout, parseDmsCsv } from '../etl/csv-reader.js'
+import { parseDmsCsv } from '../etl/csv-reader.js'
 import { DEFAULT_DMS_FORMAT } from '../etl/dms-format.js'
+import { csvLayout } from '../etl/dms-layout.js'
 import { LakesyncError } from '../etl/errors.js'
 import { keyIndex, USERS_SPEC } from '../etl/table-spec.js'
 import type { ColumnData, DictColumn, DmsFormat, Table } from '../etl/types.js'
@@ -145,13 +146,13 @@ describe('dictionary normal form', () => {
   it('orders entries by first use and drops those no row uses; the values stay', () => {
     // History: "old" was deleted, "b" was read before "a" but a's row sorts first.
     const c = dict(['b', 'old', 'a'], [2, -1, 0, 2, 0])
-    const d = canonicalDictionary(c, 5)
+    const d = normalForm(c, 5)
     expect(values(d, 5)).toEqual({
       type: 'dict',
       codes: [0, -1, 1, 0, 1],
       entries: [hex(enc('a'), 0, 1), hex(enc('b'), 0, 1)],
     })
-    expect(canonicalDictionary(d, 5)).toBe(d) // already in normal form: returned as is
+    expect(normalForm(d, 5)).toBe(d) // already in normal form: returned as is
   })
 
   it('gives the same table whatever the history, and text again once the values stop repeating', () => {

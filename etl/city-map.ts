@@ -1,7 +1,8 @@
 /** The city -> state map (a `city,state` CSV with a header) and the city aliases (a JSON object). */
 import { stringAt } from './column-builder.js'
-import { csvLayout, parseDmsCsv } from './csv-reader.js'
+import { parseDmsCsv } from './csv-reader.js'
 import { DEFAULT_DMS_FORMAT } from './dms-format.js'
+import { csvLayout } from './dms-layout.js'
 import { ConfigError, InputError } from './errors.js'
 import type { StringColumn, TableSpec } from './types.js'
 

@@ -9,6 +9,7 @@
 import { Buffer, isAscii, isUtf8 } from 'node:buffer'
 import { BytesDictionary, dictionaryLimit, expandDict, MAX_DICTIONARY } from './bytes-dictionary.js'
 import { appendString, type ColumnBuilder, ensureBytes, ensureCapacity, newColumn } from './column-builder.js'
+import type { CsvLayout } from './dms-layout.js'
 import { at, InputError, quoteValue } from './errors.js'
 import { keyIndex } from './table-spec.js'
 import type { DictColumn, DmsFormat, ParsedFile, StringColumn, TableSpec } from './types.js'
@@ -18,59 +19,6 @@ import { parseDate, parseInt32 } from './values.js'
 const QUOTE = 34
 const LF = 10
 const CR = 13
-
-/** Which field of a row holds what, for one kind of DMS file under one DmsFormat. */
-export interface CsvLayout {
-  fieldCount: number // fields per row
-  hasOp: boolean // field 0 is the DMS Op column
-  loadOnly: boolean // an Op column in a full-load file, where only I is valid
-  fieldColumn: Int32Array // per field: index of the spec column it fills, or -1 (Op, timestamp, sequence)
-  header: string[] // the header row DMS writes with AddColumnName
-  sequenceField: number // field whose text orders changes (DmsFormat.orderChangesBy), or -1
-}
-
-/**
- * The layout of a LOAD or change file: [Op] [timestamp, sequence if afterOp] columns... [timestamp, sequence if last].
- * Only change files capture the ordering field: full-load rows are a set and carry no order.
- */
-export function csvLayout(spec: TableSpec, format: DmsFormat, kind: 'load' | 'change'): CsvLayout {
-  const hasOp = kind === 'change' || format.includeOpForFullLoad
-  const header: string[] = []
-  const fieldColumn: number[] = []
-  const extra = (name: string | null, position: 'afterOp' | 'last', where: 'afterOp' | 'last') => {
-    if (name === null || position !== where) return
-    header.push(name)
-    fieldColumn.push(-1)
-  }
-  if (hasOp) {
-    header.push('Op')
-    fieldColumn.push(-1)
-  }
-  for (const where of ['afterOp', 'last'] as const) {
-    if (where === 'last')
-      spec.columns.forEach((c, i) => {
-        header.push(c.name)
-        fieldColumn.push(i)
-      })
-    extra(format.timestampColumnName, format.timestampColumnPosition, where)
-    extra(format.changeSequenceColumnName, format.changeSequencePosition, where)
-  }
-  const orderName =
-    format.orderChangesBy === 'timestamp'
-      ? format.timestampColumnName
-      : format.orderChangesBy === 'changeSequence'
-        ? format.changeSequenceColumnName
-        : null
-  const sequenceField = kind === 'change' && orderName !== null ? header.indexOf(orderName) : -1
-  return {
-    fieldCount: header.length,
-    hasOp,
-    loadOnly: kind === 'load',
-    fieldColumn: Int32Array.from(fieldColumn),
-    header,
-    sequenceField,
-  }
-}
 
 /**
  * Buffer#latin1Slice: the native method behind toString('latin1'), without toString's argument checks, which

@@ -7,7 +7,7 @@
 import { brotliDecompressSync, gunzipSync } from 'node:zlib'
 import { parquetMetadata, parquetRead } from 'hyparquet'
 import { appendText, ensureCapacity, newColumn } from './column-builder.js'
-import type { CsvLayout } from './csv-reader.js'
+import type { CsvLayout } from './dms-layout.js'
 import { at, InputError, quoteValue } from './errors.js'
 import { keyIndex } from './table-spec.js'
 import type { ParsedFile, StringColumn, TableSpec } from './types.js'

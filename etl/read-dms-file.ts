@@ -1,8 +1,9 @@
 /** Reads one DMS file from storage: CSV (gunzipped when named .gz) or Parquet, parsed with the layout of its kind. */
 import { gunzipSync } from 'node:zlib'
 import { parallelCsvThreshold, parseDmsCsvParallel } from './csv-parallel.js'
-import { csvLayout, parseDmsCsv } from './csv-reader.js'
+import { parseDmsCsv } from './csv-reader.js'
 import type { DmsFile } from './dms-files.js'
+import { csvLayout } from './dms-layout.js'
 import { parseDmsParquet } from './dms-parquet.js'
 import { InputError } from './errors.js'
 import { objectName, type Storage } from './storage.js'

@@ -19,7 +19,8 @@ import { createRequire } from 'node:module'
 import { availableParallelism } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { isMainThread, parentPort, type Transferable, Worker, workerData } from 'node:worker_threads'
-import { type CsvLayout, parseDmsCsvPart } from './csv-reader.js'
+import { parseDmsCsvPart } from './csv-reader.js'
+import type { CsvLayout } from './dms-layout.js'
 import {
   ConfigError,
   type ErrorCode,

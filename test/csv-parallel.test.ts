@@ -12,8 +12,9 @@ import {
   parseDmsCsvParallel,
   rowCuts,
 } from '../etl/csv-parallel.js'
-import { csvLayout, parseDmsCsv } from '../etl/csv-reader.js'
+import { parseDmsCsv } from '../etl/csv-reader.js'
 import { DEFAULT_DMS_FORMAT } from '../etl/dms-format.js'
+import { csvLayout } from '../etl/dms-layout.js'
 import { type ErrorCode, LakesyncError } from '../etl/errors.js'
 import { USERS_SPEC } from '../etl/table-spec.js'
 import type { DmsFormat } from '../etl/types.js'

@@ -6,7 +6,7 @@
  * (`""`, which the reader tells from NULL), and when it equals the format's NULL marker. NULL is the empty unquoted
  * field, or the unquoted csvNullValue when the format sets one. Lines end in LF.
  */
-import { csvLayout } from '../csv-reader.js'
+import { csvLayout } from '../dms-layout.js'
 import type { DmsFormat, TableSpec } from '../types.js'
 
 export type CaptureOp = 'I' | 'U' | 'D'

@@ -4,8 +4,8 @@
  */
 import { Buffer } from 'node:buffer'
 import fc from 'fast-check'
-import { csvLayout } from '../../etl/csv-reader.js'
 import { DEFAULT_DMS_FORMAT } from '../../etl/dms-format.js'
+import { csvLayout } from '../../etl/dms-layout.js'
 import { USERS_SPEC } from '../../etl/table-spec.js'
 import type { DmsFormat, ParsedFile } from '../../etl/types.js'
 

@@ -139,14 +139,14 @@ async function build(
   const files: AppliedFile[] = []
   let rowsRead = 0
   for (const f of plan.toRead) {
-    const { raw, parsed: p } = await readDmsFile(source, f, spec, format)
+    const { raw, sha256: digest, parsed: p } = await readDmsFile(source, f, spec, format)
     parsed.set(f.path, p)
     const o = objects.get(f.path)
     files.push({
       path: f.path,
       kind: f.kind,
       size: raw.length,
-      sha256: sha256(raw),
+      sha256: digest,
       ...(o?.etag !== undefined ? { etag: o.etag } : {}),
       ...(o?.mtimeMs !== undefined ? { mtimeMs: o.mtimeMs } : {}),
       rows: p.rows.length,

@@ -5,11 +5,17 @@
  */
 import { createHash, randomBytes } from 'node:crypto'
 import type { Dirent } from 'node:fs'
-import { link, mkdir, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises'
+import { link, mkdir, open, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises'
 import { dirname, join, relative, sep } from 'node:path'
 import type { Storage, StoredObject } from './storage.js'
 
 const TMP = '.lakesync-tmp-'
+/**
+ * readPieces reads this much at a time: the first piece is ready after a few ms instead of after the whole file
+ * (~45 ms for 42 MB on the bench machine), and each later one is read on libuv's thread pool while the caller
+ * parses the one before (docs/performance.md).
+ */
+const PIECE_BYTES = 4 << 20
 const LOCK_STALE_MS = 30_000
 
 function etagOf(bytes: Uint8Array): string {
@@ -21,7 +27,11 @@ function errno(e: unknown): string | undefined {
 }
 
 export class LocalStorage implements Storage {
-  constructor(readonly root: string) {}
+  /** @param pieceBytes readPieces' piece size (tests use small ones) */
+  constructor(
+    readonly root: string,
+    private readonly pieceBytes = PIECE_BYTES,
+  ) {}
 
   async list(prefix = ''): Promise<StoredObject[]> {
     const out: StoredObject[] = []
@@ -50,6 +60,46 @@ export class LocalStorage implements Storage {
 
   async read(path: string): Promise<Uint8Array> {
     return readFile(join(this.root, path))
+  }
+
+  async readPieces(path: string, onPiece: (bytes: Uint8Array, end: number) => void): Promise<Uint8Array> {
+    const file = await open(join(this.root, path), 'r')
+    let pending: Promise<number> | undefined
+    try {
+      let buf = Buffer.allocUnsafeSlow((await file.stat()).size)
+      let end = 0
+      /** Reads the next piece into buf at `end`: its byte count, 0 at the end of the file. */
+      const readMore = async (): Promise<number> => {
+        if (end < buf.length)
+          return (await file.read(buf, end, Math.min(this.pieceBytes, buf.length - end), end)).bytesRead
+        // Past the size the file had when opened: it was appended to meanwhile, or (usually) this is its end.
+        const extra = Buffer.allocUnsafe(this.pieceBytes)
+        const { bytesRead } = await file.read(extra, 0, this.pieceBytes, end)
+        if (bytesRead > 0) {
+          const grown = Buffer.allocUnsafeSlow(Math.max(end + bytesRead, buf.length * 2))
+          buf.copy(grown, 0, 0, end)
+          extra.copy(grown, end, 0, bytesRead)
+          buf = grown
+        }
+        return bytesRead
+      }
+      pending = readMore()
+      for (;;) {
+        const got = await pending
+        pending = undefined
+        if (got === 0) break
+        end += got
+        pending = readMore() // the next piece is read on the thread pool while the caller works on this one
+        onPiece(buf, end)
+      }
+      if (end === 0) onPiece(buf, 0) // an empty file is one empty piece
+      return buf.subarray(0, end)
+    } catch (e) {
+      await pending?.catch(() => {}) // never close the file under a read in flight
+      throw e
+    } finally {
+      await file.close()
+    }
   }
 
   async readVersioned(path: string): Promise<{ bytes: Uint8Array; etag: string } | null> {

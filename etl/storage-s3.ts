@@ -9,6 +9,7 @@
 import {
   DeleteObjectCommand,
   GetObjectCommand,
+  type GetObjectCommandOutput,
   ListObjectsV2Command,
   type ListObjectsV2CommandOutput,
   PutObjectCommand,
@@ -60,6 +61,9 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
   return true
 }
+
+/** readPieces hands the caller a piece each time this much more has arrived. */
+const S3_PIECE_BYTES = 4 << 20
 
 /** A plausible bucket name (general-purpose rules, loosely): 3-63 lowercase letters, digits, dots and hyphens. */
 const BUCKET_RE = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/
@@ -157,6 +161,50 @@ export class S3Storage implements Storage {
     const got = await this.readVersioned(path)
     if (got === null) throw new StateError('missing_file', `s3: no object ${this.url(path)}`)
     return got.bytes
+  }
+
+  async readPieces(path: string, onPiece: (bytes: Uint8Array, end: number) => void): Promise<Uint8Array> {
+    let res: GetObjectCommandOutput
+    try {
+      res = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.key(path) }))
+    } catch (e) {
+      if (isNotFound(e)) throw new StateError('missing_file', `s3: no object ${this.url(path)}`)
+      this.fail('GetObject', path, e)
+    }
+    const body = res.Body as (AsyncIterable<Uint8Array> & { destroy?: () => void }) | undefined
+    let buf = new Uint8Array(res.ContentLength ?? 0)
+    let end = 0
+    let handed = 0
+    let inCaller = false // a throw from onPiece is the caller's own error, passed on as it is
+    if (body === undefined) {
+      onPiece(buf, 0)
+      return buf
+    }
+    try {
+      for await (const chunk of body) {
+        if (end + chunk.length > buf.length) {
+          const grown = new Uint8Array(Math.max(end + chunk.length, buf.length * 2))
+          grown.set(buf.subarray(0, end))
+          buf = grown
+        }
+        buf.set(chunk, end)
+        end += chunk.length
+        // The socket keeps receiving into the kernel's buffers while the caller works on a piece.
+        if (end - handed >= S3_PIECE_BYTES) {
+          inCaller = true
+          onPiece(buf, end)
+          inCaller = false
+          handed = end
+        }
+      }
+    } catch (e) {
+      body.destroy?.()
+      if (inCaller) throw e
+      this.fail('GetObject', path, e)
+    }
+    if (end < buf.length) buf = buf.subarray(0, end)
+    if (handed < end || end === 0) onPiece(buf, end)
+    return buf
   }
 
   async readVersioned(path: string): Promise<{ bytes: Uint8Array; etag: string } | null> {

@@ -21,6 +21,13 @@ export interface Storage {
   list(prefix?: string): Promise<StoredObject[]>
   /** The object's bytes; throws when it does not exist. */
   read(path: string): Promise<Uint8Array>
+  /**
+   * The object's bytes, as `read`, handed to `onPiece` as they arrive so that the caller works while the rest is
+   * read: `bytes` holds the object from its start (sized for all of it) and its first `end` bytes are in; the last
+   * call has all of it (an empty object is one empty piece). A throw
+   * from `onPiece` stops the read and rejects with it. Optional: readInPieces falls back to `read` and one piece.
+   */
+  readPieces?(path: string, onPiece: (bytes: Uint8Array, end: number) => void): Promise<Uint8Array>
   /** The object's bytes and current ETag, or null when it does not exist (for compare-and-swap). */
   readVersioned(path: string): Promise<{ bytes: Uint8Array; etag: string } | null>
   /** Writes an object whole (readers never see a partial object); overwrites. */
@@ -36,4 +43,16 @@ export interface Storage {
 /** The full name of an object for messages: `s3://bucket/prefix/key` or `/folder/file`. */
 export function objectName(storage: Pick<Storage, 'root'>, path: string): string {
   return `${storage.root.replace(/\/+$/, '')}/${path}`
+}
+
+/** `storage.readPieces`, or `read` and one piece where the adapter has no incremental read. */
+export async function readInPieces(
+  storage: Storage,
+  path: string,
+  onPiece: (bytes: Uint8Array, end: number) => void,
+): Promise<Uint8Array> {
+  if (storage.readPieces) return storage.readPieces(path, onPiece)
+  const bytes = await storage.read(path)
+  onPiece(bytes, bytes.length)
+  return bytes
 }

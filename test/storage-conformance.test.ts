@@ -9,7 +9,7 @@ import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3'
 import { afterAll, beforeEach, describe, expect, it } from 'vitest'
 import { ConfigError, StateError } from '../etl/errors.js'
 import { openStorage } from '../etl/open-storage.js'
-import type { Storage } from '../etl/storage.js'
+import { readInPieces, type Storage } from '../etl/storage.js'
 import { LocalStorage } from '../etl/storage-local.js'
 import { parseS3Url, S3Storage } from '../etl/storage-s3.js'
 import { MemoryStorage } from './helpers/memory-storage.js'
@@ -102,6 +102,36 @@ describe.each(adapters)('$name storage', (adapter) => {
 
     it('rejects reading a missing object', async () => {
       await expect(store.read('missing/object')).rejects.toThrow()
+      await expect(readInPieces(store, 'missing/object', () => {})).rejects.toThrow()
+    })
+
+    it('reads in pieces: growing prefixes of the object, then the whole of it (empty included)', async () => {
+      const big = Uint8Array.from({ length: 9 << 20 }, (_, i) => (i * 31 + (i >> 12)) % 251) // > 2 pieces
+      for (const [path, bytes] of [
+        ['big', big],
+        ['small', allBytes],
+        ['empty', new Uint8Array()],
+      ] as const) {
+        await store.write(path, bytes)
+        const ends: number[] = []
+        const whole = await readInPieces(store, path, (b, end) => {
+          expect(Buffer.from(b.subarray(0, end)).equals(Buffer.from(bytes.subarray(0, end)))).toBe(true)
+          ends.push(end)
+        })
+        expect(Buffer.from(whole).equals(Buffer.from(bytes))).toBe(true)
+        expect(ends.at(-1)).toBe(bytes.length)
+        expect(ends).toEqual([...ends].sort((a, b) => a - b))
+      }
+    })
+
+    it('stops reading in pieces at a throw from the caller, with its error', async () => {
+      await store.write('big', new Uint8Array(9 << 20))
+      const stop = new Error('caller stops')
+      await expect(
+        readInPieces(store, 'big', () => {
+          throw stop
+        }),
+      ).rejects.toBe(stop)
     })
 
     it('readVersioned: null when absent, bytes and an ETag that follows the content when present', async () => {

@@ -17,34 +17,12 @@ import { appendDictRows, BytesDictionary, expandDict } from './bytes-dictionary.
 import { ensureBytes, ensureCapacity } from './column-builder.js'
 import { parseDmsCsv, parseDmsCsvPart } from './csv-reader.js'
 import type { CsvLayout } from './dms-layout.js'
-import { at, ConfigError, LakesyncError } from './errors.js'
+import { at, LakesyncError } from './errors.js'
 import type { ColumnData, DmsFormat, ParsedFile, TableSpec } from './types.js'
 import { type ParsedChunk, runTask, warmPool, workerCount } from './worker-pool.js'
 
 const QUOTE = 34
 const LF = 10
-
-/**
- * Files at least this large are parsed in parallel (etl/read-dms-file.ts); LAKESYNC_PARALLEL_CSV_BYTES overrides
- * it. Measured on the 2-vCPU bench machine (docs/performance.md), whose two vCPUs share a core: two threads parse
- * at ~0.6x the speed of one each, and each compiles the parser on its own (~0.1 s of warm-up). A 42 MB full load
- * (1M users) ran ~3% faster parsed serially (median of 10 interleaved pairs); at 420 MB (10M users) the read took
- * 3.4 s in parallel against 4.3-4.8 s serially.
- */
-export const PARALLEL_CSV_MIN_BYTES = 64 * 1024 * 1024
-
-/** The size from which CSV files are parsed in parallel: LAKESYNC_PARALLEL_CSV_BYTES when set, else the default. */
-export function parallelCsvThreshold(): number {
-  const env = process.env.LAKESYNC_PARALLEL_CSV_BYTES
-  if (env === undefined || env.trim() === '') return PARALLEL_CSV_MIN_BYTES
-  const n = Number(env)
-  if (!Number.isSafeInteger(n) || n < 0)
-    throw new ConfigError(
-      'bad_config',
-      `LAKESYNC_PARALLEL_CSV_BYTES=${JSON.stringify(env)} (expected a whole number of bytes, 0 to parse every file in pieces)`,
-    )
-  return n
-}
 
 export interface ParallelCsvOptions {
   pieces?: number // how many pieces to cut (default: one per worker plus the calling thread's)

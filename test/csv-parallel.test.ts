@@ -6,12 +6,7 @@
 import { Buffer } from 'node:buffer'
 import fc from 'fast-check'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
-import {
-  PARALLEL_CSV_MIN_BYTES,
-  parallelCsvThreshold,
-  parseDmsCsvParallel,
-  rowCuts,
-} from '../etl/csv-parallel.js'
+import { parseDmsCsvParallel, rowCuts } from '../etl/csv-parallel.js'
 import { parseDmsCsv } from '../etl/csv-reader.js'
 import { DEFAULT_DMS_FORMAT } from '../etl/dms-format.js'
 import { csvLayout } from '../etl/dms-layout.js'
@@ -60,28 +55,6 @@ afterEach(async () => {
 })
 afterAll(async () => {
   await resetPoolForTest()
-})
-
-describe('parallelCsvThreshold', () => {
-  it('is 64 MiB unless LAKESYNC_PARALLEL_CSV_BYTES says otherwise; a bad value is a clear error', () => {
-    const saved = process.env.LAKESYNC_PARALLEL_CSV_BYTES
-    try {
-      delete process.env.LAKESYNC_PARALLEL_CSV_BYTES
-      expect(parallelCsvThreshold()).toBe(PARALLEL_CSV_MIN_BYTES)
-      expect(PARALLEL_CSV_MIN_BYTES).toBe(64 * 1024 * 1024)
-      process.env.LAKESYNC_PARALLEL_CSV_BYTES = '0'
-      expect(parallelCsvThreshold()).toBe(0)
-      for (const bad of ['-1', '1.5', 'lots', '1e40']) {
-        process.env.LAKESYNC_PARALLEL_CSV_BYTES = bad
-        expect(() => parallelCsvThreshold()).toThrow(
-          `LAKESYNC_PARALLEL_CSV_BYTES="${bad}" (expected a whole number of bytes, 0 to parse every file in pieces)`,
-        )
-      }
-    } finally {
-      if (saved === undefined) delete process.env.LAKESYNC_PARALLEL_CSV_BYTES
-      else process.env.LAKESYNC_PARALLEL_CSV_BYTES = saved
-    }
-  })
 })
 
 describe('rowCuts', () => {

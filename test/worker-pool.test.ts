@@ -285,7 +285,12 @@ describe('where the pool ships', () => {
       [join(REPO, 'dist', 'cli', 'main.js'), 'run', '--source', src, '--target', target, '--as-of', AS_OF],
       { encoding: 'utf8', timeout: 60_000, env: { ...process.env, ...env } },
     )
-  const parallelEnv = { LAKESYNC_PARALLEL_CSV_BYTES: '0', LAKESYNC_WORKERS: '1' }
+  // Every file parsed in pieces and every table encoded on both threads, however small.
+  const parallelEnv = {
+    LAKESYNC_PARALLEL_CSV_BYTES: '0',
+    LAKESYNC_PARALLEL_MIN_ROWS: '0',
+    LAKESYNC_WORKERS: '1',
+  }
   const serialEnv = { LAKESYNC_WORKERS: '0' }
   /** Runs `source` in parallel and serially into two new folders, both required to succeed. */
   const runBoth = (source: string): [string, string] => {

@@ -184,7 +184,7 @@ describe('writeParquet', () => {
         fc.array(fc.nat(), { minLength: 1, maxLength: 300 }),
         async (base, span, picks) => {
           const value = (p: number) => Math.max(-(2 ** 31), Math.min(2 ** 31 - 1, base + (p % span)))
-          const rows: FeatureRow[] = picks.map((p, i) => [
+          const rows: FeatureRow[] = picks.map((p) => [
             value(p),
             null,
             null,

@@ -1,9 +1,10 @@
 /**
- * When a run uses its worker thread (etl/worker-pool.ts). On the bench machine, whose two vCPUs share one physical
- * core (as an x86 Lambda's or EC2 instance's vCPUs are hyperthreads of a core), two threads of this engine's work
- * run at ~0.6x the speed of one each, and a worker costs fixed time of its own: starting and loading its modules
- * (while this thread parses), compiling its code a second time, and copying the table to it. Small runs are
- * therefore faster on one thread; large ones gain (docs/performance.md):
+ * When a run uses its worker thread (etl/worker-pool.ts). On the bench machine (x86), whose two vCPUs are two
+ * hyperthreads of one core, two threads of this engine's work run at ~0.6x the speed of one each, and a worker
+ * costs fixed time of its own: starting and loading its modules (while this thread parses), compiling its code a
+ * second time, and copying the table to it. Small runs are therefore faster on one thread; large ones gain
+ * (docs/performance.md). The merge Lambda runs on arm64, whose vCPUs are cores of their own: there the crossover
+ * is probably lower, unmeasured; the environment variables below move it.
  * - bulk 1M rows: ~9% faster without the worker; 3M: even; steady state 10M: ~12% faster with it.
  * - CSV parse of one 42 MB file: ~3% faster serially; 420 MB: 3.4 s in parallel against 4.3-4.8 s.
  */

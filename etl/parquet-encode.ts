@@ -122,6 +122,7 @@ function encodeInts(
   col: Extract<ColumnData, { type: 'int32' | 'date' }>,
   start: number,
   end: number,
+  unique: boolean,
 ): EncodedChunk {
   const n = end - start
   const src = col.values
@@ -163,7 +164,9 @@ function encodeInts(
       }
   }
   const stat = (x: number) => new Uint8Array(Int32Array.of(x).buffer)
-  const dict = int32Dictionary(out, count, min, max)
+  // Distinct values (the key) fit a dictionary only when there are at most 16 of them (dictionaryLimit): beyond,
+  // the attempt is skipped rather than made and given up (a 4 MB index array per 1M keys, 65,536 hash inserts).
+  const dict = unique && count > 16 ? null : int32Dictionary(out, count, min, max)
   return {
     ...(dict
       ? {
@@ -281,7 +284,8 @@ function float64Dictionary(values: Float64Array, count: number): NumberDictionar
   return { entries, size: codes.size, indices }
 }
 
-export function encodeChunk(col: ColumnData, start: number, end: number): EncodedChunk {
+/** A column chunk's encoding; `unique`: its values are distinct (the table's key), which rules a dictionary out. */
+export function encodeChunk(col: ColumnData, start: number, end: number, unique = false): EncodedChunk {
   switch (col.type) {
     case 'string':
       return encodeStrings(col, start, end)
@@ -312,6 +316,6 @@ export function encodeChunk(col: ColumnData, start: number, end: number): Encode
     }
     case 'date':
     case 'int32':
-      return encodeInts(col, start, end)
+      return encodeInts(col, start, end, unique)
   }
 }

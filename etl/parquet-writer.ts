@@ -129,7 +129,8 @@ export function encodeColumn(table: Table, ci: number, opts: ParquetWriteOptions
   const optional = c.name !== table.spec.primaryKey
   return rowGroupsOf(table.length, rowGroupSize).map(([start, end]) => {
     const n = end - start
-    const enc = encodeChunk(col, start, end)
+    // The key is unique in both tables lakesync writes (a repeated one would only be written PLAIN, still correct).
+    const enc = encodeChunk(col, start, end, !optional)
     const pages: Uint8Array[] = []
     let size = 0
     let uncompressed = 0

@@ -18,7 +18,7 @@ import {
   zeroCounts,
 } from './apply-changes.js'
 import type { Catalog } from './catalog.js'
-import { type CityFeatures, cityFeatures, USERS_FEATURES_SPEC } from './city-features.js'
+import { type CityFeatures, USERS_FEATURES_SPEC } from './city-features.js'
 import {
   type AppliedFile,
   abandonClaim,
@@ -38,16 +38,14 @@ import { compareSequence } from './dms-format.js'
 import { InputError, StateError } from './errors.js'
 import { loadVersionTable, writeSnapshot } from './load-version.js'
 import { parallelMinRows } from './parallel-policy.js'
-import { encodeParquetParallel } from './parquet-parallel.js'
 import { parquetToTable } from './parquet-reader.js'
-import { writeParquet } from './parquet-writer.js'
 import { planRun, type RunPlan } from './plan.js'
 import { readDmsFile } from './read-dms-file.js'
-import { encodeSnapshot } from './snapshot.js'
 import { objectName, type Storage, type StoredObject } from './storage.js'
 import type { DmsFormat, OpCounts, ParsedFile, Table, TableSpec } from './types.js'
 import { formatDate } from './values.js'
-import { encodeParquetAsync, warmPool, workerCount } from './worker-pool.js'
+import { type EncodedOutputs, versionOutputs } from './version-outputs.js'
+import { warmPool, workerCount } from './worker-pool.js'
 
 export interface RunOptions {
   source: Storage // where DMS writes the table's files
@@ -107,13 +105,6 @@ interface Built {
   lastSequence: string | undefined // newest ordering value, when a column orders the changes
   encoded: EncodedOutputs
   timings: { read: number; apply: number; features: number; encode: number }
-}
-
-/** The bytes of a version's files, encoded before the claim so that the claimed section only writes. */
-interface EncodedOutputs {
-  users: Uint8Array
-  features: Uint8Array
-  snapshot: Uint8Array
 }
 
 /** Applied files whose ETag or mtime changed must still hash the same: a re-upload of identical bytes is a no-op. */
@@ -203,40 +194,18 @@ async function build(
   // snapshot (and the next run's merge) alike.
   const users = finishMerge(state)
   const t2 = performance.now()
-  const cityOptions = { asOf: opts.asOf, cityToState: opts.cityToState, cityAliases: opts.cityAliases }
-  let features: CityFeatures
-  let encoded: EncodedOutputs
-  let t3: number
-  if (workerCount() > 0 && users.length >= parallelMinRows()) {
-    // Both threads: the worker encodes the users table (a copy of its arrays) while this thread computes the
-    // features, then they share the features' columns; this thread encodes the snapshot while the worker finishes.
-    const usersParquet = encodeParquetAsync(users)
-    usersParquet.catch(() => {}) // awaited below; this only keeps an early failure from going unhandled meanwhile
-    onPhase('computing features')
-    features = cityFeatures(users, cityOptions)
-    t3 = performance.now()
-    const featuresParquet = encodeParquetParallel(features.table)
-    featuresParquet.catch(() => {}) // awaited below
-    const snapshot = encodeSnapshot(users)
-    encoded = { users: await usersParquet, features: await featuresParquet, snapshot }
-  } else {
-    onPhase('computing features')
-    features = cityFeatures(users, cityOptions)
-    t3 = performance.now()
-    encoded = {
-      users: writeParquet(users),
-      features: writeParquet(features.table),
-      snapshot: encodeSnapshot(users),
-    }
-  }
-  const t4 = performance.now()
+  const { features, encoded, timings } = await versionOutputs(
+    users,
+    { asOf: opts.asOf, cityToState: opts.cityToState, cityAliases: opts.cityAliases },
+    () => onPhase('computing features'),
+  )
   return {
     users,
     features,
     files,
     lastSequence,
     encoded,
-    timings: { read: t1 - t0, apply: t2 - t1, features: t3 - t2, encode: t4 - t3 },
+    timings: { read: t1 - t0, apply: t2 - t1, ...timings },
   }
 }
 

@@ -68,7 +68,10 @@ export interface RunOptions {
   faults?: (step: FaultStep) => void | Promise<void> // test hook: throws to simulate a crash at a step
 }
 
-/** Steps where fault-injection tests make a run fail. */
+/**
+ * Steps where fault-injection tests make a run fail. The three files are written at once: 'after-write-users' is
+ * when the users file is written (the others may still be in flight; all settle before the run gives up).
+ */
 export type FaultStep =
   | 'after-read'
   | 'after-claim'
@@ -334,7 +337,7 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
       // The three files are written at once: each write ends in a flush to disk (local) or an upload (S3), and
       // those overlap. A failure is raised once all have settled, so that nothing lands after the claim is given up.
       let snapshotMs = 0
-      const [users, features, snapshotWrite] = await Promise.allSettled([
+      const [usersWrite, featuresWrite, snapshotWrite] = await Promise.allSettled([
         target.write(outputs.users[0]!, built.encoded.users).then(() => faults('after-write-users')),
         target.write(outputs.users_features[0]!, built.encoded.features),
         writeSnapshot(target, spec.name, version, built.encoded.snapshot).then((ref) => {
@@ -342,7 +345,7 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
           return ref
         }),
       ])
-      for (const w of [users, features, snapshotWrite]) if (w.status === 'rejected') throw w.reason
+      for (const w of [usersWrite, featuresWrite, snapshotWrite]) if (w.status === 'rejected') throw w.reason
       await faults('after-write')
       const snapshot = (snapshotWrite as PromiseFulfilledResult<SnapshotRef>).value
       await faults('after-write-snapshot')

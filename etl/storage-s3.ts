@@ -171,6 +171,7 @@ export class S3Storage implements Storage {
       if (isNotFound(e)) throw new StateError('missing_file', `s3: no object ${this.url(path)}`)
       this.fail('GetObject', path, e)
     }
+    // In Node the SDK's body is a Readable (with the SDK's mixins): async-iterable in chunks, and destroyable.
     const body = res.Body as (AsyncIterable<Uint8Array> & { destroy?: () => void }) | undefined
     let buf = new Uint8Array(res.ContentLength ?? 0)
     let end = 0

@@ -24,8 +24,8 @@ export interface Storage {
   /**
    * The object's bytes, as `read`, handed to `onPiece` as they arrive so that the caller works while the rest is
    * read: `bytes` holds the object from its start (sized for all of it) and its first `end` bytes are in; the last
-   * call has all of it (an empty object is one empty piece). A throw
-   * from `onPiece` stops the read and rejects with it. Optional: readInPieces falls back to `read` and one piece.
+   * call has all of it (an empty object is one empty piece). A throw from `onPiece` stops the read and rejects
+   * with it. Optional: readInPieces falls back to `read` and one piece.
    */
   readPieces?(path: string, onPiece: (bytes: Uint8Array, end: number) => void): Promise<Uint8Array>
   /** The object's bytes and current ETag, or null when it does not exist (for compare-and-swap). */

@@ -1,8 +1,9 @@
 /** What every command shares: the streams, flag access, storage from a location, the as_of date. */
 import { ConfigError } from '../etl/errors.js'
-import { openStorage as open } from '../etl/open-storage.js'
 import type { Storage } from '../etl/storage.js'
+import { LocalStorage } from '../etl/storage-local.js'
 import { parseDateString } from '../etl/values.js'
+import { DeferredS3Storage } from './deferred-storage.js'
 
 export interface Io {
   out: NodeJS.WritableStream // results
@@ -13,10 +14,10 @@ export interface Io {
 
 export type Flags = Record<string, string | boolean | undefined>
 
-/** A folder path or an s3:// URL. */
+/** A folder path or an s3:// URL (the AWS SDK is loaded on its first use). */
 export function openStorage(location: string, flag: string): Storage {
   try {
-    return open(location)
+    return location.startsWith('s3://') ? new DeferredS3Storage(location) : new LocalStorage(location)
   } catch (e) {
     if (e instanceof ConfigError) throw new ConfigError('bad_usage', `${flag}: ${e.message}`)
     throw e

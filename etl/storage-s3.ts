@@ -13,9 +13,10 @@ import {
   ListObjectsV2Command,
   type ListObjectsV2CommandOutput,
   PutObjectCommand,
-  type S3Client,
+  S3Client,
 } from '@aws-sdk/client-s3'
 import { ConfigError, StateError } from './errors.js'
+import { s3Root } from './s3-url.js'
 import type { Storage, StoredObject } from './storage.js'
 
 /** What an SDK error carries that we dispatch on (the SDK's S3ServiceException, matched by shape). */
@@ -65,28 +66,16 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
 /** readPieces hands the caller a piece each time this much more has arrived. */
 const S3_PIECE_BYTES = 4 << 20
 
-/** A plausible bucket name (general-purpose rules, loosely): 3-63 lowercase letters, digits, dots and hyphens. */
-const BUCKET_RE = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/
-
 /**
- * Splits `s3://bucket/some/prefix` into the bucket and the key prefix (`some/prefix/`, or '' for the whole bucket).
- * Throws a ConfigError naming the URL when it is not one: a wrong scheme, no or an invalid bucket, or an empty path
- * segment (`s3://b//x`, almost always a typo that would put the data somewhere unexpected).
+ * A client from the standard AWS environment (open-storage.ts shares one): credentials from the default provider
+ * chain, the endpoint from AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL (read by the SDK itself).
  */
-export function parseS3Url(url: string): { bucket: string; prefix: string } {
-  const m = /^s3:\/\/([^/]*)(?:\/(.*))?$/.exec(url)
-  if (!m) throw new ConfigError('bad_config', `s3: ${JSON.stringify(url)} is not an s3://bucket/prefix URL`)
-  const bucket = m[1] ?? ''
-  if (bucket === '') throw new ConfigError('bad_config', `s3: ${JSON.stringify(url)} names no bucket`)
-  if (!BUCKET_RE.test(bucket))
-    throw new ConfigError(
-      'bad_config',
-      `s3: ${JSON.stringify(url)}: ${JSON.stringify(bucket)} is not a valid bucket name`,
-    )
-  const path = (m[2] ?? '').replace(/\/$/, '')
-  if (path !== '' && path.split('/').includes(''))
-    throw new ConfigError('bad_config', `s3: ${JSON.stringify(url)} has an empty path segment`)
-  return { bucket, prefix: path === '' ? '' : `${path}/` }
+export function s3ClientFromEnv(region: string): S3Client {
+  return new S3Client({
+    region,
+    // An endpoint override (MinIO, LocalStack, moto) usually has no wildcard DNS for bucket.host virtual hosting.
+    forcePathStyle: Boolean(process.env.AWS_ENDPOINT_URL_S3 || process.env.AWS_ENDPOINT_URL),
+  })
 }
 
 export class S3Storage implements Storage {
@@ -99,7 +88,7 @@ export class S3Storage implements Storage {
     prefix: string,
   ) {
     this.prefix = prefix === '' || prefix.endsWith('/') ? prefix : `${prefix}/`
-    this.root = `s3://${bucket}/${this.prefix.replace(/\/$/, '')}`
+    this.root = s3Root(bucket, this.prefix)
   }
 
   private key(path: string): string {

@@ -1,5 +1,4 @@
 /** `lakesync run` and `lakesync reload`: apply pending DMS files (or rebuild from all of them) and publish. */
-import { openGlueCatalog } from '../../etl/catalog-glue.js'
 import { ConfigError } from '../../etl/errors.js'
 import { runPipeline } from '../../etl/pipeline.js'
 import { loadRunConfig } from '../../etl/run-config.js'
@@ -15,6 +14,12 @@ export async function runCommand(flags: Flags, io: Io, reload = false): Promise<
   const target = openStorage(required(flags, 'target'), '--target')
   const asOf = asOfFlag(flags)
   const config = await loadRunConfig(flags.config as string | undefined, flags.cities as string | undefined)
+  // The Glue client (and the AWS SDK) is loaded only when a catalog is asked for: local runs never need it.
+  const database = flags['glue-database']
+  const catalog =
+    typeof database === 'string'
+      ? (await import('../../etl/catalog-glue.js')).openGlueCatalog(database)
+      : undefined
   const started = performance.now()
   const result = await runPipeline({
     source,
@@ -26,9 +31,7 @@ export async function runCommand(flags: Flags, io: Io, reload = false): Promise<
     cityAliases: config.cityAliases,
     engineVersion: io.version,
     reload,
-    ...(typeof flags['glue-database'] === 'string'
-      ? { catalog: openGlueCatalog(flags['glue-database']) }
-      : {}),
+    ...(catalog ? { catalog } : {}),
     onWarning: (m) => io.err.write(`lakesync: warning: ${m}\n`),
     onPhase: io.errIsTty ? (phase) => io.err.write(`\r${phase}...\x1b[K`) : undefined,
     onProgress: io.errIsTty

@@ -18,7 +18,20 @@ export function definitionLevels(present: Uint8Array | null, n: number): Buffer 
     const groups = Math.ceil(n / 8)
     w.varint(groups * 2 + 1) // bit-packed run of `groups` groups of 8 values
     const packed = new Uint8Array(groups)
-    for (let i = 0; i < n; i++) if (present[i] === 1) packed[i >> 3]! |= 1 << (i & 7)
+    // A byte from 8 presence bytes (each 0 or 1, as validity bytes are: types.ts) at a time: one store per 8 rows
+    // instead of a read-modify-write per row.
+    const whole = n >>> 3
+    for (let g = 0, i = 0; g < whole; g++, i += 8)
+      packed[g] =
+        present[i]! |
+        (present[i + 1]! << 1) |
+        (present[i + 2]! << 2) |
+        (present[i + 3]! << 3) |
+        (present[i + 4]! << 4) |
+        (present[i + 5]! << 5) |
+        (present[i + 6]! << 6) |
+        (present[i + 7]! << 7)
+    for (let i = whole * 8; i < n; i++) if (present[i] === 1) packed[i >> 3]! |= 1 << (i & 7)
     w.raw(packed)
   }
   const body = w.result()

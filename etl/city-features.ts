@@ -115,26 +115,13 @@ export function cityFeatures(users: Table, opts: CityFeatureOptions): CityFeatur
   // else sorted first) and a stable radix sort of (key, row) pairs keeps it for ties. The pairs move together, so
   // every pass reads sequentially: at 10M rows, sorting row numbers by values looked up through them (three
   // passes of random reads) took ~5 s of the features step.
-  let minDate = 0x7fffffff
-  let maxDate = -0x7fffffff
-  for (let r = 0; r < n; r++) {
-    const d = dates[r]!
-    if (d === NULL_DATE) continue
-    if (d < minDate) minDate = d
-    if (d > maxDate) maxDate = d
-  }
+  const { minDate, maxDate } = dateRange(dates, n)
   const dateSpan = maxDate >= minDate ? maxDate - minDate + 2 : 1 // dense date keys 0 (NULL) .. span - 1
   const groupsWithNull = dict.length + 1
   let order = idOrder(idCol.values, n)
   let sortedKeys: Int32Array
   if (groupsWithNull * dateSpan <= 0x7fffffff) {
-    const keys = new Int32Array(n)
-    for (let i = 0; i < n; i++) {
-      const r = order[i]!
-      const d = dates[r]!
-      const c = codes[r]!
-      keys[i] = rankOfCityCode[c < 0 ? nullCode : c]! * dateSpan + (d === NULL_DATE ? 0 : d - minDate + 1)
-    }
+    const keys = packedKeys(order, dates, codes, rankOfCityCode, nullCode, dateSpan, minDate)
     const sorted = radixSortPairs(keys, order, groupsWithNull * dateSpan - 1)
     order = sorted.rows
     sortedKeys = sorted.keys
@@ -166,43 +153,20 @@ export function cityFeatures(users: Table, opts: CityFeatureOptions): CityFeatur
     if (i < 0) i = stateNames.push(st) - 1
     return i
   })
+  const out = { rank, rate, usersByCity, featureDates, groupCodes, stateCodes }
+  const walk = { n, asOf, windowDays, dateSpan, minDate, nullCityRank, stateCodeOfRank }
+  const starts = packed
+    ? walkPackedGroups(sortedKeys, walk, out)
+    : walkGroups(groupAt, (i) => dates[order[i]!]!, walk, out)
   const citiesWithoutState: (string | null)[] = []
   let rowsWithoutState = 0
-  let groups = 0
-  for (let gs = 0; gs < n; ) {
-    const g = groupAt(gs)
-    let ge = gs + 1
-    if (packed) {
-      const end = (g + 1) * dateSpan // keys of group g lie in [g * dateSpan, end)
-      while (ge < n && sortedKeys[ge]! < end) ge++
-    } else while (ge < n && groupAt(ge) === g) ge++
-    // Walk from the newest date down: the rank grows when the date changes; NULLs (first in the group) come last.
-    let k = 0
-    let current = 0
-    let prev = 0
-    const base = g * dateSpan
-    for (let i = ge - 1; i >= gs; i--) {
-      // The date comes back out of the packed key: no lookup through the order.
-      const dk = packed ? sortedKeys[i]! - base : -1
-      const d = !packed ? dates[order[i]!]! : dk === 0 ? NULL_DATE : dk - 1 + minDate
-      featureDates[i] = d
-      if (i === ge - 1 || d !== prev) current++
-      prev = d
-      rank[i] = current
-      if (d !== NULL_DATE && asOf - d <= windowDays) k++
-    }
-    const count = ge - gs
-    rate.fill(k / count, gs, ge)
-    usersByCity.fill(count, gs, ge)
-    groupCodes.fill(g === nullCityRank ? -1 : g, gs, ge)
-    stateCodes.fill(stateCodeOfRank[g]!, gs, ge)
-    if (stateOfRank[g] === null) {
-      rowsWithoutState += count
-      citiesWithoutState.push(g === nullCityRank ? null : dict[sortedDict[g]!]!)
-    }
-    groups++
-    gs = ge
+  for (let k = 0; k + 1 < starts.length; k++) {
+    const g = groupAt(starts[k]!)
+    if (stateOfRank[g] !== null) continue
+    rowsWithoutState += starts[k + 1]! - starts[k]!
+    citiesWithoutState.push(g === nullCityRank ? null : dict[sortedDict[g]!]!)
   }
+  const groups = starts.length - 1
 
   const cityNames = stringColumnFrom(sortedDict.map((code) => dict[code]!))
   const ones = new Uint8Array(n).fill(1)
@@ -226,4 +190,141 @@ export function cityFeatures(users: Table, opts: CityFeatureOptions): CityFeatur
     ],
   }
   return { table, summary: { rows: n, cities: groups, rowsWithoutState, citiesWithoutState } }
+}
+
+/** The oldest and newest non-NULL date (min > max when there is none). */
+function dateRange(dates: Int32Array, n: number): { minDate: number; maxDate: number } {
+  let minDate = 0x7fffffff
+  let maxDate = -0x7fffffff
+  for (let r = 0; r < n; r++) {
+    const d = dates[r]!
+    if (d === NULL_DATE) continue
+    if (d < minDate) minDate = d
+    if (d > maxDate) maxDate = d
+  }
+  return { minDate, maxDate }
+}
+
+/** Each row's sort key, in `order`: its city's rank * dateSpan + its dense date (NULL = 0). */
+function packedKeys(
+  order: Int32Array,
+  dates: Int32Array,
+  codes: Int32Array,
+  rankOfCityCode: Int32Array,
+  nullCode: number,
+  dateSpan: number,
+  minDate: number,
+): Int32Array {
+  const keys = new Int32Array(order.length)
+  for (let i = 0; i < order.length; i++) {
+    const r = order[i]!
+    const d = dates[r]!
+    const c = codes[r]!
+    keys[i] = rankOfCityCode[c < 0 ? nullCode : c]! * dateSpan + (d === NULL_DATE ? 0 : d - minDate + 1)
+  }
+  return keys
+}
+
+/** What the group walk needs besides the rows. */
+interface Walk {
+  n: number
+  asOf: number
+  windowDays: number
+  dateSpan: number
+  minDate: number
+  nullCityRank: number
+  stateCodeOfRank: Int32Array
+}
+
+/** The per-row feature columns the walk fills, in feature order. */
+interface FeatureColumns {
+  rank: Int32Array
+  rate: Float64Array
+  usersByCity: Int32Array
+  featureDates: Int32Array
+  groupCodes: Int32Array
+  stateCodes: Int32Array
+}
+
+/**
+ * One city's rows [gs, ge), sorted by date ascending (NULL first), `dateAt` giving each: walked from the newest date
+ * down, the rank grows when the date changes (NULLs come last); then the city's count, rate, codes.
+ */
+function fillGroup(
+  g: number,
+  gs: number,
+  ge: number,
+  dateAt: (i: number) => number,
+  w: Walk,
+  out: FeatureColumns,
+): void {
+  const { rank, featureDates } = out
+  let k = 0
+  let current = 0
+  let prev = 0
+  for (let i = ge - 1; i >= gs; i--) {
+    const d = dateAt(i)
+    featureDates[i] = d
+    if (i === ge - 1 || d !== prev) current++
+    prev = d
+    rank[i] = current
+    if (d !== NULL_DATE && w.asOf - d <= w.windowDays) k++
+  }
+  const count = ge - gs
+  out.rate.fill(k / count, gs, ge)
+  out.usersByCity.fill(count, gs, ge)
+  out.groupCodes.fill(g === w.nullCityRank ? -1 : g, gs, ge)
+  out.stateCodes.fill(w.stateCodeOfRank[g]!, gs, ge)
+}
+
+/**
+ * The walk over rows sorted by packed key: a city's rows are the keys in [g * dateSpan, (g + 1) * dateSpan), and
+ * the date comes back out of the key (no lookup through the order). The start of each city's rows, then n.
+ * Each walk is a function of its own, so that V8 optimizes it for its one way of reading dates.
+ */
+function walkPackedGroups(sortedKeys: Int32Array, w: Walk, out: FeatureColumns): number[] {
+  const { n, dateSpan, minDate } = w
+  const starts: number[] = []
+  for (let gs = 0; gs < n; ) {
+    const g = Math.floor(sortedKeys[gs]! / dateSpan)
+    const end = (g + 1) * dateSpan
+    let ge = gs + 1
+    while (ge < n && sortedKeys[ge]! < end) ge++
+    const base = g * dateSpan
+    fillGroup(
+      g,
+      gs,
+      ge,
+      (i) => {
+        const dk = sortedKeys[i]! - base
+        return dk === 0 ? NULL_DATE : dk - 1 + minDate
+      },
+      w,
+      out,
+    )
+    starts.push(gs)
+    gs = ge
+  }
+  starts.push(n)
+  return starts
+}
+
+/** The walk over rows sorted in two passes (dates too far apart for a packed key): groups and dates by lookup. */
+function walkGroups(
+  groupAt: (i: number) => number,
+  dateAt: (i: number) => number,
+  w: Walk,
+  out: FeatureColumns,
+): number[] {
+  const starts: number[] = []
+  for (let gs = 0; gs < w.n; ) {
+    const g = groupAt(gs)
+    let ge = gs + 1
+    while (ge < w.n && groupAt(ge) === g) ge++
+    fillGroup(g, gs, ge, dateAt, w, out)
+    starts.push(gs)
+    gs = ge
+  }
+  starts.push(w.n)
+  return starts
 }

@@ -62,34 +62,21 @@ export class LocalStorage implements Storage {
     return readFile(join(this.root, path))
   }
 
+  /** The file as it was when opened (as readFile reads it): its size then, in pieces. */
   async readPieces(path: string, onPiece: (bytes: Uint8Array, end: number) => void): Promise<Uint8Array> {
     const file = await open(join(this.root, path), 'r')
-    let pending: Promise<number> | undefined
+    let pending: Promise<{ bytesRead: number }> | undefined
     try {
-      let buf = Buffer.allocUnsafeSlow((await file.stat()).size)
+      const buf = Buffer.allocUnsafeSlow((await file.stat()).size)
       let end = 0
-      /** Reads the next piece into buf at `end`: its byte count, 0 at the end of the file. */
-      const readMore = async (): Promise<number> => {
-        if (end < buf.length)
-          return (await file.read(buf, end, Math.min(this.pieceBytes, buf.length - end), end)).bytesRead
-        // Past the size the file had when opened: it was appended to meanwhile, or (usually) this is its end.
-        const extra = Buffer.allocUnsafe(this.pieceBytes)
-        const { bytesRead } = await file.read(extra, 0, this.pieceBytes, end)
-        if (bytesRead > 0) {
-          const grown = Buffer.allocUnsafeSlow(Math.max(end + bytesRead, buf.length * 2))
-          buf.copy(grown, 0, 0, end)
-          extra.copy(grown, end, 0, bytesRead)
-          buf = grown
-        }
-        return bytesRead
-      }
-      pending = readMore()
-      for (;;) {
-        const got = await pending
+      const readMore = () => file.read(buf, end, Math.min(this.pieceBytes, buf.length - end), end)
+      pending = buf.length > 0 ? readMore() : undefined
+      while (pending) {
+        const { bytesRead } = await pending
         pending = undefined
-        if (got === 0) break
-        end += got
-        pending = readMore() // the next piece is read on the thread pool while the caller works on this one
+        if (bytesRead === 0) break // shorter than it was when opened
+        end += bytesRead
+        if (end < buf.length) pending = readMore() // the next piece is read on the thread pool meanwhile
         onPiece(buf, end)
       }
       if (end === 0) onPiece(buf, 0) // an empty file is one empty piece

@@ -178,17 +178,17 @@ describe('readDmsFile on a local folder, in small pieces', () => {
     }
   })
 
-  it('reads on past the size a file had when opened, when it grows meanwhile', async () => {
+  it('reads a file as it was when opened, as readFile does, when it grows meanwhile', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'lakesync-stream-'))
     temps.push(dir)
     const path = join(dir, 'grows')
     await writeFile(path, 'a'.repeat(100))
-    let appended = false
-    const whole = await new LocalStorage(dir, 16).readPieces('grows', () => {
-      if (appended) return
-      appended = true
-      appendFileSync(path, 'b'.repeat(50)) // done before the first piece is handed back
+    const ends: number[] = []
+    const whole = await new LocalStorage(dir, 16).readPieces('grows', (_b, end) => {
+      if (ends.length === 0) appendFileSync(path, 'b'.repeat(50)) // done before the next piece is handed over
+      ends.push(end)
     })
-    expect(Buffer.from(whole).toString()).toBe('a'.repeat(100) + 'b'.repeat(50))
+    expect(Buffer.from(whole).toString()).toBe('a'.repeat(100))
+    expect(ends).toEqual([16, 32, 48, 64, 80, 96, 100])
   })
 })

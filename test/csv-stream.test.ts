@@ -178,6 +178,39 @@ describe('readDmsFile on a local folder, in small pieces', () => {
     }
   })
 
+  it('fails on a bad row late in a file read in pieces with the whole-file error (file, line, column)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'lakesync-stream-'))
+    temps.push(dir)
+    const rows: string[] = []
+    for (let i = 0; i < 5000; i++) rows.push(`${i},"n${i % 300}\nx",c${i % 40},2021-01-0${(i % 9) + 1}\n`)
+    rows[4321] = '4321,n,c,2021-02-30\n' // not a calendar date, ~86% into the file
+    const bytes = enc(rows.join(''))
+    const path = join(dir, 'LOAD00000001.csv')
+    await writeFile(path, bytes)
+    const format = DEFAULT_DMS_FORMAT
+    const whole = outcome(() =>
+      parseDmsCsv(bytes, path, USERS_SPEC, csvLayout(USERS_SPEC, format, 'load'), format, {
+        dictionary: true,
+      }),
+    )
+    expect(whole).toMatchObject({
+      error: { code: 'bad_date', location: { file: path, line: 8643, column: 4 } },
+    })
+    for (const piece of [61, 4096]) {
+      const read = readDmsFile(
+        new LocalStorage(dir, piece),
+        file('LOAD00000001.csv', 'load'),
+        USERS_SPEC,
+        format,
+      )
+      await expect(read).rejects.toThrow(LakesyncError)
+      const error = await read.catch((e: LakesyncError) => ({
+        error: { code: e.code, message: e.message, location: e.location },
+      }))
+      expect(error).toEqual(whole)
+    }
+  })
+
   it('reads a file as it was when opened, as readFile does, when it grows meanwhile', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'lakesync-stream-'))
     temps.push(dir)

@@ -56,6 +56,13 @@ export function zeroCounts(): OpCounts {
   return { inserts: 0, replaces: 0, updates: 0, upsertsOfMissing: 0, deletes: 0, deletesOfMissing: 0 }
 }
 
+/** The counts of several files added up (a version's). */
+export function sumCounts(all: OpCounts[]): OpCounts {
+  const t = zeroCounts()
+  for (const c of all) for (const k of Object.keys(t) as (keyof OpCounts)[]) t[k] += c[k]
+  return t
+}
+
 function keyOf(col: ColumnData, row: number): number | string {
   return col.type === 'string' ? (stringAt(col, row) as string) : (col as { values: Int32Array }).values[row]!
 }

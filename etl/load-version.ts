@@ -1,6 +1,6 @@
 /**
- * The previous version's users table, for a run that applies changes on top of it, and the snapshot that makes
- * loading it fast (snapshot.ts).
+ * A committed version's tables: the users table for a run that applies changes on top of it (with the snapshot
+ * that makes loading it fast, snapshot.ts), and either table read back from its Parquet (export, report, tests).
  *
  * A committed version's state of record is its Parquet. A lakesync commit also lists a snapshot of its users table
  * (written under the claim, like the Parquet): a verified cache. Loading checks the snapshot's size and SHA-256
@@ -38,19 +38,36 @@ export async function loadVersionTable(
   spec: TableSpec,
   onWarning: (message: string) => void = () => {},
 ): Promise<Table> {
-  const parquet = record.outputs.users
-  if (parquet.length !== 1)
-    throw new StateError(
-      'corrupt_state',
-      `commit: version ${record.version} lists ${parquet.length} users files`,
-    )
+  const parquet = versionFile(record, 'users')
   const ref = record.snapshot
   if (ref) {
     const problem = await loadSnapshot(target, record, ref, spec)
     if (typeof problem !== 'string') return problem
-    onWarning(`snapshot ${ref.path} ${problem}; reading ${parquet[0]} instead`)
+    onWarning(`snapshot ${ref.path} ${problem}; reading ${parquet} instead`)
   }
-  return parquetToTable(await target.read(parquet[0]!), spec, parquet[0]!)
+  return parquetToTable(await target.read(parquet), spec, parquet)
+}
+
+/** The table of a committed version, read back from its Parquet file (the state of record; no snapshot). */
+export async function readVersionTable(
+  target: Storage,
+  record: CommitRecord,
+  spec: TableSpec,
+  which: 'users' | 'users_features' = 'users',
+): Promise<Table> {
+  const path = versionFile(record, which)
+  return parquetToTable(await target.read(path), spec, path)
+}
+
+/** The one Parquet file a version lists for a table; more or fewer is a corrupt commit record. */
+function versionFile(record: CommitRecord, which: 'users' | 'users_features'): string {
+  const paths = record.outputs[which]
+  if (paths.length !== 1)
+    throw new StateError(
+      'corrupt_state',
+      `commit: version ${record.version} lists ${paths.length} ${which} files`,
+    )
+  return paths[0]!
 }
 
 /** The snapshot's table, or why it cannot be used (a phrase that follows its path). */

@@ -15,7 +15,7 @@ import {
   type MergeState,
   startFromFullLoad,
   startMerge,
-  zeroCounts,
+  sumCounts,
 } from './apply-changes.js'
 import type { Catalog } from './catalog.js'
 import { type CityFeatures, USERS_FEATURES_SPEC } from './city-features.js'
@@ -38,11 +38,10 @@ import { compareSequence } from './dms-format.js'
 import { InputError, StateError } from './errors.js'
 import { loadVersionTable, writeSnapshot } from './load-version.js'
 import { parallelMinRows } from './parallel-policy.js'
-import { parquetToTable } from './parquet-reader.js'
 import { planRun, type RunPlan } from './plan.js'
 import { readDmsFile } from './read-dms-file.js'
 import { objectName, type Storage, type StoredObject } from './storage.js'
-import type { DmsFormat, OpCounts, ParsedFile, Table, TableSpec } from './types.js'
+import type { DmsFormat, ParsedFile, Table, TableSpec } from './types.js'
 import { formatDate } from './values.js'
 import { type EncodedOutputs, versionOutputs } from './version-outputs.js'
 import { warmPool, workerCount } from './worker-pool.js'
@@ -91,12 +90,6 @@ export interface RunResult {
 
 const ENGINE = 'lakesync'
 const DEFAULT_CLAIM_TTL_MS = 16 * 60_000
-
-function sumCounts(all: OpCounts[]): OpCounts {
-  const t = zeroCounts()
-  for (const c of all) for (const k of Object.keys(t) as (keyof OpCounts)[]) t[k] += c[k]
-  return t
-}
 
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex')
 
@@ -402,20 +395,4 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
     await faults('after-catalog')
     // Loop: files that arrived while this run worked are applied now (a run that lost the claim counted on it).
   }
-}
-
-/** The table of a committed version, read back from its Parquet files. */
-export async function readVersionTable(
-  target: Storage,
-  record: CommitRecord,
-  spec: TableSpec,
-  which: 'users' | 'users_features' = 'users',
-): Promise<Table> {
-  const paths = record.outputs[which]
-  if (paths.length !== 1)
-    throw new StateError(
-      'corrupt_state',
-      `commit: version ${record.version} lists ${paths.length} ${which} files`,
-    )
-  return parquetToTable(await target.read(paths[0]!), spec, paths[0]!)
 }

@@ -16,7 +16,7 @@ import {
 import { USERS_FEATURES_SPEC } from '../../etl/city-features.js'
 import { lineage, readCommitLog } from '../../etl/commit-log.js'
 import { tableToCsv } from '../../etl/csv-export.js'
-import { readVersionTable } from '../../etl/pipeline.js'
+import { readVersionTable } from '../../etl/load-version.js'
 import type { Storage } from '../../etl/storage.js'
 import { USERS_SPEC } from '../../etl/table-spec.js'
 import type { Moto } from './moto.js'

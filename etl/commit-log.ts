@@ -92,6 +92,21 @@ export function versionName(version: number): string {
   return String(version).padStart(VERSION_DIGITS, '0')
 }
 
+/** The table a mirrored table's city features publish to: its own, so that no two tables share a folder. */
+export function featuresTableName(table: string): string {
+  return `${table}_features`
+}
+
+/** The folder of a published table's version, relative to the target. */
+export function versionDir(table: string, version: number): string {
+  return `${table}/v=${versionName(version)}/`
+}
+
+/** The one Parquet file of a published table's version, relative to the target. */
+export function versionFile(table: string, version: number): string {
+  return `${versionDir(table, version)}part-00000.parquet`
+}
+
 export function commitsPrefix(table: string): string {
   return `_lakesync/${table}/commits/`
 }

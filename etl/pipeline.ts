@@ -28,10 +28,12 @@ import {
   claimVersion,
   commitPath,
   completeClaim,
+  featuresTableName,
   lineage,
   readCommitLog,
   type SnapshotRef,
-  versionName,
+  versionDir,
+  versionFile,
 } from './commit-log.js'
 import { listDmsFiles } from './dms-files.js'
 import { compareSequence } from './dms-format.js'
@@ -213,19 +215,20 @@ function joinUrl(root: string, path: string): string {
 async function publishCatalog(opts: RunOptions, record: CommitRecord): Promise<void> {
   const { catalog, target, spec } = opts
   if (!catalog) return
-  const names = [spec.name, USERS_FEATURES_SPEC.name]
+  const featuresName = featuresTableName(spec.name)
+  const names = [spec.name, featuresName]
   const versions = await catalog.currentVersions(names)
   if (names.every((n) => versions.get(n) === record.version)) return
   await catalog.publish([
     {
       name: spec.name,
-      location: joinUrl(target.root, `${spec.name}/v=${versionName(record.version)}/`),
+      location: joinUrl(target.root, versionDir(spec.name, record.version)),
       columns: spec.columns,
       version: record.version,
     },
     {
-      name: USERS_FEATURES_SPEC.name,
-      location: joinUrl(target.root, `${USERS_FEATURES_SPEC.name}/v=${versionName(record.version)}/`),
+      name: featuresName,
+      location: joinUrl(target.root, versionDir(featuresName, record.version)),
       columns: USERS_FEATURES_SPEC.columns,
       version: record.version,
     },
@@ -324,8 +327,8 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
       opts.onPhase?.('writing')
       const t3 = performance.now()
       const outputs = {
-        users: [`${spec.name}/v=${versionName(version)}/part-00000.parquet`],
-        users_features: [`${USERS_FEATURES_SPEC.name}/v=${versionName(version)}/part-00000.parquet`],
+        users: [versionFile(spec.name, version)],
+        users_features: [versionFile(featuresTableName(spec.name), version)],
       }
       // The three files are written at once: each write ends in a flush to disk (local) or an upload (S3), and
       // those overlap. A failure is raised once all have settled, so that nothing lands after the claim is given up.

@@ -4,7 +4,7 @@
  * never a commit record: the log stays whole, so no file is ever applied twice. A version's snapshot
  * (`_lakesync/<table>/snapshots/v=<version>.lsnap`) goes and stays with its Parquet files, by the same rule.
  */
-import { readCommitLog, snapshotsPrefix } from './commit-log.js'
+import { featuresTableName, readCommitLog, snapshotsPrefix } from './commit-log.js'
 import { ConfigError } from './errors.js'
 import type { Storage } from './storage.js'
 
@@ -14,9 +14,9 @@ export interface VacuumResult {
   keptVersions: number[] // committed versions whose files remain
 }
 
+/** Vacuums `table` and its features table, by `table`'s commit log; no other table's files are looked at. */
 export async function vacuum(
   target: Storage,
-  tables: string[],
   logTable: string,
   keep: number,
   now = new Date(),
@@ -35,7 +35,7 @@ export async function vacuum(
   // Keep: the newest versions, active claims, and any version above the log's head (a claim being created now).
   const keeps = (v: number) => kept.has(v) || active.has(v) || v > highest
   const deleted: string[] = []
-  for (const table of tables) {
+  for (const table of [logTable, featuresTableName(logTable)]) {
     for (const o of await target.list(`${table}/v=`)) {
       const m = /^[^/]+\/v=(\d{20})\//.exec(o.path)
       if (!m || keeps(Number(m[1]))) continue

@@ -2,7 +2,6 @@
 import { dirname } from 'node:path'
 import { GetJobRunsCommand, GlueClient, StartJobRunCommand } from '@aws-sdk/client-glue'
 import { openGlueCatalog } from '../etl/catalog-glue.js'
-import { USERS_FEATURES_SPEC } from '../etl/city-features.js'
 import { lineage, readCommitLog } from '../etl/commit-log.js'
 import { classifyDmsFile, compareChangeFiles, type DmsFile } from '../etl/dms-files.js'
 import { awsRegion, openStorage } from '../etl/open-storage.js'
@@ -27,7 +26,7 @@ function targetOf(config: LambdaConfig) {
 
 /** Deletes the files of versions older than the newest VACUUM_KEEP (the daily schedule does this after the run). */
 export async function vacuumTable(config: LambdaConfig, route: TableRoute): Promise<VacuumResult> {
-  return vacuum(targetOf(config), [route.table, USERS_FEATURES_SPEC.name], route.table, config.vacuumKeep)
+  return vacuum(targetOf(config), route.table, config.vacuumKeep)
 }
 
 /** What routing needs: the committed rows and the files not applied yet (with the first and last pending name). */

@@ -617,7 +617,7 @@ describe('snapshot in the pipeline', () => {
       await run(full, new LocalStorage(target), { asOf: parseDateString(day)! })
     const snaps = () => listTree(target).filter((p) => p.endsWith('.lsnap'))
     expect(snaps()).toEqual([1, 2, 3, 4, 5].map((n) => snapshotPath('users', n))) // 2 is the orphan
-    const r = await vacuum(new LocalStorage(target), ['users', 'users_features'], 'users', 2)
+    const r = await vacuum(new LocalStorage(target), 'users', 2)
     expect(r.keptVersions).toEqual([4, 5])
     expect(r.deletedSnapshots).toEqual([1, 2, 3].map((n) => snapshotPath('users', n)))
     expect(snaps()).toEqual([4, 5].map((n) => snapshotPath('users', n)))

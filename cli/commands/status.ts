@@ -1,5 +1,4 @@
 /** `lakesync status` and `lakesync vacuum`: the table's log, lag and pending files; removing old versions. */
-import { USERS_FEATURES_SPEC } from '../../etl/city-features.js'
 import { ConfigError } from '../../etl/errors.js'
 import { loadRunConfig } from '../../etl/run-config.js'
 import { tableStatus } from '../../etl/status.js'
@@ -47,7 +46,7 @@ export async function vacuumCommand(flags: Flags, io: Io): Promise<number> {
   if (!Number.isInteger(keep) || keep < 1)
     throw new ConfigError('bad_usage', `--keep must be a whole number >= 1, got ${flags.keep}`)
   const { table: spec } = await loadRunConfig(flags.config as string | undefined)
-  const r = await vacuum(target, [spec.name, USERS_FEATURES_SPEC.name], spec.name, keep)
+  const r = await vacuum(target, spec.name, keep)
   io.out.write(
     `deleted ${r.deleted.length} file(s) and ${r.deletedSnapshots.length} snapshot(s); kept versions ${r.keptVersions.join(', ') || 'none'}\n`,
   )

@@ -24,13 +24,14 @@ def _input(name: str, location: str, columns, version: int) -> dict:
 
 
 def publish(database: str, target_root: str, spec: dict, record: dict, client=None) -> None:
+    from .plan import features_table_name
     from .storage import aws_client
 
     glue = client or aws_client("glue")
     v = f"{record['version']:020d}"
     root = target_root.rstrip("/")
     tables = [(spec["name"], [(c["name"], c["type"]) for c in spec["columns"]]),
-              ("users_features", FEATURES_COLUMNS)]
+              (features_table_name(spec["name"]), FEATURES_COLUMNS)]
     try:
         glue.create_database(DatabaseInput={"Name": database})
     except glue.exceptions.AlreadyExistsException:

@@ -20,10 +20,10 @@ from . import ENGINE_NAME, ENGINE_VERSION
 from .dms import (DEFAULT_FORMAT, USERS_SPEC, compare_sequence, format_date, layout, list_dms_files, parse_city_map,
                   parse_csv, parse_parquet)
 from .errors import InputError, StateError, executor_error, from_spark
-from .plan import commit_path, encode, lineage, plan_run, read_commit_log, version_name
+from .plan import (commit_path, encode, features_table_name, lineage, plan_run, read_commit_log, version_file,
+                   version_name)
 from .storage import sha256
 
-FEATURES_TABLE = "users_features"
 COUNT_KEYS = ["inserts", "replaces", "updates", "upsertsOfMissing", "deletes", "deletesOfMissing"]
 CLAIM_TTL_MS = 16 * 60_000
 
@@ -413,8 +413,8 @@ def run(spark, ctx: Context) -> dict:
         stage = target.url(f"_lakesync/{table}/spark-staging/{run_id}-{vn}")
         try:
             t3 = time.perf_counter()
-            outputs = {"users": [f"{table}/v={vn}/part-00000.parquet"],
-                       "users_features": [f"{FEATURES_TABLE}/v={vn}/part-00000.parquet"]}
+            outputs = {"users": [version_file(table, version)],
+                       "users_features": [version_file(features_table_name(table), version)]}
             try:
                 _write_one(ctx, _typed(built["users"], built["cols"], built["date_cols"], built["key"]),
                            f"{stage}/users", outputs["users"][0])

@@ -19,6 +19,16 @@ def commits_prefix(table: str) -> str:
     return f"_lakesync/{table}/commits/"
 
 
+def features_table_name(table: str) -> str:
+    """The table a mirrored table's city features publish to (etl/commit-log.ts featuresTableName)."""
+    return f"{table}_features"
+
+
+def version_file(table: str, version: int) -> str:
+    """The one Parquet file of a published table's version, relative to the target."""
+    return f"{table}/v={version_name(version)}/part-00000.parquet"
+
+
 def commit_path(table: str, v: int) -> str:
     return f"{commits_prefix(table)}{version_name(v)}.json"
 

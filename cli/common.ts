@@ -1,8 +1,9 @@
 /** What every command shares: the streams, flag access, storage from a location, the as_of date. */
+
+import { parseDateString } from '../etl/dms/values.js'
 import { ConfigError } from '../etl/errors.js'
-import type { Storage } from '../etl/storage.js'
-import { LocalStorage } from '../etl/storage-local.js'
-import { parseDateString } from '../etl/values.js'
+import { LocalStorage } from '../etl/storage/local.js'
+import type { Storage } from '../etl/storage/storage.js'
 import { DeferredS3Storage } from './deferred-storage.js'
 
 export interface Io {

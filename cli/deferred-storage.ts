@@ -3,8 +3,8 @@
  * Loaded, its modules made the JS heap ~2x larger and a local 1M-row run ~5% slower, its garbage collections having
  * more to walk (docs/performance.md). The Lambda, which always uses S3, opens its storage directly.
  */
-import { parseS3Url, s3Root } from '../etl/s3-url.js'
-import { readInPieces, type Storage, type StoredObject } from '../etl/storage.js'
+import { parseS3Url, s3Root } from '../etl/storage/s3-url.js'
+import { readInPieces, type Storage, type StoredObject } from '../etl/storage/storage.js'
 
 export class DeferredS3Storage implements Storage {
   readonly root: string
@@ -17,7 +17,7 @@ export class DeferredS3Storage implements Storage {
   }
 
   private s3(): Promise<Storage> {
-    this.storage ??= import('../etl/open-storage.js').then(({ openStorage }) => openStorage(this.location))
+    this.storage ??= import('../etl/storage/open.js').then(({ openStorage }) => openStorage(this.location))
     return this.storage
   }
 

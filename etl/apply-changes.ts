@@ -11,19 +11,20 @@
  * the full load) is never written or grown, which at 10M rows saved a copy of every column (~0.15 s). At the end
  * the live rows are gathered in key order from both; the base rows already are, so only the tail is sorted.
  */
+
+import { at, InputError } from './errors.js'
+import { compareStringsAt, ensureCapacity, newColumn, stringAt } from './table/columns.js'
 import {
   appendDictRows,
   BytesDictionary,
   dictionaryEncodeColumns,
   expandDict,
   normalForm,
-} from './bytes-dictionary.js'
-import { appendRow, compareStringsAt, ensureCapacity, newColumn, stringAt } from './column-builder.js'
-import { at, InputError } from './errors.js'
-import { type KeyIndex, newKeyIndex, sortedKeyIndex } from './key-index.js'
-import { stableSortByInt32 } from './sort.js'
-import { keyIndex } from './table-spec.js'
-import { takeFrom2 } from './take-rows.js'
+} from './table/dictionary.js'
+import { type KeyIndex, newKeyIndex, sortedKeyIndex } from './table/key-index.js'
+import { appendRow, takeFrom2 } from './table/rows.js'
+import { stableSortByInt32 } from './table/sort.js'
+import { keyIndex } from './table/spec.js'
 import type { ColumnData, DictColumn, OpCounts, ParsedFile, StringColumn, Table, TableSpec } from './types.js'
 import { OP_DELETE, OP_INSERT } from './types.js'
 
@@ -265,7 +266,7 @@ function keyComparator(state: MergeState): (a: number, b: number) => number {
 }
 
 /**
- * The live rows, ordered by key ascending, with their string columns in normal form (bytes-dictionary.ts
+ * The live rows, ordered by key ascending, with their string columns in normal form (etl/table/dictionary.ts
  * normalForm: what the writer, the features step and the snapshot take). The base rows are usually in key order
  * already (a previous version, a DMS full load): only the tail is sorted, then the two are merged.
  */

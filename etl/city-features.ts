@@ -9,11 +9,12 @@
  * - users_by_city: n
  * Row order: city ascending by UTF-8 bytes (NULL last), rank descending, user_id ascending.
  */
-import { BytesDictionary } from './bytes-dictionary.js'
-import { stringAt, stringColumnFrom } from './column-builder.js'
-import { compareUtf8, radixSortPairs, stableSortByInt32 } from './sort.js'
-import { columnIndex } from './table-spec.js'
-import { inversePermutation, scatterColumn } from './take-rows.js'
+
+import { stringAt, stringColumnFrom } from './table/columns.js'
+import { BytesDictionary } from './table/dictionary.js'
+import { inversePermutation, scatterColumn } from './table/rows.js'
+import { compareUtf8, radixSortPairs, stableSortByInt32 } from './table/sort.js'
+import { columnIndex } from './table/spec.js'
 import type { ColumnData, FeatureSummary, StringColumn, StringValues, Table, TableSpec } from './types.js'
 import { NULL_DATE } from './types.js'
 
@@ -171,7 +172,7 @@ export function cityFeatures(users: Table, opts: CityFeatureOptions): CityFeatur
   const cityNames = stringColumnFrom(sortedDict.map((code) => dict[code]!))
   const ones = new Uint8Array(n).fill(1)
   const nameCol = users.columns[columnIndex(users.spec, 'name')]!
-  // The order is a permutation: one placement (its inverse) serves every column moved by it (take-rows.ts).
+  // The order is a permutation: one placement (its inverse) serves every column moved by it (etl/table/rows.ts).
   const place = inversePermutation(order, n)
   const move = (c: ColumnData) => scatterColumn(c, place, n)
   const table: Table = {

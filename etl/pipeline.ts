@@ -3,7 +3,7 @@
  * written), then claim the next version, write both tables, commit, and switch the catalog.
  *
  * Exactly once: a file is applied by the version whose commit record lists it, and a version is written only by the
- * run that claimed it (commit-log.ts). A run that loses the claim re-reads the log: either another run is writing
+ * run that claimed it (etl/commit/log.ts). A run that loses the claim re-reads the log: either another run is writing
  * (it re-lists the source after committing, so files that arrived meanwhile are not stranded) or the run retries on
  * the new state. Either way it exits successfully, and two racing runs leave the state of one serial run.
  */
@@ -17,8 +17,10 @@ import {
   startMerge,
   sumCounts,
 } from './apply-changes.js'
-import type { Catalog } from './catalog.js'
+import { type EncodedOutputs, versionOutputs } from './build.js'
+import type { Catalog } from './catalog/catalog.js'
 import { type CityFeatures, USERS_FEATURES_SPEC } from './city-features.js'
+import { loadVersionTable, writeSnapshot } from './commit/load-version.js'
 import {
   type AppliedFile,
   abandonClaim,
@@ -34,19 +36,17 @@ import {
   type SnapshotRef,
   versionDir,
   versionFile,
-} from './commit-log.js'
-import { listDmsFiles } from './dms-files.js'
-import { compareSequence } from './dms-format.js'
+} from './commit/log.js'
+import { planRun, type RunPlan } from './commit/plan.js'
+import { listDmsFiles } from './dms/files.js'
+import { compareSequence } from './dms/format.js'
+import { formatDate } from './dms/values.js'
 import { InputError, StateError } from './errors.js'
-import { loadVersionTable, writeSnapshot } from './load-version.js'
-import { parallelMinRows } from './parallel-policy.js'
-import { planRun, type RunPlan } from './plan.js'
 import { readDmsFile } from './read-dms-file.js'
-import { objectName, type Storage, type StoredObject } from './storage.js'
+import { objectName, type Storage, type StoredObject } from './storage/storage.js'
+import { parallelMinRows } from './threads/policy.js'
+import { warmPool, workerCount } from './threads/worker-pool.js'
 import type { DmsFormat, ParsedFile, Table, TableSpec } from './types.js'
-import { formatDate } from './values.js'
-import { type EncodedOutputs, versionOutputs } from './version-outputs.js'
-import { warmPool, workerCount } from './worker-pool.js'
 
 export interface RunOptions {
   source: Storage // where DMS writes the table's files
@@ -126,8 +126,8 @@ async function build(
 ): Promise<Built> {
   const { source, target, spec, format, onProgress = () => {}, onPhase = () => {} } = opts
   const t0 = performance.now()
-  // A table large enough for both threads (parallel-policy.ts): the worker loads its modules while this thread reads.
-  // A bulk load of a large file starts it when the file is cut for parsing (csv-parallel.ts).
+  // A table large enough for both threads (etl/threads/policy.ts): the worker loads its modules while this thread reads.
+  // A bulk load of a large file starts it when the file is cut for parsing (etl/threads/csv-parallel.ts).
   if (workerCount() > 0 && (log.current?.rows.users ?? 0) >= parallelMinRows()) warmPool()
   const parsed = new Map<string, ParsedFile>()
   const files: AppliedFile[] = []

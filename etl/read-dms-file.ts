@@ -1,16 +1,16 @@
 /** Reads one DMS file from storage: CSV (gunzipped when named .gz) or Parquet, parsed with the layout of its kind. */
 import { createHash } from 'node:crypto'
 import { gunzipSync } from 'node:zlib'
-import { parseDmsCsvParallel } from './csv-parallel.js'
-import { DmsCsvReader, parseDmsCsv } from './csv-reader.js'
-import type { DmsFile } from './dms-files.js'
-import { csvLayout } from './dms-layout.js'
-import { parseDmsParquet } from './dms-parquet.js'
+import { DmsCsvReader, parseDmsCsv } from './dms/csv.js'
+import type { DmsFile } from './dms/files.js'
+import { csvLayout } from './dms/layout.js'
+import { parseDmsParquet } from './dms/parquet.js'
 import { InputError } from './errors.js'
-import { parallelCsvThreshold } from './parallel-policy.js'
-import { objectName, readInPieces, type Storage } from './storage.js'
+import { objectName, readInPieces, type Storage } from './storage/storage.js'
+import { parseDmsCsvParallel } from './threads/csv-parallel.js'
+import { parallelCsvThreshold } from './threads/policy.js'
+import { workerCount } from './threads/worker-pool.js'
 import type { DmsFormat, ParsedFile, TableSpec } from './types.js'
-import { workerCount } from './worker-pool.js'
 
 export interface ReadFile {
   raw: Uint8Array // the stored bytes (compressed for .gz)

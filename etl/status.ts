@@ -3,12 +3,12 @@
  * and the error the next run would stop on (found by the same planning and parsing a run does, writing nothing).
  */
 
-import { type CommitLog, type CommitRecord, lineage, readCommitLog } from './commit-log.js'
-import { classifyDmsFile, compareChangeFiles, type DmsFile, listDmsFiles } from './dms-files.js'
+import { type CommitLog, type CommitRecord, lineage, readCommitLog } from './commit/log.js'
+import { planRun } from './commit/plan.js'
+import { classifyDmsFile, compareChangeFiles, type DmsFile, listDmsFiles } from './dms/files.js'
 import { LakesyncError } from './errors.js'
-import { planRun } from './plan.js'
 import { readDmsFile } from './read-dms-file.js'
-import type { Storage } from './storage.js'
+import type { Storage } from './storage/storage.js'
 import type { DmsFormat, TableSpec } from './types.js'
 
 export interface TableStatus {

@@ -52,7 +52,7 @@ export interface StringColumn {
 
 /**
  * A string column stored as codes into a dictionary: row i is entry codes[i], or NULL when codes[i] = -1. Columns
- * whose values repeat (city; names, when they do) are kept this way once merged (bytes-dictionary.ts), and the
+ * whose values repeat (city; names, when they do) are kept this way once merged (etl/table/dictionary.ts), and the
  * features' city and state are built this way: the merge, the features step, the snapshot and the Parquet writer
  * then move 4-byte codes instead of hashing or copying text.
  */

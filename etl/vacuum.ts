@@ -4,9 +4,9 @@
  * never a commit record: the log stays whole, so no file is ever applied twice. A version's snapshot
  * (`_lakesync/<table>/snapshots/v=<version>.lsnap`) goes and stays with its Parquet files, by the same rule.
  */
-import { featuresTableName, readCommitLog, snapshotsPrefix } from './commit-log.js'
+import { featuresTableName, readCommitLog, snapshotsPrefix } from './commit/log.js'
 import { ConfigError } from './errors.js'
-import type { Storage } from './storage.js'
+import type { Storage } from './storage/storage.js'
 
 export interface VacuumResult {
   deleted: string[] // Parquet files removed (paths under the tables' v=<version>/ folders)

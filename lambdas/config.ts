@@ -10,10 +10,10 @@
  *   STAGING_EXPIRY_DAYS  age after which applied staging files may be deleted by the lifecycle rule (default 30)
  *   VACUUM_KEEP      committed versions whose files the daily run keeps (default 3; older ones are vacuumed)
  *   GLUE_JOB_NAME    the Glue (Spark) job that takes tables too big for the Lambda (optional: always the Lambda)
- *   LAMBDA_MAX_ROWS, LAMBDA_MAX_PENDING_BYTES  routing thresholds (etl/routing.ts has the defaults and why)
+ *   LAMBDA_MAX_ROWS, LAMBDA_MAX_PENDING_BYTES  routing thresholds (lambdas/routing.ts has the defaults and why)
  */
 import { ConfigError } from '../etl/errors.js'
-import { DEFAULT_ROUTING, parseThreshold, type RoutingThresholds } from '../etl/routing.js'
+import { DEFAULT_ROUTING, parseThreshold, type RoutingThresholds } from './routing.js'
 
 export interface TableRoute {
   table: string // table name (the key in LAKESYNC_TABLES; must equal its config's table.name when given)

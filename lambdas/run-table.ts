@@ -1,17 +1,17 @@
 /** Runs the pipeline for one configured table on S3, with the Glue catalog when configured. */
 import { dirname } from 'node:path'
 import { GetJobRunsCommand, GlueClient, StartJobRunCommand } from '@aws-sdk/client-glue'
-import { openGlueCatalog } from '../etl/catalog-glue.js'
-import { lineage, readCommitLog } from '../etl/commit-log.js'
-import { classifyDmsFile, compareChangeFiles, type DmsFile } from '../etl/dms-files.js'
-import { awsRegion, openStorage } from '../etl/open-storage.js'
+import { openGlueCatalog } from '../etl/catalog/glue.js'
+import { lineage, readCommitLog } from '../etl/commit/log.js'
+import { resolveRunConfig } from '../etl/config/run-config.js'
+import { classifyDmsFile, compareChangeFiles, type DmsFile } from '../etl/dms/files.js'
+import { formatDate } from '../etl/dms/values.js'
 import { type RunResult, runPipeline } from '../etl/pipeline.js'
-import { decideEngine, type RoutingDecision } from '../etl/routing.js'
-import { resolveRunConfig } from '../etl/run-config.js'
-import type { Storage } from '../etl/storage.js'
+import { awsRegion, openStorage } from '../etl/storage/open.js'
+import type { Storage } from '../etl/storage/storage.js'
 import { type VacuumResult, vacuum } from '../etl/vacuum.js'
-import { formatDate } from '../etl/values.js'
 import type { LambdaConfig, TableRoute } from './config.js'
+import { decideEngine, type RoutingDecision } from './routing.js'
 
 export interface TableRun {
   route: TableRoute

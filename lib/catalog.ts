@@ -1,6 +1,6 @@
 /**
  * The Glue database Athena queries. Its two tables (the replicated table and users_features) are created and
- * switched to each new version's folder by the merge function (etl/catalog-glue.ts), which records the published
+ * switched to each new version's folder by the merge function (etl/catalog/glue.ts), which records the published
  * version as a table parameter; tables owned by CloudFormation would be reset to a stale location on every update.
  */
 import { Stack } from 'aws-cdk-lib'

@@ -2,7 +2,7 @@
  * The stack's parameters: one typed object with defaults, and the reader of `cdk deploy -c lakesync:NAME=VALUE`
  * context values (strings on the command line, JSON values in cdk.json) that fills it.
  */
-import { DEFAULT_DMS_FORMAT, parseDmsFormat } from '../etl/dms-format.js'
+import { DEFAULT_DMS_FORMAT, parseDmsFormat } from '../etl/dms/format.js'
 import type { DmsFormat } from '../etl/types.js'
 
 export interface LakesyncParams {

@@ -1,6 +1,6 @@
 /**
  * The scale-out engine: an AWS Glue (Spark) job running glue/glue_entry.py, which the merge Lambda starts for tables
- * past its routing thresholds (etl/routing.ts). Same commit log, same layout, same catalog switch as the Lambda, so
+ * past its routing thresholds (lambdas/routing.ts). Same commit log, same layout, same catalog switch as the Lambda, so
  * the two alternate on one table. Job bookmarks are off: the commit log is the bookmark.
  */
 import { join } from 'node:path'

@@ -1,4 +1,4 @@
-import { packageRoot } from '../etl/run-config.js'
+import { packageRoot } from '../etl/config/run-config.js'
 
 /** The repository root (the folder holding package.json), from source or compiled code: the engine's packageRoot. */
 export function projectRoot(): string {

@@ -35,18 +35,18 @@ import { mulberry32 } from '../bench/generate.js'
 import { type CaptureFault, type CaptureResult, runCapture } from '../etl/capture/capture.js'
 import { PostgresSource } from '../etl/capture/postgres.js'
 import { cityFeatures, USERS_FEATURES_SPEC } from '../etl/city-features.js'
-import { stringColumnFrom } from '../etl/column-builder.js'
-import { readCommitLog } from '../etl/commit-log.js'
-import { showTable, tableToCsv } from '../etl/csv-export.js'
-import { listDmsFiles } from '../etl/dms-files.js'
-import { readVersionTable } from '../etl/load-version.js'
-import { openStorage } from '../etl/open-storage.js'
+import { readVersionTable } from '../etl/commit/load-version.js'
+import { readCommitLog } from '../etl/commit/log.js'
+import { loadRunConfig } from '../etl/config/run-config.js'
+import { listDmsFiles } from '../etl/dms/files.js'
+import { parseDateString } from '../etl/dms/values.js'
 import { readDmsFile } from '../etl/read-dms-file.js'
-import { loadRunConfig } from '../etl/run-config.js'
-import { USERS_SPEC } from '../etl/table-spec.js'
+import { showTable, tableToCsv } from '../etl/report/csv-export.js'
+import { openStorage } from '../etl/storage/open.js'
+import { stringColumnFrom } from '../etl/table/columns.js'
+import { USERS_SPEC } from '../etl/table/spec.js'
 import type { Table } from '../etl/types.js'
 import { NULL_DATE, OP_INSERT, OP_UPDATE } from '../etl/types.js'
-import { parseDateString } from '../etl/values.js'
 import { startPgCluster } from './pg-cluster.js'
 
 const ROOT = join(import.meta.dirname, '..')
@@ -152,7 +152,7 @@ export async function randomWorkload(db: pg.Client, seed: number, operations: nu
   return done
 }
 
-/** The source table as the published CSV (csv-export.ts's format), read straight from PostgreSQL. */
+/** The source table as the published CSV (etl/report/csv-export.ts's format), read straight from PostgreSQL. */
 async function sourceRows(db: pg.Client): Promise<(string | null)[][]> {
   return (
     await db.query<(string | null)[]>({

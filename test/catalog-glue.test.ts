@@ -1,8 +1,8 @@
 /** The Glue catalog adapter against moto's Glue: what Athena will read after a publish. */
 import { GetTableCommand } from '@aws-sdk/client-glue'
 import { beforeEach, describe, expect, it } from 'vitest'
-import type { CatalogTable } from '../etl/catalog.js'
-import { GlueCatalog, openGlueCatalog } from '../etl/catalog-glue.js'
+import type { CatalogTable } from '../etl/catalog/catalog.js'
+import { GlueCatalog, openGlueCatalog } from '../etl/catalog/glue.js'
 import { useMoto } from './helpers/moto.js'
 
 const moto = useMoto()

@@ -3,15 +3,15 @@
  * column decides, file and row order only break ties, and a change older than one already applied stops the run.
  */
 import { describe, expect, it } from 'vitest'
-import { readCommitLog } from '../etl/commit-log.js'
-import { tableToCsv } from '../etl/csv-export.js'
-import { DEFAULT_DMS_FORMAT, parseDmsFormat } from '../etl/dms-format.js'
+import { readVersionTable } from '../etl/commit/load-version.js'
+import { readCommitLog } from '../etl/commit/log.js'
+import { DEFAULT_DMS_FORMAT, parseDmsFormat } from '../etl/dms/format.js'
+import { parseDateString } from '../etl/dms/values.js'
 import { LakesyncError } from '../etl/errors.js'
-import { readVersionTable } from '../etl/load-version.js'
 import { runPipeline } from '../etl/pipeline.js'
-import { USERS_SPEC } from '../etl/table-spec.js'
+import { tableToCsv } from '../etl/report/csv-export.js'
+import { USERS_SPEC } from '../etl/table/spec.js'
 import type { DmsFormat } from '../etl/types.js'
-import { parseDateString } from '../etl/values.js'
 import { MemoryStorage } from './helpers/memory-storage.js'
 
 const enc = (s: string) => new TextEncoder().encode(s)

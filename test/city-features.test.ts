@@ -6,13 +6,13 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { cityFeatures } from '../etl/city-features.js'
-import { stringColumnFrom } from '../etl/column-builder.js'
-import { formatValue } from '../etl/csv-export.js'
-import { compareUtf8, radixSortPairs } from '../etl/sort.js'
-import { USERS_SPEC } from '../etl/table-spec.js'
+import { parseDateString } from '../etl/dms/values.js'
+import { formatValue } from '../etl/report/csv-export.js'
+import { stringColumnFrom } from '../etl/table/columns.js'
+import { compareUtf8, radixSortPairs } from '../etl/table/sort.js'
+import { USERS_SPEC } from '../etl/table/spec.js'
 import type { Table } from '../etl/types.js'
 import { NULL_DATE } from '../etl/types.js'
-import { parseDateString } from '../etl/values.js'
 
 type User = { id: number; name: string | null; city: string | null; date: number | null }
 

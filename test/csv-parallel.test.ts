@@ -1,19 +1,19 @@
 /**
- * The parallel CSV parse (etl/csv-parallel.ts) against the serial parser: the same ParsedFile, and the same error
+ * The parallel CSV parse (etl/threads/csv-parallel.ts) against the serial parser: the same ParsedFile, and the same error
  * (class, code, message, file, line, column) wherever the bad row falls, with pieces parsed by worker threads or,
  * with LAKESYNC_WORKERS=0, in the calling thread. Pieces are cut small (minPieceBytes: 1) so the tests stay fast.
  */
 import { Buffer } from 'node:buffer'
 import fc from 'fast-check'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
-import { parseDmsCsvParallel, rowCuts } from '../etl/csv-parallel.js'
-import { parseDmsCsv } from '../etl/csv-reader.js'
-import { DEFAULT_DMS_FORMAT } from '../etl/dms-format.js'
-import { csvLayout } from '../etl/dms-layout.js'
+import { parseDmsCsv } from '../etl/dms/csv.js'
+import { DEFAULT_DMS_FORMAT } from '../etl/dms/format.js'
+import { csvLayout } from '../etl/dms/layout.js'
 import { type ErrorCode, LakesyncError } from '../etl/errors.js'
-import { USERS_SPEC } from '../etl/table-spec.js'
+import { USERS_SPEC } from '../etl/table/spec.js'
+import { parseDmsCsvParallel, rowCuts } from '../etl/threads/csv-parallel.js'
+import { liveWorkers, resetPoolForTest } from '../etl/threads/worker-pool.js'
 import type { DmsFormat } from '../etl/types.js'
-import { liveWorkers, resetPoolForTest } from '../etl/worker-pool.js'
 import { document, enc, formats, plain, rowsArb } from './helpers/dms-csv-documents.js'
 
 type Outcome = { ok: unknown } | { error: { name: string; code: string; message: string; location: unknown } }

@@ -1,11 +1,11 @@
 /** The DMS CSV reader: DmsFormat settings and the RFC 4180 corner cases the golden fixtures do not reach. */
 import { describe, expect, it } from 'vitest'
-import { formatValue } from '../etl/csv-export.js'
-import { parseDmsCsv } from '../etl/csv-reader.js'
-import { DEFAULT_DMS_FORMAT, parseDmsFormat } from '../etl/dms-format.js'
-import { csvLayout } from '../etl/dms-layout.js'
+import { parseDmsCsv } from '../etl/dms/csv.js'
+import { DEFAULT_DMS_FORMAT, parseDmsFormat } from '../etl/dms/format.js'
+import { csvLayout } from '../etl/dms/layout.js'
 import { LakesyncError } from '../etl/errors.js'
-import { USERS_SPEC } from '../etl/table-spec.js'
+import { formatValue } from '../etl/report/csv-export.js'
+import { USERS_SPEC } from '../etl/table/spec.js'
 import type { DmsFormat, ParsedFile } from '../etl/types.js'
 
 const enc = (s: string) => new TextEncoder().encode(s)

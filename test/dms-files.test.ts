@@ -1,6 +1,6 @@
 /** DMS file discovery and order. */
 import { describe, expect, it } from 'vitest'
-import { compareTimestamps, listDmsFiles } from '../etl/dms-files.js'
+import { compareTimestamps, listDmsFiles } from '../etl/dms/files.js'
 import { LakesyncError } from '../etl/errors.js'
 
 describe('listDmsFiles', () => {

@@ -6,8 +6,8 @@ import { cpSync, readdirSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { DuckDBInstance } from '@duckdb/node-api'
 import { describe, expect, it } from 'vitest'
-import { tableToCsv } from '../etl/csv-export.js'
 import { LakesyncError } from '../etl/errors.js'
+import { tableToCsv } from '../etl/report/csv-export.js'
 import { cityMapFor, currentTables, REPO, runEngine, tempDir } from './helpers/fixtures.js'
 
 const SEED = join(REPO, 'examples', 'pyspark-cdc', 'data')

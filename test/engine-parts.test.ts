@@ -1,9 +1,9 @@
 /** Small pure parts of the engine: dates, UTF-8 order, the radix sort, the key index. */
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { newKeyIndex, sortedKeyIndex } from '../etl/key-index.js'
-import { compareUtf8, stableSortByInt32 } from '../etl/sort.js'
-import { daysFromCivil, formatDate, parseDateString } from '../etl/values.js'
+import { daysFromCivil, formatDate, parseDateString } from '../etl/dms/values.js'
+import { newKeyIndex, sortedKeyIndex } from '../etl/table/key-index.js'
+import { compareUtf8, stableSortByInt32 } from '../etl/table/sort.js'
 
 describe('dates', () => {
   it('round-trips day numbers through YYYY-MM-DD', () => {

@@ -6,8 +6,8 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { tableToCsv } from '../etl/csv-export.js'
 import { LakesyncError } from '../etl/errors.js'
+import { tableToCsv } from '../etl/report/csv-export.js'
 import type { OpCounts } from '../etl/types.js'
 import { cityMapFor, currentTables, discoverCases, listTree, runEngine, tempDir } from './helpers/fixtures.js'
 

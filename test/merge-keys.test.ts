@@ -6,11 +6,11 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { applyChangeFile, finishMerge, startFromFullLoad } from '../etl/apply-changes.js'
-import { formatValue } from '../etl/csv-export.js'
-import { parseDmsCsv } from '../etl/csv-reader.js'
-import { DEFAULT_DMS_FORMAT } from '../etl/dms-format.js'
-import { csvLayout } from '../etl/dms-layout.js'
-import { compareUtf8 } from '../etl/sort.js'
+import { parseDmsCsv } from '../etl/dms/csv.js'
+import { DEFAULT_DMS_FORMAT } from '../etl/dms/format.js'
+import { csvLayout } from '../etl/dms/layout.js'
+import { formatValue } from '../etl/report/csv-export.js'
+import { compareUtf8 } from '../etl/table/sort.js'
 import type { TableSpec } from '../etl/types.js'
 
 const SPEC: TableSpec = {

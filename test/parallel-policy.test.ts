@@ -5,7 +5,7 @@ import {
   PARALLEL_MIN_ROWS,
   parallelCsvThreshold,
   parallelMinRows,
-} from '../etl/parallel-policy.js'
+} from '../etl/threads/policy.js'
 
 const VARS = ['LAKESYNC_PARALLEL_CSV_BYTES', 'LAKESYNC_PARALLEL_MIN_ROWS'] as const
 const saved = Object.fromEntries(VARS.map((v) => [v, process.env[v]]))

@@ -4,8 +4,8 @@
  */
 import { CreateJobCommand, DeleteJobCommand, GetJobRunsCommand, type GlueClient } from '@aws-sdk/client-glue'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { DEFAULT_ROUTING, decideEngine } from '../etl/routing.js'
 import { type LambdaConfig, loadLambdaConfig } from '../lambdas/config.js'
+import { DEFAULT_ROUTING, decideEngine } from '../lambdas/routing.js'
 import { setGlueClient, startGlueRun } from '../lambdas/run-table.js'
 import { useMoto } from './helpers/moto.js'
 

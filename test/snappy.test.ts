@@ -2,7 +2,7 @@
 import fc from 'fast-check'
 import { snappyUncompress } from 'hyparquet/src/snappy.js'
 import { describe, expect, it } from 'vitest'
-import { snappyCompress } from '../etl/snappy.js'
+import { snappyCompress } from '../etl/parquet/snappy.js'
 
 function roundTrip(input: Uint8Array): Uint8Array {
   const out = new Uint8Array(input.length)

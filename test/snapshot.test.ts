@@ -1,5 +1,5 @@
 /**
- * The snapshot (etl/snapshot.ts, etl/load-version.ts): a verified cache of the current version's users table.
+ * The snapshot (etl/commit/snapshot.ts, etl/commit/load-version.ts): a verified cache of the current version's users table.
  * Encoding round-trips any table; decoding rejects every corruption it relies on; a run loads the previous version
  * from it instead of the Parquet and publishes byte-identical outputs; a bad or missing snapshot is a warning and the
  * Parquet is read; a crash after writing it leaves the previous version current; vacuum removes it with its version.
@@ -9,19 +9,19 @@ import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { BytesDictionary } from '../etl/bytes-dictionary.js'
-import { appendText, dictAt, ensureCapacity, newColumn, stringValues } from '../etl/column-builder.js'
-import { type CommitRecord, readCommitLog, snapshotPath } from '../etl/commit-log.js'
+import { type CommitRecord, readCommitLog, snapshotPath } from '../etl/commit/log.js'
+import { decodeSnapshot, encodeSnapshot, SNAPSHOT_FORMAT } from '../etl/commit/snapshot.js'
+import { parseDateString } from '../etl/dms/values.js'
 import { LakesyncError } from '../etl/errors.js'
 import { type RunOptions, runPipeline } from '../etl/pipeline.js'
-import { decodeSnapshot, encodeSnapshot, SNAPSHOT_FORMAT } from '../etl/snapshot.js'
-import type { Storage, StoredObject } from '../etl/storage.js'
-import { LocalStorage } from '../etl/storage-local.js'
-import { USERS_SPEC } from '../etl/table-spec.js'
+import { LocalStorage } from '../etl/storage/local.js'
+import type { Storage, StoredObject } from '../etl/storage/storage.js'
+import { appendText, dictAt, ensureCapacity, newColumn, stringValues } from '../etl/table/columns.js'
+import { BytesDictionary } from '../etl/table/dictionary.js'
+import { USERS_SPEC } from '../etl/table/spec.js'
 import type { ColumnData, ColumnType, DictColumn, StringColumn, Table, TableSpec } from '../etl/types.js'
 import { NULL_DATE } from '../etl/types.js'
 import { vacuum } from '../etl/vacuum.js'
-import { parseDateString } from '../etl/values.js'
 import { cityMapFor, listTree, REPO, seedRunOptions, tempDir } from './helpers/fixtures.js'
 
 const FILE = '_lakesync/t/snapshots/v=00000000000000000001.lsnap'

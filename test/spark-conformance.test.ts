@@ -10,10 +10,10 @@ import { join } from 'node:path'
 import { DuckDBInstance } from '@duckdb/node-api'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { mulberry32 } from '../bench/generate.js'
-import { type CommitRecord, readCommitLog } from '../etl/commit-log.js'
-import { parseDmsFormat } from '../etl/dms-format.js'
+import { type CommitRecord, readCommitLog } from '../etl/commit/log.js'
+import { parseDmsFormat } from '../etl/dms/format.js'
 import { type RunResult, runPipeline } from '../etl/pipeline.js'
-import { LocalStorage } from '../etl/storage-local.js'
+import { LocalStorage } from '../etl/storage/local.js'
 import { type Cell, dmsCsv } from './helpers/dms-writer.js'
 import {
   type CaseSpec,

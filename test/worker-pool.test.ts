@@ -1,5 +1,5 @@
 /**
- * The worker pool (etl/worker-pool.ts): typed errors across the thread boundary, a crashed worker replaced,
+ * The worker pool (etl/threads/worker-pool.ts): typed errors across the thread boundary, a crashed worker replaced,
  * LAKESYNC_WORKERS=0, encodeParquetAsync byte-identical to writeParquet, idle workers that never keep a process
  * alive, and the pool working where it ships: the compiled CLI (dist/) and an esbuild bundle like the merge Lambda's.
  */
@@ -10,16 +10,15 @@ import { build } from 'esbuild'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import { AS_OF, generate } from '../bench/generate.js'
 import { USERS_FEATURES_SPEC } from '../etl/city-features.js'
-import { stringColumnFrom } from '../etl/column-builder.js'
-import { tableToCsv } from '../etl/csv-export.js'
-import { parseDmsCsv } from '../etl/csv-reader.js'
-import { DEFAULT_DMS_FORMAT } from '../etl/dms-format.js'
-import { csvLayout } from '../etl/dms-layout.js'
+import { parseDmsCsv } from '../etl/dms/csv.js'
+import { DEFAULT_DMS_FORMAT } from '../etl/dms/format.js'
+import { csvLayout } from '../etl/dms/layout.js'
 import { InputError, LakesyncError } from '../etl/errors.js'
-import { parquetToTable } from '../etl/parquet-reader.js'
-import { writeParquet } from '../etl/parquet-writer.js'
-import { USERS_SPEC } from '../etl/table-spec.js'
-import type { Table, TableSpec } from '../etl/types.js'
+import { parquetToTable } from '../etl/parquet/reader.js'
+import { writeParquet } from '../etl/parquet/writer.js'
+import { tableToCsv } from '../etl/report/csv-export.js'
+import { stringColumnFrom } from '../etl/table/columns.js'
+import { USERS_SPEC } from '../etl/table/spec.js'
 import {
   encodeParquetAsync,
   inFlightForTest,
@@ -27,7 +26,8 @@ import {
   resetPoolForTest,
   runTask,
   workerCount,
-} from '../etl/worker-pool.js'
+} from '../etl/threads/worker-pool.js'
+import type { Table, TableSpec } from '../etl/types.js'
 import { REPO, tempDir } from './helpers/fixtures.js'
 
 const enc = (s: string) => new TextEncoder().encode(s)
@@ -252,7 +252,7 @@ describe('where the pool ships', () => {
 
   it('from TypeScript sources (tsx): an awaited task keeps the process alive, idle workers do not', () => {
     const dir = tempDir()
-    const entry = join(REPO, 'etl', 'worker-pool.ts')
+    const entry = join(REPO, 'etl', 'threads', 'worker-pool.ts')
     expect(runModule(dir, script(entry), ['--import', 'tsx'])).toEqual(expected)
     // Workers started ahead of any task (warmPool) do not keep the process alive either.
     const warm = `import * as pool from ${JSON.stringify(entry)}\npool.warmPool()\nconsole.log(pool.liveWorkers())`
@@ -263,7 +263,7 @@ describe('where the pool ships', () => {
     const dir = tempDir()
     // The merge Lambda's esbuild options (lib/processing.ts): the worker re-enters the bundle itself.
     await build({
-      entryPoints: [join(REPO, 'etl', 'worker-pool.ts')],
+      entryPoints: [join(REPO, 'etl', 'threads', 'worker-pool.ts')],
       bundle: true,
       platform: 'node',
       format: 'esm',

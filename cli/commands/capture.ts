@@ -5,8 +5,8 @@
  */
 import { type CaptureEvent, DEFAULT_FILE_SIZE, runCapture } from '../../etl/capture/capture.js'
 import { CaptureStreamError } from '../../etl/capture/changes.js'
+import { loadRunConfig } from '../../etl/config/run-config.js'
 import { ConfigError, LakesyncError } from '../../etl/errors.js'
-import { loadRunConfig } from '../../etl/run-config.js'
 import { type Flags, type Io, openStorage, required } from '../common.js'
 
 /** `1s`, `500ms`, `2m` or plain seconds, to milliseconds. */

@@ -1,9 +1,9 @@
 /** `lakesync report`: one self-contained HTML page with the pipeline's health, recent commits and the features. */
 import { mkdir, writeFile } from 'node:fs/promises'
 import { dirname, resolve } from 'node:path'
-import { readReportData } from '../../etl/report-data.js'
-import { reportHtml } from '../../etl/report-html.js'
-import { loadRunConfig } from '../../etl/run-config.js'
+import { loadRunConfig } from '../../etl/config/run-config.js'
+import { readReportData } from '../../etl/report/data.js'
+import { reportHtml } from '../../etl/report/html.js'
 import { type Flags, type Io, openStorage, required } from '../common.js'
 
 export async function reportCommand(flags: Flags, io: Io): Promise<number> {

@@ -1,7 +1,8 @@
 /** `lakesync run` and `lakesync reload`: apply pending DMS files (or rebuild from all of them) and publish. */
+
+import { loadRunConfig } from '../../etl/config/run-config.js'
 import { ConfigError } from '../../etl/errors.js'
 import { runPipeline } from '../../etl/pipeline.js'
-import { loadRunConfig } from '../../etl/run-config.js'
 import { asOfFlag, type Flags, type Io, openStorage, required } from '../common.js'
 import { sparkRun } from './spark.js'
 
@@ -18,7 +19,7 @@ export async function runCommand(flags: Flags, io: Io, reload = false): Promise<
   const database = flags['glue-database']
   const catalog =
     typeof database === 'string'
-      ? (await import('../../etl/catalog-glue.js')).openGlueCatalog(database)
+      ? (await import('../../etl/catalog/glue.js')).openGlueCatalog(database)
       : undefined
   const started = performance.now()
   const result = await runPipeline({

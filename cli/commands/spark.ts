@@ -6,8 +6,8 @@
 import { spawn, spawnSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
+import { packageRoot } from '../../etl/config/run-config.js'
 import { ConfigError } from '../../etl/errors.js'
-import { packageRoot } from '../../etl/run-config.js'
 import { type Flags, type Io, required } from '../common.js'
 
 function missingRuntime(python: string): string | undefined {

@@ -1,6 +1,7 @@
 /** `lakesync status` and `lakesync vacuum`: the table's log, lag and pending files; removing old versions. */
+
+import { loadRunConfig } from '../../etl/config/run-config.js'
 import { ConfigError } from '../../etl/errors.js'
-import { loadRunConfig } from '../../etl/run-config.js'
 import { tableStatus } from '../../etl/status.js'
 import { vacuum } from '../../etl/vacuum.js'
 import { type Flags, type Io, openStorage, required } from '../common.js'

@@ -20,10 +20,10 @@
  * - Change file names are the UTC wall-clock time of the write, like DMS's, forced to increase (newest existing
  *   name + 1 ms at least), so the pipeline's name order is the stream's commit order.
  */
-import { classifyDmsFile, compareChangeFiles, type DmsFile } from '../dms-files.js'
+import { classifyDmsFile, compareChangeFiles, type DmsFile } from '../dms/files.js'
 import { StateError } from '../errors.js'
 import { changeFileTime } from '../status.js'
-import type { Storage } from '../storage.js'
+import type { Storage } from '../storage/storage.js'
 import type { DmsFormat, TableSpec } from '../types.js'
 import { countRows, type RowCounts, type SourceTable, transactionRows } from './changes.js'
 import { type CaptureRow, changeFileName, DmsRowWriter, loadFileName, PG_EPOCH_MS } from './dms-writer.js'

@@ -11,7 +11,7 @@
  * - TRUNCATE: stops the capture with instructions: DMS answers a TRUNCATE by deleting the table's files, which is
  *   a reload (see docs/local-e2e.md).
  */
-import { keyIndex } from '../table-spec.js'
+import { keyIndex } from '../table/spec.js'
 import type { TableSpec } from '../types.js'
 import { type CaptureOp, type CaptureRow, changeSequence, formatCommitTime } from './dms-writer.js'
 import { type Relation, type Transaction, type TupleValue, UNCHANGED_TOAST } from './pgoutput.js'

@@ -1,12 +1,12 @@
 /**
- * DMS-format file bytes from rows: the writing side of csv-reader.ts, for the same DmsFormat and the same layout
+ * DMS-format file bytes from rows: the writing side of etl/dms/csv.ts, for the same DmsFormat and the same layout
  * (csvLayout decides the field order, the header and where the Op, timestamp and sequence columns go). Pure: no I/O.
  *
  * RFC 4180 quoting: a field is quoted when it holds the delimiter, a quote, CR or LF, when it is the empty string
  * (`""`, which the reader tells from NULL), and when it equals the format's NULL marker. NULL is the empty unquoted
  * field, or the unquoted csvNullValue when the format sets one. Lines end in LF.
  */
-import { csvLayout } from '../dms-layout.js'
+import { csvLayout } from '../dms/layout.js'
 import type { DmsFormat, TableSpec } from '../types.js'
 
 export type CaptureOp = 'I' | 'U' | 'D'

@@ -1,4 +1,4 @@
-"""The Glue Data Catalog switch after a commit (etl/catalog-glue.ts): each table's location follows the newest
+"""The Glue Data Catalog switch after a commit (etl/catalog/glue.ts): each table's location follows the newest
 committed version, with the version kept as the table parameter `lakesync_version`; a switch that failed earlier is
 repaired by the next run. Used on Glue (boto3); local runs have no catalog."""
 

@@ -1,4 +1,4 @@
-"""DMS file names and order (etl/dms-files.ts) and the strict RFC 4180 reader (etl/csv-reader.ts), in plain Python.
+"""DMS file names and order (etl/dms/files.ts) and the strict RFC 4180 reader (etl/dms/csv.ts), in plain Python.
 
 The reader runs inside Spark tasks (one file per call) and yields rows as tuples; it enforces the TypeScript
 reader's rules: quoted fields with doubled quotes, delimiters and newlines inside quotes, an empty unquoted field (or
@@ -153,7 +153,7 @@ def list_dms_files(paths: list[str]) -> tuple[list[DmsFile], list[DmsFile], list
 
 
 def layout(spec: dict, fmt: dict, kind: str) -> dict:
-    """Which field holds what (csvLayout in csv-reader.ts)."""
+    """Which field holds what (csvLayout in etl/dms/csv.ts)."""
     has_op = kind == "change" or fmt["includeOpForFullLoad"]
     header: list[str] = []
     field_column: list[int] = []
@@ -182,7 +182,7 @@ DIGITS = re.compile(r"^[0-9]+$")
 
 
 def compare_sequence(a: str, b: str) -> int:
-    """compareSequence (etl/dms-format.ts): digit strings numerically, anything else as text."""
+    """compareSequence (etl/dms/format.ts): digit strings numerically, anything else as text."""
     if DIGITS.match(a) and DIGITS.match(b) and len(a) != len(b):
         x, y = a.lstrip("0"), b.lstrip("0")
         if len(x) != len(y):
@@ -398,7 +398,7 @@ def _iso_ms(d) -> str:
 
 
 def parse_parquet(raw: bytes, file: str, spec: dict, lay: dict):
-    """Yields the rows parse_csv yields, from one DMS file written with DataFormat=parquet (etl/dms-parquet.ts):
+    """Yields the rows parse_csv yields, from one DMS file written with DataFormat=parquet (etl/dms/parquet.ts):
     columns matched by name exactly as the CSV layout's header, ints within int32 (INT64 columns too), dates as
     DATE, 32-bit day numbers or YYYY-MM-DD strings, the key never NULL, Op I, U or D; the 1-based row is the line."""
     import pyarrow as pa

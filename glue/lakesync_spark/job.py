@@ -460,7 +460,7 @@ def run(spark, ctx: Context) -> dict:
 
 
 def load_config(config_file: str | None, cities_flag: str | None, data_dir: str):
-    """The CLI's --config (format, table, cityAliases, cities) over the bundled data (etl/run-config.ts)."""
+    """The CLI's --config (format, table, cityAliases, cities) over the bundled data (etl/config/run-config.ts)."""
     raw: dict = {}
     if config_file is not None:
         with open(config_file, encoding="utf-8") as fh:

@@ -1,4 +1,4 @@
-"""The commit log (etl/commit-log.ts) and the run plan (etl/plan.ts): pure Python, no Spark."""
+"""The commit log (etl/commit/log.ts) and the run plan (etl/commit/plan.ts): pure Python, no Spark."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ def commits_prefix(table: str) -> str:
 
 
 def features_table_name(table: str) -> str:
-    """The table a mirrored table's city features publish to (etl/commit-log.ts featuresTableName)."""
+    """The table a mirrored table's city features publish to (etl/commit/log.ts featuresTableName)."""
     return f"{table}_features"
 
 

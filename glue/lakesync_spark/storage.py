@@ -1,4 +1,4 @@
-"""The two storage adapters of etl/storage-local.ts and etl/storage-s3.ts, with the same atomic primitives.
+"""The two storage adapters of etl/storage/local.ts and etl/storage/s3.ts, with the same atomic primitives.
 
 Local: create-if-absent is link(2) of a temporary file (fails when the name exists); compare-and-swap holds the
 same `<file>.lock` (O_EXCL) as the TypeScript adapter around the SHA-256 compare and the rename, so both engines can

@@ -5,7 +5,7 @@
  */
 import { Match, type Template } from 'aws-cdk-lib/assertions'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { DEFAULT_DMS_FORMAT } from '../../etl/dms-format.js'
+import { DEFAULT_DMS_FORMAT } from '../../etl/dms/format.js'
 import type { DmsFormat } from '../../etl/types.js'
 import { DEFAULT_PARAMS, paramsFromContext } from '../../lib/config.js'
 import { type Json, removeOutdirs, synthTemplate } from './synth.js'
@@ -78,7 +78,7 @@ describe('lakesync stack (defaults)', () => {
     t.resourceCountIs('AWS::Events::Rule', 1)
     t.resourceCountIs('AWS::CloudWatch::Alarm', 2)
     t.resourceCountIs('AWS::Glue::Database', 1)
-    t.resourceCountIs('AWS::Glue::Table', 0) // the merge function owns the tables (etl/catalog-glue.ts)
+    t.resourceCountIs('AWS::Glue::Table', 0) // the merge function owns the tables (etl/catalog/glue.ts)
     t.resourceCountIs('AWS::IAM::Role', 6) // incl. the Glue job's
   })
 

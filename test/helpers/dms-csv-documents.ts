@@ -4,9 +4,9 @@
  */
 import { Buffer } from 'node:buffer'
 import fc from 'fast-check'
-import { DEFAULT_DMS_FORMAT } from '../../etl/dms-format.js'
-import { csvLayout } from '../../etl/dms-layout.js'
-import { USERS_SPEC } from '../../etl/table-spec.js'
+import { DEFAULT_DMS_FORMAT } from '../../etl/dms/format.js'
+import { csvLayout } from '../../etl/dms/layout.js'
+import { USERS_SPEC } from '../../etl/table/spec.js'
 import type { DmsFormat, ParsedFile } from '../../etl/types.js'
 
 export const enc = (s: string) => new TextEncoder().encode(s)

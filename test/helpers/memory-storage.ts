@@ -1,6 +1,6 @@
 /** An in-memory Storage for unit and property tests (integration tests use real folders and moto's S3). */
 import { createHash } from 'node:crypto'
-import type { Storage, StoredObject } from '../../etl/storage.js'
+import type { Storage, StoredObject } from '../../etl/storage/storage.js'
 
 const etagOf = (b: Uint8Array) => `"${createHash('md5').update(b).digest('hex')}"`
 

@@ -14,11 +14,11 @@ import {
   PutObjectCommand,
 } from '@aws-sdk/client-s3'
 import { USERS_FEATURES_SPEC } from '../../etl/city-features.js'
-import { lineage, readCommitLog } from '../../etl/commit-log.js'
-import { tableToCsv } from '../../etl/csv-export.js'
-import { readVersionTable } from '../../etl/load-version.js'
-import type { Storage } from '../../etl/storage.js'
-import { USERS_SPEC } from '../../etl/table-spec.js'
+import { readVersionTable } from '../../etl/commit/load-version.js'
+import { lineage, readCommitLog } from '../../etl/commit/log.js'
+import { tableToCsv } from '../../etl/report/csv-export.js'
+import type { Storage } from '../../etl/storage/storage.js'
+import { USERS_SPEC } from '../../etl/table/spec.js'
 import type { Moto } from './moto.js'
 
 let buckets = 0

@@ -1,0 +1,138 @@
+/**
+ * The Glue Data Catalog as the catalog: each published table is an external Parquet table whose location is
+ * switched to the folder of the newly committed version, which is what Athena (and Spark, Trino) read. The committed
+ * version is kept as the table parameter `lakesync_version`, so a run can tell whether the catalog is behind the
+ * commit log (a run that died between committing and publishing) and publish again.
+ */
+import {
+  type Column,
+  CreateDatabaseCommand,
+  CreateTableCommand,
+  GetTableCommand,
+  GlueClient,
+  type TableInput,
+  UpdateTableCommand,
+} from '@aws-sdk/client-glue'
+import { awsRegion } from '../storage/open.js'
+import type { ColumnType } from '../types.js'
+import type { Catalog, CatalogTable } from './catalog.js'
+
+/** Hive type of each engine column type, as Athena expects it in the table schema. */
+const HIVE_TYPES: Record<ColumnType, string> = {
+  int32: 'int',
+  string: 'string',
+  date: 'date',
+  double: 'double',
+}
+
+const VERSION_PARAMETER = 'lakesync_version'
+
+function errorName(e: unknown): string | undefined {
+  return typeof e === 'object' && e !== null ? (e as { name?: string }).name : undefined
+}
+
+/** Wraps an unexpected SDK error with the operation and the table it was about. */
+function failure(what: string, e: unknown): Error {
+  const message = typeof e === 'object' && e !== null ? (e as { message?: string }).message : String(e)
+  return new Error(`glue: ${what}: ${errorName(e) ?? 'Error'}: ${message}`, { cause: e })
+}
+
+/** The table definition Athena needs to read a folder of Parquet files. */
+export function tableInput(table: CatalogTable): TableInput {
+  const columns: Column[] = table.columns.map((c) => ({ Name: c.name, Type: HIVE_TYPES[c.type] }))
+  return {
+    Name: table.name,
+    TableType: 'EXTERNAL_TABLE',
+    Parameters: { classification: 'parquet', EXTERNAL: 'TRUE', [VERSION_PARAMETER]: String(table.version) },
+    StorageDescriptor: {
+      Location: table.location,
+      Columns: columns,
+      InputFormat: 'org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat',
+      OutputFormat: 'org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat',
+      SerdeInfo: { SerializationLibrary: 'org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe' },
+    },
+  }
+}
+
+export class GlueCatalog implements Catalog {
+  readonly name: string
+
+  constructor(
+    private readonly client: GlueClient,
+    private readonly database: string,
+  ) {
+    this.name = `glue://${database}`
+  }
+
+  async publish(tables: CatalogTable[]): Promise<void> {
+    await this.ensureDatabase()
+    for (const table of tables) await this.upsertTable(tableInput(table))
+  }
+
+  async currentVersions(names: string[]): Promise<Map<string, number | null>> {
+    const out = new Map<string, number | null>()
+    for (const name of names) {
+      try {
+        const res = await this.client.send(new GetTableCommand({ DatabaseName: this.database, Name: name }))
+        const v = res.Table?.Parameters?.[VERSION_PARAMETER]
+        out.set(name, v === undefined || v === '' || !Number.isFinite(Number(v)) ? null : Number(v))
+      } catch (e) {
+        // Also what Glue answers when the database itself is missing: then no table exists either.
+        if (errorName(e) === 'EntityNotFoundException') out.set(name, null)
+        else throw failure(`GetTable ${this.database}.${name}`, e)
+      }
+    }
+    return out
+  }
+
+  private async ensureDatabase(): Promise<void> {
+    try {
+      await this.client.send(new CreateDatabaseCommand({ DatabaseInput: { Name: this.database } }))
+    } catch (e) {
+      if (errorName(e) !== 'AlreadyExistsException') throw failure(`CreateDatabase ${this.database}`, e)
+    }
+  }
+
+  /**
+   * Creates the table, or replaces its definition when it exists. Two publishers racing on a new table: the loser's
+   * CreateTable fails with AlreadyExistsException and it updates instead. UpdateTable skips archiving the previous
+   * definition: the commit log is the history, and Glue caps the archived versions kept per table.
+   */
+  private async upsertTable(input: TableInput): Promise<void> {
+    const where = `${this.database}.${input.Name}`
+    let exists: boolean
+    try {
+      await this.client.send(new GetTableCommand({ DatabaseName: this.database, Name: input.Name }))
+      exists = true
+    } catch (e) {
+      if (errorName(e) !== 'EntityNotFoundException') throw failure(`GetTable ${where}`, e)
+      exists = false
+    }
+    if (!exists) {
+      try {
+        await this.client.send(new CreateTableCommand({ DatabaseName: this.database, TableInput: input }))
+        return
+      } catch (e) {
+        if (errorName(e) !== 'AlreadyExistsException') throw failure(`CreateTable ${where}`, e)
+      }
+    }
+    try {
+      await this.client.send(
+        new UpdateTableCommand({ DatabaseName: this.database, TableInput: input, SkipArchive: true }),
+      )
+    } catch (e) {
+      throw failure(`UpdateTable ${where}`, e)
+    }
+  }
+}
+
+let sharedGlue: GlueClient | undefined
+
+/**
+ * The Glue catalog `database`, on one shared client made on first use. Like the S3 client it takes everything
+ * from the standard AWS environment; the SDK reads an endpoint override from AWS_ENDPOINT_URL_GLUE itself.
+ */
+export function openGlueCatalog(database: string): GlueCatalog {
+  sharedGlue ??= new GlueClient({ region: awsRegion() })
+  return new GlueCatalog(sharedGlue, database)
+}

@@ -1,0 +1,195 @@
+/**
+ * The commit log: one JSON record per version under `_lakesync/<table>/commits/<version>.json`.
+ *
+ * A version is claimed before any of its files are written: the record is created with put-if-absent in state
+ * `pending` (so only one run ever writes into `v=<version>/`), then replaced with compare-and-swap (If-Match on the
+ * claim's ETag) by the `committed` record once the Parquet files are complete. A claim whose run died is expired
+ * after its TTL and swapped to `abandoned` by the next run, which then takes the next version number; if the slow
+ * run comes back, its own compare-and-swap fails and it commits nothing. The newest `committed` record is the
+ * current version; files of other versions are garbage (`lakesync vacuum` removes them).
+ */
+import { StateError } from '../errors.js'
+import type { Storage } from '../storage/storage.js'
+import type { FeatureSummary, OpCounts } from '../types.js'
+
+/** A source file as the log remembers it. */
+export interface AppliedFile {
+  path: string // relative to the source root
+  kind: 'load' | 'change'
+  size: number // bytes as stored (compressed for .gz)
+  sha256: string // content fingerprint of the stored bytes
+  etag?: string // S3 ETag when the source is S3 (identity with the key)
+  mtimeMs?: number // when the file was written (for the staging-expiry rule)
+  rows: number // data rows read
+  counts?: OpCounts // change files: what the rows did
+}
+
+export interface CommitRecord {
+  state: 'committed'
+  version: number // 1, 2, ...
+  table: string // table name
+  runId: string // the run that claimed and committed it
+  asOf: string // YYYY-MM-DD the features were computed for
+  committedAt: string // ISO timestamp
+  engine: { name: string; version: string } // who wrote it
+  source: string // where the files came from
+  files: AppliedFile[] // files applied by this version, in apply order
+  fullLoad: boolean // rebuilt from the LOAD files (a first load, more LOAD parts, or a reload): starts a lineage
+  reload: boolean // built by `lakesync reload` from every file in the source
+  counts: OpCounts // sums over this version's change files
+  rows: { users: number; users_features: number } // rows in each published table
+  outputs: { users: string[]; users_features: string[] } // Parquet files of this version, relative to the target
+  features: FeatureSummary // rows and cities without a state
+  timingsMs: Record<string, number> // read, apply, features, write, total
+  lastSequence?: string // newest ordering value applied so far, when changes are ordered by a column
+  snapshot?: SnapshotRef // a verified cache of the users table (absent: older lakesync, or the Spark engine)
+}
+
+/** The snapshot of a version's users table (etl/commit/snapshot.ts): a cache for the next run, checked against this. */
+export interface SnapshotRef {
+  path: string // relative to the target: _lakesync/<table>/snapshots/v=<version>.lsnap
+  sha256: string // of the whole object
+  size: number // bytes
+  format: number // snapshot format version (SNAPSHOT_FORMAT)
+}
+
+export interface ClaimRecord {
+  state: 'pending'
+  version: number
+  table: string
+  runId: string // the run holding the claim
+  claimedAt: string // ISO timestamp
+  expiresAt: string // after this the claim may be abandoned by another run
+}
+
+export interface AbandonedRecord {
+  state: 'abandoned'
+  version: number
+  table: string
+  runId: string // the run whose claim was abandoned
+  abandonedAt: string // ISO timestamp
+  reason: string // why: expired claim, or the run failed after claiming
+}
+
+export type LogRecord = CommitRecord | ClaimRecord | AbandonedRecord
+
+/** A record as read, with the ETag needed to compare-and-swap it. */
+export interface LogEntry {
+  record: LogRecord
+  etag: string
+}
+
+export interface CommitLog {
+  entries: LogEntry[] // every record, oldest version first
+  committed: CommitRecord[] // the committed ones, oldest first
+  current: CommitRecord | undefined // the newest committed record
+  head: LogEntry | undefined // the highest version of any state
+}
+
+export const VERSION_DIGITS = 20
+
+export function versionName(version: number): string {
+  return String(version).padStart(VERSION_DIGITS, '0')
+}
+
+/** The table a mirrored table's city features publish to: its own, so that no two tables share a folder. */
+export function featuresTableName(table: string): string {
+  return `${table}_features`
+}
+
+/** The folder of a published table's version, relative to the target. */
+export function versionDir(table: string, version: number): string {
+  return `${table}/v=${versionName(version)}/`
+}
+
+/** The one Parquet file of a published table's version, relative to the target. */
+export function versionFile(table: string, version: number): string {
+  return `${versionDir(table, version)}part-00000.parquet`
+}
+
+export function commitsPrefix(table: string): string {
+  return `_lakesync/${table}/commits/`
+}
+
+export function commitPath(table: string, version: number): string {
+  return `${commitsPrefix(table)}${versionName(version)}.json`
+}
+
+export function snapshotsPrefix(table: string): string {
+  return `_lakesync/${table}/snapshots/`
+}
+
+export function snapshotPath(table: string, version: number): string {
+  return `${snapshotsPrefix(table)}v=${versionName(version)}.lsnap`
+}
+
+function encode(record: LogRecord): Uint8Array {
+  return new TextEncoder().encode(`${JSON.stringify(record, null, 2)}\n`)
+}
+
+/** Every record of a table's log. */
+export async function readCommitLog(target: Storage, table: string): Promise<CommitLog> {
+  const prefix = commitsPrefix(table)
+  const objects = await target.list(prefix)
+  const entries: LogEntry[] = []
+  for (const o of objects) {
+    const name = o.path.slice(prefix.length)
+    if (!/^\d{20}\.json$/.test(name)) continue
+    const got = await target.readVersioned(o.path)
+    if (got === null) continue // removed between list and read (vacuum): not part of the log any more
+    let record: LogRecord
+    try {
+      record = JSON.parse(new TextDecoder().decode(got.bytes)) as LogRecord
+    } catch (e) {
+      throw new StateError('corrupt_state', `commit: ${target.root}/${o.path} is not valid JSON`, undefined, {
+        cause: e,
+      })
+    }
+    if (record.version !== Number(name.slice(0, VERSION_DIGITS)))
+      throw new StateError('corrupt_state', `commit: ${o.path} says version ${record.version}`)
+    if (record.state === undefined) (record as { state: string }).state = 'committed' // records written before claims
+    entries.push({ record, etag: got.etag })
+  }
+  entries.sort((a, b) => a.record.version - b.record.version)
+  const committed = entries.map((e) => e.record).filter((r): r is CommitRecord => r.state === 'committed')
+  return { entries, committed, current: committed.at(-1), head: entries.at(-1) }
+}
+
+/** The committed records of the current lineage: from the newest full load (or reload) on. */
+export function lineage(log: CommitLog): CommitRecord[] {
+  const start = log.committed.findLastIndex((r) => r.fullLoad)
+  return start < 0 ? log.committed : log.committed.slice(start)
+}
+
+/** Claims `version`: its ETag, or null when another run claimed (or committed) it first. */
+export async function claimVersion(target: Storage, claim: ClaimRecord): Promise<string | null> {
+  return target.createExclusive(commitPath(claim.table, claim.version), encode(claim))
+}
+
+/** Turns our claim into the commit; null when the claim was abandoned meanwhile (then nothing is committed). */
+export async function completeClaim(
+  target: Storage,
+  record: CommitRecord,
+  claimEtag: string,
+): Promise<string | null> {
+  return target.replaceIfMatch(commitPath(record.table, record.version), encode(record), claimEtag)
+}
+
+/** Marks a claim abandoned if it is still the one we saw; false when it changed (someone else acted first). */
+export async function abandonClaim(
+  target: Storage,
+  entry: LogEntry,
+  reason: string,
+  now: Date,
+): Promise<boolean> {
+  const r = entry.record
+  const record: AbandonedRecord = {
+    state: 'abandoned',
+    version: r.version,
+    table: r.table,
+    runId: r.runId,
+    abandonedAt: now.toISOString(),
+    reason,
+  }
+  return (await target.replaceIfMatch(commitPath(r.table, r.version), encode(record), entry.etag)) !== null
+}

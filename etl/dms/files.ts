@@ -1,0 +1,129 @@
+import { InputError } from '../errors.js'
+import { objectName } from '../storage/storage.js'
+
+/** One DMS file of a table's source folder, classified by its name. */
+export interface DmsFile {
+  path: string // path relative to the source root, `/`-separated (date-partition folders included)
+  name: string // base name, e.g. LOAD0000000A.csv or 20211017-194324349.csv.gz
+  kind: 'load' | 'change'
+  gzip: boolean // name ends in .csv.gz (DMS CompressionType=GZIP)
+  format: 'csv' | 'parquet' // DMS DataFormat, from the extension
+  part: number // LOAD: the hexadecimal part counter; change: 0
+  timestamp: string // change: yyyyMMddHHmmss plus the fraction digits; LOAD: ''
+}
+
+/** The source folder's files in the order they must be applied. */
+export interface DmsListing {
+  loads: DmsFile[] // full-load parts in counter order
+  changes: DmsFile[] // change files in timestamp order
+  ignored: string[] // paths that are not .csv/.csv.gz/.parquet (README, _SUCCESS, ...): skipped with a warning
+}
+
+const LOAD_NAME = /^LOAD([0-9A-F]{8})\.(csv|csv\.gz|parquet)$/
+const CHANGE_NAME = /^(\d{4})(\d{2})(\d{2})-(\d{2})(\d{2})(\d{2})(\d{3,})\.(csv|csv\.gz|parquet)$/
+const EXTENSION = /\.(csv|csv\.gz|parquet)$/
+
+/** Classifies one path; throws for a name that is a CSV or Parquet file but not a well-formed DMS name. */
+export function classifyDmsFile(path: string, root = ''): DmsFile | 'ignored' {
+  const name = path.slice(path.lastIndexOf('/') + 1)
+  if (!EXTENSION.test(name)) return 'ignored'
+  const load = LOAD_NAME.exec(name)
+  if (load) {
+    const ext = load[2]!
+    const part = Number.parseInt(load[1]!, 16)
+    return {
+      path,
+      name,
+      kind: 'load',
+      gzip: ext === 'csv.gz',
+      format: ext === 'parquet' ? 'parquet' : 'csv',
+      part,
+      timestamp: '',
+    }
+  }
+  const change = CHANGE_NAME.exec(name)
+  if (change && isRealTimestamp(change)) {
+    const [, y, mo, d, h, mi, s, frac, ext] = change
+    return {
+      path,
+      name,
+      kind: 'change',
+      gzip: ext === 'csv.gz',
+      format: ext === 'parquet' ? 'parquet' : 'csv',
+      part: 0,
+      timestamp: `${y}${mo}${d}${h}${mi}${s}${frac}`,
+    }
+  }
+  throw new InputError(
+    'bad_file_name',
+    `dms files: malformed DMS file name ${JSON.stringify(named(root, path))} (expected LOAD<8 hex digits> or yyyyMMdd-HHmmssfff with a real date and time, then .csv, .csv.gz or .parquet)`,
+    { file: named(root, path) },
+  )
+}
+
+/** The full name of a listed file for messages (the S3 URL or local path), or the relative path without a root. */
+function named(root: string, path: string): string {
+  return root ? objectName({ root }, path) : path
+}
+
+function isRealTimestamp(m: RegExpExecArray): boolean {
+  const [y, mo, d, h, mi, s] = [1, 2, 3, 4, 5, 6].map((i) => Number(m[i]))
+  if (h! > 23 || mi! > 59 || s! > 59) return false
+  return isRealDate(y!, mo!, d!)
+}
+
+/** True when year/month/day is a real proleptic-Gregorian calendar date. */
+export function isRealDate(y: number, m: number, d: number): boolean {
+  if (m < 1 || m > 12 || d < 1) return false
+  const leap = (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0
+  const days = m === 2 ? (leap ? 29 : 28) : m === 4 || m === 6 || m === 9 || m === 11 ? 30 : 31
+  return d <= days
+}
+
+/**
+ * Compares change-file timestamps by value: the fixed 14 digits, then the fraction as a decimal fraction
+ * (so `12` < `1225` < `123`, whatever the digit count).
+ */
+export function compareTimestamps(a: string, b: string): number {
+  const n = Math.max(a.length, b.length)
+  const pa = a.padEnd(n, '0')
+  const pb = b.padEnd(n, '0')
+  return pa < pb ? -1 : pa > pb ? 1 : 0
+}
+
+/** DMS apply order: changes by timestamp value, equal values by full name. */
+export function compareChangeFiles(a: DmsFile, b: DmsFile): number {
+  return compareTimestamps(a.timestamp, b.timestamp) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)
+}
+
+/**
+ * Lists a source folder's DMS files in apply order. Fails on malformed names, on one name in two folders and on
+ * `X.csv` beside `X.csv.gz`: each would make the order or the content a guess.
+ */
+export function listDmsFiles(paths: readonly string[], root = ''): DmsListing {
+  const loads: DmsFile[] = []
+  const changes: DmsFile[] = []
+  const ignored: string[] = []
+  const byStem = new Map<string, string>()
+  for (const path of paths) {
+    const f = classifyDmsFile(path, root)
+    if (f === 'ignored') {
+      ignored.push(path)
+      continue
+    }
+    const stem = f.name.replace(EXTENSION, '')
+    const seen = byStem.get(stem)
+    if (seen !== undefined)
+      throw new InputError(
+        'duplicate_file',
+        `dms files: ${JSON.stringify(named(root, path))} and ${JSON.stringify(named(root, seen))} are the same DMS file twice (same name in two folders, or one name with two extensions such as .csv and .csv.gz); remove one`,
+        { file: named(root, path) },
+      )
+    byStem.set(stem, path)
+    ;(f.kind === 'load' ? loads : changes).push(f)
+  }
+  loads.sort((a, b) => a.part - b.part)
+  changes.sort(compareChangeFiles)
+  ignored.sort()
+  return { loads, changes, ignored }
+}

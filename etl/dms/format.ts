@@ -1,0 +1,103 @@
+import { ConfigError } from '../errors.js'
+import type { DmsFormat } from '../types.js'
+
+/** Defaults match the seed data: no header, no Op in LOAD files, `,`, NULL as an empty unquoted field. */
+export const DEFAULT_DMS_FORMAT: DmsFormat = {
+  includeOpForFullLoad: false,
+  addColumnName: false,
+  timestampColumnName: null,
+  timestampColumnPosition: 'afterOp',
+  csvDelimiter: ',',
+  csvNullValue: null,
+  changeSequenceColumnName: null,
+  changeSequencePosition: 'last',
+  orderChangesBy: 'file',
+}
+
+/** Merges a partial format from a config file over the defaults, rejecting unknown keys and bad values. */
+export function parseDmsFormat(value: unknown): DmsFormat {
+  if (value === undefined) return DEFAULT_DMS_FORMAT
+  if (typeof value !== 'object' || value === null)
+    throw new ConfigError('bad_config', 'config: format must be an object')
+  const v = value as Record<string, unknown>
+  for (const k of Object.keys(v))
+    if (!(k in DEFAULT_DMS_FORMAT))
+      throw new ConfigError(
+        'bad_config',
+        `config: unknown format setting ${JSON.stringify(k)} (known: ${Object.keys(DEFAULT_DMS_FORMAT).join(', ')})`,
+      )
+  const f: DmsFormat = { ...DEFAULT_DMS_FORMAT, ...(v as Partial<DmsFormat>) }
+  for (const k of ['includeOpForFullLoad', 'addColumnName'] as const)
+    if (typeof f[k] !== 'boolean')
+      throw new ConfigError('bad_config', `config: format.${k} must be true or false`)
+  if (
+    f.timestampColumnName !== null &&
+    (typeof f.timestampColumnName !== 'string' || f.timestampColumnName === '')
+  )
+    throw new ConfigError(
+      'bad_config',
+      'config: format.timestampColumnName must be a non-empty string or null',
+    )
+  if (f.timestampColumnPosition !== 'afterOp' && f.timestampColumnPosition !== 'last')
+    throw new ConfigError('bad_config', 'config: format.timestampColumnPosition must be "afterOp" or "last"')
+  const d = f.csvDelimiter
+  if (
+    typeof d !== 'string' ||
+    d.length !== 1 ||
+    d === '"' ||
+    d === '\n' ||
+    d === '\r' ||
+    d.charCodeAt(0) > 127
+  )
+    throw new ConfigError(
+      'bad_config',
+      `config: format.csvDelimiter must be one ASCII character other than a quote or line break, got ${JSON.stringify(d)}`,
+    )
+  if (f.csvNullValue !== null && typeof f.csvNullValue !== 'string')
+    throw new ConfigError('bad_config', 'config: format.csvNullValue must be a string or null')
+  if (typeof f.csvNullValue === 'string' && (/["\r\n]/.test(f.csvNullValue) || f.csvNullValue.includes(d)))
+    throw new ConfigError(
+      'bad_config',
+      'config: format.csvNullValue must not contain the delimiter, a quote or a line break',
+    )
+  if (
+    f.changeSequenceColumnName !== null &&
+    (typeof f.changeSequenceColumnName !== 'string' || f.changeSequenceColumnName === '')
+  )
+    throw new ConfigError(
+      'bad_config',
+      'config: format.changeSequenceColumnName must be a non-empty string or null',
+    )
+  if (f.changeSequencePosition !== 'afterOp' && f.changeSequencePosition !== 'last')
+    throw new ConfigError('bad_config', 'config: format.changeSequencePosition must be "afterOp" or "last"')
+  if (!['file', 'timestamp', 'changeSequence'].includes(f.orderChangesBy))
+    throw new ConfigError(
+      'bad_config',
+      'config: format.orderChangesBy must be "file", "timestamp" or "changeSequence"',
+    )
+  if (f.orderChangesBy === 'timestamp' && f.timestampColumnName === null)
+    throw new ConfigError(
+      'bad_config',
+      'config: format.orderChangesBy "timestamp" needs format.timestampColumnName',
+    )
+  if (f.orderChangesBy === 'changeSequence' && f.changeSequenceColumnName === null)
+    throw new ConfigError(
+      'bad_config',
+      'config: format.orderChangesBy "changeSequence" needs format.changeSequenceColumnName',
+    )
+  return f
+}
+
+/**
+ * Orders two values of the ordering column: digit strings (DMS's $AR_H_CHANGE_SEQ) numerically, anything else (the
+ * fixed-width `yyyy-MM-dd HH:mm:ss.ffffff` commit timestamp) as text.
+ */
+export function compareSequence(a: string, b: string): number {
+  if (/^\d+$/.test(a) && /^\d+$/.test(b) && a.length !== b.length) {
+    const x = a.replace(/^0+/, '')
+    const y = b.replace(/^0+/, '')
+    if (x.length !== y.length) return x.length - y.length
+    return x < y ? -1 : x > y ? 1 : 0
+  }
+  return a < b ? -1 : a > b ? 1 : 0
+}

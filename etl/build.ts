@@ -1,15 +1,139 @@
 /**
- * What a version publishes, built from its merged users table before the version is claimed (so that the claimed
- * section only writes): the features table, and the bytes of both Parquet files and of the snapshot. On one thread,
- * or on two for tables of parallelMinRows() rows and more (etl/threads/policy.ts).
+ * One version, built in memory from the plan before the version is claimed (so that the claimed section only
+ * writes): read every pending file, apply the changes, compute the features, and encode both Parquet files and the
+ * snapshot. On one thread, or on two for tables of parallelMinRows() rows and more (etl/threads/policy.ts).
  */
+import {
+  applyChangeFile,
+  applyInSequence,
+  finishMerge,
+  type MergeState,
+  startFromFullLoad,
+  startMerge,
+} from './apply-changes.js'
 import { type CityFeatureOptions, type CityFeatures, cityFeatures } from './city-features.js'
+import { loadVersionTable } from './commit/load-version.js'
+import { type AppliedFile, type CommitLog, lineage } from './commit/log.js'
+import type { RunPlan } from './commit/plan.js'
 import { encodeSnapshot } from './commit/snapshot.js'
+import { compareSequence } from './dms/format.js'
+import { InputError } from './errors.js'
 import { writeParquet } from './parquet/writer.js'
+import { readDmsFile } from './read-dms-file.js'
+import type { Storage, StoredObject } from './storage/storage.js'
 import { encodeParquetParallel } from './threads/parquet-parallel.js'
 import { parallelMinRows } from './threads/policy.js'
-import { encodeParquetAsync, workerCount } from './threads/worker-pool.js'
-import type { Table } from './types.js'
+import { encodeParquetAsync, warmPool, workerCount } from './threads/worker-pool.js'
+import type { DmsFormat, ParsedFile, Table, TableSpec } from './types.js'
+
+/** What building a version uses. */
+export interface BuildInputs {
+  source: Storage // where the pending files are read from
+  target: Storage // where the previous version is loaded from
+  spec: TableSpec
+  format: DmsFormat
+  features: CityFeatureOptions
+  onWarning?: (message: string) => void // a snapshot that cannot be used
+  onProgress?: (rowsDone: number, file: string) => void // after each file is read
+  onPhase?: (phase: 'applying' | 'computing features') => void // long steps as they start
+}
+
+/** The tables of the next version, built in memory from the plan; nothing is written. */
+export interface Built {
+  users: Table
+  features: CityFeatures
+  files: AppliedFile[]
+  lastSequence: string | undefined // newest ordering value, when a column orders the changes
+  encoded: EncodedOutputs
+  timings: { read: number; apply: number; features: number; encode: number }
+}
+
+export async function buildVersion(
+  inputs: BuildInputs,
+  plan: RunPlan,
+  objects: ReadonlyMap<string, StoredObject>,
+  log: CommitLog,
+): Promise<Built> {
+  const { source, target, spec, format, onProgress = () => {}, onPhase = () => {} } = inputs
+  const t0 = performance.now()
+  // A table large enough for both threads (etl/threads/policy.ts): the worker loads its modules while this thread reads.
+  // A bulk load of a large file starts it when the file is cut for parsing (etl/threads/csv-parallel.ts).
+  if (workerCount() > 0 && (log.current?.rows.users ?? 0) >= parallelMinRows()) warmPool()
+  const parsed = new Map<string, ParsedFile>()
+  const files: AppliedFile[] = []
+  let rowsRead = 0
+  for (const f of plan.toRead) {
+    const { raw, sha256: digest, parsed: p } = await readDmsFile(source, f, spec, format)
+    parsed.set(f.path, p)
+    const o = objects.get(f.path)
+    files.push({
+      path: f.path,
+      kind: f.kind,
+      size: raw.length,
+      sha256: digest,
+      ...(o?.etag !== undefined ? { etag: o.etag } : {}),
+      ...(o?.mtimeMs !== undefined ? { mtimeMs: o.mtimeMs } : {}),
+      rows: p.rows.length,
+    })
+    rowsRead += p.rows.length
+    onProgress(rowsRead, f.path)
+  }
+  const t1 = performance.now()
+  onPhase('applying')
+  let state: MergeState
+  if (plan.rebuild)
+    state = startFromFullLoad(
+      spec,
+      plan.toRead.filter((f) => f.kind === 'load').map((f) => parsed.get(f.path)!),
+    )
+  else state = startMerge(await loadVersionTable(target, log.current!, spec, inputs.onWarning))
+  // A rebuild starts a new lineage, whose sequence starts over.
+  let lastSequence = plan.rebuild
+    ? undefined
+    : lineage(log).findLast((r) => r.lastSequence !== undefined)?.lastSequence
+  const changes = files.filter((f) => f.kind === 'change')
+  if (format.orderChangesBy === 'file')
+    for (const f of changes) f.counts = applyChangeFile(state, parsed.get(f.path)!)
+  else {
+    // Ordered by a column: never let a change older than one already applied overwrite it.
+    for (const f of changes) {
+      const p = parsed.get(f.path)!
+      p.sequence!.forEach((seq, r) => {
+        if (lastSequence !== undefined && compareSequence(seq, lastSequence) < 0) {
+          const loc = { file: p.file, line: p.lines[r]! }
+          throw new InputError(
+            'late_file',
+            `dms files: the change in ${p.file} line ${loc.line} has ${format.orderChangesBy} ${seq}, older than ${lastSequence} already applied; applying it would overwrite newer data (run lakesync reload to rebuild in order)`,
+            loc,
+          )
+        }
+      })
+    }
+    const files = changes.map((f) => parsed.get(f.path)!)
+    const counts = applyInSequence(state, files, compareSequence)
+    changes.forEach((f, i) => {
+      f.counts = counts[i]!
+    })
+    for (const p of files)
+      for (const seq of p.sequence!)
+        if (lastSequence === undefined || compareSequence(seq, lastSequence) > 0) lastSequence = seq
+  }
+  // In normal form: repetitive string columns are dictionary columns, for the features step, the writer and the
+  // snapshot (and the next run's merge) alike.
+  const users = finishMerge(state)
+  const t2 = performance.now()
+  const { features, encoded, timings } = await versionOutputs(users, inputs.features, () =>
+    onPhase('computing features'),
+  )
+  return {
+    users,
+    features,
+    files,
+    lastSequence,
+    encoded,
+    timings: { read: t1 - t0, apply: t2 - t1, ...timings },
+  }
+}
 
 /** The bytes of a version's files. */
 export interface EncodedOutputs {
@@ -25,7 +149,7 @@ export interface VersionOutputs {
 }
 
 /** `onFeatures` is called as the features step starts (the CLI's progress line). */
-export async function versionOutputs(
+async function versionOutputs(
   users: Table,
   options: CityFeatureOptions,
   onFeatures: () => void = () => {},

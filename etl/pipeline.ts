@@ -8,45 +8,27 @@
  * the new state. Either way it exits successfully, and two racing runs leave the state of one serial run.
  */
 import { createHash, randomUUID } from 'node:crypto'
-import {
-  applyChangeFile,
-  applyInSequence,
-  finishMerge,
-  type MergeState,
-  startFromFullLoad,
-  startMerge,
-  sumCounts,
-} from './apply-changes.js'
-import { type EncodedOutputs, versionOutputs } from './build.js'
+import { sumCounts } from './apply-changes.js'
+import { buildVersion } from './build.js'
 import type { Catalog } from './catalog/catalog.js'
-import { type CityFeatures, USERS_FEATURES_SPEC } from './city-features.js'
-import { loadVersionTable, writeSnapshot } from './commit/load-version.js'
+import { USERS_FEATURES_SPEC } from './city-features.js'
+import { commitPath, featuresTableName, versionDir, versionFile } from './commit/layout.js'
+import { writeSnapshot } from './commit/load-version.js'
 import {
-  type AppliedFile,
   abandonClaim,
   type ClaimRecord,
-  type CommitLog,
   type CommitRecord,
   claimVersion,
-  commitPath,
   completeClaim,
-  featuresTableName,
-  lineage,
   readCommitLog,
   type SnapshotRef,
-  versionDir,
-  versionFile,
 } from './commit/log.js'
 import { planRun, type RunPlan } from './commit/plan.js'
 import { listDmsFiles } from './dms/files.js'
-import { compareSequence } from './dms/format.js'
 import { formatDate } from './dms/values.js'
 import { InputError, StateError } from './errors.js'
-import { readDmsFile } from './read-dms-file.js'
-import { objectName, type Storage, type StoredObject } from './storage/storage.js'
-import { parallelMinRows } from './threads/policy.js'
-import { warmPool, workerCount } from './threads/worker-pool.js'
-import type { DmsFormat, ParsedFile, Table, TableSpec } from './types.js'
+import { objectName, type Storage } from './storage/storage.js'
+import type { DmsFormat, TableSpec } from './types.js'
 
 export interface RunOptions {
   source: Storage // where DMS writes the table's files
@@ -95,16 +77,6 @@ const DEFAULT_CLAIM_TTL_MS = 16 * 60_000
 
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex')
 
-/** The tables of the next version, built in memory from the plan; nothing is written. */
-interface Built {
-  users: Table
-  features: CityFeatures
-  files: AppliedFile[]
-  lastSequence: string | undefined // newest ordering value, when a column orders the changes
-  encoded: EncodedOutputs
-  timings: { read: number; apply: number; features: number; encode: number }
-}
-
 /** Applied files whose ETag or mtime changed must still hash the same: a re-upload of identical bytes is a no-op. */
 async function verifyUnchanged(source: Storage, plan: RunPlan): Promise<void> {
   for (const f of plan.recheck) {
@@ -115,95 +87,6 @@ async function verifyUnchanged(source: Storage, plan: RunPlan): Promise<void> {
         `dms files: ${objectName(source, f.path)} changed after it was applied (same size, different content); run lakesync reload to rebuild the table from the files now in the source`,
         { file: objectName(source, f.path) },
       )
-  }
-}
-
-async function build(
-  opts: RunOptions,
-  plan: RunPlan,
-  objects: Map<string, StoredObject>,
-  log: CommitLog,
-): Promise<Built> {
-  const { source, target, spec, format, onProgress = () => {}, onPhase = () => {} } = opts
-  const t0 = performance.now()
-  // A table large enough for both threads (etl/threads/policy.ts): the worker loads its modules while this thread reads.
-  // A bulk load of a large file starts it when the file is cut for parsing (etl/threads/csv-parallel.ts).
-  if (workerCount() > 0 && (log.current?.rows.users ?? 0) >= parallelMinRows()) warmPool()
-  const parsed = new Map<string, ParsedFile>()
-  const files: AppliedFile[] = []
-  let rowsRead = 0
-  for (const f of plan.toRead) {
-    const { raw, sha256: digest, parsed: p } = await readDmsFile(source, f, spec, format)
-    parsed.set(f.path, p)
-    const o = objects.get(f.path)
-    files.push({
-      path: f.path,
-      kind: f.kind,
-      size: raw.length,
-      sha256: digest,
-      ...(o?.etag !== undefined ? { etag: o.etag } : {}),
-      ...(o?.mtimeMs !== undefined ? { mtimeMs: o.mtimeMs } : {}),
-      rows: p.rows.length,
-    })
-    rowsRead += p.rows.length
-    onProgress(rowsRead, f.path)
-  }
-  const t1 = performance.now()
-  onPhase('applying')
-  let state: MergeState
-  if (plan.rebuild)
-    state = startFromFullLoad(
-      spec,
-      plan.toRead.filter((f) => f.kind === 'load').map((f) => parsed.get(f.path)!),
-    )
-  else state = startMerge(await loadVersionTable(target, log.current!, spec, opts.onWarning))
-  // A rebuild starts a new lineage, whose sequence starts over.
-  let lastSequence = plan.rebuild
-    ? undefined
-    : lineage(log).findLast((r) => r.lastSequence !== undefined)?.lastSequence
-  const changes = files.filter((f) => f.kind === 'change')
-  if (format.orderChangesBy === 'file')
-    for (const f of changes) f.counts = applyChangeFile(state, parsed.get(f.path)!)
-  else {
-    // Ordered by a column: never let a change older than one already applied overwrite it.
-    for (const f of changes) {
-      const p = parsed.get(f.path)!
-      p.sequence!.forEach((seq, r) => {
-        if (lastSequence !== undefined && compareSequence(seq, lastSequence) < 0) {
-          const loc = { file: p.file, line: p.lines[r]! }
-          throw new InputError(
-            'late_file',
-            `dms files: the change in ${p.file} line ${loc.line} has ${format.orderChangesBy} ${seq}, older than ${lastSequence} already applied; applying it would overwrite newer data (run lakesync reload to rebuild in order)`,
-            loc,
-          )
-        }
-      })
-    }
-    const files = changes.map((f) => parsed.get(f.path)!)
-    const counts = applyInSequence(state, files, compareSequence)
-    changes.forEach((f, i) => {
-      f.counts = counts[i]!
-    })
-    for (const p of files)
-      for (const seq of p.sequence!)
-        if (lastSequence === undefined || compareSequence(seq, lastSequence) > 0) lastSequence = seq
-  }
-  // In normal form: repetitive string columns are dictionary columns, for the features step, the writer and the
-  // snapshot (and the next run's merge) alike.
-  const users = finishMerge(state)
-  const t2 = performance.now()
-  const { features, encoded, timings } = await versionOutputs(
-    users,
-    { asOf: opts.asOf, cityToState: opts.cityToState, cityAliases: opts.cityAliases },
-    () => onPhase('computing features'),
-  )
-  return {
-    users,
-    features,
-    files,
-    lastSequence,
-    encoded,
-    timings: { read: t1 - t0, apply: t2 - t1, ...timings },
   }
 }
 
@@ -306,7 +189,21 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
         current?.version ?? 0,
       )
 
-    const built = await build(opts, plan, objects, log)
+    const built = await buildVersion(
+      {
+        source,
+        target,
+        spec,
+        format: opts.format,
+        features: { asOf: opts.asOf, cityToState: opts.cityToState, cityAliases: opts.cityAliases },
+        ...(opts.onWarning ? { onWarning: opts.onWarning } : {}),
+        ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+        ...(opts.onPhase ? { onPhase: opts.onPhase } : {}),
+      },
+      plan,
+      objects,
+      log,
+    )
     await faults('after-read')
 
     const version = (head?.record.version ?? 0) + 1

@@ -4,7 +4,9 @@
  * never a commit record: the log stays whole, so no file is ever applied twice. A version's snapshot
  * (`_lakesync/<table>/snapshots/v=<version>.lsnap`) goes and stays with its Parquet files, by the same rule.
  */
-import { featuresTableName, readCommitLog, snapshotsPrefix } from './commit/log.js'
+
+import { featuresTableName, snapshotsPrefix, versionOfPath, versionsPrefix } from './commit/layout.js'
+import { readCommitLog } from './commit/log.js'
 import { ConfigError } from './errors.js'
 import type { Storage } from './storage/storage.js'
 
@@ -36,9 +38,9 @@ export async function vacuum(
   const keeps = (v: number) => kept.has(v) || active.has(v) || v > highest
   const deleted: string[] = []
   for (const table of [logTable, featuresTableName(logTable)]) {
-    for (const o of await target.list(`${table}/v=`)) {
-      const m = /^[^/]+\/v=(\d{20})\//.exec(o.path)
-      if (!m || keeps(Number(m[1]))) continue
+    for (const o of await target.list(versionsPrefix(table))) {
+      const v = versionOfPath(o.path)
+      if (v === null || keeps(v)) continue
       await target.remove(o.path)
       deleted.push(o.path)
     }

@@ -13,7 +13,8 @@ import { LakesyncError, StateError } from '../errors.js'
 import { parquetToTable } from '../parquet/reader.js'
 import type { Storage } from '../storage/storage.js'
 import type { Table, TableSpec } from '../types.js'
-import { type CommitRecord, type SnapshotRef, snapshotPath } from './log.js'
+import { snapshotPath } from './layout.js'
+import type { CommitRecord, SnapshotRef } from './log.js'
 import { decodeSnapshot, SNAPSHOT_FORMAT } from './snapshot.js'
 
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex')
@@ -38,7 +39,7 @@ export async function loadVersionTable(
   spec: TableSpec,
   onWarning: (message: string) => void = () => {},
 ): Promise<Table> {
-  const parquet = versionFile(record, 'users')
+  const parquet = recordFile(record, 'users')
   const ref = record.snapshot
   if (ref) {
     const problem = await loadSnapshot(target, record, ref, spec)
@@ -55,12 +56,12 @@ export async function readVersionTable(
   spec: TableSpec,
   which: 'users' | 'users_features' = 'users',
 ): Promise<Table> {
-  const path = versionFile(record, which)
+  const path = recordFile(record, which)
   return parquetToTable(await target.read(path), spec, path)
 }
 
 /** The one Parquet file a version lists for a table; more or fewer is a corrupt commit record. */
-function versionFile(record: CommitRecord, which: 'users' | 'users_features'): string {
+function recordFile(record: CommitRecord, which: 'users' | 'users_features'): string {
   const paths = record.outputs[which]
   if (paths.length !== 1)
     throw new StateError(

@@ -11,6 +11,7 @@
 import { StateError } from '../errors.js'
 import type { Storage } from '../storage/storage.js'
 import type { FeatureSummary, OpCounts } from '../types.js'
+import { commitPath, commitsPrefix, VERSION_DIGITS } from './layout.js'
 
 /** A source file as the log remembers it. */
 export interface AppliedFile {
@@ -84,43 +85,6 @@ export interface CommitLog {
   committed: CommitRecord[] // the committed ones, oldest first
   current: CommitRecord | undefined // the newest committed record
   head: LogEntry | undefined // the highest version of any state
-}
-
-export const VERSION_DIGITS = 20
-
-export function versionName(version: number): string {
-  return String(version).padStart(VERSION_DIGITS, '0')
-}
-
-/** The table a mirrored table's city features publish to: its own, so that no two tables share a folder. */
-export function featuresTableName(table: string): string {
-  return `${table}_features`
-}
-
-/** The folder of a published table's version, relative to the target. */
-export function versionDir(table: string, version: number): string {
-  return `${table}/v=${versionName(version)}/`
-}
-
-/** The one Parquet file of a published table's version, relative to the target. */
-export function versionFile(table: string, version: number): string {
-  return `${versionDir(table, version)}part-00000.parquet`
-}
-
-export function commitsPrefix(table: string): string {
-  return `_lakesync/${table}/commits/`
-}
-
-export function commitPath(table: string, version: number): string {
-  return `${commitsPrefix(table)}${versionName(version)}.json`
-}
-
-export function snapshotsPrefix(table: string): string {
-  return `_lakesync/${table}/snapshots/`
-}
-
-export function snapshotPath(table: string, version: number): string {
-  return `${snapshotsPrefix(table)}v=${versionName(version)}.lsnap`
 }
 
 function encode(record: LogRecord): Uint8Array {

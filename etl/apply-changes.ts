@@ -1,14 +1,14 @@
 /**
  * The merge: applies parsed DMS change files, in order, to a keyed table.
  *
- * Semantics (issue 2): for each key only the last change counts. I or U sets the row to the change's values (I on a
+ * Semantics: for each key only the last change counts. I or U sets the row to the change's values (I on a
  * present key replaces it, U on a missing key inserts it); D removes the key (D on a missing key does nothing).
  * Counts are taken per file, each relative to the table just before that row.
  *
  * The working table is columnar and append-only (string columns are bytes back to back, so a row cannot be
  * rewritten in place): an I or U appends the new row and retires the key's old one, a D clears a liveness byte.
  * Appended rows go to a tail of their own: the base (a previous version, often views on its snapshot's bytes, or
- * the full load) is never written or grown, which at 10M rows saved a copy of every column (~0.15 s). At the end
+ * the full load) is never written or grown, so no column is copied to grow it (docs/performance.md). At the end
  * the live rows are gathered in key order from both; the base rows already are, so only the tail is sorted.
  */
 
@@ -278,8 +278,8 @@ export function finishMerge(state: MergeState): Table {
   for (let r = 0; r < total; r++) live += alive[r]!
   const order = new Int32Array(live)
   for (let r = 0, o = 0; r < total; r++) if (alive[r] === 1) order[o++] = r
-  // The longest sorted prefix of live rows: the base's int32 keys are compared in a plain loop first (at 10M rows
-  // the comparator, which must tell base from tail rows, cost ~0.1 s more).
+  // The longest sorted prefix of live rows: the base's int32 keys in a plain loop first, cheaper than the comparator
+  // that must tell base from tail rows.
   let p = 1
   const baseKey = base.columns[state.key]!
   if (baseKey.type === 'int32') {
@@ -295,7 +295,7 @@ export function finishMerge(state: MergeState): Table {
   // Keys of live rows are unique, so any sort of the rest is a stable one.
   const rest = sortRows(state, order.slice(p), compare)
   // Each of the few sorted rest rows finds its place in the long prefix by binary search, and the prefix is copied
-  // in runs between them: a step-by-step merge compared keys ~10M times at 10M rows.
+  // in runs between them: a step-by-step merge would compare every key of the prefix.
   const merged = new Int32Array(live)
   let i = 0
   let o = 0

@@ -114,8 +114,8 @@ export function cityFeatures(users: Table, opts: CityFeatureOptions): CityFeatur
   // Order: city asc, last_login asc with NULL first (= rank desc), user_id asc. Dates become dense keys (NULL = 0)
   // so that (city, date) packs into one int32 sort key; the rows start in user_id order (the users table's order,
   // else sorted first) and a stable radix sort of (key, row) pairs keeps it for ties. The pairs move together, so
-  // every pass reads sequentially: at 10M rows, sorting row numbers by values looked up through them (three
-  // passes of random reads) took ~5 s of the features step.
+  // every pass reads sequentially, where sorting row numbers by values looked up through them reads at random
+  // (docs/performance.md).
   const { minDate, maxDate } = dateRange(dates, n)
   const dateSpan = maxDate >= minDate ? maxDate - minDate + 2 : 1 // dense date keys 0 (NULL) .. span - 1
   const groupsWithNull = dict.length + 1

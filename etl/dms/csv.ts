@@ -3,8 +3,8 @@
  *
  * Hand-written rather than csv-parse: the reader must tell an empty unquoted field (NULL) from a quoted `""` (the empty
  * string), point every error at a physical line and field, and decode ints and dates from bytes without building an
- * intermediate string per field. csv-parse can do the first only through its `cast` hook, which made it ~10x slower
- * (docs/decisions.md has the measurements).
+ * intermediate string per field. csv-parse can do the first only through its `cast` hook, at a cost measured in
+ * docs/decisions.md.
  */
 import { Buffer, isAscii, isUtf8 } from 'node:buffer'
 import { at, InputError, quoteValue } from '../errors.js'
@@ -21,9 +21,8 @@ const LF = 10
 const CR = 13
 
 /**
- * Buffer#latin1Slice: the native method behind toString('latin1'), without toString's argument checks, which
- * showed up at ~20% of the reader's time when every string field became a JS string. Fields are bytes now; this
- * still serves the ordering column (one string per change row) and error messages, ASCII files being a byte copy.
+ * Buffer#latin1Slice: the native method behind toString('latin1'), without toString's argument checks (a hot spot
+ * in profiles when fields were strings). Fields are bytes now; this still serves the ordering column (one string per change row) and error messages, ASCII files being a byte copy.
  */
 const latin1Slice: (b: Buffer, s: number, e: number) => string =
   typeof (Buffer.prototype as unknown as { latin1Slice?: unknown }).latin1Slice === 'function'
@@ -138,13 +137,13 @@ export interface DmsCsvReaderOptions extends ParseCsvOptions {
 /**
  * The reader behind parseDmsCsv, resumable: `read(bytes, end)` parses the rows up to `end`, which must be a row
  * boundary (the byte after a line feed outside quoted fields) or the end of the file, and can be called again as
- * more of the same file arrives in `bytes` (etl/csv-stream.ts parses a file while it is still being read). Rows,
+ * more of the same file arrives in `bytes` (etl/read-dms-file.ts parses a file while it is still being read). Rows,
  * lines, errors and the result are the same however the file is split.
  *
- * One loop over the bytes with every piece of state in a local: an earlier version kept the field's state in
- * variables shared with per-field helper closures, which V8 keeps in a heap context, and spent ~0.4 s per 1M rows;
- * this form, with the dictionary coding folded in, is measured in docs/performance.md. `read` loads the reader's
- * state into locals on entry and stores it back on exit, so the loop itself never touches `this`.
+ * One loop over the bytes with every piece of state in a local, because V8 keeps state shared with helper closures
+ * in a heap context (docs/performance.md item 9). `read` loads the reader's state into locals on entry and stores
+ * it back on exit, so the loop itself never touches `this`. The one file over 400 lines: the hot loop is one
+ * function on purpose.
  */
 export class DmsCsvReader {
   private readonly delim: number

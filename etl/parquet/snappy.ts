@@ -2,7 +2,7 @@
  * Snappy compression (the Parquet default codec), written for speed in V8: the output is preallocated at Snappy's
  * worst-case size and written by index, and the input is compressed in independent 64 KiB blocks as the reference
  * implementation does, so every back-reference fits a 2-byte offset and the hash table stays small.
- * hyparquet-writer's port of snappyjs spent ~0.6 s per million users rows (docs/decisions.md).
+ * Hand-written because hyparquet-writer's port of snappyjs was too slow for the job (docs/decisions.md).
  */
 
 const BLOCK = 1 << 16

@@ -1,8 +1,8 @@
 /**
  * A Parquet writer specialised for lakesync's column types (INT32, DATE, DOUBLE, UTF8 strings).
  *
- * Hand-written because the measurement says it pays (docs/decisions.md): hyparquet-writer spent ~1.3 s per million
- * unique strings and ~2.5 s per million users rows, more than DuckDB's whole run. This writer encodes straight from
+ * Hand-written because the measurement says it pays (docs/decisions.md): the general writers took longer than
+ * DuckDB's whole run. This writer encodes straight from
  * the engine's typed arrays: PLAIN values copied as bytes, ASCII strings copied char by char, dictionary pages
  * for strings that repeat (city, state), definition levels bit-packed in one run, and Snappy (the Parquet
  * default, read by every engine; etl/parquet/snappy.ts). Data page v1, one page per column chunk.

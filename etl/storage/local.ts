@@ -11,8 +11,8 @@ import type { Storage, StoredObject } from './storage.js'
 
 const TMP = '.lakesync-tmp-'
 /**
- * readPieces reads this much at a time: the first piece is ready after a few ms instead of after the whole file
- * (~45 ms for 42 MB on the bench machine), and each later one is read on libuv's thread pool while the caller
+ * readPieces reads this much at a time: the first piece is ready after a few ms instead of after the whole file,
+ * and each later one is read on libuv's thread pool while the caller
  * parses the one before (docs/performance.md).
  */
 const PIECE_BYTES = 4 << 20

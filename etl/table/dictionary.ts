@@ -20,7 +20,7 @@ export class BytesDictionary {
   size = 0
   /**
    * Open addressing, two int32 per slot: the code (-1: empty) and the value's hash side by side, so that a probe
-   * reads one cache line where a separate hash array took a second miss (~10% of parsing a full load).
+   * reads one cache line where a separate hash array takes a second miss (docs/performance.md item 17).
    */
   private slots: Int32Array = new Int32Array(2 * 256).fill(-1)
 
@@ -39,8 +39,8 @@ export class BytesDictionary {
 
   /** The code of bytes [s, e) of `b`, added when new; -1 when new and the dictionary is full. */
   codeOf(b: Uint8Array, s: number, e: number): number {
-    // Four bytes per multiply (murmur-style; the shift carries high bits down for the next word): hashing a byte
-    // at a time (FNV-1a), the multiply chain was ~20% of parsing a full load.
+    // Four bytes per multiply (murmur-style; the shift carries high bits down for the next word): a multiply per
+    // byte (FNV-1a) was a hot spot of parsing.
     let h = 0x811c9dc5 ^ (e - s)
     let i = s
     for (; i + 4 <= e; i += 4) {
@@ -125,7 +125,7 @@ export interface TailCodes {
  * updated rows, the order values were first read in, which a snapshot carries from version to version); the
  * canonical one depends on the rows alone, so the published Parquet and the snapshot are the same bytes whichever
  * way the previous version was loaded. Also how many rows are present (not NULL). Gathering and recoding in one
- * pass saves the merge a pass over each dictionary column and a copy of its codes (~0.1 s per column at 10M rows).
+ * pass saves the merge a pass over each dictionary column and a copy of its codes.
  */
 function normalDictionary(
   c: DictColumn,

@@ -1,6 +1,6 @@
 /**
  * A hash index from key to row number. Int32 keys use open addressing over typed arrays (no per-key objects, no
- * boxing: ~10x less memory than a Map at 10M keys); string keys use a Map. Entries are never removed: a deleted
+ * boxing: far less memory than a Map); string keys use a Map. Entries are never removed: a deleted
  * row stays in the index and the caller checks its liveness, which keeps probing simple (no tombstones).
  */
 import type { ColumnData } from '../types.js'
@@ -80,8 +80,8 @@ class StringKeyIndex implements KeyIndex {
 
 /**
  * An index over rows 0..n-1 whose int32 keys strictly ascend (a previous version, a full load in key order), plus
- * a hash overlay for the keys set later. Lookups binary-search the sorted rows when the overlay misses: building a
- * hash index over 10M sorted keys took ~1 s, about as long as the rest of applying 100k changes.
+ * a hash overlay for the keys set later. Lookups binary-search the sorted rows when the overlay misses, because
+ * hashing every sorted key costs as much as the rest of the merge (docs/performance.md item 5).
  */
 class SortedInt32Index implements KeyIndex {
   private readonly overlay = new Int32KeyIndex(1024)

@@ -1,8 +1,7 @@
 /**
  * Moving rows by an order. The features step scatters the users into feature order: shuffled, so each value is
  * written to its place (inversePermutation, scatterColumn) rather than read from it, because random reads stall on
- * memory where random writes do not (measured on the bench machine at 10M rows: int32 gathered 523 ms, scattered
- * 92 ms plus 85 ms once for the placement; names 3x faster). The merge gathers its live rows, mostly ascending,
+ * memory where random writes do not (docs/performance.md item 4). The merge gathers its live rows, mostly ascending,
  * from its base and its tail (takeFrom2), copying runs of consecutive rows at once.
  */
 
@@ -55,7 +54,7 @@ function scatterStrings(c: StringColumn, place: Int32Array, length: number): Str
 }
 
 // One function per array type, each with its arrays in locals: a single function switching on the column type
-// kept the loads polymorphic inside the loops and took ~3x longer (bench profile, 1M rows).
+// keeps the loads polymorphic inside the loops.
 function scatter64(src: Float64Array, place: Int32Array, length: number): Float64Array {
   const out = new Float64Array(length)
   for (let r = 0; r < place.length; r++) if (place[r]! >= 0) out[place[r]!] = src[r]!
@@ -133,7 +132,7 @@ export function takeFrom2(a: ColumnData, n: number, b: ColumnData, order: Int32A
 
 /**
  * gatherStrings over two columns, in runs: the merge's live rows are long runs of consecutive rows (a change every
- * ~100 rows), each copied with one set() instead of byte by byte (at 10M rows: ~0.4 s to ~0.2 s per column).
+ * ~100 rows), each copied with one set() instead of byte by byte.
  */
 function gatherStrings2(a: StringColumn, n: number, b: StringColumn, order: Int32Array): StringColumn {
   const length = order.length

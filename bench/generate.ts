@@ -69,7 +69,7 @@ const ACCENTED = ['José Núñez', 'Zoë Brontë', 'Renée Faÿ', 'Ørjan Søren
 const UNKNOWN_CITIES = ['Atlantis', 'Springfield Gardens', 'Zürich', 'São Paulo', 'oklahoma city', 'Évry']
 
 /** Cities of the bundled map (first column of data/city_to_state.csv), plus the alias spelling. */
-export function mapCities(cityFile: string): string[] {
+function mapCities(cityFile: string): string[] {
   const lines = readFileSync(cityFile, 'utf8').split('\n').slice(1)
   const out: string[] = []
   for (const line of lines) {

@@ -8,116 +8,20 @@
  * and the exit code is 1.
  */
 import { execFileSync } from 'node:child_process'
-import { readdirSync, readFileSync, rmSync } from 'node:fs'
 import { availableParallelism } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { DuckDBInstance } from '@duckdb/node-api'
+import { type CaseResult, commitTimings, compareParquet, label, measureOnce } from './case.js'
 import { AS_OF, dataDir, type GenParams, generate } from './generate.js'
+import { runSteadyCase } from './steady.js'
 
-const here = fileURLToPath(new URL('.', import.meta.url)) // dist/bench/
-const root = join(here, '..', '..')
-const measureJs = join(here, 'measure.js')
-export const benchRoot = root
-
-export interface Measurement {
-  engine: string
-  wallMs: number
-  maxRssMB: number
-  output: string
-}
-
-export interface CaseResult {
-  label?: string // overrides the label made from params
-  params: GenParams
-  lakesync: Measurement[]
-  duckdb: Measurement[]
-  timings: Record<string, number>[] // lakesync's commit timingsMs, one per run
-  lakesyncOutput: string
-}
+const root = join(fileURLToPath(new URL('.', import.meta.url)), '..', '..') // dist/bench/ -> the checkout
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b)
   const m = s.length >> 1
   return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2
-}
-
-export function measureOnce(
-  engine: 'lakesync' | 'duckdb',
-  source: string,
-  target: string,
-  opts: { keepTarget?: boolean; env?: Record<string, string> } = {},
-): Measurement {
-  if (!opts.keepTarget) rmSync(target, { recursive: true, force: true })
-  const stdout = execFileSync(process.execPath, [measureJs, engine, source, target, AS_OF], {
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'inherit'],
-    maxBuffer: 1 << 24,
-    env: { ...process.env, ...opts.env },
-  })
-  const line = stdout.trim().split('\n').at(-1) ?? ''
-  return JSON.parse(line) as Measurement
-}
-
-/** lakesync's commit record of the newest version in `target`. */
-export function commitTimings(target: string): Record<string, number> {
-  const dir = join(target, '_lakesync', 'users', 'commits')
-  const name = readdirSync(dir)
-    .filter((n) => n.endsWith('.json'))
-    .sort()
-    .at(-1)
-  if (!name) throw new Error(`no commit record in ${dir}`)
-  return (JSON.parse(readFileSync(join(dir, name), 'utf8')) as { timingsMs: Record<string, number> })
-    .timingsMs
-}
-
-function lit(s: string): string {
-  return `'${s.replaceAll("'", "''")}'`
-}
-
-/**
- * Compares two Parquet files row by row (same columns, same types, same values in the same order). Returns a
- * description of the differences, or null when they are identical.
- */
-export async function compareParquet(a: string, b: string): Promise<string | null> {
-  const db = await DuckDBInstance.create(':memory:')
-  const c = await db.connect()
-  try {
-    const describe = async (f: string) =>
-      (await c.runAndReadAll(`DESCRIBE SELECT * FROM read_parquet(${lit(f)}, hive_partitioning = false)`))
-        .getRowObjectsJson()
-        .map((r) => `${r.column_name} ${r.column_type}`)
-    const sa = await describe(a)
-    const sb = await describe(b)
-    if (sa.join(', ') !== sb.join(', '))
-      return `schemas differ:\n  lakesync: ${sa.join(', ')}\n  duckdb:   ${sb.join(', ')}`
-    const cols = sa.map((s) => s.slice(0, s.indexOf(' ')))
-    await c.run(
-      `CREATE VIEW a AS SELECT * FROM read_parquet(${lit(a)}, file_row_number = true, hive_partitioning = false)`,
-    )
-    await c.run(
-      `CREATE VIEW b AS SELECT * FROM read_parquet(${lit(b)}, file_row_number = true, hive_partitioning = false)`,
-    )
-    const differs = [
-      'a.file_row_number IS NULL',
-      'b.file_row_number IS NULL',
-      ...cols.map((col) => `a."${col}" IS DISTINCT FROM b."${col}"`),
-    ].join(' OR ')
-    const from = `a FULL JOIN b ON a.file_row_number = b.file_row_number WHERE ${differs}`
-    const n = (await c.runAndReadAll(`SELECT count(*)::INTEGER AS n FROM ${from}`)).getRowObjectsJson()[0]!
-      .n as number
-    if (n === 0) return null
-    const rows = (
-      await c.runAndReadAll(
-        `SELECT coalesce(a.file_row_number, b.file_row_number) AS row, ${cols.map((col) => `a."${col}" AS "lakesync.${col}", b."${col}" AS "duckdb.${col}"`).join(', ')} FROM ${from} ORDER BY 1 LIMIT 5`,
-      )
-    ).getRowObjectsJson()
-    return `${n} row(s) differ; the first:\n${rows.map((r) => `  ${JSON.stringify(r)}`).join('\n')}`
-  } finally {
-    c.closeSync()
-    db.closeSync()
-  }
 }
 
 async function runCase(p: GenParams, runs: number): Promise<CaseResult> {
@@ -161,12 +65,6 @@ function revision(): string {
   } catch {
     return 'unknown (not a git checkout)'
   }
-}
-
-export function label(p: GenParams): string {
-  const n = (x: number) =>
-    x >= 1e6 && x % 1e6 === 0 ? `${x / 1e6}M` : x >= 1e3 && x % 1e3 === 0 ? `${x / 1e3}k` : String(x)
-  return `${n(p.users)} users / ${n(p.changes)} changes / ${p.files} files`
 }
 
 function table(header: string[], rows: string[][]): string {
@@ -258,7 +156,6 @@ async function main(): Promise<void> {
   const results: CaseResult[] = []
   for (const p of cases) results.push(await runCase(p, runs))
   if (!values['bulk-only']) {
-    const { runSteadyCase } = await import('./steady.js')
     const sizes = [cases[0]!.users, ...(values.large ? [10_000_000] : [])]
     for (const users of sizes)
       results.push(await runSteadyCase(root, { users, changes: 10_000, files: 1, seed }, runs))

@@ -6,8 +6,8 @@
  */
 import { cpSync, existsSync, linkSync, mkdirSync, readdirSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
+import { type CaseResult, commitTimings, compareParquet, label, measureOnce } from './case.js'
 import { dataDir, type GenParams, generate } from './generate.js'
-import { type CaseResult, commitTimings, compareParquet, label, measureOnce } from './run.js'
 
 /** A folder of hard links to some of the generated files: same inode, so same size and mtime for lakesync. */
 function linkFolder(dir: string, from: string, names: string[]): string {

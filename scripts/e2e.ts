@@ -39,7 +39,7 @@ import { readVersionTable } from '../etl/commit/load-version.js'
 import { readCommitLog } from '../etl/commit/log.js'
 import { loadRunConfig } from '../etl/config/run-config.js'
 import { listDmsFiles } from '../etl/dms/files.js'
-import { parseDateString } from '../etl/dms/values.js'
+import { formatDate, parseDateString, todayUtc } from '../etl/dms/values.js'
 import { readDmsFile } from '../etl/read-dms-file.js'
 import { showTable, tableToCsv } from '../etl/report/csv-export.js'
 import { openStorage } from '../etl/storage/open.js'
@@ -48,6 +48,7 @@ import { USERS_SPEC } from '../etl/table/spec.js'
 import type { Table } from '../etl/types.js'
 import { NULL_DATE, OP_INSERT, OP_UPDATE } from '../etl/types.js'
 import { startPgCluster } from './pg-cluster.js'
+import { startMoto } from './test-services.js'
 
 const ROOT = join(import.meta.dirname, '..')
 const EXAMPLES = join(ROOT, 'examples', 'pyspark-cdc')
@@ -108,9 +109,8 @@ export async function randomWorkload(db: pg.Client, seed: number, operations: nu
     (r) => r.user_id,
   )
   let nextId = Math.max(1000, ...ids.map((i) => i + 1))
-  const today = Math.floor(Date.now() / 86_400_000)
-  const date = () => (rnd() < 0.08 ? null : new Date((today - Math.floor(rnd() * 200)) * 86_400_000))
-  const dateText = () => date()?.toISOString().slice(0, 10) ?? null
+  const today = todayUtc()
+  const dateText = () => (rnd() < 0.08 ? null : formatDate(today - Math.floor(rnd() * 200)))
   let done = 0
   while (done < operations) {
     await db.query('BEGIN')
@@ -198,18 +198,6 @@ function firstDifference(actual: string, expected: string): string {
     if (a[i] !== e[i])
       return `line ${i + 1}: published ${JSON.stringify(a[i])}, source ${JSON.stringify(e[i])} (${a.length - 2} vs ${e.length - 2} rows)`
   return 'no difference'
-}
-
-async function startMoto(): Promise<{ endpoint: string; stop: () => Promise<void> }> {
-  // The suite's own launcher, handed a stand-in for vitest's project.
-  const { default: setup } = await import('../test/global-setup.js')
-  let endpoint = ''
-  const teardown = await setup({
-    provide: (_key: string, value: string) => {
-      endpoint = value
-    },
-  } as never)
-  return { endpoint, stop: teardown }
 }
 
 export async function runE2e(opts: E2eOptions = {}): Promise<E2eReport> {

@@ -1,7 +1,7 @@
 /**
  * One version, built in memory from the plan before the version is claimed (so that the claimed section only
  * writes): read every pending file, apply the changes, compute the features, and encode both Parquet files and the
- * snapshot. On one thread, or on two for tables of parallelMinRows() rows and more (etl/threads/policy.ts).
+ * snapshot. On one thread, or on two for large tables (etl/threads/policy.ts parallelForRows).
  */
 import {
   applyChangeFile,
@@ -22,8 +22,8 @@ import { writeParquet } from './parquet/writer.js'
 import { readDmsFile } from './read-dms-file.js'
 import type { Storage, StoredObject } from './storage/storage.js'
 import { encodeParquetParallel } from './threads/parquet-parallel.js'
-import { parallelMinRows } from './threads/policy.js'
-import { encodeParquetAsync, warmPool, workerCount } from './threads/worker-pool.js'
+import { parallelForRows } from './threads/policy.js'
+import { encodeParquetAsync, warmPool } from './threads/worker-pool.js'
 import type { DmsFormat, ParsedFile, Table, TableSpec } from './types.js'
 
 /** What building a version uses. */
@@ -58,7 +58,7 @@ export async function buildVersion(
   const t0 = performance.now()
   // A table large enough for both threads (etl/threads/policy.ts): the worker loads its modules while this thread reads.
   // A bulk load of a large file starts it when the file is cut for parsing (etl/threads/csv-parallel.ts).
-  if (workerCount() > 0 && (log.current?.rows.users ?? 0) >= parallelMinRows()) warmPool()
+  if (parallelForRows(log.current?.rows.users ?? 0)) warmPool()
   const parsed = new Map<string, ParsedFile>()
   const files: AppliedFile[] = []
   let rowsRead = 0
@@ -87,29 +87,13 @@ export async function buildVersion(
       plan.toRead.filter((f) => f.kind === 'load').map((f) => parsed.get(f.path)!),
     )
   else state = startMerge(await loadVersionTable(target, log.current!, spec, inputs.onWarning))
-  // A rebuild starts a new lineage, whose sequence starts over.
-  let lastSequence = plan.rebuild
-    ? undefined
-    : lineage(log).findLast((r) => r.lastSequence !== undefined)?.lastSequence
+  let lastSequence = appliedSequence(log, plan.rebuild)
   const changes = files.filter((f) => f.kind === 'change')
   if (format.orderChangesBy === 'file')
     for (const f of changes) f.counts = applyChangeFile(state, parsed.get(f.path)!)
   else {
-    // Ordered by a column: never let a change older than one already applied overwrite it.
-    for (const f of changes) {
-      const p = parsed.get(f.path)!
-      p.sequence!.forEach((seq, r) => {
-        if (lastSequence !== undefined && compareSequence(seq, lastSequence) < 0) {
-          const loc = { file: p.file, line: p.lines[r]! }
-          throw new InputError(
-            'late_file',
-            `dms files: the change in ${p.file} line ${loc.line} has ${format.orderChangesBy} ${seq}, older than ${lastSequence} already applied; applying it would overwrite newer data (run lakesync reload to rebuild in order)`,
-            loc,
-          )
-        }
-      })
-    }
     const files = changes.map((f) => parsed.get(f.path)!)
+    checkNotOlder(files, lastSequence, format.orderChangesBy)
     const counts = applyInSequence(state, files, compareSequence)
     changes.forEach((f, i) => {
       f.counts = counts[i]!
@@ -148,6 +132,30 @@ export interface VersionOutputs {
   timings: { features: number; encode: number } // ms: computing the features, then encoding what was left
 }
 
+/** The newest ordering value the lineage applied; a rebuild starts a new lineage, whose sequence starts over. */
+export function appliedSequence(log: CommitLog, rebuild: boolean): string | undefined {
+  return rebuild ? undefined : lineage(log).findLast((r) => r.lastSequence !== undefined)?.lastSequence
+}
+
+/** Ordered by a column: a change older than one already applied would overwrite newer data, so it stops the run. */
+export function checkNotOlder(
+  files: ParsedFile[],
+  lastSequence: string | undefined,
+  orderChangesBy: DmsFormat['orderChangesBy'],
+): void {
+  if (lastSequence === undefined) return
+  for (const p of files)
+    p.sequence!.forEach((seq, r) => {
+      if (compareSequence(seq, lastSequence) >= 0) return
+      const loc = { file: p.file, line: p.lines[r]! }
+      throw new InputError(
+        'late_file',
+        `dms files: the change in ${p.file} line ${loc.line} has ${orderChangesBy} ${seq}, older than ${lastSequence} already applied; applying it would overwrite newer data (run lakesync reload to rebuild in order)`,
+        loc,
+      )
+    })
+}
+
 /** `onFeatures` is called as the features step starts (the CLI's progress line). */
 async function versionOutputs(
   users: Table,
@@ -158,7 +166,7 @@ async function versionOutputs(
   let features: CityFeatures
   let encoded: EncodedOutputs
   let t1: number
-  if (workerCount() > 0 && users.length >= parallelMinRows()) {
+  if (parallelForRows(users.length)) {
     // Both threads: the worker encodes the users table (a copy of its arrays) while this thread computes the
     // features, then they share the features' columns; this thread encodes the snapshot while the worker finishes.
     const usersParquet = encodeParquetAsync(users)

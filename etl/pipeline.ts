@@ -7,7 +7,7 @@
  * (it re-lists the source after committing, so files that arrived meanwhile are not stranded) or the run retries on
  * the new state. Either way it exits successfully, and two racing runs leave the state of one serial run.
  */
-import { createHash, randomUUID } from 'node:crypto'
+import { randomUUID } from 'node:crypto'
 import { sumCounts } from './apply-changes.js'
 import { buildVersion } from './build.js'
 import type { Catalog } from './catalog/catalog.js'
@@ -23,11 +23,10 @@ import {
   readCommitLog,
   type SnapshotRef,
 } from './commit/log.js'
-import { planRun, type RunPlan } from './commit/plan.js'
-import { listDmsFiles } from './dms/files.js'
+import { planSource } from './commit/plan-source.js'
 import { formatDate } from './dms/values.js'
-import { InputError, StateError } from './errors.js'
-import { objectName, type Storage } from './storage/storage.js'
+import { StateError } from './errors.js'
+import type { Storage } from './storage/storage.js'
 import type { DmsFormat, TableSpec } from './types.js'
 
 export interface RunOptions {
@@ -74,21 +73,6 @@ export interface RunResult {
 
 const ENGINE = 'lakesync'
 const DEFAULT_CLAIM_TTL_MS = 16 * 60_000
-
-const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex')
-
-/** Applied files whose ETag or mtime changed must still hash the same: a re-upload of identical bytes is a no-op. */
-async function verifyUnchanged(source: Storage, plan: RunPlan): Promise<void> {
-  for (const f of plan.recheck) {
-    const a = plan.applied.get(f.path)!
-    if (sha256(await source.read(f.path)) !== a.sha256)
-      throw new InputError(
-        'changed_file',
-        `dms files: ${objectName(source, f.path)} changed after it was applied (same size, different content); run lakesync reload to rebuild the table from the files now in the source`,
-        { file: objectName(source, f.path) },
-      )
-  }
-}
 
 function joinUrl(root: string, path: string): string {
   return `${root.replace(/\/+$/, '')}/${path}`
@@ -159,21 +143,15 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
       continue
     }
 
-    const listed = await source.list()
-    const objects = new Map(listed.map((o) => [o.path, o]))
-    const listing = listDmsFiles(
-      listed.map((o) => o.path),
-      source.root,
-    )
-    if (attempt === 0)
-      for (const p of listing.ignored) onWarning(`ignoring ${p}: not a DMS .csv, .csv.gz or .parquet file`)
-    const plan = planRun(listing, objects, log, source.root, {
+    const { plan, objects } = await planSource(source, log, opts.format.orderChangesBy, {
       reload,
-      ...(opts.stagingExpiryDays !== undefined ? { stagingExpiryDays: opts.stagingExpiryDays } : {}),
+      stagingExpiryDays: opts.stagingExpiryDays,
       now: now().getTime(),
-      fileOrder: opts.format.orderChangesBy === 'file',
+      onIgnored:
+        attempt === 0
+          ? (p) => onWarning(`ignoring ${p}: not a DMS .csv, .csv.gz or .parquet file`)
+          : undefined,
     })
-    await verifyUnchanged(source, plan)
     const current = log.current
     if (plan.nothingNew && current && current.asOf === asOfText) {
       return result(

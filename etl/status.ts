@@ -3,13 +3,14 @@
  * and the error the next run would stop on (found by the same planning and parsing a run does, writing nothing).
  */
 
+import { appliedSequence, checkNotOlder } from './build.js'
 import { type CommitLog, type CommitRecord, lineage, readCommitLog } from './commit/log.js'
-import { planRun } from './commit/plan.js'
-import { classifyDmsFile, compareChangeFiles, type DmsFile, listDmsFiles } from './dms/files.js'
+import { planSource } from './commit/plan-source.js'
+import { classifyDmsFile, compareChangeFiles, type DmsFile } from './dms/files.js'
 import { LakesyncError } from './errors.js'
 import { readDmsFile } from './read-dms-file.js'
 import type { Storage } from './storage/storage.js'
-import type { DmsFormat, TableSpec } from './types.js'
+import type { DmsFormat, ParsedFile, TableSpec } from './types.js'
 
 export interface TableStatus {
   table: string
@@ -19,6 +20,11 @@ export interface TableStatus {
   lagMs: number | null // now minus the timestamp in the last applied change file's name
   pending: string[] // files the next run would apply, in order
   error: { code: string; message: string } | null // what the next run would stop on, or the last failed claim
+}
+
+export interface StatusOptions {
+  now?: Date
+  stagingExpiryDays?: number // as the run's: applied files older than this may vanish; default 30
 }
 
 /** Milliseconds since epoch of a change file's name timestamp (yyyyMMdd-HHmmssfff, UTC as DMS writes it). */
@@ -51,8 +57,9 @@ export async function tableStatus(
   target: Storage,
   spec: TableSpec,
   format: DmsFormat,
-  now = new Date(),
+  opts: StatusOptions = {},
 ): Promise<TableStatus> {
+  const now = opts.now ?? new Date()
   const log = await readCommitLog(target, spec.name)
   const versions = log.entries
     .slice()
@@ -87,17 +94,19 @@ export async function tableStatus(
   if (lastAbandoned)
     error = { code: 'run_failed', message: `version ${lastAbandoned.version}: ${lastAbandoned.reason}` }
   try {
-    const listed = await source.list()
-    const objects = new Map(listed.map((o) => [o.path, o]))
-    const plan = planRun(listDmsFiles(listed.map((o) => o.path)), objects, log, source.root, {
+    const planned = await planSource(source, log, format.orderChangesBy, {
+      stagingExpiryDays: opts.stagingExpiryDays,
       now: now.getTime(),
     })
-    pending = (plan.rebuild ? plan.toRead.filter((f) => !plan.applied.has(f.path)) : plan.toRead).map(
-      (f) => f.path,
-    )
+    pending = planned.pending.map((p) => p.file.path)
     // Parse what is pending, as the run would, to surface bad input before the run does.
-    for (const f of plan.toRead.filter((x) => pending.includes(x.path)))
-      await readDmsFile(source, f, spec, format)
+    const changes: ParsedFile[] = []
+    for (const { file } of planned.pending) {
+      const parsed = (await readDmsFile(source, file, spec, format)).parsed
+      if (file.kind === 'change') changes.push(parsed)
+    }
+    if (format.orderChangesBy !== 'file')
+      checkNotOlder(changes, appliedSequence(log, planned.plan.rebuild), format.orderChangesBy)
   } catch (e) {
     if (e instanceof LakesyncError) error = { code: e.code, message: e.message }
     else error = { code: 'error', message: (e as Error).message }

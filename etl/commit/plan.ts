@@ -2,7 +2,7 @@
  * What a run must do, decided from the source listing and the commit log alone (pure: no I/O).
  *
  * - A file's identity is its path plus content: the S3 ETag when both sides have one, else size and the SHA-256
- *   recorded in the log (a file whose mtime or ETag changed is re-hashed by the caller before it is called changed).
+ *   recorded in the log (a file whose mtime or ETag changed is re-hashed by planSource before it is called changed).
  * - Files the lineage applied must not change, and must not vanish before the staging expiry age.
  * - A change file older than the newest applied one, or a LOAD file after changes were applied, stops the run:
  *   applying it would reorder changes or mix two loads. `lakesync reload` is the way out.
@@ -17,7 +17,7 @@ import { lineage } from './log.js'
 export interface RunPlan {
   rebuild: boolean // start from the LOAD files (no state yet, LOAD parts still arriving, or reload)
   toRead: DmsFile[] // files to read, in apply order (LOAD parts first when rebuilding)
-  recheck: DmsFile[] // applied files whose ETag/mtime changed: the caller compares their SHA-256 with the log's
+  recheck: DmsFile[] // applied files whose ETag/mtime changed: planSource compares their SHA-256 with the log's
   applied: Map<string, AppliedFile> // the lineage's files by path
   nothingNew: boolean // no file to apply
 }

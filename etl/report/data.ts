@@ -267,7 +267,7 @@ export async function readReportData(
     ? await readVersionTable(target, log.current, USERS_FEATURES_SPEC, 'users_features')
     : null
   const status = opts.source
-    ? await tableStatus(opts.source.storage, target, spec, opts.source.format, now)
+    ? await tableStatus(opts.source.storage, target, spec, opts.source.format, { now })
     : null
   return deriveReport({
     table: spec.name,

@@ -1,0 +1,73 @@
+/**
+ * The one way to find what is pending in a source: list it once, classify the names, plan (etl/commit/plan.ts) and
+ * re-hash the applied files whose ETag or mtime changed. `lakesync run`, `lakesync status` and the Lambda's routing
+ * measure all call this, so they agree on the pending files and on the error that stops a run.
+ */
+import { createHash } from 'node:crypto'
+import { type DmsFile, listDmsFiles } from '../dms/files.js'
+import { InputError } from '../errors.js'
+import { objectName, type Storage, type StoredObject } from '../storage/storage.js'
+import type { DmsFormat } from '../types.js'
+import type { CommitLog } from './log.js'
+import { planRun, type RunPlan } from './plan.js'
+
+export interface SourcePlanOptions {
+  reload?: boolean // rebuild from every file in the source
+  stagingExpiryDays?: number // applied files older than this may disappear (lifecycle rule); default 30
+  now?: number // ms since epoch
+  onIgnored?: (path: string) => void // each listed path that is not a DMS file, before planning (which may throw)
+}
+
+export interface PendingFile {
+  file: DmsFile
+  size: number // bytes as listed
+}
+
+export interface SourcePlan {
+  plan: RunPlan
+  objects: Map<string, StoredObject> // the listing by path
+  ignored: string[] // listed paths that are not DMS files
+  pending: PendingFile[] // files not applied yet, in apply order (a reload counts every file)
+}
+
+const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex')
+
+export async function planSource(
+  source: Storage,
+  log: CommitLog,
+  orderChangesBy: DmsFormat['orderChangesBy'],
+  opts: SourcePlanOptions = {},
+): Promise<SourcePlan> {
+  const listed = await source.list()
+  const objects = new Map(listed.map((o) => [o.path, o]))
+  const listing = listDmsFiles(
+    listed.map((o) => o.path),
+    source.root,
+  )
+  if (opts.onIgnored) for (const p of listing.ignored) opts.onIgnored(p)
+  const { reload, stagingExpiryDays, now } = opts
+  const plan = planRun(listing, objects, log, source.root, {
+    reload,
+    stagingExpiryDays,
+    now,
+    fileOrder: orderChangesBy === 'file',
+  })
+  await verifyUnchanged(source, plan)
+  const pending = plan.toRead
+    .filter((f) => !plan.applied.has(f.path))
+    .map((file) => ({ file, size: objects.get(file.path)!.size }))
+  return { plan, objects, ignored: listing.ignored, pending }
+}
+
+/** Applied files whose ETag or mtime changed must still hash the same: a re-upload of identical bytes is a no-op. */
+async function verifyUnchanged(source: Storage, plan: RunPlan): Promise<void> {
+  for (const f of plan.recheck) {
+    const a = plan.applied.get(f.path)!
+    if (sha256(await source.read(f.path)) !== a.sha256)
+      throw new InputError(
+        'changed_file',
+        `dms files: ${objectName(source, f.path)} changed after it was applied (same size, different content); run lakesync reload to rebuild the table from the files now in the source`,
+        { file: objectName(source, f.path) },
+      )
+  }
+}

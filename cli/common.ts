@@ -1,6 +1,6 @@
 /** What every command shares: the streams, flag access, storage from a location, the as_of date. */
 
-import { parseDateString } from '../etl/dms/values.js'
+import { parseDateString, todayUtc } from '../etl/dms/values.js'
 import { ConfigError } from '../etl/errors.js'
 import { LocalStorage } from '../etl/storage/local.js'
 import type { Storage } from '../etl/storage/storage.js'
@@ -34,7 +34,7 @@ export function required(flags: Flags, name: string): string {
 /** --as-of as days since epoch; today's UTC date by default. */
 export function asOfFlag(flags: Flags): number {
   const v = flags['as-of']
-  if (typeof v !== 'string') return Math.floor(Date.now() / 86_400_000)
+  if (typeof v !== 'string') return todayUtc()
   const days = parseDateString(v)
   if (days === undefined)
     throw new ConfigError('bad_usage', `--as-of ${JSON.stringify(v)} is not a date (expected YYYY-MM-DD)`)

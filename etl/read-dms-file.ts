@@ -8,8 +8,7 @@ import { parseDmsParquet } from './dms/parquet.js'
 import { InputError } from './errors.js'
 import { objectName, readInPieces, type Storage } from './storage/storage.js'
 import { parseDmsCsvParallel } from './threads/csv-parallel.js'
-import { parallelCsvThreshold } from './threads/policy.js'
-import { workerCount } from './threads/worker-pool.js'
+import { parallelForCsvBytes } from './threads/policy.js'
 import type { DmsFormat, ParsedFile, TableSpec } from './types.js'
 
 export interface ReadFile {
@@ -43,7 +42,7 @@ export async function readDmsFile(
     hashed = end
     if (reader === undefined)
       reader =
-        f.format === 'csv' && !f.gzip && !parallel(bytes.length)
+        f.format === 'csv' && !f.gzip && !parallelForCsvBytes(bytes.length)
           ? new DmsCsvReader(name, spec, layout, format, {
               dictionary: f.kind === 'load',
               sizeHint: bytes.length,
@@ -73,13 +72,8 @@ export async function readDmsFile(
     }
   // Large files (a full load) are parsed on every core; the result and errors are the serial parser's. A full load's
   // repetitive string columns come back as dictionary columns, which the merge keeps (change files are small).
-  const parsed = parallel(bytes.length)
+  const parsed = parallelForCsvBytes(bytes.length)
     ? await parseDmsCsvParallel(bytes, name, spec, layout, format)
     : parseDmsCsv(bytes, name, spec, layout, format, { dictionary: f.kind === 'load' })
   return { raw, sha256, parsed }
-}
-
-/** Whether CSV of this size is parsed on several threads (after it is read whole). */
-function parallel(size: number): boolean {
-  return size >= parallelCsvThreshold() && workerCount() > 0
 }

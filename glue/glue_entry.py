@@ -17,7 +17,6 @@ from awsglue.job import Job  # type: ignore[import-not-found]
 from awsglue.utils import getResolvedOptions  # type: ignore[import-not-found]
 from pyspark.context import SparkContext
 
-from lakesync_spark.catalog import publish
 from lakesync_spark.dms import parse_date
 from lakesync_spark.errors import LakesyncError
 from lakesync_spark.job import Context, configure, load_config, run
@@ -56,15 +55,9 @@ def main() -> int:
         raise LakesyncError("bad_usage", f"--as-of {opts['as_of']!r} is not a date (expected YYYY-MM-DD)")
     target = open_storage(opts["target"])
     ctx = Context(open_storage(opts["source"]), target, as_of, city_map, aliases, spec=spec, fmt=fmt,
-                  warn=lambda m: print(f"lakesync: warning: {m}"))
+                  warn=lambda m: print(f"lakesync: warning: {m}"), glue_database=opts.get("glue_database") or None)
     result = run(spark, ctx)
     print(f"lakesync: {result['message']}")
-    if opts.get("glue_database"):
-        from lakesync_spark.plan import read_commit_log
-
-        current = read_commit_log(target, spec["name"])["current"]
-        if current is not None:
-            publish(opts["glue_database"], target.root, spec, current)
     job.commit()
     return 0
 

@@ -13,7 +13,7 @@ version pyspark bundles, and the AWS SDK bundle it was built against) are fetche
 into .venv/spark-jars (LAKESYNC_SPARK_JARS overrides the folder). The endpoint, region and credentials come from the
 standard AWS variables (AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL, AWS_REGION, AWS_ACCESS_KEY_ID...), as boto3 reads
 them for the commit log and the Glue catalog (AWS_ENDPOINT_URL_GLUE): a moto server in the tests, AWS otherwise.
---glue-database publishes the committed version to the Glue catalog after the run, as the Glue entry does.
+--glue-database: the run switches the Glue catalog to each version it commits (and repairs a failed switch), as on Glue.
 """
 
 from __future__ import annotations
@@ -120,15 +120,9 @@ def one_run(spark, spec: dict) -> dict:
         table, fmt, aliases, city_map = load_config(spec.get("config"), spec.get("cities"), DATA_DIR)
         warnings: list[str] = []
         ctx = Context(open_storage(spec["source"]), open_storage(spec["target"]), as_of, city_map, aliases,
-                      spec=table, fmt=fmt, reload=bool(spec.get("reload")), warn=warnings.append)
+                      spec=table, fmt=fmt, reload=bool(spec.get("reload")), warn=warnings.append,
+                      glue_database=spec.get("glueDatabase") or None)
         res = run(spark, ctx)
-        if spec.get("glueDatabase"):
-            from lakesync_spark.catalog import publish
-            from lakesync_spark.plan import read_commit_log
-
-            current = read_commit_log(ctx.target, table["name"])["current"]
-            if current is not None:
-                publish(spec["glueDatabase"], ctx.target.root, table, current)
         return {"ok": True, "message": res["message"], "version": res["version"], "warnings": warnings,
                 "records": res["records"]}
     except LakesyncError as e:

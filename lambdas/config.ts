@@ -12,6 +12,7 @@
  *   GLUE_JOB_NAME    the Glue (Spark) job that takes tables too big for the Lambda (optional: always the Lambda)
  *   LAMBDA_MAX_ROWS, LAMBDA_MAX_PENDING_BYTES  routing thresholds (lambdas/routing.ts has the defaults and why)
  */
+import { type RunConfig, resolveRunConfig } from '../etl/config/run-config.js'
 import { ConfigError } from '../etl/errors.js'
 import { DEFAULT_ROUTING, parseThreshold, type RoutingThresholds } from './routing.js'
 
@@ -104,4 +105,18 @@ export function loadLambdaConfig(env: NodeJS.ProcessEnv): LambdaConfig {
     glueJobName: env.GLUE_JOB_NAME || undefined,
     routing: { maxLambdaRows: maxRows!, maxLambdaPendingBytes: maxBytes! },
   }
+}
+
+/**
+ * Each table's run configuration, resolved (its city map read) once per container. A bad one stays a rejected
+ * promise: every run of that table fails with its error, as when it was resolved per run; the other tables run.
+ */
+export function resolveTableConfigs(config: LambdaConfig): Map<string, Promise<RunConfig>> {
+  const resolved = new Map<string, Promise<RunConfig>>()
+  for (const route of config.tables) {
+    const rc = resolveRunConfig(route.config, `LAKESYNC_TABLES.${route.table}.config`, '.')
+    rc.catch(() => {}) // awaited by each run of the table; not an unhandled rejection before the first one
+    resolved.set(route.table, rc)
+  }
+  return resolved
 }

@@ -7,23 +7,21 @@
 import { Logger } from '@aws-lambda-powertools/logger'
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics'
 import type { EventBridgeEvent, SQSBatchResponse, SQSEvent } from 'aws-lambda'
+import { todayUtc } from '../etl/dms/values.js'
 import { LakesyncError } from '../etl/errors.js'
 import type { RunResult } from '../etl/pipeline.js'
 import { changeFileTime } from '../etl/status.js'
-import { loadLambdaConfig, type TableRoute } from './config.js'
+import { loadLambdaConfig, resolveTableConfigs, type TableRoute } from './config.js'
 import { runTable, vacuumTable } from './run-table.js'
 import { routeRecords } from './s3-events.js'
 
 const config = loadLambdaConfig(process.env)
+const runConfigs = resolveTableConfigs(config)
 const logger = new Logger({ serviceName: 'lakesync' })
 const metrics = new Metrics({ namespace: 'lakesync', serviceName: 'lakesync' })
 const ENGINE_VERSION = process.env.LAKESYNC_VERSION ?? 'lambda'
 
 type ScheduledEvent = EventBridgeEvent<'Scheduled Event', unknown>
-
-function todayUtc(): number {
-  return Math.floor(Date.now() / 86_400_000)
-}
 
 /** Logs and records the metrics of one table's run. */
 function report(table: string, result: RunResult, ms: number): void {
@@ -60,6 +58,7 @@ async function runOne(route: TableRoute): Promise<boolean> {
   try {
     const result = await runTable(config, {
       route,
+      runConfig: await runConfigs.get(route.table)!,
       asOf: todayUtc(),
       engineVersion: ENGINE_VERSION,
       onWarning: (message) => logger.warn(message, { table: route.table }),

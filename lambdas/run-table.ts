@@ -1,20 +1,23 @@
 /** Runs the pipeline for one configured table on S3, with the Glue catalog when configured. */
-import { dirname } from 'node:path'
 import { GetJobRunsCommand, GlueClient, StartJobRunCommand } from '@aws-sdk/client-glue'
 import { openGlueCatalog } from '../etl/catalog/glue.js'
-import { lineage, readCommitLog } from '../etl/commit/log.js'
-import { resolveRunConfig } from '../etl/config/run-config.js'
-import { classifyDmsFile, compareChangeFiles, type DmsFile } from '../etl/dms/files.js'
+import { readCommitLog } from '../etl/commit/log.js'
+import { planSource } from '../etl/commit/plan-source.js'
+import { type RunConfig, runOptionsFor } from '../etl/config/run-config.js'
+import { DEFAULT_DMS_FORMAT } from '../etl/dms/format.js'
 import { formatDate } from '../etl/dms/values.js'
+import { InputError } from '../etl/errors.js'
 import { type RunResult, runPipeline } from '../etl/pipeline.js'
 import { awsRegion, openStorage } from '../etl/storage/open.js'
 import type { Storage } from '../etl/storage/storage.js'
+import type { DmsFormat } from '../etl/types.js'
 import { type VacuumResult, vacuum } from '../etl/vacuum.js'
 import type { LambdaConfig, TableRoute } from './config.js'
 import { decideEngine, type RoutingDecision } from './routing.js'
 
 export interface TableRun {
   route: TableRoute
+  runConfig: RunConfig // the table's config, resolved once per container (resolveTableConfigs)
   asOf: number // days since epoch
   engineVersion: string
   onWarning: (message: string) => void
@@ -29,11 +32,15 @@ export async function vacuumTable(config: LambdaConfig, route: TableRoute): Prom
   return vacuum(targetOf(config), route.table, config.vacuumKeep)
 }
 
-/** What routing needs: the committed rows and the files not applied yet (with the first and last pending name). */
+/**
+ * What routing needs: the committed rows and the files not applied yet (with the first and last pending name), as
+ * the run plans them (planSource) with the table's ordering and staging expiry (defaults: file order, 30 days).
+ */
 export async function measureTable(
   source: Storage,
   target: Storage,
   table: string,
+  opts: { format?: Pick<DmsFormat, 'orderChangesBy'>; stagingExpiryDays?: number } = {},
 ): Promise<{
   stateRows: number
   pendingBytes: number
@@ -41,26 +48,20 @@ export async function measureTable(
   range: [string, string] | null
 }> {
   const log = await readCommitLog(target, table)
-  const applied = new Set(lineage(log).flatMap((r) => r.files.map((f) => f.path)))
-  const pending: { path: string; size: number; file: DmsFile }[] = []
-  for (const o of await source.list()) {
-    if (applied.has(o.path)) continue
-    let f: ReturnType<typeof classifyDmsFile>
-    try {
-      f = classifyDmsFile(o.path)
-    } catch {
-      continue // a malformed name: the run (either engine) reports it
-    }
-    if (f !== 'ignored') pending.push({ path: o.path, size: o.size, file: f })
-  }
-  pending.sort((a, b) =>
-    a.file.kind !== b.file.kind ? (a.file.kind === 'load' ? -1 : 1) : compareChangeFiles(a.file, b.file),
-  )
+  const planned = await planSource(source, log, (opts.format ?? DEFAULT_DMS_FORMAT).orderChangesBy, {
+    stagingExpiryDays: opts.stagingExpiryDays,
+  }).catch((e: unknown) => {
+    if (e instanceof InputError) return null
+    throw e
+  })
+  // Bad input goes to the Lambda (a zero measure): its run stops on this same error before loading any state.
+  if (!planned) return { stateRows: 0, pendingBytes: 0, pendingFiles: 0, range: null }
+  const { pending } = planned
   return {
     stateRows: log.current?.rows.users ?? 0,
     pendingBytes: pending.reduce((n, p) => n + p.size, 0),
     pendingFiles: pending.length,
-    range: pending.length > 0 ? [pending[0]!.path, pending.at(-1)!.path] : null,
+    range: pending.length > 0 ? [pending[0]!.file.path, pending.at(-1)!.file.path] : null,
   }
 }
 
@@ -118,29 +119,27 @@ export async function startGlueRun(
 }
 
 export async function runTable(config: LambdaConfig, run: TableRun): Promise<RunResult> {
-  const { route } = run
-  const rc = await resolveRunConfig(route.config, `LAKESYNC_TABLES.${route.table}.config`, dirname('.'))
+  const { route, runConfig: rc } = run
   if (config.glueJobName) {
     const m = await measureTable(
       openStorage(`s3://${config.stagingBucket}/${route.stagingPrefix}`),
       targetOf(config),
       route.table,
+      { format: rc.format, stagingExpiryDays: config.stagingExpiryDays },
     )
     // The Spark job reads every DMS input the engine reads (CSV, gzip CSV, Parquet) with the same DmsFormat.
     const decision = decideEngine(m, config.routing)
     if (decision.engine === 'glue') return startGlueRun(config, route, run.asOf, decision, m.range)
   }
-  return runPipeline({
-    source: openStorage(`s3://${config.stagingBucket}/${route.stagingPrefix}`),
-    target: targetOf(config),
-    spec: rc.table,
-    format: rc.format,
-    asOf: run.asOf,
-    cityToState: rc.cityToState,
-    cityAliases: rc.cityAliases,
-    engineVersion: run.engineVersion,
-    stagingExpiryDays: config.stagingExpiryDays,
-    ...(config.glueDatabase ? { catalog: openGlueCatalog(config.glueDatabase) } : {}),
-    onWarning: run.onWarning,
-  })
+  return runPipeline(
+    runOptionsFor(rc, {
+      source: openStorage(`s3://${config.stagingBucket}/${route.stagingPrefix}`),
+      target: targetOf(config),
+      asOf: run.asOf,
+      engineVersion: run.engineVersion,
+      stagingExpiryDays: config.stagingExpiryDays,
+      ...(config.glueDatabase ? { catalog: openGlueCatalog(config.glueDatabase) } : {}),
+      onWarning: run.onWarning,
+    }),
+  )
 }

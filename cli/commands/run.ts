@@ -1,6 +1,6 @@
 /** `lakesync run` and `lakesync reload`: apply pending DMS files (or rebuild from all of them) and publish. */
 
-import { loadRunConfig } from '../../etl/config/run-config.js'
+import { loadRunConfig, runOptionsFor } from '../../etl/config/run-config.js'
 import { ConfigError } from '../../etl/errors.js'
 import { runPipeline } from '../../etl/pipeline.js'
 import { asOfFlag, type Flags, type Io, openStorage, required } from '../common.js'
@@ -22,26 +22,24 @@ export async function runCommand(flags: Flags, io: Io, reload = false): Promise<
       ? (await import('../../etl/catalog/glue.js')).openGlueCatalog(database)
       : undefined
   const started = performance.now()
-  const result = await runPipeline({
-    source,
-    target,
-    spec: config.table,
-    format: config.format,
-    asOf,
-    cityToState: config.cityToState,
-    cityAliases: config.cityAliases,
-    engineVersion: io.version,
-    reload,
-    ...(catalog ? { catalog } : {}),
-    onWarning: (m) => io.err.write(`lakesync: warning: ${m}\n`),
-    onPhase: io.errIsTty ? (phase) => io.err.write(`\r${phase}...\x1b[K`) : undefined,
-    onProgress: io.errIsTty
-      ? (rows, file) => {
-          const s = (performance.now() - started) / 1000
-          io.err.write(`\rread ${rows} rows (${Math.round(rows / Math.max(s, 1e-3))} rows/s) ${file}\x1b[K`)
-        }
-      : undefined,
-  })
+  const result = await runPipeline(
+    runOptionsFor(config, {
+      source,
+      target,
+      asOf,
+      engineVersion: io.version,
+      reload,
+      ...(catalog ? { catalog } : {}),
+      onWarning: (m) => io.err.write(`lakesync: warning: ${m}\n`),
+      onPhase: io.errIsTty ? (phase) => io.err.write(`\r${phase}...\x1b[K`) : undefined,
+      onProgress: io.errIsTty
+        ? (rows, file) => {
+            const s = (performance.now() - started) / 1000
+            io.err.write(`\rread ${rows} rows (${Math.round(rows / Math.max(s, 1e-3))} rows/s) ${file}\x1b[K`)
+          }
+        : undefined,
+    }),
+  )
   if (io.errIsTty) io.err.write('\r\x1b[K')
   io.out.write(`${result.message}\n`)
   for (const rec of result.records) {

@@ -10,6 +10,7 @@ import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseDmsFormat } from '../dms/format.js'
 import { ConfigError } from '../errors.js'
+import type { RunOptions } from '../pipeline.js'
 import { parseTableSpec, USERS_SPEC } from '../table/spec.js'
 import type { DmsFormat, TableSpec } from '../types.js'
 import { parseCityAliases, parseCityMap } from './city-map.js'
@@ -99,4 +100,18 @@ export async function resolveRunConfig(
 export async function loadRunConfig(configFile?: string, citiesFlag?: string): Promise<RunConfig> {
   const raw = configFile === undefined ? {} : await readJson(configFile)
   return resolveRunConfig(raw, configFile ?? 'the defaults', dirname(configFile ?? '.'), citiesFlag)
+}
+
+/** What a run takes besides its resolved configuration: locations, as_of, engine version, hooks. */
+export type RunSettings = Omit<RunOptions, 'spec' | 'format' | 'cityToState' | 'cityAliases'>
+
+/** The run options of a resolved configuration: the one place a RunConfig becomes RunOptions. */
+export function runOptionsFor(config: RunConfig, settings: RunSettings): RunOptions {
+  return {
+    ...settings,
+    spec: config.table,
+    format: config.format,
+    cityToState: config.cityToState,
+    cityAliases: config.cityAliases,
+  }
 }

@@ -85,3 +85,8 @@ export function parseDateString(text: string): number | undefined {
   const bytes = new TextEncoder().encode(text)
   return parseDate(bytes, 0, bytes.length)
 }
+
+/** Today's UTC date as days since epoch: the default as_of of every run. */
+export function todayUtc(nowMs: number = Date.now()): number {
+  return Math.floor(nowMs / 86_400_000)
+}

@@ -19,6 +19,7 @@ import { at, LakesyncError } from '../errors.js'
 import { ensureBytes, ensureCapacity } from '../table/columns.js'
 import { appendDictRows, BytesDictionary, expandDict } from '../table/dictionary.js'
 import type { ColumnData, DmsFormat, ParsedFile, TableSpec } from '../types.js'
+import { csvPieces } from './policy.js'
 import { type ParsedChunk, runTask, warmPool, workerCount } from './worker-pool.js'
 
 const QUOTE = 34
@@ -186,9 +187,8 @@ export async function parseDmsCsvParallel(
   opts: ParallelCsvOptions = {},
 ): Promise<ParsedFile> {
   const workers = workerCount()
-  const { pieces = workers + 1, minPieceBytes = 64 * 1024 } = opts
-  const k = Math.min(pieces, Math.floor(bytes.length / Math.max(1, minPieceBytes)))
-  if (k >= 2 && workers > 0) warmPool() // a cold worker loads its modules while the pieces are cut and copied
+  const k = csvPieces(bytes.length, opts.pieces, opts.minPieceBytes)
+  if (k >= 2) warmPool() // a cold worker loads its modules while the pieces are cut and copied
   // Even pieces: measured at 1M rows, this thread and a worker parse at the same rate once both start, and both
   // start after the cut and the copy (this thread used to take a smaller share while it also hashed the files; the
   // hash now runs on the thread pool, read-dms-file.ts).

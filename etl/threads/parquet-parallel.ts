@@ -11,7 +11,8 @@ import {
   type ParquetWriteOptions,
 } from '../parquet/writer.js'
 import type { ColumnData, Table } from '../types.js'
-import { runTask, workerCount } from './worker-pool.js'
+import { parallelForColumns } from './policy.js'
+import { runTask } from './worker-pool.js'
 
 /** Rough bytes a column's encoding touches: what the split between the threads balances. */
 function weight(c: ColumnData, rows: number): number {
@@ -48,7 +49,7 @@ export async function encodeParquetParallel(
   table: Table,
   opts: ParquetWriteOptions = {},
 ): Promise<Uint8Array> {
-  if (workerCount() === 0 || table.columns.length < 2) {
+  if (!parallelForColumns(table.columns.length)) {
     const columns = table.spec.columns.map((_, ci) => encodeColumn(table, ci, opts))
     return assembleParquet(table.spec, table.length, columns, opts)
   }

@@ -69,8 +69,6 @@ const TASKS = {
   /** Some columns of a table, encoded for assembleParquet (the caller encodes the others meanwhile). */
   encodeColumns: (a: EncodeParquetArgs): EncodedColumnChunk[][] =>
     a.table.spec.columns.map((_, ci) => encodeColumn(a.table, ci, a.opts)),
-  /** Tests only: kills the worker thread running it, the way an out-of-memory abort would. */
-  crashForTest: (a: { exitCode: number }): never => process.exit(a.exitCode),
 }
 
 export type TaskName = keyof typeof TASKS
@@ -79,7 +77,7 @@ export type TaskResult<K extends TaskName> = ReturnType<(typeof TASKS)[K]>
 
 interface Request {
   id: number
-  task: TaskName
+  task: string
   args: unknown
 }
 
@@ -153,13 +151,15 @@ export function transferables(value: unknown): ArrayBuffer[] {
 
 // ---- the worker side ------------------------------------------------------------------------------------------
 
-function serve(): void {
+/** Answers the calling thread's requests with TASKS and `extra` (worker-pool-testing.ts adds its test task). */
+function serve(extra: Readonly<Record<string, (a: never) => unknown>> = {}): void {
   const port = parentPort!
+  const tasks = { ...TASKS, ...extra } as Record<string, ((a: unknown) => unknown) | undefined>
   port.on('message', (req: Request) => {
     let res: Response
     let transfer: ArrayBuffer[] = []
     try {
-      const fn = TASKS[req.task] as ((a: unknown) => unknown) | undefined
+      const fn = tasks[req.task]
       if (fn === undefined) throw new Error(`worker pool: unknown task ${JSON.stringify(req.task)}`)
       const result = fn(req.args)
       transfer = transferables(result) // results are fresh arrays of this thread: hand them over, do not copy
@@ -175,7 +175,7 @@ function serve(): void {
 
 interface Job {
   id: number
-  task: TaskName
+  task: string
   args: unknown
   transfer: Transferable[]
   resolve: (v: unknown) => void
@@ -187,10 +187,16 @@ interface Slot {
   jobs: Job[] // posted to this worker and not answered yet, in the order posted (the worker answers in order)
 }
 
-const WORKER_FLAG = { lakesyncWorker: true }
+/** A pool worker's workerData: `true` for this module's workers, another value for worker-pool-testing.ts's. */
+interface WorkerFlag {
+  lakesyncWorker: true | string
+}
+const WORKER_FLAG: WorkerFlag = { lakesyncWorker: true }
 
+/** What new workers run: this module, unless worker-pool-testing.ts names itself. */
+let entry = { url: new URL(import.meta.url), data: WORKER_FLAG }
 let slots: Slot[] = []
-let queue: Job[] = []
+const queue: Job[] = []
 let nextId = 1
 let configuredSize: number | undefined
 
@@ -218,11 +224,11 @@ export function workerCount(): number {
  * hook: on Node 20 a worker ignores ESM loader hooks (`--import tsx` in its execArgv included), CommonJS ones work.
  */
 function newWorker(): Worker {
-  const url = new URL(import.meta.url)
-  if (!/\.[cm]?ts$/.test(url.pathname)) return new Worker(url, { workerData: WORKER_FLAG })
+  const { url, data } = entry
+  if (!/\.[cm]?ts$/.test(url.pathname)) return new Worker(url, { workerData: data })
   const require = createRequire(url)
   const code = `require(${JSON.stringify(require.resolve('tsx/cjs/api'))}).register(); require(${JSON.stringify(fileURLToPath(url))})`
-  return new Worker(code, { eval: true, workerData: WORKER_FLAG })
+  return new Worker(code, { eval: true, workerData: data })
 }
 
 function startWorker(): Slot {
@@ -310,19 +316,25 @@ export function warmPool(): void {
   while (slots.length < workerCount()) slots.push(startWorker())
 }
 
-/** Tests only: stops every worker and reads LAKESYNC_WORKERS again. Queued and running tasks are rejected. */
-export async function resetPoolForTest(): Promise<void> {
-  const stopping = slots.map((s) => s.worker.terminate())
-  for (const j of queue) j.reject(new Error('worker pool: reset'))
-  queue = []
-  await Promise.all(stopping)
-  slots = []
-  configuredSize = undefined
-}
-
-/** Tests only: how many tasks each live worker has been handed and not answered yet. */
-export function inFlightForTest(): number[] {
-  return slots.map((s) => s.jobs.length)
+/**
+ * The pool's state and worker entry, for worker-pool-testing.ts (the tests' hooks) only: no engine module uses it.
+ */
+export const poolInternals = {
+  /** The live workers, each with how many tasks it has been handed and not answered yet. */
+  workers: (): { worker: Worker; inFlight: number }[] =>
+    slots.map((s) => ({ worker: s.worker, inFlight: s.jobs.length })),
+  /** Empties the queue of tasks that wait for a worker, returning them (the caller rejects them). */
+  takeQueued: (): { reject: (e: Error) => void }[] => queue.splice(0),
+  /** Forgets the workers and the pool's size: the next task reads LAKESYNC_WORKERS again and starts new ones. */
+  forget: (): void => {
+    slots = []
+    configuredSize = undefined
+  },
+  /** New workers run `url` (a module that calls `serve` when it sees `data`) instead of this module. */
+  startWorkersFrom: (url: URL, data: WorkerFlag): void => {
+    entry = { url, data }
+  },
+  serve,
 }
 
 /** The number of live worker threads (tests). */
@@ -343,4 +355,4 @@ export function encodeParquetAsync(
   return runTask('encodeParquet', { table, opts: writeOpts }, transfer ? transferables(table) : [])
 }
 
-if (!isMainThread && (workerData as typeof WORKER_FLAG | undefined)?.lakesyncWorker === true) serve()
+if (!isMainThread && (workerData as WorkerFlag | undefined)?.lakesyncWorker === true) serve()

@@ -23,7 +23,15 @@ def _input(name: str, location: str, columns, version: int) -> dict:
     }
 
 
+def _version(glue, database: str, name: str) -> str | None:
+    try:
+        return glue.get_table(DatabaseName=database, Name=name)["Table"].get("Parameters", {}).get("lakesync_version")
+    except glue.exceptions.EntityNotFoundException:
+        return None
+
+
 def publish(database: str, target_root: str, spec: dict, record: dict, client=None) -> None:
+    """Points both tables at record's version; a catalog already there is left alone (each run checks it)."""
     from .plan import features_table_name
     from .storage import aws_client
 
@@ -32,6 +40,8 @@ def publish(database: str, target_root: str, spec: dict, record: dict, client=No
     root = target_root.rstrip("/")
     tables = [(spec["name"], [(c["name"], c["type"]) for c in spec["columns"]]),
               (features_table_name(spec["name"]), FEATURES_COLUMNS)]
+    if all(_version(glue, database, name) == str(record["version"]) for name, _ in tables):
+        return
     try:
         glue.create_database(DatabaseInput={"Name": database})
     except glue.exceptions.AlreadyExistsException:

@@ -64,7 +64,8 @@ def _utf8_key(s):
 class Context:
     def __init__(self, source, target, as_of: int, city_to_state: dict, city_aliases: dict,
                  spec: dict | None = None, fmt: dict | None = None, reload: bool = False,
-                 staging_expiry_days: float = 30, max_commits: int = 10, now=None, warn=None):
+                 staging_expiry_days: float = 30, max_commits: int = 10, now=None, warn=None,
+                 glue_database: str | None = None):
         self.source = source
         self.target = target
         self.as_of = as_of
@@ -77,6 +78,7 @@ class Context:
         self.max_commits = max_commits
         self.now = now or (lambda: datetime.now(timezone.utc))
         self.warn = warn or (lambda m: None)
+        self.glue_database = glue_database  # the catalog run() switches after each commit; None: no catalog
         self.order = self.fmt.get("orderChangesBy", "file")
 
 
@@ -342,6 +344,15 @@ def _abandon(target, entry: dict, reason: str, now: datetime) -> bool:
     return target.replace_if_match(commit_path(r["table"], r["version"]), encode(rec), entry["etag"]) is not None
 
 
+def _publish_catalog(ctx: Context, record: dict) -> None:
+    """Points the catalog at record's version unless it already does (etl/pipeline.ts publishCatalog)."""
+    if ctx.glue_database is None:
+        return
+    from .catalog import publish
+
+    publish(ctx.glue_database, ctx.target.root, ctx.spec, record)
+
+
 def run(spark, ctx: Context) -> dict:
     """runPipeline: returns {committed, version, records, message}."""
     source, target, spec = ctx.source, ctx.target, ctx.spec
@@ -360,6 +371,9 @@ def run(spark, ctx: Context) -> dict:
             raise StateError("commit_conflict", f"commit: {table} kept changing under this run; run again")
         t0 = time.perf_counter()
         log = read_commit_log(target, table)
+        # A catalog switch that failed after an earlier commit is repaired here, before anything else.
+        if log["current"] is not None:
+            _publish_catalog(ctx, log["current"])
         head = log["head"]
         if head is not None and head["record"]["state"] == "pending":
             hr = head["record"]
@@ -456,6 +470,7 @@ def run(spark, ctx: Context) -> dict:
             continue
         records.append(record)
         reload = False
+        _publish_catalog(ctx, record)
         attempt += 1
 
 

@@ -10,7 +10,8 @@ Commands:
       On bad input, writes nothing, prints {"error": {...}} to stdout and exits with status 2.
   python3 scripts/reference_model.py build-fixtures [--fixtures DIR]
       (Re)creates every case folder in test/fixtures (source/, case.json, expected/) and
-      test/fixtures/README.md. Only the case folders defined below are deleted/rewritten.
+      test/fixtures/README.md from the catalogue in scripts/reference_cases.py. Only the case
+      folders it defines are deleted/rewritten.
   python3 scripts/reference_model.py check-fixtures [--fixtures DIR]
       Rebuilds into a temporary folder and reports any difference with the checked-in tree.
 
@@ -38,6 +39,8 @@ import tempfile
 import zlib
 from fractions import Fraction
 
+import reference_cases  # the case catalogue, data only (beside this file)
+
 # ----------------------------------------------------------------------------------------
 # Data
 # ----------------------------------------------------------------------------------------
@@ -47,11 +50,12 @@ CITY_ALIASES = json.loads(CITY_ALIASES_JSON)
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUNDLED_CITY_MAP = os.path.join(REPO_ROOT, "examples", "pyspark-cdc", "city_to_state.csv")
-REFERENCE_DATA = os.path.join(REPO_ROOT, "examples", "pyspark-cdc", "data")
 DEFAULT_CITIES_REL = "../../../examples/pyspark-cdc/city_to_state.csv"
 
 INT32_MIN = -(2 ** 31)
 INT32_MAX = 2 ** 31 - 1
+
+ZERO_COUNTS = ("inserts", "replaces", "updates", "upserts_of_missing", "deletes", "deletes_of_missing")
 
 USERS_HEADER = ["user_id", "name", "city", "last_login"]
 FEATURES_HEADER = ["user_id", "name", "city", "last_login", "state",
@@ -458,621 +462,112 @@ def run_to_dir(source, as_of, cities, out):
 
 
 # ----------------------------------------------------------------------------------------
-# Fixture definitions
+# The case catalogue (scripts/reference_cases.py) and its hand-computed facts
 # ----------------------------------------------------------------------------------------
-# Each case: name -> dict(description, asOf, files={relpath under source/: bytes},
-#   cities=optional bytes of a case-local city map (written to cities.csv),
-#   error=optional dict(code, file, line, column)  (hand-written; checked against the model),
-#   checks=optional function(table, counts, features) asserting hand-computed facts,
-#   source=how the expected output was obtained (for README)).
 
 def gz(data):
     return gzip.compress(data, compresslevel=9, mtime=0)
 
 
-def reference_files():
+def file_bytes(content):
+    """A source file's bytes from the catalogue's content: bytes, or {"gzip": bytes[, "cut_in_half": True]}."""
+    if isinstance(content, bytes):
+        return content
+    data = gz(content["gzip"])
+    return data[:len(data) // 2] if content.get("cut_in_half") else data
+
+
+def folder_files(rel):
+    folder = os.path.join(REPO_ROOT, *rel.split("/"))
     files = {}
-    for name in sorted(os.listdir(REFERENCE_DATA)):
-        with open(os.path.join(REFERENCE_DATA, name), "rb") as fh:
+    for name in sorted(os.listdir(folder)):
+        with open(os.path.join(folder, name), "rb") as fh:
             files[name] = fh.read()
     return files
 
 
-def frow(features, user_id):
-    for r in features:
-        if r[0] == user_id:
-            return r
-    raise AssertionError(f"user {user_id} not in features")
-
-
-def counts_of(counts, file):
-    for c in counts:
-        if c["file"] == file:
-            return {k: v for k, v in c.items() if k != "file"}
-    raise AssertionError(f"{file} not in counts")
-
-
-def zero(**kw):
-    base = {"inserts": 0, "replaces": 0, "updates": 0, "upserts_of_missing": 0,
-            "deletes": 0, "deletes_of_missing": 0}
-    base.update(kw)
-    return base
-
-
-D = datetime.date
-
-# The sample printed in examples/pyspark-cdc/SEED-README.txt (first 10 feature rows).
-SEED_SAMPLE = [
-    (73, "Oliver Figueroa", "Austin", D(2019, 10, 3), "Minnesota", 3, 0.3333333333333333, 3),
-    (81, "Samantha Myers", "Austin", D(2021, 1, 1), "Minnesota", 2, 0.3333333333333333, 3),
-    (11, "Francis Davidson", "Austin", D(2021, 9, 20), "Minnesota", 1, 0.3333333333333333, 3),
-    (75, "Malcolm Nelson", "Boston", D(2021, 7, 15), "Massachusetts", 3, 0.6666666666666666, 3),
-    (36, "Josephine Sherman", "Boston", D(2021, 8, 14), "Massachusetts", 2, 0.6666666666666666, 3),
-    (69, "Maurice Chandler", "Boston", D(2021, 9, 25), "Massachusetts", 1, 0.6666666666666666, 3),
-    (20, "Domingo Byrd", "Charlotte", D(2021, 9, 10), "North Carolina", 2, 1.0, 2),
-    (3, "Steve Goodwin", "Charlotte", D(2021, 9, 19), "North Carolina", 1, 1.0, 2),
-    (93, "Kate Mcbride", "Chicago", D(2021, 8, 13), "Illinois", 2, 1.0, 2),
-    (17, "Martin Adkins", "Chicago", D(2021, 9, 3), "Illinois", 1, 1.0, 2),
-]
-
-
-def check_reference(table, counts, features):
-    assert features[:10] == SEED_SAMPLE, features[:10]
-    assert table[6] == ("Mindy George", "Los Angeles", D(2021, 10, 15))
-    assert table[8] == ("Kevin Durant", "Denver", D(2021, 10, 14))
-    assert counts_of(counts, "20211017-194324349.csv") == zero(inserts=3, updates=3)
-    assert counts_of(counts, "LOAD00000001.csv") == {"rows": 103}
-    nash = [r for r in features if r[2] == "Nashville"]
-    assert len(nash) == 3 and all(r[4] == "Tennessee" and r[7] == 3 for r in nash)
-    assert table[9] == ("Darla Hayes", "New York", D(2021, 10, 17)) and frow(features, 9)[4] is None
-    assert frow(features, 139)[4] == "New York"  # Long Island City
-
-
-LOAD_BASIC = (b"1,Alice,Austin,2021-10-01\n"
-              b"2,Bob,Boston,2021-09-01\n"
-              b"3,Carol,Chicago,2021-08-01\n")
-
-
-def build_cases():
+def load_cases():
+    """name -> dict(description, asOf, files={relpath under source/: bytes}, cities, error, expect, premises, source)."""
     cases = {}
-
-    def case(name, description, files, as_of="2021-10-17", cities=None, error=None, checks=None,
-             source="reference model"):
-        assert name not in cases
-        cases[name] = dict(description=description, asOf=as_of, files=files, cities=cities,
-                           error=error, checks=checks, source=source)
-
-    # ---------------------------------------------------------------- success cases
-    case("reference",
-         "The 6 seed files from examples/pyspark-cdc/data, as_of 2021-10-17 (first 10 feature rows = SEED-README sample).",
-         reference_files(), checks=check_reference,
-         source="reference model; first 10 feature rows checked equal to the sample in examples/pyspark-cdc/SEED-README.txt")
-
-    def check_quoted(t, c, f):
-        assert t[1] == ('Smith, "Bobby"', "Washington, D.C.", D(2021, 10, 1))
-        assert t[2] == ("line one\nline two", "Boston", D(2021, 9, 1))
-        assert t[3] == ("crlf one\r\ncrlf two", "Boston", None)
-        assert t[4] == ('"', "Chicago", D(2021, 10, 17))
-        assert t[5] == ("Ann, \"the\"\nsecond", "Washington, D.C.", D(2021, 1, 1))
-        assert frow(f, 1)[4] == "District of Columbia"
-    case("quoted-fields",
-         "Quoted fields with commas, doubled quotes, LF and CRLF inside quotes, quoted ints/dates, city 'Washington, D.C.' from the map.",
-         {"LOAD00000001.csv": (b'1,"Smith, ""Bobby""","Washington, D.C.",2021-10-01\n'
-                               b'2,"line one\nline two",Boston,2021-09-01\n'
-                               b'3,"crlf one\r\ncrlf two","Boston",\n'
-                               b'"4","""","Chicago","2021-10-17"\n'),
-          "20211017-120000000.csv": (b'I,5,"Ann, ""the""\nsecond","Washington, D.C.",2021-01-01\n'
-                                     b'"U","6","x,y","a""b","2021-10-10"\n'
-                                     b'D,"6",",",",",","\n')},
-         checks=check_quoted)
-
-    unicode_cities = ("city,state\n"
-                      "São Paulo,SP State\n"
-                      "Zürich,Canton of Zürich\n"
-                      "Montréal,Québec\n"
-                      "\uff21city,Fullwidth State\n"
-                      "\U0001F600city,Emoji State\n"
-                      "Zagreb,Grad Zagreb\n"
-                      "\"Washington, D.C.\",District of Columbia\n").encode("utf-8")
-
-    def check_unicode(t, c, f):
-        cities_in_order = []
-        for r in f:
-            if r[2] not in cities_in_order:
-                cities_in_order.append(r[2])
-        # UTF-8 byte order: ASCII < "Montre\u0301al" (e + U+0301) < "Montréal" ... ; U+FF21 < U+1F600
-        assert cities_in_order == sorted(cities_in_order, key=lambda s: s.encode("utf-8"))
-        assert cities_in_order.index("\uff21city") < cities_in_order.index("\U0001F600city")
-        # UTF-16 order would put the emoji (surrogate 0xD83D) before U+FF21:
-        assert sorted(["\uff21city", "\U0001F600city"], key=lambda s: s.encode("utf-16-be")) == ["\U0001F600city", "\uff21city"]
-        assert frow(f, 3)[4] == "Québec" and frow(f, 4)[4] is None  # decomposed é is a different city
-        assert frow(f, 8)[4] == "Emoji State" and frow(f, 7)[4] == "Fullwidth State"
-    case("unicode",
-         "Unicode names and cities (accents, NFC vs NFD, U+FF21 vs U+1F600 where UTF-8 order differs from UTF-16 order, emoji names); case-local city map.",
-         {"LOAD00000001.csv": ("1,José Ñúñez,São Paulo,2021-10-01\n"
-                               "2,Zoë 😀 Brontë,Zürich,2021-09-30\n"
-                               "3,François,Montréal,2021-10-02\n"
-                               "4,Françoise,Montre\u0301al,2021-10-03\n"
-                               "5,Zed,Zagreb,2021-05-05\n"
-                               "6,Ａｌｉｃｅ,\uff21city,2021-10-04\n").encode("utf-8"),
-          "20211017-120000000.csv": ("I,7,李小龍,\uff21city,2021-06-01\n"
-                                     "I,8,Ωmega,\U0001F600city,2021-10-05\n"
-                                     "I,9,日本語,東京,2021-10-06\n"
-                                     "I,10,Ünal,Zürich,2020-01-01\n"
-                                     "U,2,Zoë 😀 Brontë,Zürich,2021-10-10\n").encode("utf-8")},
-         cities=unicode_cities, checks=check_unicode)
-
-    def check_bom(t, c, f):
-        assert t[1] == ("Alice", "Austin", D(2021, 10, 1))
-        assert t[4] == ("Dan", "Denver", D(2021, 10, 2))
-        assert t[5] == ("Eve", "Boston", D(2021, 10, 3))
-        assert counts_of(c, "20211017-120000000.csv") == zero(inserts=1, updates=1)
-    case("bom",
-         "UTF-8 BOM at the start of a LOAD file (before a quoted field) and of change files; BOM is not part of the first value.",
-         {"LOAD00000001.csv": BOM + b'"1",Alice,Austin,2021-10-01\n2,Bob,Boston,2021-09-01\n',
-          "LOAD00000002.csv": BOM + b'3,Carol,Chicago,2021-08-01\n',
-          "20211017-120000000.csv": BOM + b'I,4,Dan,Denver,2021-10-02\nU,2,Bob,Boston,2021-10-05\n',
-          "20211017-130000000.csv": BOM + b'"I",5,Eve,Boston,2021-10-03\n'},
-         checks=check_bom)
-
-    def check_crlf(t, c, f):
-        assert t[1] == ("Alice", "Austin", None)
-        assert t[4] == ("Dan", "Denver", D(2021, 10, 2))
-        assert t[2] == ("Bob", "Boston", D(2021, 10, 5))
-        assert 3 not in t
-    case("crlf-rows",
-         "CRLF row endings (and LF/CRLF mixed within one file); a NULL last field before CRLF.",
-         {"LOAD00000001.csv": b"1,Alice,Austin,\r\n2,Bob,Boston,2021-09-01\r\n3,Carol,Chicago,2021-08-01\r\n",
-          "20211017-120000000.csv": b"I,4,Dan,Denver,2021-10-02\r\nU,2,Bob,Boston,2021-10-05\nD,3,Carol,Chicago,2021-08-01\r\n"},
-         checks=check_crlf)
-
-    def check_no_trailing(t, c, f):
-        assert t[3] == ("Carol", "Chicago", None)
-        assert t[5] == ("Eve", "Boston", D(2021, 10, 3))
-        assert t[6] == ("Frank", None, D(2021, 10, 4))
-        assert t[7] == ("Gus", "Austin", None)
-    case("no-trailing-newline",
-         "Final row without trailing newline: LOAD file ending in an empty (NULL) field, change files ending in a quoted field / plain field / NULL field.",
-         {"LOAD00000001.csv": b"1,Alice,Austin,2021-10-01\n2,Bob,Boston,2021-09-01\n3,Carol,Chicago,",
-          "20211017-120000000.csv": b'I,4,Dan,Denver,2021-10-02\nI,5,Eve,Boston,"2021-10-03"',
-          "20211017-130000000.csv": b"I,6,Frank,,2021-10-04",
-          "20211017-140000000.csv": b"I,7,Gus,Austin,"},
-         checks=check_no_trailing)
-
-    case("op-insert-existing",
-         "I on a key that exists replaces the whole row (counted as replace).",
-         {"LOAD00000001.csv": LOAD_BASIC,
-          "20211017-120000000.csv": b"I,2,Bobby,Denver,2021-10-10\n"},
-         checks=lambda t, c, f: (
-             assert_(t[2] == ("Bobby", "Denver", D(2021, 10, 10))),
-             assert_(counts_of(c, "20211017-120000000.csv") == zero(replaces=1))))
-
-    case("op-update-missing",
-         "U on a missing key inserts it (counted as upsert_of_missing).",
-         {"LOAD00000001.csv": LOAD_BASIC,
-          "20211017-120000000.csv": b"U,4,Dan,Denver,2021-10-10\n"},
-         checks=lambda t, c, f: (
-             assert_(t[4] == ("Dan", "Denver", D(2021, 10, 10))),
-             assert_(counts_of(c, "20211017-120000000.csv") == zero(upserts_of_missing=1))))
-
-    case("op-delete-missing",
-         "D on a missing key does nothing (counted as delete_of_missing); D on a present key deletes.",
-         {"LOAD00000001.csv": LOAD_BASIC,
-          "20211017-120000000.csv": b"D,99,Nobody,Nowhere,2021-10-10\nD,3,Carol,Chicago,2021-08-01\n"},
-         checks=lambda t, c, f: (
-             assert_(sorted(t) == [1, 2]),
-             assert_(counts_of(c, "20211017-120000000.csv") == zero(deletes=1, deletes_of_missing=1))))
-
-    case("op-delete-then-insert",
-         "D then I of the same key in one file: the row ends with the I values (1 delete + 1 insert).",
-         {"LOAD00000001.csv": LOAD_BASIC,
-          "20211017-120000000.csv": b"D,2,Bob,Boston,2021-09-01\nI,2,Bob Two,Austin,2021-10-11\n"},
-         checks=lambda t, c, f: (
-             assert_(t[2] == ("Bob Two", "Austin", D(2021, 10, 11))),
-             assert_(counts_of(c, "20211017-120000000.csv") == zero(inserts=1, deletes=1))))
-
-    case("op-insert-then-delete",
-         "I then D of a new key in one file: the key is absent at the end (1 insert + 1 delete).",
-         {"LOAD00000001.csv": LOAD_BASIC,
-          "20211017-120000000.csv": b"I,4,Dan,Denver,2021-10-02\nD,4,Dan,Denver,2021-10-02\n"},
-         checks=lambda t, c, f: (
-             assert_(sorted(t) == [1, 2, 3]),
-             assert_(counts_of(c, "20211017-120000000.csv") == zero(inserts=1, deletes=1))))
-
-    case("op-insert-then-update",
-         "I then U of a new key in one file: 1 insert + 1 update, the U values win.",
-         {"LOAD00000001.csv": LOAD_BASIC,
-          "20211017-120000000.csv": b"I,4,Dan,Denver,2021-10-02\nU,4,Daniel,Dallas,2021-10-12\n"},
-         checks=lambda t, c, f: (
-             assert_(t[4] == ("Daniel", "Dallas", D(2021, 10, 12))),
-             assert_(counts_of(c, "20211017-120000000.csv") == zero(inserts=1, updates=1))))
-
-    case("op-last-change-wins",
-         "Many changes to the same keys across files and within files; only the last change per key counts; untouched keys keep their loaded row.",
-         {"LOAD00000001.csv": LOAD_BASIC + b"4,Dan,Denver,2021-01-01\n",
-          "20211017-120000000.csv": b"U,1,A1,Austin,2021-10-02\nU,1,A2,Boston,2021-10-03\nD,2,,,\nI,5,E1,Chicago,2021-10-04\n",
-          "20211017-130000000.csv": b"I,2,B3,Denver,2021-10-05\nU,1,A3,Chicago,2021-10-06\nD,5,E1,Chicago,2021-10-04\nU,5,E2,Austin,\n",
-          "20211018-000000000.csv": b"D,1,,,\nD,1,,,\nI,1,A4,Austin,2021-10-07\nI,1,A5,Austin,2021-10-08\n"},
-         checks=lambda t, c, f: (
-             assert_(t == {1: ("A5", "Austin", D(2021, 10, 8)), 2: ("B3", "Denver", D(2021, 10, 5)),
-                           3: ("Carol", "Chicago", D(2021, 8, 1)), 4: ("Dan", "Denver", D(2021, 1, 1)),
-                           5: ("E2", "Austin", None)}),
-             assert_(counts_of(c, "20211017-120000000.csv") == zero(inserts=1, updates=2, deletes=1)),
-             assert_(counts_of(c, "20211017-130000000.csv") == zero(inserts=1, updates=1, deletes=1, upserts_of_missing=1)),
-             assert_(counts_of(c, "20211018-000000000.csv") == zero(inserts=1, replaces=1, deletes=1, deletes_of_missing=1))))
-
-    hex_files = {}
-    for i, counter in enumerate(["00000001", "00000002", "00000009", "0000000A", "0000000F", "00000010", "0000001A"]):
-        hex_files[f"LOAD{counter}.csv"] = f"{100 + i},User {counter},Austin,2021-10-{i + 1:02d}\n{200 + i},Other {counter},Boston,\n".encode()
-    hex_files["20211017-120000000.csv"] = b"U,103,Updated 0A,Austin,2021-10-17\n"
-
-    def check_hex(t, c, f):
-        assert [x["file"] for x in c[:7]] == ["LOAD00000001.csv", "LOAD00000002.csv", "LOAD00000009.csv",
-                                              "LOAD0000000A.csv", "LOAD0000000F.csv", "LOAD00000010.csv",
-                                              "LOAD0000001A.csv"]
-        assert len(t) == 14 and t[103][0] == "Updated 0A"
-    case("load-hex-order",
-         "Several LOAD files with hexadecimal counters (…09 < …0A < …0F < …10 < …1A); all unioned; counts.json lists them in hex order.",
-         hex_files, checks=check_hex)
-
-    case("empty-files",
-         "0-byte change files (counted with all zeros) and a 0-byte LOAD file (rows 0) next to a non-empty one; a change file that is only a BOM.",
-         {"LOAD00000001.csv": b"",
-          "LOAD00000002.csv": LOAD_BASIC,
-          "20211017-120000000.csv": b"",
-          "20211017-130000000.csv": b"U,1,Alicia,Austin,2021-10-10\n",
-          "20211017-140000000.csv": b"",
-          "20211017-150000000.csv": BOM},
-         checks=lambda t, c, f: (
-             assert_(counts_of(c, "LOAD00000001.csv") == {"rows": 0}),
-             assert_(counts_of(c, "20211017-120000000.csv") == zero()),
-             assert_(counts_of(c, "20211017-150000000.csv") == zero()),
-             assert_(t[1][0] == "Alicia")))
-
-    case("empty-load-only",
-         "A single 0-byte LOAD file and nothing else: both outputs are header-only.",
-         {"LOAD00000001.csv": b""},
-         checks=lambda t, c, f: assert_(t == {} and f == []))
-
-    def check_nulls(t, c, f):
-        # Austin: dates 10-01, 10-01, 09-01, NULL, NULL -> dense ranks 1,1,2,3,3
-        austin = {r[0]: r[5] for r in f if r[2] == "Austin"}
-        assert austin == {1: 1, 2: 1, 3: 2, 4: 3, 5: 3}, austin
-        # Denver: all dates NULL -> rank 1, rate 0.0
-        denver = [r for r in f if r[2] == "Denver"]
-        assert [r[5] for r in denver] == [1, 1] and denver[0][6] == 0.0 and denver[0][4] == "Colorado"
-        # NULL city group: last in output, state NULL
-        nullc = [r for r in f if r[2] is None]
-        assert f[-len(nullc):] == nullc and len(nullc) == 5
-        assert {r[0]: r[5] for r in nullc} == {20: 2, 21: 1, 22: 3, 23: 3, 9: 3}
-        assert all(r[4] is None and r[7] == 5 and r[6] == 0.4 for r in nullc)
-        assert t[9] == (None, None, None)
-    case("nulls",
-         "NULL dates (rank after the oldest real date, shared; never count toward the rate but count in n), a city whose dates are all NULL (rank 1, rate 0.0), NULL cities forming one group sorted last, NULL names.",
-         {"LOAD00000001.csv": (b"1,A,Austin,2021-10-01\n2,B,Austin,2021-10-01\n3,C,Austin,2021-09-01\n"
-                               b"4,D,Austin,\n5,,Austin,\n6,F,Denver,\n7,G,Denver,\n"
-                               b"20,N1,,2021-10-01\n21,N2,,2021-10-05\n22,N3,,\n"),
-          "20211017-120000000.csv": b"I,23,,,\nI,9,,,\n"},
-         checks=check_nulls)
-
-    def check_empty_vs_null(t, c, f):
-        assert t[1] == ("", "Austin", D(2021, 10, 1))
-        assert t[2] == (None, "Austin", D(2021, 10, 1))
-        assert t[3] == ("", "", D(2021, 10, 2))
-        assert t[4] == ("x", None, D(2021, 10, 2))
-        assert f[0][2] == "" and f[0][4] is None  # "" city sorts first; not in map
-        assert f[-1][2] is None
-    case("empty-string-vs-null",
-         'Quoted "" is the empty string, an empty unquoted field is NULL: names and cities; the "" city is its own group, sorted first, and is written as "" while NULL is written as nothing.',
-         {"LOAD00000001.csv": b'1,"",Austin,2021-10-01\n2,,Austin,2021-10-01\n',
-          "20211017-120000000.csv": b'I,3,"","",2021-10-02\nI,4,x,,2021-10-02\nI,5,"",,\n'},
-         checks=check_empty_vs_null)
-
-    def check_window(t, c, f):
-        # as_of 2024-03-01; 2024 is a leap year. 90 days before = 2023-12-02; 91 days = 2023-12-01
-        assert (D(2024, 3, 1) - D(2023, 12, 2)).days == 90 and (D(2024, 3, 1) - D(2023, 12, 1)).days == 91
-        rates = {r[2]: (r[6], r[7]) for r in f}
-        assert rates["Austin"] == (0.5, 2)   # 90 days counts, 91 doesn't
-        assert rates["Boston"] == (1.0, 2)   # future date and as_of itself count
-        assert rates["Chicago"] == (0.0, 1)  # 91 days
-        assert rates["Denver"] == (2 / 3, 3)  # NULL date in n
-        assert rates["Miami"] == (0.25, 4)
-        assert rates["Dallas"] == (0.2, 5)
-        assert rates["Phoenix"] == (1 / 7, 7)
-    case("login-window-boundary",
-         "as_of 2024-03-01 (leap year): exactly 90 days before counts, 91 does not, future dates and as_of itself count, NULL counts in n only; rates 1/3-style doubles (0.2, 0.25, 1/7, 2/3).",
-         {"LOAD00000001.csv": (b"1,In90,Austin,2023-12-02\n2,Out91,Austin,2023-12-01\n"
-                               b"3,Future,Boston,2024-03-02\n4,Today,Boston,2024-03-01\n"
-                               b"5,Out91,Chicago,2023-12-01\n"
-                               b"6,A,Denver,2024-02-29\n7,B,Denver,2023-12-02\n8,C,Denver,\n"
-                               b"10,A,Miami,2030-01-01\n11,B,Miami,2000-01-01\n12,C,Miami,\n13,D,Miami,2023-11-30\n"
-                               b"20,A,Dallas,2024-01-01\n21,B,Dallas,2023-01-01\n22,C,Dallas,2022-01-01\n23,D,Dallas,2021-01-01\n24,E,Dallas,2020-01-01\n"
-                               b"30,A,Phoenix,2024-02-01\n31,B,Phoenix,2023-02-01\n32,C,Phoenix,2023-02-01\n33,D,Phoenix,\n34,E,Phoenix,\n35,F,Phoenix,2019-02-01\n36,G,Phoenix,2018-02-01\n")},
-         as_of="2024-03-01", checks=check_window)
-
-    def check_alias(t, c, f):
-        assert t[1][1] == "Nashville-Davidson"  # users table keeps the source value
-        nash = [r for r in f if r[2] == "Nashville"]
-        assert [r[0] for r in nash] == [3, 2, 1] and all(r[4] == "Tennessee" and r[7] == 3 for r in nash)
-        assert [r[5] for r in nash] == [3, 2, 1]
-        low = [r for r in f if r[2] == "nashville-davidson"]
-        assert len(low) == 1 and low[0][4] is None
-        assert frow(f, 5)[2] == "Nashville-Davidson " and frow(f, 5)[4] is None
-    case("nashville-alias",
-         "City alias Nashville-Davidson -> Nashville in the features table only (merged group, state Tennessee); exact match only (lower-case and trailing-space variants are not aliased).",
-         {"LOAD00000001.csv": (b"1,A,Nashville-Davidson,2021-10-01\n2,B,Nashville,2021-09-01\n"
-                               b"3,C,Nashville-Davidson,2021-08-01\n"),
-          "20211017-120000000.csv": b"I,4,D,nashville-davidson,2021-10-02\nI,5,E,Nashville-Davidson ,2021-10-02\n"},
-         checks=check_alias)
-
-    def check_missing_city(t, c, f):
-        st = {r[2]: r[4] for r in f}
-        assert st == {"Atlantis": None, "Austin": "Minnesota", "Oklahoma City": "Oklahoma",
-                      "Oklahoma city": None, "Zagreb": None, "austin": None, " Austin": None}, st
-        assert [r[2] for r in f] == [" Austin", "Atlantis", "Austin", "Oklahoma City", "Oklahoma city",
-                                     "Zagreb", "austin"]
-    case("missing-city",
-         "Cities missing from the map get a NULL state; lookup is exact and case-sensitive ('austin', ' Austin', 'Oklahoma city' miss); byte-order sort puts upper case before lower case.",
-         {"LOAD00000001.csv": (b"1,A,Atlantis,2021-10-01\n2,B,Austin,2021-09-01\n3,C,austin,2021-09-01\n"
-                               b"4,D,Oklahoma city,2021-08-01\n5,E,Oklahoma City,2021-08-01\n6,F,Zagreb,2021-08-01\n"
-                               b'7,G," Austin",2021-08-01\n')},
-         checks=check_missing_city)
-
-    frac_files = {
-        "LOAD00000001.csv": b"1,Start,Austin,2021-10-01\n",
-        # every file overwrites key 1 (so the last applied file is visible) and inserts its own key
-        "20211017-120000123.csv": b"U,1,v123,Austin,2021-10-02\nI,123,a,Austin,2021-10-02\n",
-        "20211017-1200001225.csv": b"U,1,v1225,Austin,2021-10-02\nI,1225,a,Austin,2021-10-02\n",
-        "20211017-1200001230.csv": b"U,1,v1230,Austin,2021-10-02\nI,1230,a,Austin,2021-10-02\n",
-        "20211017-120000999.csv": b"U,1,v999,Austin,2021-10-02\nI,999,a,Austin,2021-10-02\n",
-        "20211017-1200001000.csv": b"U,1,v1000,Austin,2021-10-02\nI,1000,a,Austin,2021-10-02\n",
-        "20211017-120000100.csv": b"U,1,v100,Austin,2021-10-02\nI,100,a,Austin,2021-10-02\n",
-        "20211017-12000009999.csv": b"U,1,v09999,Austin,2021-10-02\nI,9999,a,Austin,2021-10-02\n",
-        "20211016-235959999999.csv": b"U,1,vprevday,Austin,2021-10-02\nI,7,a,Austin,2021-10-02\n",
-        "20211017-115959999.csv": b"U,1,v115959,Austin,2021-10-02\nI,8,a,Austin,2021-10-02\n",
-    }
-
-    def check_frac(t, c, f):
-        order = [x["file"] for x in c[1:]]
-        assert order == ["20211016-235959999999.csv", "20211017-115959999.csv", "20211017-12000009999.csv",
-                         "20211017-120000100.csv", "20211017-1200001000.csv", "20211017-1200001225.csv",
-                         "20211017-120000123.csv", "20211017-1200001230.csv", "20211017-120000999.csv"], order
-        assert t[1][0] == "v999"
-    case("fraction-ordering",
-         "Change files whose fraction has 3 to 6 digits are ordered by timestamp VALUE (.09999 < .100 = .1000 < .1225 < .123 = .1230 < .999; integer parsing of the fraction would get this wrong), equal values by file name, plus a previous-day and previous-second file; key 1 is updated in every file so the last writer (v999) is observable, and counts.json shows the order.",
-         frac_files, checks=check_frac)
-
-    def check_partitions(t, c, f):
-        assert [x["file"] for x in c] == ["LOAD00000001.csv", "LOAD00000002.csv", "20211009-235959000.csv",
-                                          "20211010-000000000.csv", "20211017-194324349.csv"]
-        assert t[1][0] == "third"
-    case("date-partitions",
-         "Files in YYYY/MM/DD/ subfolders (LOAD files at the root and in a folder, change files across folders); ordering ignores the folder path.",
-         {"LOAD00000001.csv": b"1,Alice,Austin,2021-10-01\n",
-          "2021/10/08/LOAD00000002.csv": b"2,Bob,Boston,2021-10-01\n",
-          "2021/10/09/20211009-235959000.csv": b"U,1,first,Austin,2021-10-02\n",
-          "2021/10/10/20211010-000000000.csv": b"U,1,second,Austin,2021-10-03\n",
-          "2021/10/17/20211017-194324349.csv": b"U,1,third,Austin,2021-10-04\nI,3,Carol,Chicago,2021-10-04\n"},
-         checks=check_partitions)
-
-    def check_gzip(t, c, f):
-        assert t[1] == ("Alice", "Austin", D(2021, 10, 1))
-        assert t[4] == ("Dan, \"D\"", "Denver", D(2021, 10, 2))
-        assert t[2][0] == "Bobby" and 3 not in t
-        assert [x["file"] for x in c] == ["LOAD00000001.csv.gz", "LOAD00000002.csv",
-                                          "20211017-120000000.csv.gz", "20211017-130000000.csv",
-                                          "20211017-140000000.csv.gz"]
-    case("gzip",
-         "Gzipped files (.csv.gz) mixed with plain .csv: gz LOAD, gz change files (one with BOM + CRLF + quoted fields, one gzip of 0 bytes).",
-         {"LOAD00000001.csv.gz": gz(b"1,Alice,Austin,2021-10-01\n2,Bob,Boston,2021-09-01\n"),
-          "LOAD00000002.csv": b"3,Carol,Chicago,2021-08-01\n",
-          "20211017-120000000.csv.gz": gz(BOM + b'I,4,"Dan, ""D""",Denver,2021-10-02\r\nD,3,,,\r\n'),
-          "20211017-130000000.csv": b"U,2,Bobby,Boston,2021-10-03\n",
-          "20211017-140000000.csv.gz": gz(b"")},
-         checks=check_gzip)
-
-    case("ignored-files",
-         "Non-DMS files (README.txt, _SUCCESS, .DS_Store, x.csv.bak, LOAD00000002.csv.tmp, notes.json) at the root and in subfolders are ignored.",
-         {"LOAD00000001.csv": LOAD_BASIC,
-          "README.txt": b"this,is,not,a,dms,file\n",
-          "_SUCCESS": b"",
-          ".DS_Store": b"\x00\x01\xff",
-          "x.csv.bak": b"garbage\n",
-          "LOAD00000002.csv.tmp": b"1,Dup,Austin,2021-10-01\n",
-          "notes.json": b"{}\n",
-          "2021/10/17/_SUCCESS": b"",
-          "2021/10/17/20211017-120000000.csv": b"U,1,Alicia,Austin,2021-10-10\n",
-          "2021/10/17/manifest.txt": b"I,99,x,y,bad\n"},
-         checks=lambda t, c, f: assert_(sorted(t) == [1, 2, 3] and t[1][0] == "Alicia" and len(c) == 2))
-
-    case("delete-garbage-values",
-         "D rows carry garbage in the non-key fields (text and impossible/unpadded dates in last_login, a quoted empty date, 1.0 as city); only op, key and field count are validated. Includes a D of a missing key.",
-         {"LOAD00000001.csv": LOAD_BASIC,
-          "20211017-120000000.csv": (b'D,1,whatever,Nowhere,not-a-date\n'
-                                     b'D,2,,,2021-02-30\n'
-                                     b'D,3,"x","y",""\n'
-                                     b'D,77,\xc3\xa9,1.0,2021-2-3\n')},
-         checks=lambda t, c, f: (
-             assert_(t == {}),
-             assert_(counts_of(c, "20211017-120000000.csv") == zero(deletes=3, deletes_of_missing=1))))
-
-    def check_int32(t, c, f):
-        assert sorted(t) == [-2147483648, -1, 0, 7, 2147483647]
-        assert t[2147483647][0] == "max2" and t[-2147483648][0] == "min2"
-    case("int32-boundaries",
-         "Keys -2147483648 and 2147483647 (and -1, 0); users.csv is ordered numerically (negative keys first); changes address the boundary keys.",
-         {"LOAD00000001.csv": b"2147483647,max,Austin,2021-10-01\n-2147483648,min,Austin,2021-10-02\n0,zero,Austin,2021-10-03\n",
-          "20211017-120000000.csv": (b"U,2147483647,max2,Austin,2021-10-04\nI,-2147483648,min2,Boston,2021-10-05\n"
-                                     b"I,-1,minus one,Boston,2021-10-06\nI,7,seven,Austin,2021-10-04\n")},
-         checks=check_int32)
-
-    # ---------------------------------------------------------------- error cases
-    good_change_1 = b"U,1,Alicia,Austin,2021-10-10\nI,4,Dan,Denver,2021-10-02\n"
-
-    def err(name, description, files, error):
-        case(name, description, files, error=error, source="hand-written expected error, confirmed by the reference model")
-
-    err("error-unknown-op",
-        "Lower-case op 'i' in the second change file (first change file is valid and must not be committed).",
-        {"LOAD00000001.csv": LOAD_BASIC, "20211017-120000000.csv": good_change_1,
-         "20211017-130000000.csv": b"U,2,Bob,Boston,2021-10-03\ni,5,Eve,Boston,2021-10-03\n"},
-        {"code": "unknown_op", "file": "20211017-130000000.csv", "line": 2, "column": 1})
-    err("error-unknown-op-null",
-        "Empty (NULL) op field.",
-        {"LOAD00000001.csv": LOAD_BASIC, "20211017-120000000.csv": b",5,Eve,Boston,2021-10-03\n"},
-        {"code": "unknown_op", "file": "20211017-120000000.csv", "line": 1, "column": 1})
-    err("error-field-count-change",
-        "A change row with 6 fields, in the third change file.",
-        {"LOAD00000001.csv": LOAD_BASIC, "20211017-120000000.csv": good_change_1,
-         "20211017-130000000.csv": b"U,2,Bob,Boston,2021-10-03\n",
-         "20211017-140000000.csv": b"I,5,Eve,Boston,2021-10-03\nI,6,Fay,Boston,2021-10-03,extra\n"},
-        {"code": "field_count", "file": "20211017-140000000.csv", "line": 2})
-    err("error-field-count-load",
-        "A LOAD row with 3 fields (one LOAD file of several).",
-        {"LOAD00000001.csv": LOAD_BASIC, "LOAD00000002.csv": b"10,Ten,Austin,2021-10-01\n11,Eleven,Austin\n"},
-        {"code": "field_count", "file": "LOAD00000002.csv", "line": 2})
-    err("error-field-count-delete-key-only",
-        "A D row carrying only op and key (2 fields) is a field_count error.",
-        {"LOAD00000001.csv": LOAD_BASIC, "20211017-120000000.csv": good_change_1,
-         "20211017-130000000.csv": b"D,2\n"},
-        {"code": "field_count", "file": "20211017-130000000.csv", "line": 1})
-    err("error-bad-int-overflow",
-        "Key 2147483648 (int32 overflow) in the second change file.",
-        {"LOAD00000001.csv": LOAD_BASIC, "20211017-120000000.csv": good_change_1,
-         "20211017-130000000.csv": b"I,2147483647,ok,Austin,2021-10-01\nI,2147483648,bad,Austin,2021-10-01\n"},
-        {"code": "bad_int", "file": "20211017-130000000.csv", "line": 2, "column": 2})
-    err("error-bad-int-underflow",
-        "Key -2147483649 in a LOAD file.",
-        {"LOAD00000001.csv": b"-2147483648,ok,Austin,2021-10-01\n-2147483649,bad,Austin,2021-10-01\n"},
-        {"code": "bad_int", "file": "LOAD00000001.csv", "line": 2, "column": 1})
-    err("error-bad-int-quoted-empty",
-        'Quoted empty "" key is bad_int (not NULL).',
-        {"LOAD00000001.csv": LOAD_BASIC, "20211017-120000000.csv": b'U,"",x,Austin,2021-10-01\n'},
-        {"code": "bad_int", "file": "20211017-120000000.csv", "line": 1, "column": 2})
-    err("error-bad-int-decimal",
-        "Key 1.0 is bad_int.",
-        {"LOAD00000001.csv": b"1,A,Austin,2021-10-01\n1.0,B,Austin,2021-10-01\n"},
-        {"code": "bad_int", "file": "LOAD00000001.csv", "line": 2, "column": 1})
-    err("error-bad-int-plus-sign",
-        "Key +5 is bad_int (only -?[0-9]+); in a D row (the key of a D row is validated).",
-        {"LOAD00000001.csv": LOAD_BASIC, "20211017-120000000.csv": good_change_1,
-         "20211017-130000000.csv": b"D,+5,,,\n"},
-        {"code": "bad_int", "file": "20211017-130000000.csv", "line": 1, "column": 2})
-    err("error-bad-int-space",
-        "Key ' 5' (leading space) is bad_int.",
-        {"LOAD00000001.csv": LOAD_BASIC, "20211017-120000000.csv": b"I, 5,x,Austin,2021-10-01\n"},
-        {"code": "bad_int", "file": "20211017-120000000.csv", "line": 1, "column": 2})
-    err("error-bad-date-feb29",
-        "2021-02-29 is not a calendar date (second change file).",
-        {"LOAD00000001.csv": LOAD_BASIC, "20211017-120000000.csv": good_change_1,
-         "20211017-130000000.csv": b"I,5,Eve,Boston,2020-02-29\nI,6,Fay,Boston,2021-02-29\n"},
-        {"code": "bad_date", "file": "20211017-130000000.csv", "line": 2, "column": 5})
-    err("error-bad-date-format",
-        "2021-2-3 (not zero-padded) is bad_date, in a LOAD file.",
-        {"LOAD00000001.csv": b"1,A,Austin,2021-02-03\n2,B,Austin,2021-2-3\n"},
-        {"code": "bad_date", "file": "LOAD00000001.csv", "line": 2, "column": 4})
-    err("error-bad-date-quoted-empty",
-        'Quoted empty "" date in a U row is bad_date (only an empty unquoted field is NULL).',
-        {"LOAD00000001.csv": LOAD_BASIC, "20211017-120000000.csv": b'U,1,A,Austin,""\n'},
-        {"code": "bad_date", "file": "20211017-120000000.csv", "line": 1, "column": 5})
-    err("error-bad-date-after-multiline",
-        "A bad date in the row after a quoted field spanning 3 physical lines (LF and CRLF): line is the physical line (4), not the record number (2).",
-        {"LOAD00000001.csv": LOAD_BASIC, "20211017-120000000.csv": good_change_1,
-         "20211017-130000000.csv": b'I,5,"Eve\nthe\r\nthird",Boston,2021-10-03\nI,6,Fay,Boston,2021-13-01\n'},
-        {"code": "bad_date", "file": "20211017-130000000.csv", "line": 4, "column": 5})
-    err("error-null-key-load",
-        "Empty unquoted key in a LOAD file.",
-        {"LOAD00000001.csv": b"1,A,Austin,2021-10-01\n,B,Austin,2021-10-01\n"},
-        {"code": "null_key", "file": "LOAD00000001.csv", "line": 2, "column": 1})
-    err("error-null-key-delete",
-        "Empty unquoted key in a D row of the second change file.",
-        {"LOAD00000001.csv": LOAD_BASIC, "20211017-120000000.csv": good_change_1,
-         "20211017-130000000.csv": b"D,2,,,\nD,,,,\n"},
-        {"code": "null_key", "file": "20211017-130000000.csv", "line": 2, "column": 2})
-    err("error-unterminated-quote",
-        "A quoted field opened on line 2 is never closed (file ends inside it); second change file.",
-        {"LOAD00000001.csv": LOAD_BASIC, "20211017-120000000.csv": good_change_1,
-         "20211017-130000000.csv": b'U,2,Bob,Boston,2021-10-03\nI,5,"Eve,Boston,2021-10-03\nI,6,Fay,Boston,2021-10-03\n'},
-        {"code": "unterminated_quote", "file": "20211017-130000000.csv", "line": 2, "column": 3})
-    err("error-bad-quote-bare",
-        'A bare " inside an unquoted field (Bo"b).',
-        {"LOAD00000001.csv": LOAD_BASIC, "20211017-120000000.csv": good_change_1,
-         "20211017-130000000.csv": b'I,5,Bo"b,Boston,2021-10-03\n'},
-        {"code": "bad_quote", "file": "20211017-130000000.csv", "line": 1, "column": 3})
-    err("error-bad-quote-after-closing",
-        'Text after a closing quote ("Bob"x) in a LOAD file.',
-        {"LOAD00000001.csv": b'1,A,Austin,2021-10-01\n2,"Bob"x,Boston,2021-10-01\n'},
-        {"code": "bad_quote", "file": "LOAD00000001.csv", "line": 2, "column": 2})
-    err("error-bad-quote-after-multiline",
-        'Text after the closing quote of a field that started on line 2 and closes on line 3 ("Bo\\nb"x): line is where the field starts.',
-        {"LOAD00000001.csv": LOAD_BASIC, "20211017-120000000.csv": good_change_1,
-         "20211017-130000000.csv": b'U,2,Bob,Boston,2021-10-03\nI,5,"Bo\nb" ,Boston,2021-10-03\n'},
-        {"code": "bad_quote", "file": "20211017-130000000.csv", "line": 2, "column": 3})
-    err("error-blank-line",
-        "An empty line between two rows of the second change file.",
-        {"LOAD00000001.csv": LOAD_BASIC, "20211017-120000000.csv": good_change_1,
-         "20211017-130000000.csv": b"U,2,Bob,Boston,2021-10-03\n\nI,5,Eve,Boston,2021-10-03\n"},
-        {"code": "blank_line", "file": "20211017-130000000.csv", "line": 2})
-    err("error-blank-line-crlf",
-        "An empty CRLF line in a LOAD file with CRLF endings.",
-        {"LOAD00000001.csv": b"1,A,Austin,2021-10-01\r\n2,B,Austin,2021-10-01\r\n\r\n3,C,Austin,2021-10-01\r\n"},
-        {"code": "blank_line", "file": "LOAD00000001.csv", "line": 3})
-    err("error-invalid-utf8",
-        "Byte 0xFF inside the name field on line 3 of the second change file.",
-        {"LOAD00000001.csv": LOAD_BASIC, "20211017-120000000.csv": good_change_1,
-         "20211017-130000000.csv": b"U,2,Bob,Boston,2021-10-03\nI,5,Eve,Boston,2021-10-03\nI,6,F\xffy,Boston,2021-10-03\n"},
-        {"code": "invalid_utf8", "file": "20211017-130000000.csv", "line": 3, "column": 3})
-    err("error-invalid-utf8-truncated-sequence",
-        "A truncated 2-byte UTF-8 sequence (0xC3 followed by ',') in the city field of a LOAD file.",
-        {"LOAD00000001.csv": b"1,A,Austin,2021-10-01\n2,B,Z\xc3,2021-10-01\n"},
-        {"code": "invalid_utf8", "file": "LOAD00000001.csv", "line": 2, "column": 3})
-    full_gz = gz(b"".join(b"I,%d,User %d,Austin,2021-10-01\n" % (i, i) for i in range(10, 60)))
-    err("error-truncated-gzip",
-        "The second change file is a gzip stream cut in half.",
-        {"LOAD00000001.csv": LOAD_BASIC, "20211017-120000000.csv.gz": gz(good_change_1),
-         "20211017-130000000.csv.gz": full_gz[:len(full_gz) // 2]},
-        {"code": "truncated_gzip", "file": "20211017-130000000.csv.gz"})
-    err("error-duplicate-key-across-load",
-        "Key 103 appears in LOAD0000000A and LOAD00000010 (reported in the later file in hex order).",
-        {"LOAD00000009.csv": b"100,A,Austin,2021-10-01\n",
-         "LOAD0000000A.csv": b"101,B,Austin,2021-10-01\n103,C,Austin,2021-10-01\n",
-         "LOAD00000010.csv": b"102,D,Austin,2021-10-01\n103,E,Austin,2021-10-01\n"},
-        {"code": "duplicate_key", "file": "LOAD00000010.csv", "line": 2, "column": 1})
-    err("error-duplicate-key-within-load",
-        "Key 2 appears twice in one LOAD file (second occurrence after a multi-line quoted field).",
-        {"LOAD00000001.csv": b'1,A,Austin,2021-10-01\n2,"B\nB",Austin,2021-10-01\n3,C,Austin,2021-10-01\n2,D,Austin,2021-10-01\n'},
-        {"code": "duplicate_key", "file": "LOAD00000001.csv", "line": 5, "column": 1})
-    err("error-bad-file-name-load",
-        "LOADxyz.csv is not a valid DMS file name.",
-        {"LOAD00000001.csv": LOAD_BASIC, "LOADxyz.csv": b"9,X,Austin,2021-10-01\n"},
-        {"code": "bad_file_name", "file": "LOADxyz.csv"})
-    err("error-bad-file-name-change",
-        "2021101-1200.csv is not a valid change file name (in a date folder).",
-        {"LOAD00000001.csv": LOAD_BASIC, "2021/10/17/20211017-120000000.csv": good_change_1,
-         "2021/10/17/2021101-1200.csv": b"U,2,Bob,Boston,2021-10-03\n"},
-        {"code": "bad_file_name", "file": "2021101-1200.csv"})
-    err("error-duplicate-file-folders",
-        "The same change file name in two date folders.",
-        {"LOAD00000001.csv": LOAD_BASIC,
-         "2021/10/17/20211017-120000000.csv": good_change_1,
-         "2021/10/18/20211017-120000000.csv": b"U,2,Bob,Boston,2021-10-03\n"},
-        {"code": "duplicate_file", "file": "20211017-120000000.csv"})
-    err("error-duplicate-file-gz",
-        "X.csv beside X.csv.gz (reported with the .csv name).",
-        {"LOAD00000001.csv": LOAD_BASIC,
-         "20211017-120000000.csv": good_change_1,
-         "20211017-120000000.csv.gz": gz(good_change_1)},
-        {"code": "duplicate_file", "file": "20211017-120000000.csv"})
-    err("error-no-full-load",
-        "Change files but no LOAD file (no file/line/column).",
-        {"20211017-120000000.csv": good_change_1, "README.txt": b"LOAD00000001.csv is missing\n"},
-        {"code": "no_full_load"})
+    for c in reference_cases.CASES:
+        assert c["name"] not in cases, c["name"]
+        files = folder_files(c["files_from"]) if "files_from" in c else \
+            {rel: file_bytes(content) for rel, content in c["files"].items()}
+        error = c.get("error")
+        default_source = reference_cases.ERROR_SOURCE if error else reference_cases.DEFAULT_SOURCE
+        cases[c["name"]] = dict(description=c["description"], asOf=c.get("as_of", "2021-10-17"), files=files,
+                                cities=c.get("cities"), error=error, expect=c.get("expect", {}),
+                                premises=c.get("premises", {}), source=c.get("source", default_source))
     return cases
 
 
-def assert_(cond, msg="check failed"):
-    if not cond:
-        raise AssertionError(msg)
+def iso(d):
+    return None if d is None else d.isoformat()
+
+
+def check_expect(expect, table, counts, features):
+    """Raises AssertionError where the model's outputs differ from a case's hand-computed facts."""
+    def fact(cond, what):
+        if not cond:
+            raise AssertionError(what)
+
+    def count_of(file):
+        found = [{k: v for k, v in c.items() if k != "file"} for c in counts if c["file"] == file]
+        fact(len(found) == 1, f"{file} not once in counts")
+        return found[0]
+
+    def feature_row(user_id):
+        found = [r for r in features if r[0] == user_id]
+        fact(len(found) == 1, f"user {user_id} not once in features")
+        return found[0]
+
+    field = {"city": 2, "state": 4, "rank": 5, "rate": 6, "n": 7}
+    as_list = [[r[0], r[1], r[2], iso(r[3]), *r[4:]] for r in features]
+    for key, want in expect.get("users", {}).items():
+        got = table.get(key)
+        got = None if got is None else [got[0], got[1], iso(got[2])]
+        fact(got == want, f"users[{key}] is {got}, expected {want}")
+    if "user_keys" in expect:
+        fact(sorted(table) == expect["user_keys"], f"user keys {sorted(table)}")
+    for file, want in expect.get("counts", {}).items():
+        want = want if "rows" in want else {**dict.fromkeys(ZERO_COUNTS, 0), **want}
+        fact(count_of(file) == want, f"counts of {file}: {count_of(file)}, expected {want}")
+    if "count_files" in expect:
+        fact([c["file"] for c in counts] == expect["count_files"], f"counts.json order {[c['file'] for c in counts]}")
+    head = expect.get("features_head", [])
+    fact(as_list[:len(head)] == head, f"first feature rows {as_list[:len(head)]}")
+    for user_id, want in expect.get("features", {}).items():
+        row = feature_row(user_id)
+        for name, value in want.items():
+            fact(row[field[name]] == value, f"features of user {user_id}: {name} is {row[field[name]]}, expected {value}")
+    if "feature_cities" in expect:
+        fact([r[2] for r in features] == expect["feature_cities"], f"feature cities {[r[2] for r in features]}")
+    if "feature_rows" in expect:
+        fact(len(features) == expect["feature_rows"], f"{len(features)} feature rows")
+    for city, want in expect.get("cities", {}).items():
+        rows = [r for r in features if r[2] == city]
+        for name, value in want.items():
+            if name == "rows":
+                fact(len(rows) == value, f"{len(rows)} feature rows of city {city!r}")
+            elif name == "users":
+                fact([r[0] for r in rows] == value, f"users of city {city!r}: {[r[0] for r in rows]}")
+            elif name == "ranks":
+                fact([r[5] for r in rows] == value, f"ranks of city {city!r}: {[r[5] for r in rows]}")
+            else:
+                fact(rows and all(r[field[name]] == value for r in rows), f"{name} of city {city!r} is not {value}")
+
+
+def check_premises(premises, as_of):
+    """Raises AssertionError where a case's data does not set up what its description says it tests."""
+    for day, days in premises.get("days_before_as_of", {}).items():
+        if (as_of - datetime.date.fromisoformat(day)).days != days:
+            raise AssertionError(f"{day} is not {days} days before {as_of}")
+    pair = premises.get("utf16_order_differs")
+    if pair is not None:
+        if sorted(pair, key=lambda s: s.encode("utf-8")) != pair:
+            raise AssertionError(f"{pair} is not in UTF-8 order")
+        if sorted(pair, key=lambda s: s.encode("utf-16-be")) != pair[::-1]:
+            raise AssertionError(f"{pair} sorts the same in UTF-16")
 
 
 # ----------------------------------------------------------------------------------------
@@ -1086,11 +581,11 @@ def write(path, data):
 
 
 def build_fixtures(fixtures_dir, verbose=True):
-    cases = build_cases()
+    cases = load_cases()
     readme = ["# Golden fixtures for lakesync",
               "",
               "Generated by `python3 scripts/reference_model.py build-fixtures` (Python reference model, stdlib only).",
-              "Do not edit by hand: change the case definitions in `scripts/reference_model.py` and regenerate.",
+              "Do not edit by hand: change the case catalogue in `scripts/reference_cases.py` and regenerate.",
               "",
               "Conventions:",
               "- `case.json`: `description`, `asOf`, optional `cities` (path relative to the case folder; default "
@@ -1124,6 +619,10 @@ def build_fixtures(fixtures_dir, verbose=True):
             assert fixtures_dir != default_fixtures_dir() or os.path.samefile(cities_path, BUNDLED_CITY_MAP)
             cities_path = BUNDLED_CITY_MAP
         as_of = datetime.date.fromisoformat(c["asOf"])
+        try:
+            check_premises(c["premises"], as_of)
+        except AssertionError as e:
+            raise AssertionError(f"{name}: {e}") from e
         if c["error"] is not None:
             meta["error"] = c["error"]
             try:
@@ -1136,11 +635,10 @@ def build_fixtures(fixtures_dir, verbose=True):
         else:
             table, counts, features = run_to_dir(os.path.join(case_dir, "source"), as_of, cities_path,
                                                   os.path.join(case_dir, "expected"))
-            if c["checks"] is not None:
-                try:
-                    c["checks"](table, counts, features)
-                except AssertionError as e:
-                    raise AssertionError(f"{name}: hand-written check failed: {e}") from e
+            try:
+                check_expect(c["expect"], table, counts, features)
+            except AssertionError as e:
+                raise AssertionError(f"{name}: hand-written check failed: {e}") from e
         write(os.path.join(case_dir, "case.json"),
               (json.dumps(meta, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
         kind = f"error `{c['error']['code']}`" if c["error"] else "success"
@@ -1174,7 +672,7 @@ def compare_trees(a, b):
 
 
 def print_reference_head():
-    cases = build_cases()
+    cases = load_cases()
     c = cases["reference"]
     with tempfile.TemporaryDirectory() as tmp:
         for rel, data in c["files"].items():

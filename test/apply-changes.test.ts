@@ -1,7 +1,7 @@
 /**
  * The merge (etl/apply-changes.ts) on a table keyed by text, against a Map model: the base may be in key order or
  * not, appended rows live in a tail of their own, and the live rows come out in UTF-8 key order with the last
- * change per key (issue 2's rules). The users table's int32 key is covered by test/property.test.ts.
+ * change per key (issue 2's rules). The users table's int32 key is covered by test/pipeline-model.test.ts.
  */
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
@@ -9,9 +9,11 @@ import { applyChangeFile, finishMerge, startFromFullLoad } from '../etl/apply-ch
 import { parseDmsCsv } from '../etl/dms/csv.js'
 import { DEFAULT_DMS_FORMAT } from '../etl/dms/format.js'
 import { csvLayout } from '../etl/dms/layout.js'
-import { formatValue } from '../etl/report/csv-export.js'
 import { compareUtf8 } from '../etl/table/sort.js'
 import type { TableSpec } from '../etl/types.js'
+import { enc } from './helpers/bytes.js'
+import { csvCell } from './helpers/dms-writer.js'
+import { tableRows } from './helpers/tables.js'
 
 const SPEC: TableSpec = {
   name: 'items',
@@ -22,8 +24,6 @@ const SPEC: TableSpec = {
   ],
   primaryKey: 'sku',
 }
-const enc = (s: string) => new TextEncoder().encode(s)
-const quote = (v: string | null) => (v === null ? '' : `"${v.replaceAll('"', '""')}"`)
 
 type Item = [string, number | null, string | null]
 const sku = fc.constantFrom('a', 'b', 'ab', 'B', 'é', 'z', 'Ａ', '😀', 'a,b', '"q"', '')
@@ -42,7 +42,7 @@ describe('merge on a text key', () => {
         fc.array(fc.array(fc.tuple(op, item), { maxLength: 10 }), { maxLength: 3 }),
         (load, files) => {
           const format = DEFAULT_DMS_FORMAT
-          const line = (r: Item) => `${quote(r[0])},${r[1] ?? ''},${quote(r[2])}\n`
+          const line = (r: Item) => `${csvCell(r[0], true)},${csvCell(r[1])},${csvCell(r[2], true)}\n`
           const loaded = parseDmsCsv(
             enc(load.map(line).join('')),
             'LOAD00000001.csv',
@@ -68,8 +68,7 @@ describe('merge on a text key', () => {
               else model.set(r[0], r)
             }
           })
-          const t = finishMerge(state)
-          const got = Array.from({ length: t.length }, (_, r) => t.columns.map((c) => formatValue(c, r)))
+          const got = tableRows(finishMerge(state))
           const want = [...model.values()]
             .sort((a, b) => compareUtf8(a[0], b[0]))
             .map((r) => [r[0], r[1] === null ? null : String(r[1]), r[2]])

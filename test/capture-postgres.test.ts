@@ -19,7 +19,8 @@ import { LocalStorage } from '../etl/storage/local.js'
 import { USERS_SPEC } from '../etl/table/spec.js'
 import { type PgCluster, startPgCluster } from '../scripts/pg-cluster.js'
 import { cli } from './helpers/cli.js'
-import { cityMapFor, currentTables, REPO, runEngine, tempDir } from './helpers/fixtures.js'
+import { csvText } from './helpers/dms-writer.js'
+import { currentTables, REPO, runEngine, SEED_CITIES, tempDir } from './helpers/fixtures.js'
 
 let cluster: PgCluster
 let db: pg.Client
@@ -77,7 +78,7 @@ async function capture(name: string, out: string, extra: Partial<CaptureOptions>
 
 /** Runs the engine over the captured folder and compares the published users with SELECT * from the source. */
 async function expectPublishedEqualsSource(name: string, out: string): Promise<void> {
-  const { target } = await runEngine(out, '2021-10-17', cityMapFor({ dir: REPO }))
+  const { target } = await runEngine(out, '2021-10-17', SEED_CITIES)
   const { users } = await currentTables(target)
   const rows = (
     await db.query<(string | null)[]>({
@@ -85,10 +86,7 @@ async function expectPublishedEqualsSource(name: string, out: string): Promise<v
       rowMode: 'array',
     })
   ).rows
-  const field = (v: string | null) =>
-    v === null ? '' : v === '' ? '""' : /[",\r\n]/.test(v) ? `"${v.replaceAll('"', '""')}"` : v
-  const expected = `${['user_id,name,city,last_login', ...rows.map((r) => r.map(field).join(','))].join('\n')}\n`
-  expect(tableToCsv(users)).toBe(expected)
+  expect(tableToCsv(users)).toBe(csvText([['user_id', 'name', 'city', 'last_login'], ...rows]))
 }
 
 const changeFiles = (dir: string) =>

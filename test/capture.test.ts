@@ -28,13 +28,13 @@ import { checkSlotName, defaultSlotName, parseTableName } from '../etl/capture/p
 import { parseDmsCsv } from '../etl/dms/csv.js'
 import { DEFAULT_DMS_FORMAT } from '../etl/dms/format.js'
 import { csvLayout } from '../etl/dms/layout.js'
-import { formatValue } from '../etl/report/csv-export.js'
 import { USERS_SPEC } from '../etl/table/spec.js'
 import type { DmsFormat } from '../etl/types.js'
+import { dec, enc } from './helpers/bytes.js'
 import { MemoryStorage } from './helpers/memory-storage.js'
+import { tableRows } from './helpers/tables.js'
 
 const TABLE = { schema: 'cdc', name: 'users' }
-const text = (b: Uint8Array) => new TextDecoder().decode(b)
 
 // --- a pgoutput encoder (protocol 1), the inverse of the decoder under test ---------------------------------------
 
@@ -58,7 +58,7 @@ class Msg {
     return this
   }
   str(s: string) {
-    this.parts.push(...new TextEncoder().encode(s), 0)
+    this.parts.push(...enc(s), 0)
     return this
   }
   tuple(cells: Cell[]) {
@@ -67,7 +67,7 @@ class Msg {
       if (c === null) this.byte('n')
       else if (c === 'TOAST') this.byte('u')
       else {
-        const b = new TextEncoder().encode(c)
+        const b = enc(c)
         this.byte('t').int32(b.length)
         this.parts.push(...b)
       }
@@ -252,11 +252,12 @@ describe('DMS writer', () => {
             op: kind === 'load' ? ('I' as const) : op,
             values: [String(id), name, city, '2021-10-17'],
           }))
-          const bytes = new TextEncoder().encode(w.header() + input.map((r) => w.row(r)).join(''))
+          const bytes = enc(w.header() + input.map((r) => w.row(r)).join(''))
           const parsed = parseDmsCsv(bytes, 'f', USERS_SPEC, csvLayout(USERS_SPEC, format, kind), format)
-          expect(parsed.rows.length).toBe(input.length)
+          const read = tableRows(parsed.rows)
+          expect(read.length).toBe(input.length)
           input.forEach((r, i) => {
-            const got = parsed.rows.columns.map((c) => formatValue(c, i))
+            const got = read[i]!
             if (r.op === 'D') expect(got[0]).toBe(r.values[0])
             else expect(got).toEqual(r.values)
           })
@@ -373,7 +374,6 @@ describe('batching and replay detection', () => {
   })
 
   it('recognises a written file as a prefix of the slot, at a transaction boundary only', () => {
-    const enc = (s: string) => new TextEncoder().encode(s)
     expect(replayedPrefix(enc('I,1,A,X,\nI,2,B,Y,\nI,3,C,Z,\n'), txns, writer, TABLE)).toEqual({
       endLsn: 200n,
       exhausted: false,
@@ -405,17 +405,17 @@ describe('runCapture over an in-memory slot', () => {
     expect(first.loaded).toBe(true)
     expect(first.loadRows).toBe(3)
     expect(first.loadFiles).toEqual(['LOAD00000001.csv', 'LOAD00000002.csv'])
-    expect(text(out.objects.get('LOAD00000001.csv')!)).toBe(
+    expect(dec(out.objects.get('LOAD00000001.csv')!)).toBe(
       '0,Herman,Oklahoma city,2020-10-10\n1,Lisa,Columbus,\n',
     )
-    expect(text(out.objects.get('LOAD00000002.csv')!)).toBe('2,"Terrell, Jr.","",2017-01-01\n')
+    expect(dec(out.objects.get('LOAD00000002.csv')!)).toBe('2,"Terrell, Jr.","",2017-01-01\n')
     slot.commit([insert(['3', 'Ann', 'Austin', null])])
     slot.commit([update(['0', 'Herman', 'Tulsa', null]), del('K', ['1', null, null, null])])
     const second = await capture(slot, out)
     expect(second.loaded).toBe(false)
     expect(second.changeFiles).toEqual(['20211017-194324349.csv'])
     expect(second.counts).toEqual({ I: 1, U: 1, D: 1 })
-    expect(text(out.objects.get('20211017-194324349.csv')!)).toBe(
+    expect(dec(out.objects.get('20211017-194324349.csv')!)).toBe(
       'I,3,Ann,Austin,\nU,0,Herman,Tulsa,\nD,1,,,\n',
     )
     expect(slot.confirmed).toBe(1100n)
@@ -442,7 +442,7 @@ describe('runCapture over an in-memory slot', () => {
     expect(restart.replayed).toEqual(['20211017-194324349.csv'])
     expect(restart.counts).toEqual({ I: 1, U: 0, D: 0 })
     const changes = [...out.objects.keys()].filter((k) => !k.startsWith('LOAD')).sort()
-    expect(changes.map((k) => text(out.objects.get(k)!))).toEqual([
+    expect(changes.map((k) => dec(out.objects.get(k)!))).toEqual([
       'I,3,Ann,Austin,\nI,4,Bo,Boston,\n',
       'I,5,Cy,Chicago,\n',
     ])
@@ -480,7 +480,7 @@ describe('runCapture over an in-memory slot', () => {
     ).rejects.toThrow('crash')
     expect(slot.exists).toBe(false)
     expect([...out.objects.keys()]).toEqual(['LOAD00000001.csv'])
-    out.objects.set('LOAD00000009.csv', new TextEncoder().encode('9,stale,,\n')) // from an even earlier attempt
+    out.objects.set('LOAD00000009.csv', enc('9,stale,,\n')) // from an even earlier attempt
     const events: string[] = []
     const again = await capture(slot, out, { onEvent: (e) => events.push(e.type) })
     expect(again.loadFiles).toEqual(['LOAD00000001.csv'])
@@ -499,7 +499,7 @@ describe('runCapture over an in-memory slot', () => {
   it('refuses to start a new stream over change files whose slot is gone', async () => {
     const slot = seeded()
     const out = new MemoryStorage()
-    out.objects.set('20211017-000000000.csv', new TextEncoder().encode('I,1,A,B,\n'))
+    out.objects.set('20211017-000000000.csv', enc('I,1,A,B,\n'))
     await expect(capture(slot, out)).rejects.toThrow(/no replication slot.*lakesync reload/)
   })
 
@@ -508,7 +508,7 @@ describe('runCapture over an in-memory slot', () => {
     slot.exists = true
     const out = new MemoryStorage()
     out.objects.set('LOAD00000001.csv', new Uint8Array())
-    out.objects.set('20991231-235959999.csv', new TextEncoder().encode('I,1,A,B,\n'))
+    out.objects.set('20991231-235959999.csv', enc('I,1,A,B,\n'))
     slot.commit([insert(['3', 'Ann', 'Austin', null])])
     const r = await capture(slot, out)
     expect(r.changeFiles).toEqual(['21000101-000000000.csv'])

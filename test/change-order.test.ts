@@ -3,36 +3,18 @@
  * column decides, file and row order only break ties, and a change older than one already applied stops the run.
  */
 import { describe, expect, it } from 'vitest'
-import { readVersionTable } from '../etl/commit/load-version.js'
-import { readCommitLog } from '../etl/commit/log.js'
 import { DEFAULT_DMS_FORMAT, parseDmsFormat } from '../etl/dms/format.js'
-import { parseDateString } from '../etl/dms/values.js'
-import { LakesyncError } from '../etl/errors.js'
 import { runPipeline } from '../etl/pipeline.js'
 import { tableToCsv } from '../etl/report/csv-export.js'
-import { USERS_SPEC } from '../etl/table/spec.js'
 import type { DmsFormat } from '../etl/types.js'
+import { enc } from './helpers/bytes.js'
+import { currentTables, rejection, seedOptions } from './helpers/fixtures.js'
 import { MemoryStorage } from './helpers/memory-storage.js'
 
-const enc = (s: string) => new TextEncoder().encode(s)
+const run = (source: MemoryStorage, target: MemoryStorage, format: DmsFormat) =>
+  runPipeline(seedOptions(source, target, { format }))
 
-async function run(source: MemoryStorage, target: MemoryStorage, format: DmsFormat) {
-  return runPipeline({
-    source,
-    target,
-    spec: USERS_SPEC,
-    format,
-    asOf: parseDateString('2021-10-17')!,
-    cityToState: new Map(),
-    cityAliases: new Map(),
-    engineVersion: 'test',
-  })
-}
-
-async function users(target: MemoryStorage): Promise<string> {
-  const current = (await readCommitLog(target, 'users')).current!
-  return tableToCsv(await readVersionTable(target, current, USERS_SPEC))
-}
+const users = async (target: MemoryStorage) => tableToCsv((await currentTables(target)).users)
 
 describe('ordering changes by a column', () => {
   const byTimestamp = parseDmsFormat({ timestampColumnName: 'ts', orderChangesBy: 'timestamp' })
@@ -93,10 +75,9 @@ describe('ordering changes by a column', () => {
       '20211017-000000002.csv',
       enc('U,1,Stale,Austin,2021-09-01,20211017100000000000000000000000150\n'),
     )
-    const err = await run(source, target, bySequence).catch((e: unknown) => e)
-    expect(err).toBeInstanceOf(LakesyncError)
-    expect((err as LakesyncError).code).toBe('late_file')
-    expect((err as LakesyncError).message).toContain('20211017-000000002.csv line 1')
+    const err = await rejection(run(source, target, bySequence))
+    expect(err.code).toBe('late_file')
+    expect(err.message).toContain('20211017-000000002.csv line 1')
     expect(await users(target)).toBe('user_id,name,city,last_login\n1,Newer,Austin,2021-10-02\n')
   })
 
@@ -104,9 +85,9 @@ describe('ordering changes by a column', () => {
     const source = new MemoryStorage()
     await source.write('LOAD00000001.csv', enc('1,Load,Austin,2021-01-01,0\n'))
     await source.write('20211017-000000001.csv', enc('U,1,X,Austin,2021-10-02,\n'))
-    const err = await run(source, new MemoryStorage(), bySequence).catch((e: unknown) => e)
-    expect((err as LakesyncError).code).toBe('bad_sequence')
-    expect((err as LakesyncError).message).toContain('line 1 column 6')
+    const err = await rejection(run(source, new MemoryStorage(), bySequence))
+    expect(err.code).toBe('bad_sequence')
+    expect(err.message).toContain('line 1 column 6')
     expect(() => parseDmsFormat({ orderChangesBy: 'timestamp' })).toThrow(/needs format.timestampColumnName/)
   })
 })

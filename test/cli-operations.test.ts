@@ -1,25 +1,22 @@
 /** lakesync status, vacuum and reload from the command line. */
-import { cpSync, writeFileSync } from 'node:fs'
+import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { cli } from './helpers/cli.js'
-import { listTree, REPO, tempDir } from './helpers/fixtures.js'
+import { cli, cliRun } from './helpers/cli.js'
+import { listTree, SEED, seedCopy, tempDir } from './helpers/fixtures.js'
 
-const SEED = join(REPO, 'examples', 'pyspark-cdc', 'data')
-
-function seedCopy(): string {
-  const dir = tempDir()
-  cpSync(SEED, dir, { recursive: true })
-  return dir
+/** `lakesync status` after a run of the seed data, with one more change file holding `row` pending. */
+async function statusWithPending(row: string) {
+  const source = seedCopy()
+  const target = tempDir()
+  await cliRun(source, target)
+  writeFileSync(join(source, '20211019-000000000.csv'), row)
+  return cli('status', '--source', source, '--target', target)
 }
 
 describe('lakesync status', () => {
   it('shows the current version, last applied file with its lag, pending files and no error', async () => {
-    const source = seedCopy()
-    const target = tempDir()
-    await cli('run', '--source', source, '--target', target, '--as-of', '2021-10-17')
-    writeFileSync(join(source, '20211019-000000000.csv'), 'U,1,A,Austin,2021-10-01\n')
-    const r = await cli('status', '--source', source, '--target', target)
+    const r = await statusWithPending('U,1,A,Austin,2021-10-01\n')
     expect(r.code).toBe(0)
     expect(r.out).toContain('current version 1 (as_of 2021-10-17')
     expect(r.out).toMatch(/last applied file: 20211018-225959941.csv \(lag \d+ days\)/)
@@ -29,11 +26,7 @@ describe('lakesync status', () => {
   })
 
   it('names the error the next run would stop on, and exits 1', async () => {
-    const source = seedCopy()
-    const target = tempDir()
-    await cli('run', '--source', source, '--target', target, '--as-of', '2021-10-17')
-    writeFileSync(join(source, '20211019-000000000.csv'), 'X,1,A,Austin,2021-10-01\n')
-    const r = await cli('status', '--source', source, '--target', target)
+    const r = await statusWithPending('X,1,A,Austin,2021-10-01\n')
     expect(r.code).toBe(1)
     expect(r.out).toContain('last error: unknown_op: dms csv: unknown Op "X"')
     expect(r.out).toContain('20211019-000000000.csv line 1 column 1')
@@ -69,9 +62,9 @@ describe('lakesync reload', () => {
   it('rebuilds from every file in the source after DMS reloaded the table', async () => {
     const source = seedCopy()
     const target = tempDir()
-    await cli('run', '--source', source, '--target', target, '--as-of', '2021-10-17')
+    await cliRun(source, target)
     writeFileSync(join(source, 'LOAD00000002.csv'), '900,New Load,Austin,2021-10-16\n')
-    const stuck = await cli('run', '--source', source, '--target', target, '--as-of', '2021-10-17')
+    const stuck = await cliRun(source, target)
     expect(stuck.code).toBe(1)
     expect(stuck.err).toContain('run lakesync reload')
     const r = await cli('reload', '--source', source, '--target', target, '--as-of', '2021-10-17')

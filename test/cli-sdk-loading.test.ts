@@ -6,9 +6,7 @@
 import { spawnSync } from 'node:child_process'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { REPO, tempDir } from './helpers/fixtures.js'
-
-const SEED = join(REPO, 'examples', 'pyspark-cdc', 'data')
+import { REPO, SEED, tempDir } from './helpers/fixtures.js'
 
 /** Runs the CLI's `run` in a new process on `target`, then counts the AWS SDK modules it had loaded. */
 function sdkModulesAfterRun(target: string): { code: number | 'error'; sdk: number } {

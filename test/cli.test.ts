@@ -1,12 +1,19 @@
 /** The lakesync CLI: run / export / show, help, exit codes, and the bad-input contract end to end. */
-import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { DuckDBInstance } from '@duckdb/node-api'
 import { describe, expect, it } from 'vitest'
-import { cells, cli, cliOn, cliProcess } from './helpers/cli.js'
-import { discoverCases, FIXTURES, listTree, REPO, tempDir } from './helpers/fixtures.js'
-
-const SEED = join(REPO, 'examples', 'pyspark-cdc', 'data')
+import { cells, cli, cliOn, cliProcess, cliRun } from './helpers/cli.js'
+import {
+  discoverCases,
+  FIXTURES,
+  listTree,
+  REPO,
+  SEED,
+  SEED_FILES,
+  seedCopy,
+  tempDir,
+} from './helpers/fixtures.js'
+import { queryObjects, sqlString } from './helpers/parquet.js'
 
 /** The 10 sample rows of the seed README (examples/pyspark-cdc/SEED-README.txt), as printed there. */
 const SEED_SAMPLE = cells(
@@ -19,7 +26,7 @@ describe('lakesync run + show on the seed data', () => {
   it('reproduces the seed README sample rows exactly', async () => {
     expect(SEED_SAMPLE).toHaveLength(10)
     const target = tempDir()
-    const run = await cli('run', '--source', SEED, '--target', target, '--as-of', '2021-10-17')
+    const run = await cliRun(SEED, target)
     expect(run.code).toBe(0)
     expect(run.out).toContain('committed version 1')
     const show = await cli('show', '--target', target, '--table', 'features', '--limit', '10')
@@ -33,12 +40,12 @@ describe('lakesync run + show on the seed data', () => {
     const onTty = await cliOn(true, 'run', '--source', SEED, '--target', tempDir(), '--as-of', '2021-10-17')
     expect(onTty.err).toMatch(/read \d+ rows \(\d+ rows\/s\)/)
     expect(onTty.err).toContain('computing features...')
-    const piped = await cli('run', '--source', SEED, '--target', tempDir(), '--as-of', '2021-10-17')
+    const piped = await cliRun(SEED, tempDir())
     expect(piped.err).toBe('')
   })
 
   it('reports the per-op counts and the cities without a state', async () => {
-    const run = await cli('run', '--source', SEED, '--target', tempDir(), '--as-of', '2021-10-17')
+    const run = await cliRun(SEED, tempDir())
     expect(run.out).toContain(
       'inserts 7, replaces 0, updates 3, upserts-of-missing 0, deletes 0, deletes-of-missing 0',
     )
@@ -49,8 +56,8 @@ describe('lakesync run + show on the seed data', () => {
 
   it('commits nothing when nothing is new and as_of is unchanged; a new as_of makes a new version', async () => {
     const target = tempDir()
-    await cli('run', '--source', SEED, '--target', target, '--as-of', '2021-10-17')
-    const again = await cli('run', '--source', SEED, '--target', target, '--as-of', '2021-10-17')
+    await cliRun(SEED, target)
+    const again = await cliRun(SEED, target)
     expect(again.code).toBe(0)
     expect(again.out).toContain('up to date')
     expect(listTree(target).filter((p) => p.includes('commits'))).toHaveLength(1)
@@ -62,24 +69,16 @@ describe('lakesync run + show on the seed data', () => {
   })
 
   it('applies only the new change files on the next run (incremental equals one run)', async () => {
-    const source = tempDir()
+    const late = SEED_FILES.slice(2)
+    const source = seedCopy({ without: late })
     const target = tempDir()
-    cpSync(SEED, source, { recursive: true })
-    const late = [
-      '20211018-223933563.csv',
-      '20211018-224657689.csv',
-      '20211018-225235856.csv',
-      '20211018-225959941.csv',
-    ]
-    const held = late.map((f) => [f, readFileSync(join(source, f))] as const)
-    for (const f of late) rmSync(join(source, f))
-    expect((await cli('run', '--source', source, '--target', target, '--as-of', '2021-10-17')).code).toBe(0)
-    for (const [f, b] of held) writeFileSync(join(source, f), b)
-    const second = await cli('run', '--source', source, '--target', target, '--as-of', '2021-10-17')
+    expect((await cliRun(source, target)).code).toBe(0)
+    for (const f of late) writeFileSync(join(source, f), readFileSync(join(SEED, f)))
+    const second = await cliRun(source, target)
     expect(second.out).toContain('committed version 2')
     expect(second.out).toContain('4 file(s)')
     const oneRun = tempDir()
-    await cli('run', '--source', SEED, '--target', oneRun, '--as-of', '2021-10-17')
+    await cliRun(SEED, oneRun)
     for (const table of ['users', 'features']) {
       const a = join(tempDir(), 'a.csv')
       const b = join(tempDir(), 'b.csv')
@@ -90,12 +89,11 @@ describe('lakesync run + show on the seed data', () => {
   })
 
   it('refuses a change file older than one already applied, and a changed applied file', async () => {
-    const source = tempDir()
+    const source = seedCopy()
     const target = tempDir()
-    cpSync(SEED, source, { recursive: true })
-    await cli('run', '--source', source, '--target', target, '--as-of', '2021-10-17')
+    await cliRun(source, target)
     writeFileSync(join(source, '20211017-000000000.csv'), 'U,1,Late Change,Austin,2021-10-01\n')
-    const late = await cli('run', '--source', source, '--target', target, '--as-of', '2021-10-17')
+    const late = await cliRun(source, target)
     expect(late.code).toBe(1)
     expect(late.err).toContain('20211017-000000000.csv is older than')
     rmSync(join(source, '20211017-000000000.csv'))
@@ -103,7 +101,7 @@ describe('lakesync run + show on the seed data', () => {
       join(source, '20211018-223933563.csv'),
       'I,136,Monica Geller,New York,2021-10-11\nI,1000,X,Y,2021-01-01\n',
     )
-    const changed = await cli('run', '--source', source, '--target', target, '--as-of', '2021-10-17')
+    const changed = await cliRun(source, target)
     expect(changed.code).toBe(1)
     expect(changed.err).toContain('20211018-223933563.csv changed after it was applied')
     expect(changed.err).toContain('run lakesync reload')
@@ -113,7 +111,7 @@ describe('lakesync run + show on the seed data', () => {
 describe('lakesync export', () => {
   it('writes the features CSV byte for byte as the golden reference case', async () => {
     const target = tempDir()
-    await cli('run', '--source', SEED, '--target', target, '--as-of', '2021-10-17')
+    await cliRun(SEED, target)
     const out = join(tempDir(), 'nested', 'features.csv')
     const r = await cli('export', '--target', target, '--table', 'features', '--format', 'csv', '--out', out)
     expect(r.code).toBe(0)
@@ -124,15 +122,14 @@ describe('lakesync export', () => {
 
   it('writes Parquet that DuckDB reads with the published types', async () => {
     const target = tempDir()
-    await cli('run', '--source', SEED, '--target', target, '--as-of', '2021-10-17')
+    await cliRun(SEED, target)
     const out = join(tempDir(), 'features.parquet')
     expect(
       (await cli('export', '--target', target, '--table', 'features', '--format', 'parquet', '--out', out))
         .code,
     ).toBe(0)
-    const db = await DuckDBInstance.create(':memory:')
-    const c = await db.connect()
-    const types = (await c.runAndReadAll(`describe select * from read_parquet('${out}')`)).getRowObjectsJson()
+    const parquet = `read_parquet(${sqlString(out)})`
+    const types = await queryObjects(`describe select * from ${parquet}`)
     expect(types.map((t) => `${t.column_name} ${t.column_type}`)).toEqual([
       'user_id INTEGER',
       'name VARCHAR',
@@ -143,17 +140,14 @@ describe('lakesync export', () => {
       'login_rate_last_3_months_by_city DOUBLE',
       'users_by_city INTEGER',
     ])
-    const austin = (
-      await c.runAndReadAll(
-        `select user_id, last_login::varchar d, last_login_rank_by_city r, login_rate_last_3_months_by_city rate from read_parquet('${out}') where city = 'Austin'`,
-      )
-    ).getRowObjectsJson()
+    const austin = await queryObjects(
+      `select user_id, last_login::varchar d, last_login_rank_by_city r, login_rate_last_3_months_by_city rate from ${parquet} where city = 'Austin'`,
+    )
     expect(austin).toEqual([
       { user_id: 73, d: '2019-10-03', r: 3, rate: 0.3333333333333333 },
       { user_id: 81, d: '2021-01-01', r: 2, rate: 0.3333333333333333 },
       { user_id: 11, d: '2021-09-20', r: 1, rate: 0.3333333333333333 },
     ])
-    c.closeSync()
   })
 
   it('fails clearly when the target has no version', async () => {
@@ -231,10 +225,9 @@ describe('bad input through the CLI', () => {
   }
 
   it('leaves an existing target exactly as it was when a later file is bad', async () => {
-    const source = tempDir()
+    const source = seedCopy()
     const target = tempDir()
-    cpSync(SEED, source, { recursive: true })
-    await cli('run', '--source', source, '--target', target, '--as-of', '2021-10-17')
+    await cliRun(source, target)
     const before = listTree(target).map((p) => [p, readFileSync(join(target, p), 'hex')])
     writeFileSync(join(source, '20211019-000000000.csv'), 'U,1,Fine,Austin,2021-10-01\n')
     writeFileSync(join(source, '20211019-000000001.csv'), 'U,2,Bad,Austin,2021-13-01\n')

@@ -12,41 +12,31 @@ import { csvLayout } from '../etl/dms/layout.js'
 import { type ErrorCode, LakesyncError } from '../etl/errors.js'
 import { USERS_SPEC } from '../etl/table/spec.js'
 import { parseDmsCsvParallel, rowCuts } from '../etl/threads/csv-parallel.js'
-import { liveWorkers, resetPoolForTest } from '../etl/threads/worker-pool.js'
+import { liveWorkers } from '../etl/threads/worker-pool.js'
+import { resetPoolForTest } from '../etl/threads/worker-pool-testing.js'
 import type { DmsFormat } from '../etl/types.js'
-import { document, enc, formats, plain, rowsArb } from './helpers/dms-csv-documents.js'
-
-type Outcome = { ok: unknown } | { error: { name: string; code: string; message: string; location: unknown } }
-
-function describeError(e: unknown): Outcome {
-  if (!(e instanceof LakesyncError)) throw e
-  return { error: { name: e.name, code: e.code, message: e.message, location: e.location } }
-}
+import { enc } from './helpers/bytes.js'
+import {
+  document,
+  formats,
+  type Outcome,
+  outcome,
+  outcomeAsync,
+  plain,
+  rowsArb,
+} from './helpers/dms-csv-documents.js'
 
 function serial(bytes: Uint8Array, kind: 'load' | 'change', format: DmsFormat): Outcome {
-  try {
-    return { ok: plain(parseDmsCsv(bytes, 'f.csv', USERS_SPEC, csvLayout(USERS_SPEC, format, kind), format)) }
-  } catch (e) {
-    return describeError(e)
-  }
+  const layout = csvLayout(USERS_SPEC, format, kind)
+  return outcome(() => parseDmsCsv(bytes, 'f.csv', USERS_SPEC, layout, format), plain)
 }
 
-async function parallel(
-  bytes: Uint8Array,
-  kind: 'load' | 'change',
-  format: DmsFormat,
-  pieces: number,
-): Promise<Outcome> {
-  try {
-    const layout = csvLayout(USERS_SPEC, format, kind)
-    return {
-      ok: plain(
-        await parseDmsCsvParallel(bytes, 'f.csv', USERS_SPEC, layout, format, { pieces, minPieceBytes: 1 }),
-      ),
-    }
-  } catch (e) {
-    return describeError(e)
-  }
+function parallel(bytes: Uint8Array, kind: 'load' | 'change', format: DmsFormat, pieces: number) {
+  const layout = csvLayout(USERS_SPEC, format, kind)
+  return outcomeAsync(
+    () => parseDmsCsvParallel(bytes, 'f.csv', USERS_SPEC, layout, format, { pieces, minPieceBytes: 1 }),
+    plain,
+  )
 }
 
 afterEach(async () => {

@@ -1,25 +1,20 @@
-/** The DMS CSV reader: DmsFormat settings and the RFC 4180 corner cases the golden fixtures do not reach. */
+/** The DMS CSV reader (etl/dms/csv.ts): DmsFormat settings and RFC 4180 corner cases the golden fixtures miss. */
 import { describe, expect, it } from 'vitest'
 import { parseDmsCsv } from '../etl/dms/csv.js'
 import { DEFAULT_DMS_FORMAT, parseDmsFormat } from '../etl/dms/format.js'
 import { csvLayout } from '../etl/dms/layout.js'
 import { LakesyncError } from '../etl/errors.js'
-import { formatValue } from '../etl/report/csv-export.js'
 import { USERS_SPEC } from '../etl/table/spec.js'
 import type { DmsFormat, ParsedFile } from '../etl/types.js'
-
-const enc = (s: string) => new TextEncoder().encode(s)
+import { enc } from './helpers/bytes.js'
+import { tableRows } from './helpers/tables.js'
 
 function parse(text: string, kind: 'load' | 'change', format: Partial<DmsFormat> = {}): ParsedFile {
   const f = { ...DEFAULT_DMS_FORMAT, ...format }
   return parseDmsCsv(enc(text), 'f.csv', USERS_SPEC, csvLayout(USERS_SPEC, f, kind), f)
 }
 
-function rows(p: ParsedFile): (string | null)[][] {
-  const out: (string | null)[][] = []
-  for (let r = 0; r < p.rows.length; r++) out.push(p.rows.columns.map((c) => formatValue(c, r)))
-  return out
-}
+const rows = (p: ParsedFile) => tableRows(p.rows)
 
 function error(fn: () => unknown): LakesyncError {
   try {

@@ -1,9 +1,7 @@
-/** Small pure parts of the engine: dates, UTF-8 order, the radix sort, the key index. */
+/** DMS values (etl/dms/values.ts): day numbers and YYYY-MM-DD text, and the date parser's memo of days. */
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { daysFromCivil, formatDate, parseDateString } from '../etl/dms/values.js'
-import { newKeyIndex, sortedKeyIndex } from '../etl/table/key-index.js'
-import { compareUtf8, stableSortByInt32 } from '../etl/table/sort.js'
+import { daysFromCivil, formatDate, parseDate, parseDateString } from '../etl/dms/values.js'
 
 describe('dates', () => {
   it('round-trips day numbers through YYYY-MM-DD', () => {
@@ -17,66 +15,26 @@ describe('dates', () => {
   })
 })
 
-describe('compareUtf8', () => {
-  it('orders like the UTF-8 bytes', () => {
-    fc.assert(
-      fc.property(fc.string({ unit: 'grapheme' }), fc.string({ unit: 'grapheme' }), (a, b) => {
-        expect(Math.sign(compareUtf8(a, b))).toBe(Math.sign(Buffer.compare(Buffer.from(a), Buffer.from(b))))
-      }),
-      { numRuns: 2000 },
-    )
-  })
-})
-
-describe('stableSortByInt32', () => {
-  it('sorts stably by value, for narrow and wide value ranges', () => {
-    fc.assert(
-      fc.property(fc.array(fc.oneof(fc.integer({ min: -3, max: 3 }), fc.integer())), (vals) => {
-        const values = Int32Array.from(vals)
-        const order = Int32Array.from(vals.map((_, i) => i))
-        const got = Array.from(stableSortByInt32(order, values))
-        const want = vals.map((_, i) => i).sort((a, b) => vals[a]! - vals[b]! || a - b)
-        expect(got).toEqual(want)
-      }),
-    )
-  })
-})
-
-describe('int32 key index', () => {
-  it('finds every key after growing, and misses absent ones', () => {
-    const idx = newKeyIndex({ type: 'int32', values: new Int32Array(0), valid: new Uint8Array(0) }, 4)
-    for (let k = -5000; k < 5000; k++) idx.set(k * 7, k + 5000)
-    for (let k = -5000; k < 5000; k++) expect(idx.get(k * 7)).toBe(k + 5000)
-    expect(idx.get(1)).toBe(-1)
-    idx.set(7, 42)
-    expect(idx.get(7)).toBe(42)
-  })
-})
-
-describe('sorted int32 key index', () => {
-  it('finds base rows by binary search and later rows through its overlay', () => {
-    fc.assert(
-      fc.property(
-        fc.uniqueArray(fc.integer({ min: -1e6, max: 1e6 }), { maxLength: 200 }),
-        fc.array(fc.tuple(fc.integer({ min: -1e6, max: 1e6 }), fc.nat(1000)), { maxLength: 50 }),
-        (ks, later) => {
-          const keys = Int32Array.from(ks.sort((a, b) => a - b))
-          const col = { type: 'int32' as const, values: keys, valid: new Uint8Array(keys.length).fill(1) }
-          const index = sortedKeyIndex(col, keys.length)!
-          const model = new Map(ks.map((k, r) => [k, r]))
-          for (const [k, row] of later) {
-            index.set(k, row)
-            model.set(k, row)
+describe('parseDate', () => {
+  it('gives every calendar day of 1890-2110 its day number, memoised or not, and rejects the days that do not exist', () => {
+    const b = new Uint8Array(10)
+    const put = (s: string) => {
+      for (let i = 0; i < 10; i++) b[i] = s.charCodeAt(i)
+    }
+    const pad = (v: number, w: number) => String(v).padStart(w, '0')
+    const leap = (y: number) => (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0
+    const monthDays = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
+    for (let pass = 0; pass < 2; pass++)
+      for (let y = 1890; y <= 2110; y++)
+        for (let m = 0; m <= 13; m++)
+          for (let d = 0; d <= 32; d++) {
+            put(`${pad(y, 4)}-${pad(m, 2)}-${pad(d, 2)}`)
+            const real = m >= 1 && m <= 12 && d >= 1 && d <= (m === 2 && leap(y) ? 29 : monthDays[m - 1]!)
+            expect(parseDate(b, 0, 10)).toBe(real ? daysFromCivil(y, m, d) : undefined)
           }
-          for (const k of [...ks, ...later.map((l) => l[0]), 1e6 + 1, -1e6 - 1])
-            expect(index.get(k)).toBe(model.get(k) ?? -1)
-        },
-      ),
-    )
-  })
-
-  it('refuses keys that do not strictly ascend', () => {
-    const col = { type: 'int32' as const, values: Int32Array.of(1, 2, 2), valid: Uint8Array.of(1, 1, 1) }
-    expect(sortedKeyIndex(col, 3)).toBeNull()
+    put('1970-01-01')
+    expect(parseDate(b, 0, 10)).toBe(0)
+    put('0000-02-29') // year 0 is a leap year (proleptic Gregorian), outside the memo
+    expect(parseDate(b, 0, 10)).toBe(daysFromCivil(0, 2, 29))
   })
 })

@@ -6,10 +6,17 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { LakesyncError } from '../etl/errors.js'
 import { tableToCsv } from '../etl/report/csv-export.js'
 import type { OpCounts } from '../etl/types.js'
-import { cityMapFor, currentTables, discoverCases, listTree, runEngine, tempDir } from './helpers/fixtures.js'
+import {
+  cityMapFor,
+  currentTables,
+  discoverCases,
+  listTree,
+  rejection,
+  runEngine,
+  tempDir,
+} from './helpers/fixtures.js'
 
 const cases = discoverCases()
 
@@ -62,12 +69,7 @@ describe('golden fixtures', () => {
   for (const c of cases.filter((x) => x.error)) {
     it(`${c.name}: ${c.description}`, async () => {
       const target = tempDir()
-      const err = await runEngine(join(c.dir, 'source'), c.asOf, cityMapFor(c), target).then(
-        () => undefined,
-        (e: unknown) => e,
-      )
-      expect(err).toBeInstanceOf(LakesyncError)
-      const e = err as LakesyncError
+      const e = await rejection(runEngine(join(c.dir, 'source'), c.asOf, cityMapFor(c), target))
       const want = c.error!
       expect(e.code).toBe(want.code)
       if (want.file !== undefined) {

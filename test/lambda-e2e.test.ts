@@ -20,18 +20,16 @@ import {
 } from '@aws-sdk/client-sqs'
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda'
 import { beforeAll, describe, expect, it, vi } from 'vitest'
-import { USERS_FEATURES_SPEC } from '../etl/city-features.js'
-import { readVersionTable } from '../etl/commit/load-version.js'
 import { readCommitLog } from '../etl/commit/log.js'
 import { DEFAULT_DMS_FORMAT } from '../etl/dms/format.js'
 import { tableToCsv } from '../etl/report/csv-export.js'
 import { tableStatus } from '../etl/status.js'
 import { openStorage } from '../etl/storage/open.js'
 import { USERS_SPEC } from '../etl/table/spec.js'
-import { cityMapFor, currentTables, REPO, runEngine, tempDir } from './helpers/fixtures.js'
+import { currentTables, runEngine, SEED, SEED_CITIES, tempDir } from './helpers/fixtures.js'
 import { useMoto } from './helpers/moto.js'
+import { S3_TEST_EVENT, sqsEvent, sqsRecord } from './helpers/sqs-events.js'
 
-const SEED = join(REPO, 'examples', 'pyspark-cdc', 'data')
 const PREFIX = 'dms/public/users/'
 
 describe('merge Lambda on moto (S3 -> SQS -> handler -> S3 + Glue)', () => {
@@ -89,19 +87,7 @@ describe('merge Lambda on moto (S3 -> SQS -> handler -> S3 + Glue)', () => {
           Entries: messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })),
         }),
       )
-    return {
-      Records: messages.map((m) => ({
-        messageId: m.MessageId!,
-        receiptHandle: m.ReceiptHandle!,
-        body: m.Body!,
-        attributes: {} as never,
-        messageAttributes: {},
-        md5OfBody: m.MD5OfBody ?? '',
-        eventSource: 'aws:sqs',
-        eventSourceARN: 'arn:aws:sqs:us-east-1:123456789012:lakesync',
-        awsRegion: 'us-east-1',
-      })),
-    }
+    return sqsEvent(messages.map((m) => sqsRecord(m.MessageId!, m.Body!, m.ReceiptHandle!)))
   }
 
   async function drain(): Promise<void> {
@@ -137,14 +123,10 @@ describe('merge Lambda on moto (S3 -> SQS -> handler -> S3 + Glue)', () => {
     })
     expect((await glueVersion('users_features')).version).toBe('2')
     // The published tables equal a local run of the same files (as_of is today in the Lambda).
-    const local = await runEngine(SEED, log.current!.asOf, cityMapFor({ dir: REPO }), tempDir())
-    const expected = await currentTables(local.target)
-    expect(tableToCsv(await readVersionTable(target(), log.current!, USERS_SPEC, 'users'))).toBe(
-      tableToCsv(expected.users),
-    )
-    expect(
-      tableToCsv(await readVersionTable(target(), log.current!, USERS_FEATURES_SPEC, 'users_features')),
-    ).toBe(tableToCsv(expected.features))
+    const local = await runEngine(SEED, log.current!.asOf, SEED_CITIES, tempDir())
+    const [published, expected] = [await currentTables(target()), await currentTables(local.target)]
+    expect(tableToCsv(published.users)).toBe(tableToCsv(expected.users))
+    expect(tableToCsv(published.features)).toBe(tableToCsv(expected.features))
   })
 
   it('the daily schedule refreshes every table and vacuums old versions', async () => {
@@ -168,11 +150,7 @@ describe('merge Lambda on moto (S3 -> SQS -> handler -> S3 + Glue)', () => {
   it('ignores keys outside the table prefix and S3 test events', async () => {
     await upload('notes.csv', 'x', 'elsewhere/')
     const event = await receive()
-    event.Records.push({
-      ...event.Records[0]!,
-      messageId: 'test-event',
-      body: JSON.stringify({ Event: 's3:TestEvent' }),
-    })
+    event.Records.push(sqsRecord('test-event', S3_TEST_EVENT))
     expect(await handler(event)).toEqual({ batchItemFailures: [] })
     expect((await readCommitLog(target(), 'users')).current?.version).toBe(2)
   })

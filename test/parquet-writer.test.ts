@@ -4,7 +4,6 @@
  */
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { DuckDBInstance } from '@duckdb/node-api'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { USERS_FEATURES_SPEC } from '../etl/city-features.js'
@@ -16,6 +15,7 @@ import { encodeParquetParallel, splitColumns } from '../etl/threads/parquet-para
 import type { Table } from '../etl/types.js'
 import { NULL_DATE } from '../etl/types.js'
 import { tempDir } from './helpers/fixtures.js'
+import { duckdb, queryObjects, sqlString } from './helpers/parquet.js'
 
 type FeatureRow = [
   number,
@@ -97,11 +97,8 @@ describe('writeParquet', () => {
       ])
     const file = join(dir, 't.parquet')
     writeFileSync(file, writeParquet(table(rows), { rowGroupSize: 1024 }))
-    const db = await DuckDBInstance.create(':memory:')
-    const c = await db.connect()
-    const types = (
-      await c.runAndReadAll(`describe select * from read_parquet('${file}')`)
-    ).getRowObjectsJson()
+    const parquet = `read_parquet(${sqlString(file)})`
+    const types = await queryObjects(`describe select * from ${parquet}`)
     expect(types.map((t) => t.column_type)).toEqual([
       'INTEGER',
       'VARCHAR',
@@ -112,12 +109,10 @@ describe('writeParquet', () => {
       'DOUBLE',
       'INTEGER',
     ])
-    const agg = (
-      await c.runAndReadAll(`select count(*)::int n, count(name)::int nm, count(city)::int cities,
+    const agg = await queryObjects(`select count(*)::int n, count(name)::int nm, count(city)::int cities,
         count(last_login)::int dates, count(state)::int states, count(last_login_rank_by_city)::int ranks,
         sum(user_id)::bigint ids, min(last_login)::varchar dmin, string_agg(distinct city, '|' order by city) cs
-        from read_parquet('${file}')`)
-    ).getRowObjectsJson()
+        from ${parquet}`)
     expect(agg).toEqual([
       {
         n: 5000,
@@ -131,11 +126,10 @@ describe('writeParquet', () => {
         cs: 'Austin|Zürich|😀',
       },
     ])
-    const rg = (
-      await c.runAndReadAll(`select count(distinct row_group_id)::int g from parquet_metadata('${file}')`)
-    ).getRowObjectsJson()
+    const rg = await queryObjects(
+      `select count(distinct row_group_id)::int g from parquet_metadata(${sqlString(file)})`,
+    )
     expect(rg).toEqual([{ g: 5 }])
-    c.closeSync()
   })
 
   it('round-trips runs and repeated numbers (RLE runs, int and double dictionaries)', async () => {
@@ -219,15 +213,14 @@ describe('writeParquet', () => {
       ])
     const file = join(dir, 'runs.parquet')
     writeFileSync(file, writeParquet(table(rows), { rowGroupSize: 4096 }))
-    const db = await DuckDBInstance.create(':memory:')
-    const c = await db.connect()
     const got = (
-      await c.runAndReadAll(
+      await (
+        await duckdb()
+      ).runAndReadAll(
         `select user_id, name, city, (last_login - date '1970-01-01')::int d, last_login_rank_by_city,
-         login_rate_last_3_months_by_city, users_by_city from read_parquet('${file}') order by file_row_number`,
+         login_rate_last_3_months_by_city, users_by_city from read_parquet(${sqlString(file)}) order by file_row_number`,
       )
     ).getRows()
-    c.closeSync()
     expect(
       got.map((r) => r.map((v) => (v === null ? null : Number.isNaN(Number(v)) ? v : Number(v)))),
     ).toEqual(rows.map((r) => [r[0], r[1], r[2], r[3], r[5], r[6], r[7]]))

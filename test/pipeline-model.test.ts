@@ -1,21 +1,17 @@
 /**
- * Property: for random change streams, the engine's users table, per-file counts and features equal a plain
- * Map-based model of the rules in issue 2 (written to be obviously right, not fast).
+ * The pipeline (etl/pipeline.ts) against a model, for random change streams: the engine's users table, per-file
+ * counts and features equal a plain Map-based model of the rules in issue 2 (written to be obviously right, not fast).
  */
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { USERS_FEATURES_SPEC } from '../etl/city-features.js'
-import { readVersionTable } from '../etl/commit/load-version.js'
-import { readCommitLog } from '../etl/commit/log.js'
-import { DEFAULT_DMS_FORMAT } from '../etl/dms/format.js'
 import { formatDate, parseDateString } from '../etl/dms/values.js'
 import { runPipeline } from '../etl/pipeline.js'
-import { formatValue } from '../etl/report/csv-export.js'
 import { compareUtf8 } from '../etl/table/sort.js'
-import { USERS_SPEC } from '../etl/table/spec.js'
 import type { OpCounts, Table } from '../etl/types.js'
 import { dmsCsv } from './helpers/dms-writer.js'
+import { currentTables, seedRunOptions } from './helpers/fixtures.js'
 import { MemoryStorage } from './helpers/memory-storage.js'
+import { tableRows } from './helpers/tables.js'
 
 type Row = [number, string | null, string | null, string | null] // user_id, name, city, last_login
 type Change = ['I' | 'U' | 'D', ...Row]
@@ -113,26 +109,18 @@ function modelFeatures(users: Row[]): string[][] {
   ])
 }
 
-function rowsOf(t: Table): string[][] {
-  const out: string[][] = []
-  for (let r = 0; r < t.length; r++) out.push(t.columns.map((c) => formatValue(c, r) ?? 'NULL'))
-  return out
-}
+const rowsOf = (t: Table): string[][] => tableRows(t).map((r) => r.map((v) => v ?? 'NULL'))
 
 async function engine(loaded: Row[], changeFiles: Change[][], splitAt: number) {
   const source = new MemoryStorage('memory://source')
   const target = new MemoryStorage('memory://target')
   const run = () =>
-    runPipeline({
-      source,
-      target,
-      spec: USERS_SPEC,
-      format: DEFAULT_DMS_FORMAT,
-      asOf: parseDateString(AS_OF)!,
-      cityToState: CITY_TO_STATE,
-      cityAliases: ALIASES,
-      engineVersion: 'test',
-    })
+    runPipeline(
+      seedRunOptions(source, target, CITY_TO_STATE, {
+        asOf: parseDateString(AS_OF)!,
+        cityAliases: ALIASES,
+      }),
+    )
   await source.write('LOAD00000001.csv', dmsCsv(loaded))
   // Runs after the first `splitAt` files and again at the end: incremental runs must equal one run.
   const counts: OpCounts[] = []
@@ -147,12 +135,8 @@ async function engine(loaded: Row[], changeFiles: Change[][], splitAt: number) {
     const r = await run()
     counts.push(...r.record!.files.flatMap((f) => (f.counts ? [f.counts] : [])))
   }
-  const current = (await readCommitLog(target, 'users')).current!
-  return {
-    users: rowsOf(await readVersionTable(target, current, USERS_SPEC, 'users')),
-    features: rowsOf(await readVersionTable(target, current, USERS_FEATURES_SPEC, 'users_features')),
-    counts,
-  }
+  const { users, features } = await currentTables(target)
+  return { users: rowsOf(users), features: rowsOf(features), counts }
 }
 
 describe('merge semantics (property)', () => {

@@ -16,12 +16,19 @@ import { LocalStorage } from '../etl/storage/local.js'
 import { stringAt } from '../etl/table/columns.js'
 import { USERS_SPEC } from '../etl/table/spec.js'
 import type { Table } from '../etl/types.js'
-import { cli } from './helpers/cli.js'
-import { cityMapFor, currentTables, REPO, runEngine, tempDir } from './helpers/fixtures.js'
+import { cli, cliRun } from './helpers/cli.js'
+import {
+  currentTables,
+  runEngine,
+  SEED,
+  SEED_CITIES,
+  SEED_FILES,
+  seedCopy,
+  tempDir,
+} from './helpers/fixtures.js'
 import { useMoto } from './helpers/moto.js'
 import { newBucket, uploadFolder } from './helpers/s3-source.js'
 
-const SEED = join(REPO, 'examples', 'pyspark-cdc', 'data')
 const NOW = new Date('2021-10-20T00:00:00.000Z')
 const LAST_CHANGE = '20211018-225959941.csv'
 
@@ -35,7 +42,7 @@ function column(t: Table, name: string) {
 }
 
 beforeAll(async () => {
-  ;({ target } = await runEngine(SEED, '2021-10-17', cityMapFor({ dir: REPO })))
+  ;({ target } = await runEngine(SEED, '2021-10-17', SEED_CITIES))
   data = await readReportData(new LocalStorage(target), USERS_SPEC, { now: NOW })
   features = (await currentTables(target)).features
 })
@@ -173,10 +180,8 @@ describe('report data: health and commits from the commit log', () => {
   })
 
   it('with the source: pending files, then the error the next run would stop on', async () => {
-    const source = tempDir()
-    for (const f of ['LOAD00000001.csv', '20211017-194324349.csv'])
-      copyFileSync(join(SEED, f), join(source, f))
-    const t = (await runEngine(source, '2021-10-17', cityMapFor({ dir: REPO }))).target
+    const source = seedCopy({ only: SEED_FILES.slice(0, 2) })
+    const t = (await runEngine(source, '2021-10-17', SEED_CITIES)).target
     copyFileSync(join(SEED, '20211018-223933563.csv'), join(source, '20211018-223933563.csv'))
     const opts = { now: NOW, source: { storage: new LocalStorage(source), format: DEFAULT_DMS_FORMAT } }
     let d = await readReportData(new LocalStorage(t), USERS_SPEC, opts)
@@ -196,7 +201,7 @@ describe('report data: health and commits from the commit log', () => {
   })
 
   it("reports the newest abandoned version's reason as the last failure, from the log alone", async () => {
-    const t = (await runEngine(SEED, '2021-10-17', cityMapFor({ dir: REPO }))).target
+    const t = (await runEngine(SEED, '2021-10-17', SEED_CITIES)).target
     const dir = join(t, '_lakesync', 'users', 'commits')
     mkdirSync(dir, { recursive: true })
     const reason = 'run failed after claiming: disk full'
@@ -317,7 +322,7 @@ describe('lakesync report (CLI)', () => {
       await uploadFolder(moto, SEED, bucket, 'dms/users')
       const src = `s3://${bucket}/dms/users`
       const lake = `s3://${bucket}/lake`
-      expect((await cli('run', '--source', src, '--target', lake, '--as-of', '2021-10-17')).code).toBe(0)
+      expect((await cliRun(src, lake)).code).toBe(0)
       const out = join(tempDir(), 'report.html')
       const r = await cli('report', '--target', lake, '--source', src, '--out', out)
       expect(r.err).toBe('')

@@ -6,19 +6,24 @@
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { readCommitLog } from '../etl/commit/log.js'
-import { DEFAULT_DMS_FORMAT } from '../etl/dms/format.js'
 import { parseDateString } from '../etl/dms/values.js'
 import type { LakesyncError } from '../etl/errors.js'
 import { runPipeline } from '../etl/pipeline.js'
 import { openStorage } from '../etl/storage/open.js'
-import { USERS_SPEC } from '../etl/table/spec.js'
-import { type CaseSpec, cityMapFor, discoverCases, REPO, rejection } from './helpers/fixtures.js'
+import {
+  type CaseSpec,
+  cityMapFor,
+  discoverCases,
+  listTree,
+  REPO,
+  rejection,
+  SEED,
+  seedRunOptions,
+} from './helpers/fixtures.js'
 import { useMoto } from './helpers/moto.js'
-import { listPrefix, localFiles, newBucket, uploadFolder } from './helpers/s3-source.js'
+import { listPrefix, newBucket, uploadFolder } from './helpers/s3-source.js'
 
 const moto = useMoto()
-const SEED = join(REPO, 'examples', 'pyspark-cdc', 'data')
-const ALIASES = new Map([['Nashville-Davidson', 'Nashville']])
 const cases = discoverCases().filter((c) => c.error)
 /** Errors found while listing the source: they name the relative path and the root separately. */
 const LISTING_ERRORS = new Set(['bad_file_name', 'duplicate_file'])
@@ -26,16 +31,11 @@ const LISTING_ERRORS = new Set(['bad_file_name', 'duplicate_file'])
 const baseName = (p: string) => p.slice(p.lastIndexOf('/') + 1)
 
 async function run(c: Pick<CaseSpec, 'asOf' | 'dir' | 'cities'>, source: string, target: string) {
-  return runPipeline({
-    source: openStorage(source),
-    target: openStorage(target),
-    spec: USERS_SPEC,
-    format: DEFAULT_DMS_FORMAT,
-    asOf: parseDateString(c.asOf)!,
-    cityToState: cityMapFor(c),
-    cityAliases: ALIASES,
-    engineVersion: 'test',
-  })
+  return runPipeline(
+    seedRunOptions(openStorage(source), openStorage(target), cityMapFor(c), {
+      asOf: parseDateString(c.asOf)!,
+    }),
+  )
 }
 
 /**
@@ -99,7 +99,7 @@ describe('error fixtures on S3: fail closed, name the S3 object, write nothing',
       const e = await rejection(run(c, root, `s3://${bucket}/${prefix}/lake`))
       expect(e.code).toBe(want.code)
       if (want.file !== undefined)
-        expectNamesFile(e, want.code, want.file, root, localFiles(join(c.dir, 'source')))
+        expectNamesFile(e, want.code, want.file, root, listTree(join(c.dir, 'source')))
       else expect(e.message).toContain(root)
       expectLineColumn(e, want)
       expect(await listPrefix(moto, bucket, `${prefix}/lake`)).toEqual([])
@@ -132,7 +132,7 @@ describe('error fixtures added to an S3 source with a good version: the target i
       expect(good.version).toBe(1)
       const before = await listPrefix(moto, bucket, `${prefix}/lake`)
 
-      const files = localFiles(join(c.dir, 'source')).filter((f) => baseName(f).startsWith('LOAD') === inLoad)
+      const files = listTree(join(c.dir, 'source')).filter((f) => baseName(f).startsWith('LOAD') === inLoad)
       // Every well-formed name is one laterName moves (malformed names stay as they are).
       for (const n of files.map(baseName)) {
         if (/^\d{8}-\d{9}/.test(n)) expect(n, c.name).toMatch(/^20211017-/)

@@ -3,16 +3,14 @@
  * bad file. The child reaches moto through the standard AWS variables that useMoto() set in this worker's
  * process.env, which cliProcess (spawnSync without an env option) passes on.
  */
-import { join } from 'node:path'
 import { GetTableCommand } from '@aws-sdk/client-glue'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { cells, cliProcess } from './helpers/cli.js'
-import { REPO } from './helpers/fixtures.js'
+import { SEED } from './helpers/fixtures.js'
 import { useMoto } from './helpers/moto.js'
 import { listPrefix, newBucket, putObject, uploadFolder } from './helpers/s3-source.js'
 
 const moto = useMoto()
-const SEED = join(REPO, 'examples', 'pyspark-cdc', 'data')
 
 let bucket = ''
 let src = ''
@@ -32,6 +30,10 @@ afterAll(async () => {
   await moto.reset()
 })
 
+/** `lakesync run` from the uploaded seed into the lake, publishing to the Glue database. */
+const runToLake = () =>
+  cliProcess('run', '--source', src, '--target', lake, '--as-of', '2021-10-17', '--glue-database', database)
+
 describe('lakesync (child process) on S3 + Glue', () => {
   it('the child sees the moto endpoint through the inherited environment', () => {
     expect(process.env.AWS_ENDPOINT_URL_S3).toBe(moto.endpoint)
@@ -39,17 +41,7 @@ describe('lakesync (child process) on S3 + Glue', () => {
   })
 
   it('run commits version 1 and publishes both tables to Glue', async () => {
-    const r = cliProcess(
-      'run',
-      '--source',
-      src,
-      '--target',
-      lake,
-      '--as-of',
-      '2021-10-17',
-      '--glue-database',
-      database,
-    )
+    const r = runToLake()
     expect(r.err).toBe('')
     expect(r.code).toBe(0)
     expect(r.out).toContain('committed version 1')
@@ -61,17 +53,7 @@ describe('lakesync (child process) on S3 + Glue', () => {
       expect(t?.Parameters?.lakesync_version).toBe('1')
       expect(t?.StorageDescriptor?.Location).toBe(`${lake}/${name}/v=${'1'.padStart(20, '0')}/`)
     }
-    const again = cliProcess(
-      'run',
-      '--source',
-      src,
-      '--target',
-      lake,
-      '--as-of',
-      '2021-10-17',
-      '--glue-database',
-      database,
-    )
+    const again = runToLake()
     expect(again.code).toBe(0)
     expect(again.out).toContain('up to date')
   })
@@ -104,17 +86,7 @@ describe('lakesync (child process) on S3 + Glue', () => {
     const before = await listPrefix(moto, bucket, 'lake')
     const key = 'dms/public/users/2021/10/19/20211019-000000001.csv'
     await putObject(moto, bucket, key, 'U,2,Bad,Austin,2021-13-01\n')
-    const r = cliProcess(
-      'run',
-      '--source',
-      src,
-      '--target',
-      lake,
-      '--as-of',
-      '2021-10-17',
-      '--glue-database',
-      database,
-    )
+    const r = runToLake()
     expect(r.code).toBe(1)
     expect(r.out).toBe('')
     expect(r.err).toBe(

@@ -1,8 +1,8 @@
 /** Routing SQS messages of S3 notifications to tables: decoding keys, ignoring what is not ours. */
-import type { SQSRecord } from 'aws-lambda'
 import { describe, expect, it } from 'vitest'
 import { type LambdaConfig, loadLambdaConfig } from '../lambdas/config.js'
 import { decodeS3Key, routeRecords } from '../lambdas/s3-events.js'
+import { S3_TEST_EVENT, s3Notification, sqsRecord } from './helpers/sqs-events.js'
 
 const config: LambdaConfig = loadLambdaConfig({
   STAGING_BUCKET: 'staging',
@@ -11,14 +11,6 @@ const config: LambdaConfig = loadLambdaConfig({
     users: { stagingPrefix: 'dms/public/users' },
     orders: { stagingPrefix: 'dms/public/orders/' },
   }),
-})
-
-function message(messageId: string, body: unknown): SQSRecord {
-  return { messageId, body: typeof body === 'string' ? body : JSON.stringify(body) } as SQSRecord
-}
-
-const s3Event = (bucket: string, ...keys: string[]) => ({
-  Records: keys.map((key) => ({ eventSource: 'aws:s3', s3: { bucket: { name: bucket }, object: { key } } })),
 })
 
 describe('S3 event routing', () => {
@@ -31,12 +23,12 @@ describe('S3 event routing', () => {
   it('groups messages by the table whose prefix holds a key', () => {
     const routed = routeRecords(
       [
-        message('a', s3Event('staging', 'dms/public/users/LOAD00000001.csv')),
-        message(
+        sqsRecord('a', s3Notification('staging', 'dms/public/users/LOAD00000001.csv')),
+        sqsRecord(
           'b',
-          s3Event('staging', 'dms/public/orders/20211017-000000000.csv', 'dms/public/users/x.csv'),
+          s3Notification('staging', 'dms/public/orders/20211017-000000000.csv', 'dms/public/users/x.csv'),
         ),
-        message('c', s3Event('staging', 'dms%2Fpublic%2Fusers%2F20211017-000000000.csv')),
+        sqsRecord('c', s3Notification('staging', 'dms%2Fpublic%2Fusers%2F20211017-000000000.csv')),
       ],
       config,
     )
@@ -47,11 +39,11 @@ describe('S3 event routing', () => {
   it('ignores other buckets, other prefixes, test events and bodies that are not JSON', () => {
     const routed = routeRecords(
       [
-        message('other-bucket', s3Event('elsewhere', 'dms/public/users/LOAD00000001.csv')),
-        message('other-prefix', s3Event('staging', 'dms/public/usersx/LOAD00000001.csv')),
-        message('test', { Event: 's3:TestEvent' }),
-        message('garbage', 'not json'),
-        message('bad-encoding', s3Event('staging', 'dms/public/users/%E0%A4%A')),
+        sqsRecord('other-bucket', s3Notification('elsewhere', 'dms/public/users/LOAD00000001.csv')),
+        sqsRecord('other-prefix', s3Notification('staging', 'dms/public/usersx/LOAD00000001.csv')),
+        sqsRecord('test', S3_TEST_EVENT),
+        sqsRecord('garbage', 'not json'),
+        sqsRecord('bad-encoding', s3Notification('staging', 'dms/public/users/%E0%A4%A')),
       ],
       config,
     )

@@ -3,46 +3,33 @@
  * replays, drops, late files, reload, a fault at every step, expired claims, vanished files) through the real S3
  * adapter (conditional PutObject) and the real Glue adapter. Each scenario ends in the state of one clean run.
  */
-import { join } from 'node:path'
 import { GetTableCommand } from '@aws-sdk/client-glue'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { openGlueCatalog } from '../etl/catalog/glue.js'
 import { USERS_FEATURES_SPEC } from '../etl/city-features.js'
 import { versionName } from '../etl/commit/layout.js'
 import { claimVersion, readCommitLog } from '../etl/commit/log.js'
-import { type FaultStep, type RunOptions, runPipeline } from '../etl/pipeline.js'
+import { type FaultStep, runPipeline } from '../etl/pipeline.js'
 import { LocalStorage } from '../etl/storage/local.js'
 import { openStorage } from '../etl/storage/open.js'
 import type { Storage } from '../etl/storage/storage.js'
 import { USERS_SPEC } from '../etl/table/spec.js'
-import { cityMapFor, REPO, rejection, seedRunOptions, tempDir } from './helpers/fixtures.js'
+import { type PublishedState, pendingClaim, publishedState } from './helpers/commit-records.js'
+import { rejection, SEED, SEED_FILES, seedOptions, tempDir } from './helpers/fixtures.js'
 import { useMoto } from './helpers/moto.js'
 import {
   deleteObject,
   getObject,
   listPrefix,
   newBucket,
-  type PublishedState,
-  publishedState,
   putObject,
   uploadFolder,
 } from './helpers/s3-source.js'
 
 const moto = useMoto()
-const SEED = join(REPO, 'examples', 'pyspark-cdc', 'data')
-const CITIES = cityMapFor({ dir: REPO })
-const FIRST = ['LOAD00000001.csv', '20211017-194324349.csv']
-const LATER = [
-  '20211018-223933563.csv',
-  '20211018-224657689.csv',
-  '20211018-225235856.csv',
-  '20211018-225959941.csv',
-]
-const ALL = [...FIRST, ...LATER]
-
-function options(source: Storage, target: Storage, extra: Partial<RunOptions> = {}): RunOptions {
-  return seedRunOptions(source, target, CITIES, extra)
-}
+const ALL = [...SEED_FILES]
+const FIRST = ALL.slice(0, 2)
+const LATER = ALL.slice(2)
 
 /** A bucket with the seed data (or some of its files) under `src/`, and the S3 storages of `src` and `lake`. */
 async function seeded(files: readonly string[] = ALL) {
@@ -60,7 +47,7 @@ let clean: PublishedState
 beforeAll(async () => {
   await moto.reset()
   const target = new LocalStorage(tempDir())
-  await runPipeline(options(new LocalStorage(SEED), target))
+  await runPipeline(seedOptions(new LocalStorage(SEED), target))
   clean = await publishedState(target)
   // A clean run applies every seed file once, LOAD first, changes in timestamp order.
   expect(clean.applied).toEqual(ALL)
@@ -88,7 +75,7 @@ describe('commit protocol on S3 (moto)', () => {
     const results = await Promise.all(
       Array.from({ length: 4 }, () =>
         runPipeline(
-          options(source, openStorage(`s3://${bucket}/lake`), {
+          seedOptions(source, openStorage(`s3://${bucket}/lake`), {
             catalog: openGlueCatalog(database),
             faults: barrier,
           }),
@@ -108,15 +95,15 @@ describe('commit protocol on S3 (moto)', () => {
 
   it('a replayed run, or an identical re-upload (PutObject of the same bytes), commits nothing', async () => {
     const { bucket, source, target } = await seeded()
-    expect((await runPipeline(options(source, target))).committed).toBe(true)
-    const again = await runPipeline(options(source, target))
+    expect((await runPipeline(seedOptions(source, target))).committed).toBe(true)
+    const again = await runPipeline(seedOptions(source, target))
     expect(again.committed).toBe(false)
     expect(again.message).toMatch(/^up to date/)
     for (const f of [FIRST[1]!, LATER[2]!]) {
       const key = `src/${f}`
       await putObject(moto, bucket, key, await getObject(moto, bucket, key))
     }
-    const reuploaded = await runPipeline(options(source, target))
+    const reuploaded = await runPipeline(seedOptions(source, target))
     expect(reuploaded.committed).toBe(false)
     expect(reuploaded.message).toMatch(/^up to date/)
     expect((await readCommitLog(target, 'users')).entries).toHaveLength(1)
@@ -125,10 +112,10 @@ describe('commit protocol on S3 (moto)', () => {
 
   it('files arriving in several drops are each applied once, in order', async () => {
     const { bucket, source, target } = await seeded(FIRST)
-    expect((await runPipeline(options(source, target))).record?.files.map((f) => f.path)).toEqual(FIRST)
+    expect((await runPipeline(seedOptions(source, target))).record?.files.map((f) => f.path)).toEqual(FIRST)
     for (const f of LATER) {
       await uploadFolder(moto, SEED, bucket, 'src', { only: [f] })
-      const r = await runPipeline(options(source, target))
+      const r = await runPipeline(seedOptions(source, target))
       expect(r.committed).toBe(true)
       expect(r.record?.files.map((x) => x.path)).toEqual([f])
     }
@@ -138,10 +125,10 @@ describe('commit protocol on S3 (moto)', () => {
 
   it('a late change file stops the run with late_file, naming the S3 key and lakesync reload', async () => {
     const { bucket, source, target } = await seeded()
-    await runPipeline(options(source, target))
+    await runPipeline(seedOptions(source, target))
     const before = await listPrefix(moto, bucket, 'lake')
     await putObject(moto, bucket, 'src/20211017-000000000.csv', 'U,1,Late Change,Austin,2021-10-01\n')
-    const e = await rejection(runPipeline(options(source, target)))
+    const e = await rejection(runPipeline(seedOptions(source, target)))
     expect(e.code).toBe('late_file')
     expect(e.message).toContain(`s3://${bucket}/src/20211017-000000000.csv`)
     expect(e.message).toContain('lakesync reload')
@@ -151,46 +138,39 @@ describe('commit protocol on S3 (moto)', () => {
 
   it('a new LOAD file stops the run; reload rebuilds (a reload record) and equals a fresh run', async () => {
     const { bucket, source, target } = await seeded()
-    await runPipeline(options(source, target))
+    await runPipeline(seedOptions(source, target))
     await putObject(moto, bucket, 'src/LOAD00000002.csv', '500,New Person,Austin,2021-10-16\n')
-    const e = await rejection(runPipeline(options(source, target)))
+    const e = await rejection(runPipeline(seedOptions(source, target)))
     expect(e.code).toBe('late_file')
     expect(e.message).toContain(`s3://${bucket}/src/LOAD00000002.csv`)
     expect(e.message).toContain('lakesync reload')
-    const reloaded = await runPipeline(options(source, target, { reload: true }))
+    const reloaded = await runPipeline(seedOptions(source, target, { reload: true }))
     expect(reloaded.committed).toBe(true)
     expect(reloaded.version).toBe(2)
     expect(reloaded.record?.reload).toBe(true)
     expect(reloaded.record?.fullLoad).toBe(true)
     expect(reloaded.record?.files).toHaveLength(7)
     const fresh = openStorage(`s3://${bucket}/fresh`)
-    await runPipeline(options(source, fresh))
+    await runPipeline(seedOptions(source, fresh))
     const a = await publishedState(target)
     const b = await publishedState(fresh)
     expect(a).toEqual(b)
     expect(a.users).toContain('500,New Person,Austin,2021-10-16')
-    expect((await runPipeline(options(source, target))).committed).toBe(false)
+    expect((await runPipeline(seedOptions(source, target))).committed).toBe(false)
   })
 
   it('an expired claim is abandoned; a live one makes the run return without committing', async () => {
     const { source, target } = await seeded()
     const claimedAt = new Date()
-    const etag = await claimVersion(target, {
-      state: 'pending',
-      version: 1,
-      table: 'users',
-      runId: 'crashed-run',
-      claimedAt: claimedAt.toISOString(),
-      expiresAt: new Date(claimedAt.getTime() + 60_000).toISOString(),
-    })
+    const etag = await claimVersion(target, pendingClaim(1, 'crashed-run', claimedAt))
     expect(etag).not.toBeNull()
-    const waiting = await runPipeline(options(source, target))
+    const waiting = await runPipeline(seedOptions(source, target))
     expect(waiting.committed).toBe(false)
     expect(waiting.version).toBe(0)
     expect(waiting.message).toContain('version 1 is being written by run crashed-run')
     const warnings: string[] = []
     const later = await runPipeline(
-      options(source, target, {
+      seedOptions(source, target, {
         now: () => new Date(claimedAt.getTime() + 61_000),
         onWarning: (m) => warnings.push(m),
       }),
@@ -205,19 +185,19 @@ describe('commit protocol on S3 (moto)', () => {
 
   it('an applied staging file that vanishes early is missing_file; past the staging expiry it is not', async () => {
     const { bucket, source, target } = await seeded()
-    await runPipeline(options(source, target))
+    await runPipeline(seedOptions(source, target))
     await deleteObject(moto, bucket, `src/${LATER[0]}`)
-    const e = await rejection(runPipeline(options(source, target)))
+    const e = await rejection(runPipeline(seedOptions(source, target)))
     expect(e.code).toBe('missing_file')
     expect(e.message).toContain(`s3://${bucket}/src/${LATER[0]}`)
     expect(e.message).toContain('before the 30-day staging expiry')
     const expired = await runPipeline(
-      options(source, target, { now: () => new Date(Date.now() + 31 * 86_400_000) }),
+      seedOptions(source, target, { now: () => new Date(Date.now() + 31 * 86_400_000) }),
     )
     expect(expired.committed).toBe(false)
     expect(expired.message).toMatch(/^up to date/)
     const shorter = await runPipeline(
-      options(source, target, { stagingExpiryDays: 2, now: () => new Date(Date.now() + 3 * 86_400_000) }),
+      seedOptions(source, target, { stagingExpiryDays: 2, now: () => new Date(Date.now() + 3 * 86_400_000) }),
     )
     expect(shorter.committed).toBe(false)
   })
@@ -256,7 +236,7 @@ describe('a failure at every step on S3 + Glue is converged by the next run', ()
       const lake = `s3://${bucket}/lake`
       const database = moto.database(`fault${i}`)
       const failing = runPipeline(
-        options(source, openStorage(lake), {
+        seedOptions(source, openStorage(lake), {
           catalog: openGlueCatalog(database),
           faults: (s) => {
             if (s === step) throw new Error(`injected fault ${step}`)
@@ -279,7 +259,7 @@ describe('a failure at every step on S3 + Glue is converged by the next run', ()
       )
 
       const next = await runPipeline(
-        options(source, openStorage(lake), { catalog: openGlueCatalog(database) }),
+        seedOptions(source, openStorage(lake), { catalog: openGlueCatalog(database) }),
       )
       expect(next.committed).toBe(committedBefore === 0)
       const after = await readCommitLog(target, 'users')
@@ -313,7 +293,7 @@ describe('a failure at every step on S3 + Glue is converged by the next run', ()
       remove: (p) => real.remove(p),
     }
     await expect(
-      runPipeline(options(source, failingUpload, { catalog: openGlueCatalog(database) })),
+      runPipeline(seedOptions(source, failingUpload, { catalog: openGlueCatalog(database) })),
     ).rejects.toThrow('upload interrupted')
     const log = await readCommitLog(real, 'users')
     expect(log.entries.map((e) => e.record.state)).toEqual(['abandoned'])
@@ -323,7 +303,7 @@ describe('a failure at every step on S3 + Glue is converged by the next run', ()
     expect(keys).toContain(`lake/users/v=${versionName(1)}/part-00000.parquet`)
     expect(keys).not.toContain(`lake/users_features/v=${versionName(1)}/part-00000.parquet`)
 
-    const next = await runPipeline(options(source, real, { catalog: openGlueCatalog(database) }))
+    const next = await runPipeline(seedOptions(source, real, { catalog: openGlueCatalog(database) }))
     expect(next.committed).toBe(true)
     expect(next.version).toBe(2)
     expect(await publishedState(real)).toEqual(clean)

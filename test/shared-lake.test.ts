@@ -3,14 +3,13 @@
  * changes or removes a committed file of another.
  */
 import { createHash } from 'node:crypto'
-import { cpSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { cells, cli } from './helpers/cli.js'
-import { listTree, REPO, tempDir } from './helpers/fixtures.js'
+import { listTree, SEED_FILES, seedCopy, tempDir } from './helpers/fixtures.js'
 
-const SEED = join(REPO, 'examples', 'pyspark-cdc', 'data')
-const LATER = ['20211018-224657689.csv', '20211018-225235856.csv', '20211018-225959941.csv']
+const LATER = SEED_FILES.slice(3)
 
 /** SHA-256 of every file under `dir`, by relative path. */
 function hashes(dir: string): Map<string, string> {
@@ -37,26 +36,18 @@ function configFor(name: string): string {
   return file
 }
 
-/** The seed source without the last `drop` change files (so each table has its own content). */
-function seedWithout(drop: string[]): string {
-  const dir = tempDir()
-  cpSync(SEED, dir, { recursive: true })
-  for (const f of drop) rmSync(join(dir, f))
-  return dir
-}
-
 const run = (...args: string[]) => cli('run', '--as-of', '2021-10-17', ...args)
 
 describe('tables sharing one lake', () => {
   it("no table's run, reload or vacuum changes a committed file of another", async () => {
     const lake = tempDir()
-    const users = seedWithout(LATER)
+    const users = seedCopy({ without: LATER })
     expect((await run('--source', users, '--target', lake)).code).toBe(0)
     const committed = hashes(lake)
 
     const tables = [
-      { name: 'users2', source: seedWithout(LATER.slice(1)), config: configFor('users2') },
-      { name: 'users3', source: seedWithout([]), config: configFor('users3') },
+      { name: 'users2', source: seedCopy({ without: LATER.slice(1) }), config: configFor('users2') },
+      { name: 'users3', source: seedCopy(), config: configFor('users3') },
     ]
     for (const t of tables) {
       expect((await run('--source', t.source, '--target', lake, '--config', t.config)).code).toBe(0)

@@ -3,6 +3,7 @@ import fc from 'fast-check'
 import { snappyUncompress } from 'hyparquet/src/snappy.js'
 import { describe, expect, it } from 'vitest'
 import { snappyCompress } from '../etl/parquet/snappy.js'
+import { enc } from './helpers/bytes.js'
 
 function roundTrip(input: Uint8Array): Uint8Array {
   const out = new Uint8Array(input.length)
@@ -14,7 +15,7 @@ describe('snappyCompress', () => {
   it('round-trips random bytes and repetitive text of any length, across 64 KiB blocks', () => {
     const repetitive = fc
       .tuple(fc.string({ maxLength: 40 }), fc.integer({ min: 0, max: 9000 }))
-      .map(([s, k]) => new TextEncoder().encode(s.repeat(k)))
+      .map(([s, k]) => enc(s.repeat(k)))
     fc.assert(
       fc.property(fc.oneof(fc.uint8Array({ maxLength: 200_000 }), repetitive), (input) => {
         expect(roundTrip(input)).toEqual(input)
@@ -24,7 +25,7 @@ describe('snappyCompress', () => {
   })
 
   it('compresses repetitive data and stays within the worst case on random data', () => {
-    const text = new TextEncoder().encode('Austin,Boston,Chicago,'.repeat(50_000))
+    const text = enc('Austin,Boston,Chicago,'.repeat(50_000))
     expect(snappyCompress(text).length).toBeLessThan(text.length / 10)
     const noise = new Uint8Array(300_000).map(() => Math.floor(Math.random() * 256))
     expect(snappyCompress(noise).length).toBeLessThanOrEqual(32 + noise.length + noise.length / 6)

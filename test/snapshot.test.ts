@@ -23,7 +23,8 @@ import { USERS_SPEC } from '../etl/table/spec.js'
 import type { ColumnData, ColumnType, DictColumn, StringColumn, Table, TableSpec } from '../etl/types.js'
 import { NULL_DATE } from '../etl/types.js'
 import { vacuum } from '../etl/vacuum.js'
-import { cityMapFor, listTree, REPO, seedRunOptions, tempDir } from './helpers/fixtures.js'
+import { dec, enc } from './helpers/bytes.js'
+import { listTree, SEED_FILES, seedCopy, seedOptions, tempDir } from './helpers/fixtures.js'
 
 const FILE = '_lakesync/t/snapshots/v=00000000000000000001.lsnap'
 
@@ -124,7 +125,7 @@ function values(c: ColumnData, length: number): Value[] {
 /** The header of an encoded snapshot, parsed (to aim corruptions at one buffer). */
 function header(bytes: Uint8Array) {
   const n = new DataView(bytes.buffer, bytes.byteOffset).getUint32(8, true)
-  const json = JSON.parse(new TextDecoder().decode(bytes.subarray(12, 12 + n))) as {
+  const json = JSON.parse(dec(bytes.subarray(12, 12 + n))) as {
     format: number
     columns: { name: string; type: string; buffers: Record<string, { offset: number; length: number }> }[]
   }
@@ -135,7 +136,7 @@ function header(bytes: Uint8Array) {
 function withHeader(bytes: Uint8Array, edit: (h: ReturnType<typeof header>['json']) => void): Uint8Array {
   const { json, data } = header(bytes)
   edit(json)
-  const text = new TextEncoder().encode(JSON.stringify(json))
+  const text = enc(JSON.stringify(json))
   const start = Math.ceil((12 + text.length) / 8) * 8
   const out = new Uint8Array(start + bytes.length - data)
   out.set(bytes.subarray(0, 8))
@@ -165,18 +166,13 @@ const STRINGS: TableSpec = {
   primaryKey: 'id',
 }
 
-function stringsTable(): Table {
-  const g: Generated = {
-    spec: STRINGS,
-    rows: [
-      [1, 2, 3, 4],
-      ['ab', null, '', 'Zürich'],
-    ],
-    length: 4,
-    slack: 3,
-    dictionary: false,
-  }
-  return build(g)
+/** A table of ids 1, 2, ... and `strings`, held as text or as a dictionary column. */
+function stringsTable(
+  strings: (string | null)[] = ['ab', null, '', 'Zürich'],
+  { dictionary = false, slack = 3 } = {},
+): Table {
+  const ids = strings.map((_, i) => i + 1)
+  return build({ spec: STRINGS, rows: [ids, strings], length: strings.length, slack, dictionary })
 }
 
 describe('snapshot encoding', () => {
@@ -326,17 +322,7 @@ describe('snapshot decoding rejects corruption with corrupt_state', () => {
   })
 
   it('dictionary codes outside the entries, and entries that repeat', () => {
-    const table = build({
-      spec: STRINGS,
-      rows: [
-        [1, 2, 3, 4],
-        ['ab', null, 'ab', 'Zürich'],
-      ],
-      length: 4,
-      slack: 0,
-      dictionary: true,
-    })
-    const bytes = encodeSnapshot(table)
+    const bytes = encodeSnapshot(stringsTable(['ab', null, 'ab', 'Zürich'], { dictionary: true, slack: 0 }))
     expect(decodeSnapshot(bytes, STRINGS, FILE).columns[1]!.type).toBe('dict')
     const { json, data } = header(bytes)
     const codesAt = data + json.columns[1]!.buffers.codes!.offset
@@ -353,18 +339,7 @@ describe('snapshot decoding rejects corruption with corrupt_state', () => {
     const col = decodeSnapshot(ok, STRINGS, FILE).columns[1]!
     expect(values(col, 4)).toEqual(['ab', null, 'ab', 'ab'])
     // Entries 'ab' and 'cd': rewriting 'cd' to 'ab' makes two equal entries.
-    const two = encodeSnapshot(
-      build({
-        spec: STRINGS,
-        rows: [
-          [1, 2],
-          ['ab', 'cd'],
-        ],
-        length: 2,
-        slack: 0,
-        dictionary: true,
-      }),
-    )
+    const two = encodeSnapshot(stringsTable(['ab', 'cd'], { dictionary: true, slack: 0 }))
     const h = header(two)
     const at = h.data + h.json.columns[1]!.buffers.entryBytes!.offset
     two[at + 2] = 0x61
@@ -398,9 +373,7 @@ describe('snapshot decoding rejects corruption with corrupt_state', () => {
 // ---------------------------------------------------------------------------------------------------------------
 // The pipeline on a local folder.
 
-const SEED = join(REPO, 'examples', 'pyspark-cdc', 'data')
-const CITIES = cityMapFor({ dir: REPO })
-const FIRST = ['LOAD00000001.csv', '20211017-194324349.csv']
+const FIRST = SEED_FILES.slice(0, 2)
 const v = (n: number) => String(n).padStart(20, '0')
 
 /** A local folder that remembers every path read from it. */
@@ -435,20 +408,10 @@ class SpyStorage implements Storage {
   }
 }
 
-function sourceWith(files: string[] | 'all'): string {
-  const dir = tempDir()
-  cpSync(SEED, dir, { recursive: true })
-  if (files !== 'all') for (const f of listTree(dir)) if (!files.includes(f)) rmSync(join(dir, f))
-  return dir
-}
-
 async function run(source: string, target: Storage, extra: Partial<RunOptions> = {}) {
   const warnings: string[] = []
   const result = await runPipeline(
-    seedRunOptions(new LocalStorage(source), target, CITIES, {
-      onWarning: (m) => warnings.push(m),
-      ...extra,
-    }),
+    seedOptions(new LocalStorage(source), target, { onWarning: (m) => warnings.push(m), ...extra }),
   )
   return { result, warnings }
 }
@@ -456,7 +419,7 @@ async function run(source: string, target: Storage, extra: Partial<RunOptions> =
 /** A target with version 1 committed from the first files; the full source applies the rest as version 2. */
 async function committedV1(): Promise<string> {
   const target = tempDir()
-  const { result } = await run(sourceWith(FIRST), new LocalStorage(target))
+  const { result } = await run(seedCopy({ only: FIRST }), new LocalStorage(target))
   expect(result.version).toBe(1)
   return target
 }
@@ -502,7 +465,7 @@ describe('snapshot in the pipeline', () => {
 
   it('the next run loads the previous version from the snapshot, with outputs identical to the Parquet path', async () => {
     const base = await committedV1()
-    const full = sourceWith('all')
+    const full = seedCopy()
     const snap = snapshotPath('users', 1)
     const parquet = `users/v=${v(1)}/part-00000.parquet`
 
@@ -577,7 +540,7 @@ describe('snapshot in the pipeline', () => {
 
   it('a run that fails after writing the snapshot leaves the previous version current; the next run succeeds', async () => {
     const base = await committedV1()
-    const full = sourceWith('all')
+    const full = seedCopy()
     const clean = copyOf(base)
     await run(full, new LocalStorage(clean))
 
@@ -606,7 +569,7 @@ describe('snapshot in the pipeline', () => {
 
   it('vacuum removes the snapshots of the versions it removes, orphans included, and keeps the rest', async () => {
     const target = await committedV1()
-    const full = sourceWith('all')
+    const full = seedCopy()
     await expect(
       run(full, new LocalStorage(target), {
         faults: (step) => {

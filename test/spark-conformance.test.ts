@@ -1,36 +1,39 @@
 /**
  * The Spark job (glue/) against the TypeScript engine: over every golden fixture, a seeded random set and a mixed
  * Lambda/Spark/Lambda sequence, both must publish identical tables (rows, values, Parquet types, row order, read
- * back with DuckDB) and matching commit records. Error fixtures must fail in Spark with the same code and leave the
- * target without a file. All Spark work runs in ONE local Spark session (`glue/run_local.py --batch`), started in
+ * back with DuckDB) and matching commit records, and on the golden fixtures the tables of their expected CSV files.
+ * Error fixtures must fail in Spark with the same code and leave the target without a file. All Spark work runs in ONE local Spark session (`glue/run_local.py --batch`), started in
  * beforeAll: a JVM start costs seconds, a run in a warm session well under one.
  */
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { cpSync, existsSync, mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { DuckDBInstance } from '@duckdb/node-api'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 import { mulberry32 } from '../bench/generate.js'
 import { type CommitRecord, readCommitLog } from '../etl/commit/log.js'
 import { parseDmsFormat } from '../etl/dms/format.js'
 import { type RunResult, runPipeline } from '../etl/pipeline.js'
 import { LocalStorage } from '../etl/storage/local.js'
+import { comparableRecord, currentRecord } from './helpers/commit-records.js'
 import { type Cell, dmsCsv } from './helpers/dms-writer.js'
 import {
   type CaseSpec,
   cityMapFor,
   discoverCases,
+  FIXTURES,
   listTree,
-  REPO,
+  rejection,
   runEngine,
-  seedRunOptions,
+  SEED_CITIES,
+  SEED_FILES,
+  seedOptions,
   tempDir,
 } from './helpers/fixtures.js'
+import { parquetSeed, queryRows, sqlString, toParquet } from './helpers/parquet.js'
 import { PYTHON, type SparkResult, type SparkRun, sparkBatch } from './helpers/spark.js'
 
 // ---------------------------------------------------------------- reading published tables back with DuckDB
 
-let duck: Awaited<ReturnType<typeof DuckDBInstance.create>>
-let conn: Awaited<ReturnType<typeof duck.connect>>
+type PublishedTable = 'users' | 'users_features'
 
 interface Published {
   rows: unknown[][]
@@ -38,58 +41,26 @@ interface Published {
   types: unknown[][] // DuckDB's column types
 }
 
-async function query(sql: string): Promise<unknown[][]> {
-  const reader = await conn.runAndReadAll(sql)
-  return reader.getRowsJson() as unknown[][]
+/** The published Parquet file of a table's current version, as a SQL string. */
+async function parquetFile(target: string, which: PublishedTable): Promise<string> {
+  return sqlString(join(target, (await current(target)).outputs[which][0]!))
 }
 
-async function published(target: string, which: 'users' | 'users_features'): Promise<Published> {
-  const log = await readCommitLog(new LocalStorage(target), 'users')
-  const rec = log.current
-  if (!rec) throw new Error(`no committed version in ${target}`)
-  const file = join(target, rec.outputs[which][0]!).replaceAll("'", "''")
+async function published(target: string, which: PublishedTable): Promise<Published> {
+  const file = await parquetFile(target, which)
   return {
-    rows: await query(`SELECT * FROM read_parquet('${file}')`),
-    schema: await query(
-      `SELECT name, type, converted_type, logical_type::VARCHAR, repetition_type FROM parquet_schema('${file}') WHERE type IS NOT NULL`, // leaves: the root's name is the writer's
+    rows: await queryRows(`SELECT * FROM read_parquet(${file})`),
+    schema: await queryRows(
+      `SELECT name, type, converted_type, logical_type::VARCHAR, repetition_type FROM parquet_schema(${file}) WHERE type IS NOT NULL`, // leaves: the root's name is the writer's
     ),
-    types: await query(
-      `SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM read_parquet('${file}'))`,
+    types: await queryRows(
+      `SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM read_parquet(${file}))`,
     ),
   }
 }
 
-async function currentRecord(target: string): Promise<CommitRecord> {
-  const rec = (await readCommitLog(new LocalStorage(target), 'users')).current
-  if (!rec) throw new Error(`no committed version in ${target}`)
-  return rec
-}
-
-/** The parts of a commit record both engines must agree on (ids, times, engine and mtimes differ by nature). */
-function comparable(r: CommitRecord) {
-  return {
-    version: r.version,
-    table: r.table,
-    asOf: r.asOf,
-    files: r.files.map((f) => ({
-      path: f.path,
-      kind: f.kind,
-      size: f.size,
-      sha256: f.sha256,
-      rows: f.rows,
-      counts: f.counts,
-    })),
-    fullLoad: r.fullLoad,
-    reload: r.reload,
-    counts: r.counts,
-    rows: r.rows,
-    outputs: r.outputs,
-    features: r.features,
-    keys: Object.keys(r)
-      .filter((k) => k !== 'engine' && k !== 'snapshot') // Spark writes no snapshot (a lakesync-only cache)
-      .sort(),
-  }
-}
+const current = (target: string): Promise<CommitRecord> => currentRecord(new LocalStorage(target))
+const comparable = (r: CommitRecord) => comparableRecord(r, 'local')
 
 async function expectSameTables(spark: string, ts: string): Promise<void> {
   for (const which of ['users', 'users_features'] as const) {
@@ -98,6 +69,26 @@ async function expectSameTables(spark: string, ts: string): Promise<void> {
     expect(a.types, `${which} column types`).toEqual(b.types)
     expect(a.schema, `${which} Parquet schema`).toEqual(b.schema)
     expect(a.rows, `${which} rows`).toEqual(b.rows)
+  }
+}
+
+/**
+ * Both tables published in `target` equal a golden case's expected CSV files (read by DuckDB with the published
+ * column types; a quoted "" is the empty string, an empty unquoted field NULL): values and row order. The version
+ * folder is not read as a hive partition column: the fixtures have none.
+ */
+async function expectGolden(target: string, expected: string): Promise<void> {
+  for (const which of ['users', 'users_features'] as const) {
+    const parquet = `read_parquet(${await parquetFile(target, which)}, hive_partitioning = false)`
+    const types = await queryRows(`SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM ${parquet})`)
+    const columns = types.map(([name, type]) => `${sqlString(String(name))}: ${sqlString(String(type))}`)
+    const csv = sqlString(join(expected, `${which}.csv`))
+    const want = await queryRows(
+      `SELECT * FROM read_csv(${csv}, header = true, delim = ',', quote = '"', escape = '"', allow_quoted_nulls = false, columns = {${columns.join(', ')}})`,
+    )
+    expect(await queryRows(`SELECT * FROM ${parquet}`), `${which} equals ${expected}/${which}.csv`).toEqual(
+      want,
+    )
   }
 }
 
@@ -162,12 +153,10 @@ const targets = new Map<string, { spark: string; ts: string }>()
 const randomSources = new Map<number, string>()
 // Mixed sequence: TypeScript commits v1, Spark v2, TypeScript v3; compared with TypeScript for all three.
 const mixed = { source: '', target: '', allTs: '' }
-const REF = join(REPO, 'test', 'fixtures', 'reference', 'source')
-const STAGES = [
-  ['LOAD00000001.csv', '20211017-194324349.csv'],
-  ['20211018-223933563.csv', '20211018-224657689.csv'],
-  ['20211018-225235856.csv', '20211018-225959941.csv'],
-]
+// The golden reference case's source is the six seed files; the mixed runs apply them in three stages.
+const REFERENCE = join(FIXTURES, 'reference')
+const REF = join(REFERENCE, 'source')
+const STAGES = [SEED_FILES.slice(0, 2), SEED_FILES.slice(2, 4), SEED_FILES.slice(4)]
 
 function addStage(dir: string, i: number): void {
   for (const f of STAGES[i]!) cpSync(join(REF, f), join(dir, f))
@@ -240,36 +229,13 @@ const orderDirs = new Map<string, { source: string; config: string; spark: strin
 
 // ---------------------------------------------------------------- DMS Parquet input (dms-parquet.test.ts)
 
-const SEED = join(REPO, 'examples', 'pyspark-cdc', 'data')
 const PARQUET_CODECS = ['snappy', 'gzip'] as const
-const LOAD_COLUMNS =
-  "columns = {'user_id': 'INTEGER', 'name': 'VARCHAR', 'city': 'VARCHAR', 'last_login': 'DATE'}"
-const CHANGE_COLUMNS =
-  "columns = {'Op': 'VARCHAR', 'user_id': 'INTEGER', 'name': 'VARCHAR', 'city': 'VARCHAR', 'last_login': 'DATE'}"
 const BAD_OP_FILE = '20211019-000000000.parquet'
 const parquetDirs = new Map<string, { source: string; spark: string }>()
 
-async function toParquet(sql: string, out: string, codec: 'snappy' | 'gzip'): Promise<void> {
-  await conn.run(`COPY (${sql}) TO '${out.replaceAll("'", "''")}' (FORMAT parquet, COMPRESSION ${codec})`)
-}
-
-/** The seed folder with every file converted to DMS Parquet by DuckDB (row order kept). */
-async function parquetSeed(codec: 'snappy' | 'gzip'): Promise<string> {
-  const dir = tempDir('lakesync-spark-parquet-src-')
-  for (const f of readdirSync(SEED)) {
-    const columns = f.startsWith('LOAD') ? LOAD_COLUMNS : CHANGE_COLUMNS
-    await toParquet(
-      `SELECT * FROM read_csv('${join(SEED, f).replaceAll("'", "''")}', header = false, ${columns})`,
-      join(dir, f.replace(/\.csv$/, '.parquet')),
-      codec,
-    )
-  }
-  return dir
-}
-
 async function runOrdered(name: string, source: string, target: string): Promise<RunResult> {
   return runPipeline(
-    seedRunOptions(new LocalStorage(source), new LocalStorage(target), cityMapFor({ dir: REPO }), {
+    seedOptions(new LocalStorage(source), new LocalStorage(target), {
       format: parseDmsFormat(ORDER_CASES[name]!.format),
     }),
   )
@@ -282,9 +248,6 @@ function writeFiles(dir: string, files: Record<string, string>): void {
 beforeAll(async () => {
   if (!existsSync(PYTHON))
     throw new Error('no .venv: run `bash scripts/setup-test-env.sh` (installs pyspark)')
-  const duckInstance = await DuckDBInstance.create(':memory:')
-  duck = duckInstance
-  conn = await duck.connect()
 
   const runs: SparkRun[] = []
   for (const c of [...success, ...failing]) {
@@ -305,9 +268,8 @@ beforeAll(async () => {
   mixed.allTs = tempDir('lakesync-mixed-ts-')
   mkdirSync(mixed.source, { recursive: true })
   addStage(mixed.source, 0)
-  const cities = cityMapFor({ dir: REPO })
-  await runEngine(mixed.source, '2021-10-17', cities, mixed.target)
-  await runEngine(mixed.source, '2021-10-17', cities, mixed.allTs)
+  await runEngine(mixed.source, '2021-10-17', SEED_CITIES, mixed.target)
+  await runEngine(mixed.source, '2021-10-17', SEED_CITIES, mixed.allTs)
   addStage(mixed.source, 1)
   runs.push({ id: 'mixed-2', source: mixed.source, target: mixed.target, asOf: '2021-10-17' })
   // Then a second Spark run with nothing new: up to date, commits nothing.
@@ -347,10 +309,6 @@ beforeAll(async () => {
   results = await sparkBatch(runs)
 }, 170_000)
 
-afterAll(() => {
-  conn?.closeSync()
-})
-
 describe('Spark job conformance', () => {
   for (const c of success) {
     it(`golden ${c.name}: Spark publishes what the TypeScript engine publishes`, async () => {
@@ -360,7 +318,8 @@ describe('Spark job conformance', () => {
       const t = targets.get(c.name)!
       const { target: ts } = await runEngine(join(c.dir, 'source'), c.asOf, cityMapFor(c))
       await expectSameTables(t.spark, ts)
-      const [a, b] = [await currentRecord(t.spark), await currentRecord(ts)]
+      await expectGolden(t.spark, join(c.dir, 'expected'))
+      const [a, b] = [await current(t.spark), await current(ts)]
       expect(comparable(a)).toEqual(comparable(b))
       expect(a.engine.name).toBe('lakesync-spark')
     })
@@ -380,14 +339,10 @@ describe('Spark job conformance', () => {
     it(`random source (seed ${seed}): identical tables`, async () => {
       const r = results.get(`random-${seed}`)!
       expect(r.error ?? '').toBe('')
-      const { target: ts } = await runEngine(
-        randomSources.get(seed)!,
-        '2021-10-17',
-        cityMapFor({ dir: REPO }),
-      )
+      const { target: ts } = await runEngine(randomSources.get(seed)!, '2021-10-17', SEED_CITIES)
       await expectSameTables(targets.get(`random-${seed}`)!.spark, ts)
-      expect(comparable(await currentRecord(targets.get(`random-${seed}`)!.spark))).toEqual(
-        comparable(await currentRecord(ts)),
+      expect(comparable(await current(targets.get(`random-${seed}`)!.spark))).toEqual(
+        comparable(await current(ts)),
       )
     })
   }
@@ -406,9 +361,9 @@ describe('Spark job conformance', () => {
           writeFiles(only, c.before)
           await runOrdered(name, only, ts)
         }
-        const err = await runOrdered(name, d.source, ts).catch((e: unknown) => e)
-        expect((err as { code?: string }).code).toBe(c.error.code)
-        expect((err as Error).message).toBe(r.error)
+        const err = await rejection(runOrdered(name, d.source, ts))
+        expect(err.code).toBe(c.error.code)
+        expect(err.message).toBe(r.error)
         const log = await readCommitLog(new LocalStorage(d.spark), 'users')
         expect(log.entries.length).toBe(c.before ? 1 : 0)
         return
@@ -423,7 +378,7 @@ describe('Spark job conformance', () => {
       }
       await runOrdered(name, d.source, ts)
       await expectSameTables(d.spark, ts)
-      const [a, b] = [await currentRecord(d.spark), await currentRecord(ts)]
+      const [a, b] = [await current(d.spark), await current(ts)]
       expect(a.lastSequence).toBeDefined()
       expect({ ...comparable(a), lastSequence: a.lastSequence }).toEqual({
         ...comparable(b),
@@ -439,9 +394,9 @@ describe('Spark job conformance', () => {
       expect(r.error ?? '').toBe('')
       expect(r.ok).toBe(true)
       const d = parquetDirs.get(codec)!
-      const { target: ts } = await runEngine(d.source, '2021-10-17', cityMapFor({ dir: REPO }))
+      const { target: ts } = await runEngine(d.source, '2021-10-17', SEED_CITIES)
       await expectSameTables(d.spark, ts)
-      const [a, b] = [await currentRecord(d.spark), await currentRecord(ts)]
+      const [a, b] = [await current(d.spark), await current(ts)]
       expect(comparable(a)).toEqual(comparable(b))
       expect(a.files.every((f) => f.path.endsWith('.parquet'))).toBe(true)
     })
@@ -452,33 +407,29 @@ describe('Spark job conformance', () => {
     const d = parquetDirs.get('bad-op')!
     expect(r).toMatchObject({ ok: false, code: 'unknown_op' })
     expect(r.error).toContain(`${BAD_OP_FILE} line 1 column 1`)
-    const err = await runEngine(d.source, '2021-10-17', cityMapFor({ dir: REPO }), tempDir()).catch(
-      (e: unknown) => e,
-    )
-    expect((err as { code?: string }).code).toBe('unknown_op')
-    expect((err as Error).message).toBe(r.error)
+    const err = await rejection(runEngine(d.source, '2021-10-17', SEED_CITIES, tempDir()))
+    expect(err.code).toBe('unknown_op')
+    expect(err.message).toBe(r.error)
     expect(listTree(d.spark)).toEqual([])
   })
 
-  it('mixed runs: TypeScript v1, Spark v2, TypeScript v3 equal an all-TypeScript run', async () => {
+  it('mixed runs: TypeScript v1, Spark v2, TypeScript v3 equal an all-TypeScript run and the golden reference', async () => {
     expect(results.get('mixed-2')).toMatchObject({ ok: true, version: 2 })
     expect(results.get('mixed-2-again')).toMatchObject({ ok: true, version: 2 })
     expect(results.get('mixed-2-again')!.message).toMatch(/^up to date/)
-    const cities = cityMapFor({ dir: REPO })
-    await runEngine(mixed.source, '2021-10-17', cities, mixed.allTs) // all-TypeScript v2
+    await runEngine(mixed.source, '2021-10-17', SEED_CITIES, mixed.allTs) // all-TypeScript v2
     await expectSameTables(mixed.target, mixed.allTs)
     addStage(mixed.source, 2)
-    const third = await runEngine(mixed.source, '2021-10-17', cities, mixed.target)
-    await runEngine(mixed.source, '2021-10-17', cities, mixed.allTs)
+    const third = await runEngine(mixed.source, '2021-10-17', SEED_CITIES, mixed.target)
+    await runEngine(mixed.source, '2021-10-17', SEED_CITIES, mixed.allTs)
     expect(third.result.record?.version).toBe(3)
     await expectSameTables(mixed.target, mixed.allTs)
     const log = await readCommitLog(new LocalStorage(mixed.target), 'users')
     expect(log.committed.map((r) => r.engine.name)).toEqual(['lakesync', 'lakesync-spark', 'lakesync'])
     const all = await readCommitLog(new LocalStorage(mixed.allTs), 'users')
     expect(log.committed.map((r) => comparable(r))).toEqual(all.committed.map((r) => comparable(r)))
-    // The published features equal the golden reference's expected output.
-    expect(
-      readFileSync(join(REPO, 'test', 'fixtures', 'reference', 'expected', 'users.csv'), 'utf8'),
-    ).toBeTruthy()
+    // All three stages hold the reference case's six files: the mixed lineage publishes its golden tables.
+    expect(listTree(mixed.source)).toEqual(listTree(REF))
+    await expectGolden(mixed.target, join(REFERENCE, 'expected'))
   })
 })

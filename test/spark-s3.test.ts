@@ -11,32 +11,29 @@ import { join } from 'node:path'
 import { GetTableCommand } from '@aws-sdk/client-glue'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { openGlueCatalog } from '../etl/catalog/glue.js'
-import { USERS_FEATURES_SPEC } from '../etl/city-features.js'
 import { versionName } from '../etl/commit/layout.js'
-import { readVersionTable } from '../etl/commit/load-version.js'
 import { type CommitRecord, claimVersion, readCommitLog } from '../etl/commit/log.js'
 import { parseDateString } from '../etl/dms/values.js'
 import { runPipeline } from '../etl/pipeline.js'
-import { tableToCsv } from '../etl/report/csv-export.js'
 import { openStorage } from '../etl/storage/open.js'
-import type { Storage } from '../etl/storage/storage.js'
-import { USERS_SPEC } from '../etl/table/spec.js'
-import { cityMapFor, discoverCases, REPO, seedRunOptions } from './helpers/fixtures.js'
+import { comparableRecord, currentRecord, pendingClaim, publishedState } from './helpers/commit-records.js'
+import {
+  cityMapFor,
+  discoverCases,
+  SEED,
+  SEED_CITIES,
+  SEED_FILES,
+  seedRunOptions,
+} from './helpers/fixtures.js'
 import { useMoto } from './helpers/moto.js'
 import { listPrefix, newBucket, uploadFolder } from './helpers/s3-source.js'
 import { PYTHON, python, type SparkResult, type SparkRun, sparkBatch } from './helpers/spark.js'
 
 const moto = useMoto()
-const SEED = join(REPO, 'examples', 'pyspark-cdc', 'data')
-const STAGES = [
-  ['LOAD00000001.csv', '20211017-194324349.csv'],
-  ['20211018-223933563.csv', '20211018-224657689.csv'],
-  ['20211018-225235856.csv', '20211018-225959941.csv'],
-]
+const STAGES = [SEED_FILES.slice(0, 2), SEED_FILES.slice(2, 4), SEED_FILES.slice(4)]
 const GOLDEN = ['date-partitions', 'gzip', 'quoted-fields', 'unicode']
 const FAILING = 'error-invalid-utf8'
 const cases = new Map(discoverCases().map((c) => [c.name, c]))
-const SEED_CITIES = cityMapFor({ dir: REPO })
 
 /** The TypeScript engine on S3, publishing to the Glue catalog when a database is given. */
 async function tsRun(source: string, target: string, asOf: string, cities: Map<string, string>, db?: string) {
@@ -48,39 +45,7 @@ async function tsRun(source: string, target: string, asOf: string, cities: Map<s
   )
 }
 
-async function tables(target: Storage): Promise<{ users: string; features: string }> {
-  const rec = await current(target)
-  return {
-    users: tableToCsv(await readVersionTable(target, rec, USERS_SPEC, 'users')),
-    features: tableToCsv(await readVersionTable(target, rec, USERS_FEATURES_SPEC, 'users_features')),
-  }
-}
-
-async function current(target: Storage): Promise<CommitRecord> {
-  const rec = (await readCommitLog(target, 'users')).current
-  if (!rec) throw new Error(`no committed version in ${target.root}`)
-  return rec
-}
-
-/** What both engines must agree on; on S3 the listed ETag and LastModified of every applied file too. */
-function comparable(r: CommitRecord) {
-  return {
-    version: r.version,
-    table: r.table,
-    asOf: r.asOf,
-    source: r.source,
-    files: r.files.map((f) => ({ ...f })),
-    fullLoad: r.fullLoad,
-    reload: r.reload,
-    counts: r.counts,
-    rows: r.rows,
-    outputs: r.outputs,
-    features: r.features,
-    keys: Object.keys(r)
-      .filter((k) => k !== 'engine' && k !== 'snapshot') // Spark writes no snapshot (a lakesync-only cache)
-      .sort(),
-  }
-}
+const comparable = (r: CommitRecord) => comparableRecord(r, 's3')
 
 async function glueTable(db: string, name: string) {
   const t = (await moto.glue.send(new GetTableCommand({ DatabaseName: db, Name: name }))).Table!
@@ -144,14 +109,10 @@ beforeAll(async () => {
     const target = openStorage(`s3://${spark}/${which}`)
     await tsRun(`s3://${src}/${which}`, target.root, '2021-10-17', SEED_CITIES)
     const claimedAt = Date.now() - (which === 'expired' ? 60 * 60_000 : 0)
-    const etag = await claimVersion(target, {
-      state: 'pending',
-      version: 2,
-      table: 'users',
-      runId: `other-${which}`,
-      claimedAt: new Date(claimedAt).toISOString(),
-      expiresAt: new Date(claimedAt + 16 * 60_000).toISOString(),
-    })
+    const etag = await claimVersion(
+      target,
+      pendingClaim(2, `other-${which}`, new Date(claimedAt), 16 * 60_000),
+    )
     expect(etag).not.toBeNull()
     await uploadFolder(moto, SEED, src, which, { only: STAGES[1] })
     runs.push({ id: which, source: `s3://${src}/${which}`, target: target.root, asOf: '2021-10-17' })
@@ -197,8 +158,8 @@ describe('Spark job on S3 (moto)', () => {
       const db = name === 'seed' ? DB.ts : undefined
       await tsRun(`s3://${src}/${name}`, `s3://${ts}/${name}`, asOf, cities, db)
       const [a, b] = [openStorage(`s3://${spark}/${name}`), openStorage(`s3://${ts}/${name}`)]
-      expect(await tables(a)).toEqual(await tables(b))
-      const [ra, rb] = [await current(a), await current(b)]
+      expect(await publishedState(a)).toEqual(await publishedState(b))
+      const [ra, rb] = [await currentRecord(a), await currentRecord(b)]
       expect(ra.engine.name).toBe('lakesync-spark')
       expect(comparable(ra)).toEqual({ ...comparable(rb), source: `s3://${src}/${name}` })
       expect(ra.files.every((f) => f.etag?.startsWith('"') && typeof f.mtimeMs === 'number')).toBe(true)
@@ -245,14 +206,14 @@ describe('Spark job on S3 (moto)', () => {
     const mixed = openStorage(`s3://${spark}/mixed`)
     const allTs = openStorage(`s3://${ts}/mixed`)
     await tsRun(`s3://${src}/mixed`, allTs.root, '2021-10-17', SEED_CITIES)
-    expect(await tables(mixed)).toEqual(await tables(allTs))
+    expect(await publishedState(mixed)).toEqual(await publishedState(allTs))
     for (const table of ['users', 'users_features'])
       expect(await glueTable(DB.mixed, table)).toMatchObject({ version: '2' })
     await uploadFolder(moto, SEED, src, 'mixed', { only: STAGES[2] })
     const third = await tsRun(`s3://${src}/mixed`, mixed.root, '2021-10-17', SEED_CITIES, DB.mixed)
     await tsRun(`s3://${src}/mixed`, allTs.root, '2021-10-17', SEED_CITIES)
     expect(third.record?.version).toBe(3)
-    expect(await tables(mixed)).toEqual(await tables(allTs))
+    expect(await publishedState(mixed)).toEqual(await publishedState(allTs))
     const log = await readCommitLog(mixed, 'users')
     expect(log.committed.map((r) => r.engine.name)).toEqual(['lakesync', 'lakesync-spark', 'lakesync'])
     const all = await readCommitLog(allTs, 'users')

@@ -13,6 +13,7 @@ import { openStorage } from '../etl/storage/open.js'
 import { S3Storage } from '../etl/storage/s3.js'
 import { parseS3Url } from '../etl/storage/s3-url.js'
 import { readInPieces, type Storage } from '../etl/storage/storage.js'
+import { dec, enc } from './helpers/bytes.js'
 import { MemoryStorage } from './helpers/memory-storage.js'
 import { useMoto } from './helpers/moto.js'
 
@@ -50,8 +51,6 @@ const adapters: Adapter[] = [
   },
 ]
 
-const enc = (s: string) => new TextEncoder().encode(s)
-const dec = (b: Uint8Array) => new TextDecoder().decode(b)
 const allBytes = Uint8Array.from({ length: 256 * 4 }, (_, i) => (i * 7) % 256)
 
 describe.each(adapters)('$name storage', (adapter) => {

@@ -1,7 +1,8 @@
 /**
- * The reader's `dictionary` option codes repetitive string columns while it reads them. Its result must be exactly
- * what coding them afterwards gives (dictionaryEncodeColumns): the same column types, the same codes in order of
- * first sight and the same entries, and the same errors. Also the date parser's memo of days.
+ * Dictionary columns (etl/table/dictionary.ts). The reader's `dictionary` option codes repetitive string columns
+ * while it reads them; its result must be exactly what coding them afterwards gives (dictionaryEncodeColumns): the
+ * same column types, the same codes in order of first sight and the same entries, and the same errors. And the
+ * normal form a merged dictionary column is put in.
  */
 import { Buffer } from 'node:buffer'
 import fc from 'fast-check'
@@ -9,13 +10,12 @@ import { describe, expect, it } from 'vitest'
 import { parseDmsCsv } from '../etl/dms/csv.js'
 import { DEFAULT_DMS_FORMAT } from '../etl/dms/format.js'
 import { csvLayout } from '../etl/dms/layout.js'
-import { daysFromCivil, parseDate } from '../etl/dms/values.js'
-import { LakesyncError } from '../etl/errors.js'
 import { stringColumnFrom } from '../etl/table/columns.js'
 import { dictionaryEncodeColumns, MAX_DICTIONARY, normalForm } from '../etl/table/dictionary.js'
 import { keyIndex, USERS_SPEC } from '../etl/table/spec.js'
 import type { ColumnData, DictColumn, DmsFormat, Table } from '../etl/types.js'
-import { document, enc, formats, rowsArb } from './helpers/dms-csv-documents.js'
+import { enc } from './helpers/bytes.js'
+import { document, formats, type Outcome, outcome, rowsArb } from './helpers/dms-csv-documents.js'
 
 const hex = (b: Uint8Array, s: number, e: number) => Buffer.from(b.subarray(s, e)).toString('hex')
 
@@ -49,25 +49,14 @@ function exact(c: ColumnData, n: number): unknown {
 
 const exactTable = (t: Table) => t.columns.map((c) => exact(c, t.length))
 
-type Outcome = { ok: unknown } | { error: unknown }
-
-function outcome(fn: () => Table): Outcome {
-  try {
-    return { ok: exactTable(fn()) }
-  } catch (e) {
-    if (!(e instanceof LakesyncError)) throw e
-    return { error: { name: e.name, code: e.code, message: e.message, location: e.location } }
-  }
-}
-
 /** Coded while read, and coded afterwards. */
 function both(bytes: Uint8Array, kind: 'load' | 'change', format: DmsFormat): [Outcome, Outcome] {
   const layout = csvLayout(USERS_SPEC, format, kind)
   const read = (dictionary: boolean) =>
     parseDmsCsv(bytes, 'f.csv', USERS_SPEC, layout, format, { dictionary })
   return [
-    outcome(() => read(true).rows),
-    outcome(() => dictionaryEncodeColumns(read(false).rows, keyIndex(USERS_SPEC))),
+    outcome(() => read(true).rows, exactTable),
+    outcome(() => dictionaryEncodeColumns(read(false).rows, keyIndex(USERS_SPEC)), exactTable),
   ]
 }
 
@@ -185,29 +174,5 @@ describe('dictionary normal form', () => {
       0,
     )
     expect(t.columns[1]!.type).toBe('string')
-  })
-})
-
-describe('parseDate', () => {
-  it('gives every calendar day of 1890-2110 its day number, memoised or not, and rejects the days that do not exist', () => {
-    const b = new Uint8Array(10)
-    const put = (s: string) => {
-      for (let i = 0; i < 10; i++) b[i] = s.charCodeAt(i)
-    }
-    const pad = (v: number, w: number) => String(v).padStart(w, '0')
-    const leap = (y: number) => (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0
-    const monthDays = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
-    for (let pass = 0; pass < 2; pass++)
-      for (let y = 1890; y <= 2110; y++)
-        for (let m = 0; m <= 13; m++)
-          for (let d = 0; d <= 32; d++) {
-            put(`${pad(y, 4)}-${pad(m, 2)}-${pad(d, 2)}`)
-            const real = m >= 1 && m <= 12 && d >= 1 && d <= (m === 2 && leap(y) ? 29 : monthDays[m - 1]!)
-            expect(parseDate(b, 0, 10)).toBe(real ? daysFromCivil(y, m, d) : undefined)
-          }
-    put('1970-01-01')
-    expect(parseDate(b, 0, 10)).toBe(0)
-    put('0000-02-29') // year 0 is a leap year (proleptic Gregorian), outside the memo
-    expect(parseDate(b, 0, 10)).toBe(daysFromCivil(0, 2, 29))
   })
 })

@@ -19,18 +19,12 @@ import { writeParquet } from '../etl/parquet/writer.js'
 import { tableToCsv } from '../etl/report/csv-export.js'
 import { stringColumnFrom } from '../etl/table/columns.js'
 import { USERS_SPEC } from '../etl/table/spec.js'
-import {
-  encodeParquetAsync,
-  inFlightForTest,
-  liveWorkers,
-  resetPoolForTest,
-  runTask,
-  workerCount,
-} from '../etl/threads/worker-pool.js'
+import { encodeParquetAsync, liveWorkers, runTask, workerCount } from '../etl/threads/worker-pool.js'
+import { crashWorkerForTest, inFlightForTest, resetPoolForTest } from '../etl/threads/worker-pool-testing.js'
 import type { Table, TableSpec } from '../etl/types.js'
+import { enc } from './helpers/bytes.js'
 import { REPO, tempDir } from './helpers/fixtures.js'
 
-const enc = (s: string) => new TextEncoder().encode(s)
 const format = DEFAULT_DMS_FORMAT
 const loadLayout = csvLayout(USERS_SPEC, format, 'load')
 
@@ -133,7 +127,7 @@ describe('worker pool', () => {
   })
 
   it('a worker that dies rejects its task and is replaced', async () => {
-    const e = await runTask('crashForTest', { exitCode: 7 }).catch((x: unknown) => x)
+    const e = await crashWorkerForTest(7).catch((x: unknown) => x)
     expect((e as Error).message).toMatch(/worker thread exited with code 7 while running crashForTest/)
     expect(liveWorkers()).toBe(0)
     const t = doublesTable()
@@ -158,7 +152,7 @@ describe('worker pool', () => {
   it('a worker that dies with tasks in hand rejects each of them, and the next task gets a new worker', async () => {
     process.env.LAKESYNC_WORKERS = '1'
     await resetPoolForTest()
-    const crash = runTask('crashForTest', { exitCode: 9 }).catch((x: unknown) => x)
+    const crash = crashWorkerForTest(9).catch((x: unknown) => x)
     const behind = encodeParquetAsync(usersTable(10)).catch((x: unknown) => x)
     expect(((await crash) as Error).message).toMatch(/exited with code 9 while running crashForTest/)
     expect(((await behind) as Error).message).toMatch(/exited with code 9 while running encodeParquet/)
@@ -220,8 +214,9 @@ describe('where the pool ships', () => {
       format: { includeOpForFullLoad: false, addColumnName: false, timestampColumnName: null,
         timestampColumnPosition: 'afterOp', csvDelimiter: ',', csvNullValue: null, changeSequenceColumnName: null,
         changeSequencePosition: 'last', orderChangesBy: 'file' }, continuation: false }).catch((x) => x)
+    const crash = await pool.runTask('crashForTest', { exitCode: 3 }).catch((x) => x.message)
     console.log(JSON.stringify({ size: bytes.length, workers: pool.liveWorkers(), name: e.name, code: e.code,
-      location: e.location }))
+      location: e.location, crash, hooks: Object.keys(pool).filter((k) => /ForTest/.test(k)) }))
   `
   const expected = {
     size: writeParquet({
@@ -233,6 +228,9 @@ describe('where the pool ships', () => {
     name: 'InputError',
     code: 'bad_int',
     location: { file: 'f.csv', line: 1, column: 1 },
+    // The test hooks live in worker-pool-testing.ts: the shipped module neither exports nor serves them.
+    crash: 'worker pool: unknown task "crashForTest"',
+    hooks: [],
   }
 
   /** Runs `code` as an ES module in a new Node process; the process must end by itself (idle workers are unref'd). */
@@ -277,6 +275,7 @@ describe('where the pool ships', () => {
       logLevel: 'silent',
     })
     expect(runModule(dir, script(join(dir, 'index.mjs')))).toEqual(expected)
+    expect(readFileSync(join(dir, 'index.mjs'), 'utf8')).not.toContain('crashForTest')
   })
 
   const cli = (target: string, src: string, env: Record<string, string>) =>

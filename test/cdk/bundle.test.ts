@@ -7,6 +7,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createApp } from '../../lib/app.js'
+import { S3_TEST_EVENT, sqsEvent, sqsRecord } from '../helpers/sqs-events.js'
 import { outdir, removeOutdirs } from './synth.js'
 
 const MAX_BUNDLE_BYTES = 3 * 1024 * 1024 // index.mjs, minified with the AWS SDK inside (about 0.6 MB today)
@@ -39,7 +40,7 @@ describe('merge Lambda bundle (esbuild, no Docker)', () => {
   it('loads in Node with the stack environment and ignores an s3:TestEvent without touching AWS', () => {
     const script = `
       const { handler } = await import(${JSON.stringify(join(asset, 'index.mjs'))})
-      const res = await handler({ Records: [{ messageId: 'm1', body: JSON.stringify({ Event: 's3:TestEvent' }) }] })
+      const res = await handler(${JSON.stringify(sqsEvent([sqsRecord('m1', S3_TEST_EVENT)]))})
       process.stdout.write(JSON.stringify(res))`
     const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], {
       env: {

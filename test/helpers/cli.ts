@@ -52,3 +52,8 @@ export function cells(table: string): string[][] {
         .map((c) => c.trim()),
     )
 }
+
+/** `lakesync run` from `source` into `target` as of 2021-10-17 (the seed data's day), more flags after. */
+export function cliRun(source: string, target: string, ...flags: string[]): Promise<CliResult> {
+  return cli('run', '--source', source, '--target', target, '--as-of', '2021-10-17', ...flags)
+}

@@ -1,15 +1,45 @@
 /**
- * Random DMS CSV documents for property tests of the reader (fast-check), and a parsed file as plain values: what
- * "the same result" means when two ways of parsing are compared.
+ * Random DMS CSV documents for property tests of the reader (fast-check), and a parse's outcome as plain values:
+ * what "the same result" means when two ways of parsing are compared.
  */
 import { Buffer } from 'node:buffer'
 import fc from 'fast-check'
 import { DEFAULT_DMS_FORMAT } from '../../etl/dms/format.js'
 import { csvLayout } from '../../etl/dms/layout.js'
+import { LakesyncError } from '../../etl/errors.js'
 import { USERS_SPEC } from '../../etl/table/spec.js'
 import type { DmsFormat, ParsedFile } from '../../etl/types.js'
+import { enc } from './bytes.js'
+import { csvCell } from './dms-writer.js'
 
-export const enc = (s: string) => new TextEncoder().encode(s)
+/** A parse's result as `view` shows it, or its error: class name, code, message and location. */
+export type Outcome =
+  | { ok: unknown }
+  | { error: { name: string; code: string; message: string; location: unknown } }
+
+function failed(e: unknown): Outcome {
+  if (!(e instanceof LakesyncError)) throw e
+  return { error: { name: e.name, code: e.code, message: e.message, location: e.location } }
+}
+
+export function outcome<T>(parse: () => T, view: (result: T) => unknown): Outcome {
+  try {
+    return { ok: view(parse()) }
+  } catch (e) {
+    return failed(e)
+  }
+}
+
+export async function outcomeAsync<T>(
+  parse: () => Promise<T>,
+  view: (result: T) => unknown,
+): Promise<Outcome> {
+  try {
+    return { ok: view(await parse()) }
+  } catch (e) {
+    return failed(e)
+  }
+}
 
 /** A ParsedFile as plain values, capacity left out: what "the same result" means. */
 export function plain(p: ParsedFile): unknown {
@@ -48,6 +78,16 @@ export function plain(p: ParsedFile): unknown {
   }
 }
 
+/** A ParsedFile's values and, for its dictionary columns, the codes and dictionary size (not only the values). */
+export function parsedWithCodes(p: ParsedFile): unknown {
+  return {
+    values: plain(p),
+    dicts: p.rows.columns.map((c) =>
+      c.type === 'dict' ? { codes: [...c.codes.subarray(0, p.rows.length)], size: c.size } : c.type,
+    ),
+  }
+}
+
 // ---- generators --------------------------------------------------------------------------------------------------
 
 export const text = fc.oneof(
@@ -59,13 +99,6 @@ export const nullable = <T>(a: fc.Arbitrary<T>) =>
 export const dateText = fc
   .integer({ min: 0, max: 20000 })
   .map((d) => new Date(d * 86_400_000).toISOString().slice(0, 10))
-
-/** A field as DMS writes it: NULL empty and unquoted, quoted when it must be (or at random), quotes doubled. */
-export function field(v: string | null, forceQuote: boolean): string {
-  if (v === null) return ''
-  if (forceQuote || v === '' || /[",\r\n]/.test(v)) return `"${v.replaceAll('"', '""')}"`
-  return v
-}
 
 export interface UserRow {
   id: number
@@ -113,7 +146,7 @@ export function document(
     if (kind === 'change') fields.push(op)
     if (f.timestamp && kind === 'change')
       fields.push(`2021-10-17 19:43:${String(i % 60).padStart(2, '0')}.${i}`)
-    fields.push(String(r.id), field(r.name, r.quote), field(r.city, false), field(r.date, r.quote))
+    fields.push(String(r.id), csvCell(r.name, r.quote), csvCell(r.city), csvCell(r.date, r.quote))
     s += fields.join(',')
     if (i < rows.length - 1 || f.finalNewline) s += eol
   })

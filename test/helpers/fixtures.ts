@@ -1,7 +1,7 @@
 /** Discovers the golden cases under test/fixtures and runs one through the engine with local folders. */
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs'
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { join, relative, sep } from 'node:path'
 import { expect } from 'vitest'
 import { USERS_FEATURES_SPEC } from '../../etl/city-features.js'
 import { readVersionTable } from '../../etl/commit/load-version.js'
@@ -18,6 +18,17 @@ import type { Table } from '../../etl/types.js'
 
 export const FIXTURES = join(import.meta.dirname, '..', 'fixtures')
 export const REPO = join(import.meta.dirname, '..', '..')
+/** The seed project's DMS files (examples/pyspark-cdc/data). */
+export const SEED = join(REPO, 'examples', 'pyspark-cdc', 'data')
+/** The seed files in apply order: the full load, then the change files by timestamp. */
+export const SEED_FILES = [
+  'LOAD00000001.csv',
+  '20211017-194324349.csv',
+  '20211018-223933563.csv',
+  '20211018-224657689.csv',
+  '20211018-225235856.csv',
+  '20211018-225959941.csv',
+] as const
 
 export interface CaseSpec {
   name: string
@@ -56,6 +67,17 @@ export function cityMapFor(c: Pick<CaseSpec, 'dir' | 'cities'>): Map<string, str
   return parseCityMap(readFileSync(file), file)
 }
 
+/** The bundled city map (data/city_to_state.csv), which the seed data is run with. */
+export const SEED_CITIES = cityMapFor({ dir: REPO })
+
+/** A copy of the seed files in a new temp folder: all of them, or `only` those, or all `without` those. */
+export function seedCopy(files: { only?: readonly string[]; without?: readonly string[] } = {}): string {
+  const dir = tempDir()
+  for (const f of SEED_FILES)
+    if ((files.only?.includes(f) ?? true) && !files.without?.includes(f)) cpSync(join(SEED, f), join(dir, f))
+  return dir
+}
+
 /** Options for a run of the seed project's table (users spec, default format, bundled aliases) with overrides. */
 export function seedRunOptions(
   source: Storage,
@@ -74,6 +96,11 @@ export function seedRunOptions(
     engineVersion: 'test',
     ...extra,
   }
+}
+
+/** seedRunOptions with the bundled city map: a run of the seed project's table. */
+export function seedOptions(source: Storage, target: Storage, extra: Partial<RunOptions> = {}): RunOptions {
+  return seedRunOptions(source, target, SEED_CITIES, extra)
 }
 
 /** The LakesyncError a promise rejects with (the test fails if it resolves or rejects with something else). */
@@ -101,23 +128,23 @@ export async function runEngine(
   return { result, target }
 }
 
-/** The current version's users and features tables of a target folder. */
-export async function currentTables(target: string): Promise<{ users: Table; features: Table }> {
-  const storage = new LocalStorage(target)
+/** The current version's users and features tables of a target (a folder, or any storage). */
+export async function currentTables(target: string | Storage): Promise<{ users: Table; features: Table }> {
+  const storage = typeof target === 'string' ? new LocalStorage(target) : target
   const log = await readCommitLog(storage, 'users')
   const current = log.current
-  if (!current) throw new Error(`no version in ${target}`)
+  if (!current) throw new Error(`no version in ${storage.root}`)
   return {
     users: await readVersionTable(storage, current, USERS_SPEC, 'users'),
     features: await readVersionTable(storage, current, USERS_FEATURES_SPEC, 'users_features'),
   }
 }
 
-/** Every file under a folder, relative paths sorted (to prove a failed run left the target untouched). */
+/** Every file under a folder as `/`-separated relative paths, sorted (none for a missing folder). */
 export function listTree(dir: string): string[] {
   if (!existsSync(dir)) return []
   return (readdirSync(dir, { recursive: true, withFileTypes: true }) as import('node:fs').Dirent[])
     .filter((d) => d.isFile())
-    .map((d) => join(d.parentPath, d.name).slice(dir.length + 1))
+    .map((d) => relative(dir, join(d.parentPath, d.name)).split(sep).join('/'))
     .sort()
 }

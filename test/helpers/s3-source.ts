@@ -1,10 +1,9 @@
 /**
  * Arranging and checking S3 state on moto for the S3 integration tests: buckets named through useMoto() (so its
- * reset() cleans them), folders uploaded under a prefix with their relative paths, listings and snapshots of a
- * prefix, and the published state of a target (both tables as CSV plus the applied files of the lineage).
+ * reset() cleans them), folders uploaded under a prefix with their relative paths, and listings of a prefix.
  */
-import { readdirSync, readFileSync } from 'node:fs'
-import { join, relative, sep } from 'node:path'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import {
   CreateBucketCommand,
   DeleteObjectCommand,
@@ -13,12 +12,8 @@ import {
   type ListObjectsV2CommandOutput,
   PutObjectCommand,
 } from '@aws-sdk/client-s3'
-import { USERS_FEATURES_SPEC } from '../../etl/city-features.js'
-import { readVersionTable } from '../../etl/commit/load-version.js'
-import { lineage, readCommitLog } from '../../etl/commit/log.js'
-import { tableToCsv } from '../../etl/report/csv-export.js'
-import type { Storage } from '../../etl/storage/storage.js'
-import { USERS_SPEC } from '../../etl/table/spec.js'
+import { enc } from './bytes.js'
+import { listTree } from './fixtures.js'
 import type { Moto } from './moto.js'
 
 let buckets = 0
@@ -30,20 +25,12 @@ export async function newBucket(moto: Moto, base: string): Promise<string> {
   return name
 }
 
-/** Every file under a local folder, as `/`-separated relative paths, sorted. */
-export function localFiles(dir: string): string[] {
-  return (readdirSync(dir, { recursive: true, withFileTypes: true }) as import('node:fs').Dirent[])
-    .filter((d) => d.isFile())
-    .map((d) => relative(dir, join(d.parentPath, d.name)).split(sep).join('/'))
-    .sort()
-}
-
 export async function putObject(moto: Moto, bucket: string, key: string, body: Uint8Array | string) {
   await moto.s3.send(
     new PutObjectCommand({
       Bucket: bucket,
       Key: key,
-      Body: typeof body === 'string' ? new TextEncoder().encode(body) : body,
+      Body: typeof body === 'string' ? enc(body) : body,
     }),
   )
 }
@@ -68,7 +55,7 @@ export async function uploadFolder(
   prefix: string,
   opts: { only?: readonly string[]; rename?: (path: string) => string } = {},
 ): Promise<string[]> {
-  const files = localFiles(dir).filter((f) => !opts.only || opts.only.includes(f))
+  const files = listTree(dir).filter((f) => !opts.only || opts.only.includes(f))
   const keys: string[] = []
   for (const f of files) {
     const key = `${prefix}/${opts.rename ? opts.rename(f) : f}`
@@ -94,22 +81,4 @@ export async function listPrefix(
     token = page.IsTruncated ? page.NextContinuationToken : undefined
   } while (token !== undefined)
   return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
-}
-
-export interface PublishedState {
-  users: string // the current version's users table as CSV
-  features: string // the current version's users_features table as CSV
-  applied: string[] // every file applied by the committed lineage, in apply order (duplicates kept)
-}
-
-/** The published state of a target: both tables of the current version, and the lineage's applied files. */
-export async function publishedState(target: Storage): Promise<PublishedState> {
-  const log = await readCommitLog(target, USERS_SPEC.name)
-  const current = log.current
-  if (!current) throw new Error(`no committed version in ${target.root}`)
-  return {
-    users: tableToCsv(await readVersionTable(target, current, USERS_SPEC, 'users')),
-    features: tableToCsv(await readVersionTable(target, current, USERS_FEATURES_SPEC, 'users_features')),
-    applied: lineage(log).flatMap((r) => r.files.map((f) => f.path)),
-  }
 }

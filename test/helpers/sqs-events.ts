@@ -1,0 +1,45 @@
+/** SQS events as the Lambda service hands them to the merge handler, and the S3 notifications their bodies carry. */
+import { createHash } from 'node:crypto'
+import type { SQSEvent, SQSRecord } from 'aws-lambda'
+
+/** The body S3 sends when a notification is configured (no object behind it). */
+export const S3_TEST_EVENT = { Event: 's3:TestEvent' }
+
+/** An S3 event notification for objects created under `bucket`. */
+export function s3Notification(bucket: string, ...keys: string[]) {
+  return {
+    Records: keys.map((key) => ({
+      eventSource: 'aws:s3',
+      s3: { bucket: { name: bucket }, object: { key } },
+    })),
+  }
+}
+
+/** One SQS message as a Lambda record; `body` is sent as is when a string, else as JSON. */
+export function sqsRecord(
+  messageId: string,
+  body: unknown,
+  receiptHandle = `receipt-${messageId}`,
+): SQSRecord {
+  const text = typeof body === 'string' ? body : JSON.stringify(body)
+  return {
+    messageId,
+    receiptHandle,
+    body: text,
+    attributes: {
+      ApproximateReceiveCount: '1',
+      SentTimestamp: '0',
+      SenderId: 'lakesync-test',
+      ApproximateFirstReceiveTimestamp: '0',
+    },
+    messageAttributes: {},
+    md5OfBody: createHash('md5').update(text).digest('hex'),
+    eventSource: 'aws:sqs',
+    eventSourceARN: 'arn:aws:sqs:us-east-1:123456789012:lakesync',
+    awsRegion: 'us-east-1',
+  }
+}
+
+export function sqsEvent(records: SQSRecord[]): SQSEvent {
+  return { Records: records }
+}

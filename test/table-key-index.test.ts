@@ -1,0 +1,43 @@
+/** The int32 key index (etl/table/key-index.ts): the hash index and the sorted index with its overlay. */
+import fc from 'fast-check'
+import { describe, expect, it } from 'vitest'
+import { newKeyIndex, sortedKeyIndex } from '../etl/table/key-index.js'
+
+describe('int32 key index', () => {
+  it('finds every key after growing, and misses absent ones', () => {
+    const idx = newKeyIndex({ type: 'int32', values: new Int32Array(0), valid: new Uint8Array(0) }, 4)
+    for (let k = -5000; k < 5000; k++) idx.set(k * 7, k + 5000)
+    for (let k = -5000; k < 5000; k++) expect(idx.get(k * 7)).toBe(k + 5000)
+    expect(idx.get(1)).toBe(-1)
+    idx.set(7, 42)
+    expect(idx.get(7)).toBe(42)
+  })
+})
+
+describe('sorted int32 key index', () => {
+  it('finds base rows by binary search and later rows through its overlay', () => {
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(fc.integer({ min: -1e6, max: 1e6 }), { maxLength: 200 }),
+        fc.array(fc.tuple(fc.integer({ min: -1e6, max: 1e6 }), fc.nat(1000)), { maxLength: 50 }),
+        (ks, later) => {
+          const keys = Int32Array.from(ks.sort((a, b) => a - b))
+          const col = { type: 'int32' as const, values: keys, valid: new Uint8Array(keys.length).fill(1) }
+          const index = sortedKeyIndex(col, keys.length)!
+          const model = new Map(ks.map((k, r) => [k, r]))
+          for (const [k, row] of later) {
+            index.set(k, row)
+            model.set(k, row)
+          }
+          for (const k of [...ks, ...later.map((l) => l[0]), 1e6 + 1, -1e6 - 1])
+            expect(index.get(k)).toBe(model.get(k) ?? -1)
+        },
+      ),
+    )
+  })
+
+  it('refuses keys that do not strictly ascend', () => {
+    const col = { type: 'int32' as const, values: Int32Array.of(1, 2, 2), valid: Uint8Array.of(1, 1, 1) }
+    expect(sortedKeyIndex(col, 3)).toBeNull()
+  })
+})

@@ -32,11 +32,10 @@ def _version(glue, database: str, name: str) -> str | None:
 
 def publish(database: str, target_root: str, spec: dict, record: dict, client=None) -> None:
     """Points both tables at record's version; a catalog already there is left alone (each run checks it)."""
-    from .plan import features_table_name
+    from .plan import features_table_name, version_dir
     from .storage import aws_client
 
     glue = client or aws_client("glue")
-    v = f"{record['version']:020d}"
     root = target_root.rstrip("/")
     tables = [(spec["name"], [(c["name"], c["type"]) for c in spec["columns"]]),
               (features_table_name(spec["name"]), FEATURES_COLUMNS)]
@@ -47,7 +46,7 @@ def publish(database: str, target_root: str, spec: dict, record: dict, client=No
     except glue.exceptions.AlreadyExistsException:
         pass
     for name, columns in tables:
-        ti = _input(name, f"{root}/{name}/v={v}/", columns, record["version"])
+        ti = _input(name, f"{root}/{version_dir(name, record['version'])}", columns, record["version"])
         try:
             cur = glue.get_table(DatabaseName=database, Name=name)["Table"]
             if cur.get("Parameters", {}).get("lakesync_version") == str(record["version"]):

@@ -24,9 +24,14 @@ def features_table_name(table: str) -> str:
     return f"{table}_features"
 
 
+def version_dir(table: str, version: int) -> str:
+    """The folder of a published table's version, relative to the target (etl/commit/layout.ts versionDir)."""
+    return f"{table}/v={version_name(version)}/"
+
+
 def version_file(table: str, version: int) -> str:
     """The one Parquet file of a published table's version, relative to the target."""
-    return f"{table}/v={version_name(version)}/part-00000.parquet"
+    return f"{version_dir(table, version)}part-00000.parquet"
 
 
 def commit_path(table: str, v: int) -> str:

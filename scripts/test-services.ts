@@ -7,8 +7,8 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { delimiter, join } from 'node:path'
+import { freePort } from './pg-cluster.js'
 
 const ROOT = join(import.meta.dirname, '..')
 const STARTUP_TIMEOUT_MS = 30_000
@@ -23,20 +23,6 @@ function motoExecutable(): string {
     if (dir !== '' && existsSync(join(dir, 'moto_server'))) return join(dir, 'moto_server')
   }
   throw new Error('moto_server not found (no .venv and none on PATH): run scripts/setup-test-env.sh')
-}
-
-/** A port nobody listens on right now (the server is started on it straight away; a lost race is retried). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.unref()
-    server.on('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address()
-      const port = typeof address === 'object' && address !== null ? address.port : 0
-      server.close(() => resolve(port))
-    })
-  })
 }
 
 /** Kills the server's whole process group (it was started detached, as the group leader). */

@@ -30,7 +30,7 @@ export const USERS_FEATURES_SPEC: TableSpec = {
     { name: 'login_rate_last_3_months_by_city', type: 'double' },
     { name: 'users_by_city', type: 'int32' },
   ],
-  primaryKey: 'user_id',
+  primaryKey: ['user_id'],
 }
 
 export interface CityFeatureOptions {

@@ -1,18 +1,38 @@
 /** Shared types of the engine. One comment per field; defaults live in the modules that apply them. */
 
-/** Column types the engine knows. Dates are days since 1970-01-01 (UTC), like Parquet's DATE. */
-export type ColumnType = 'int32' | 'string' | 'date' | 'double' // double: computed columns only
+/**
+ * Column types, by their config names (issue 16's table; etl/table/column-types.ts holds what each one means:
+ * storage, Parquet, Glue, text forms). `double` is for computed feature columns only (never NULL).
+ */
+export type ColumnType =
+  | 'int16'
+  | 'int32'
+  | 'int64'
+  | 'float32'
+  | 'float64'
+  | 'decimal'
+  | 'boolean'
+  | 'string'
+  | 'json'
+  | 'binary'
+  | 'date'
+  | 'time'
+  | 'timestamp'
+  | 'timestamptz'
+  | 'double'
 
 export interface ColumnSpec {
   name: string // column name, as in the source table and the published Parquet
   type: ColumnType // value type; decides parsing, storage and the Parquet physical type
+  precision?: number // decimal only: 1..38 digits
+  scale?: number // decimal only: 0..precision fraction digits
 }
 
 /** The shape of a replicated table. The merge engine is keyed by `primaryKey`, whatever the table. */
 export interface TableSpec {
   name: string // table name; also the output folder and the commit-log folder
-  columns: ColumnSpec[] // in source order (the order DMS writes them)
-  primaryKey: string // name of the key column: int32 or string, never NULL
+  columns: ColumnSpec[] // in source order (the order DMS writes them); a column's Parquet field id is its position + 1
+  primaryKey: string[] // the key columns, in key order: never NULL, never float, binary or json
 }
 
 /**
@@ -64,15 +84,48 @@ export interface DictColumn {
 }
 
 /**
- * Columnar storage of one column. int32: values plus a validity byte per row (1 = present);
- * date: days since epoch with NULL_DATE for NULL; string: UTF-8 bytes and offsets.
+ * Columnar storage of one column (which ColumnType is stored how: etl/table/column-types.ts storageOf).
+ * int32, int64, float64, bool: values plus a validity byte per row (1 = present); date: days since epoch with
+ * NULL_DATE for NULL; string: bytes and offsets (text as UTF-8, binary as is, wide decimals as 16-byte big-endian
+ * two's complement).
  */
 export type ColumnData =
-  | { type: 'int32'; values: Int32Array; valid: Uint8Array }
+  | Int32Column
+  | Int64Column
+  | Float64Column
+  | BoolColumn
   | { type: 'date'; values: Int32Array }
   | StringColumn
   | DictColumn
   | { type: 'double'; values: Float64Array } // computed features only; never NULL
+
+/** int16, int32. */
+export interface Int32Column {
+  type: 'int32'
+  values: Int32Array
+  valid: Uint8Array
+}
+
+/** int64; time (µs since midnight); timestamp, timestamptz (µs since 1970-01-01 UTC); decimal p ≤ 18 (unscaled). */
+export interface Int64Column {
+  type: 'int64'
+  values: BigInt64Array
+  valid: Uint8Array
+}
+
+/** float32 (held as the double of the float32), float64. */
+export interface Float64Column {
+  type: 'float64'
+  values: Float64Array
+  valid: Uint8Array
+}
+
+/** boolean: values 0 or 1. */
+export interface BoolColumn {
+  type: 'bool'
+  values: Uint8Array
+  valid: Uint8Array
+}
 
 /** A table in memory: columns in spec order, all of length `length` (typed arrays may be longer: capacity). */
 export interface Table {

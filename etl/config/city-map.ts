@@ -13,7 +13,7 @@ const CITY_MAP_SPEC: TableSpec = {
     { name: 'city', type: 'string' },
     { name: 'state', type: 'string' },
   ],
-  primaryKey: 'city',
+  primaryKey: ['city'],
 }
 
 /** Parses the map with the same strict RFC 4180 reader as the DMS files. A city listed twice is an error. */

@@ -1,5 +1,6 @@
 import { ConfigError } from '../errors.js'
-import type { ColumnType, TableSpec } from '../types.js'
+import type { ColumnSpec, TableSpec } from '../types.js'
+import { keyProblem, parseColumnType, typeName } from './column-types.js'
 
 /** The reference table, `users(user_id int primary key, name text, city text, last_login date)`. */
 export const USERS_SPEC: TableSpec = {
@@ -10,10 +11,9 @@ export const USERS_SPEC: TableSpec = {
     { name: 'city', type: 'string' },
     { name: 'last_login', type: 'date' },
   ],
-  primaryKey: 'user_id',
+  primaryKey: ['user_id'],
 }
 
-const COLUMN_TYPES: readonly ColumnType[] = ['int32', 'string', 'date']
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/
 
 /** Validates a table spec from a config file; returns it typed or throws naming the bad field. */
@@ -28,36 +28,54 @@ export function parseTableSpec(value: unknown, where = 'table'): TableSpec {
     )
   if (!Array.isArray(v.columns) || v.columns.length === 0)
     throw new ConfigError('bad_config', `config: ${where}.columns must be a non-empty array`)
-  const columns = v.columns.map((c: unknown, i: number) => {
+  const columns = v.columns.map((c: unknown, i: number): ColumnSpec => {
     const col = (typeof c === 'object' && c !== null ? c : {}) as Record<string, unknown>
     if (typeof col.name !== 'string' || !NAME.test(col.name))
       throw new ConfigError('bad_config', `config: ${where}.columns[${i}].name must be an identifier`)
-    if (!COLUMN_TYPES.includes(col.type as ColumnType))
-      throw new ConfigError(
-        'bad_config',
-        `config: ${where}.columns[${i}].type must be one of ${COLUMN_TYPES.join(', ')}, got ${JSON.stringify(col.type)}`,
-      )
-    return { name: col.name, type: col.type as ColumnType }
+    for (const k of Object.keys(col))
+      if (k !== 'name' && k !== 'type')
+        throw new ConfigError(
+          'bad_config',
+          `config: unknown key ${JSON.stringify(k)} in ${where}.columns[${i}] (known: name, type)`,
+        )
+    return parseColumnType(col.name, col.type, `${where}.columns[${i}].type`)
   })
   const names = new Set<string>()
   for (const c of columns) {
     if (names.has(c.name)) throw new ConfigError('bad_config', `config: ${where} has column ${c.name} twice`)
     names.add(c.name)
   }
-  const key = columns.find((c) => c.name === v.primaryKey)
-  if (!key)
+  const raw = typeof v.primaryKey === 'string' ? [v.primaryKey] : v.primaryKey
+  if (!Array.isArray(raw) || raw.length === 0)
     throw new ConfigError(
       'bad_config',
-      `config: ${where}.primaryKey ${JSON.stringify(v.primaryKey)} is not a column`,
+      `config: ${where}.primaryKey must be a column name or a non-empty array of them, got ${JSON.stringify(v.primaryKey)}`,
     )
-  if (key.type === 'date')
-    throw new ConfigError('bad_config', `config: ${where}.primaryKey must be int32 or string`)
-  return { name: v.name, columns, primaryKey: key.name }
+  const primaryKey = raw.map((k: unknown) => {
+    const key = columns.find((c) => c.name === k)
+    if (!key)
+      throw new ConfigError('bad_config', `config: ${where}.primaryKey ${JSON.stringify(k)} is not a column`)
+    const problem = keyProblem(key)
+    if (problem)
+      throw new ConfigError(
+        'bad_config',
+        `config: ${where}.primaryKey column ${key.name} is ${typeName(key)}: ${problem} (a key column may be any type but float32, float64, binary and json)`,
+      )
+    return key.name
+  })
+  if (new Set(primaryKey).size !== primaryKey.length)
+    throw new ConfigError('bad_config', `config: ${where}.primaryKey names a column twice`)
+  return { name: v.name, columns, primaryKey }
 }
 
-/** Index of the key column in the spec. */
-export function keyIndex(spec: TableSpec): number {
-  return spec.columns.findIndex((c) => c.name === spec.primaryKey)
+/** Indexes of the key columns in the spec, in key order. */
+export function keyColumns(spec: TableSpec): number[] {
+  return spec.primaryKey.map((k) => spec.columns.findIndex((c) => c.name === k))
+}
+
+/** Whether column `ci` is part of the key. */
+export function isKeyColumn(spec: TableSpec, ci: number): boolean {
+  return spec.primaryKey.includes(spec.columns[ci]!.name)
 }
 
 /** Index of a named column, or an error naming the spec when it is absent. */
@@ -65,4 +83,9 @@ export function columnIndex(spec: TableSpec, name: string): number {
   const i = spec.columns.findIndex((c) => c.name === name)
   if (i < 0) throw new ConfigError('bad_config', `table ${spec.name} has no column ${name}`)
   return i
+}
+
+/** The key names as a user reads them: `user_id` or `(order_id, line_no)`. */
+export function keyLabel(spec: TableSpec): string {
+  return spec.primaryKey.length === 1 ? spec.primaryKey[0]! : `(${spec.primaryKey.join(', ')})`
 }

@@ -13,7 +13,7 @@
  */
 
 import { at, InputError } from './errors.js'
-import { compareStringsAt, ensureCapacity, newColumn, stringAt } from './table/columns.js'
+import { ensureCapacity, newColumn } from './table/columns.js'
 import {
   appendDictRows,
   BytesDictionary,
@@ -22,9 +22,9 @@ import {
   normalForm,
 } from './table/dictionary.js'
 import { type KeyIndex, newKeyIndex, sortedKeyIndex } from './table/key-index.js'
+import { type KeyShape, keyAt, keyComparator2, keyShape, keyText } from './table/keys.js'
 import { appendRow, takeFrom2 } from './table/rows.js'
 import { stableSortByInt32 } from './table/sort.js'
-import { keyIndex } from './table/spec.js'
 import type { ColumnData, DictColumn, OpCounts, ParsedFile, StringColumn, Table, TableSpec } from './types.js'
 import { OP_DELETE, OP_INSERT } from './types.js'
 
@@ -36,7 +36,8 @@ export interface MergeState {
   tail: Table // rows appended by I and U changes; the base's column types, arrays with capacity beyond `length`
   alive: Uint8Array // per row: 1 = the row is in the table
   index: KeyIndex // key -> row (the row may be dead)
-  key: number // index of the key column
+  key: number // index of the first key column
+  shape: KeyShape // the key's columns; a single int32 key is a number
   lookups: BytesDictionary[] // per dictionary column, its entries as a hash table (made on first use)
 }
 
@@ -49,8 +50,9 @@ function emptyTail(base: Table): Table {
   return { spec: base.spec, length: 0, columns }
 }
 
-function startState(base: Table, index: KeyIndex, key: number): MergeState {
-  return { base, tail: emptyTail(base), alive: aliveRows(base.length), index, key, lookups: [] }
+function startState(base: Table, index: KeyIndex, shape: KeyShape): MergeState {
+  const key = shape.columns[0]!
+  return { base, tail: emptyTail(base), alive: aliveRows(base.length), index, key, shape, lookups: [] }
 }
 
 export function zeroCounts(): OpCounts {
@@ -64,8 +66,17 @@ export function sumCounts(all: OpCounts[]): OpCounts {
   return t
 }
 
-function keyOf(col: ColumnData, row: number): number | string {
-  return col.type === 'string' ? (stringAt(col, row) as string) : (col as { values: Int32Array }).values[row]!
+function keyOf(shape: KeyShape, columns: ColumnData[], row: number): number | string {
+  return keyAt(shape, columns, row)! // the readers refuse a NULL key
+}
+
+/** The typed index of a single int32 key when rows 0..n-1 ascend, else null. */
+function sortedIndex(shape: KeyShape, table: Table, n: number): KeyIndex | null {
+  return shape.int32 ? sortedKeyIndex(table.columns[shape.columns[0]!]!, n) : null
+}
+
+function emptyIndex(shape: KeyShape, table: Table, expected: number): KeyIndex {
+  return newKeyIndex(shape.int32 ? table.columns[shape.columns[0]!]! : null, expected)
 }
 
 function aliveRows(n: number): Uint8Array {
@@ -76,14 +87,13 @@ function aliveRows(n: number): Uint8Array {
 
 /** Starts a merge from an existing table (the previous version). Takes ownership of its arrays. */
 export function startMerge(base: Table): MergeState {
-  const key = keyIndex(base.spec)
-  const keyCol = base.columns[key]!
-  let index = sortedKeyIndex(keyCol, base.length) // a version is stored in key order
+  const shape = keyShape(base.spec)
+  let index = sortedIndex(shape, base, base.length) // a version is stored in key order
   if (index === null) {
-    index = newKeyIndex(keyCol, base.length)
-    for (let r = 0; r < base.length; r++) index.set(keyOf(keyCol, r), r)
+    index = emptyIndex(shape, base, base.length)
+    for (let r = 0; r < base.length; r++) index.set(keyOf(shape, base.columns, r), r)
   }
-  return startState(base, index, key)
+  return startState(base, index, shape)
 }
 
 /**
@@ -97,23 +107,22 @@ export function startFromFullLoad(spec: TableSpec, parts: ParsedFile[]): MergeSt
     parts.map((p) => p.rows),
     total,
   )
-  const key = keyIndex(spec)
-  const keyCol = table.columns[key]!
+  const shape = keyShape(spec)
   // Strictly ascending keys (DMS unloads a table in key order) hold no duplicate: no hash index to build.
-  const sorted = sortedKeyIndex(keyCol, total)
-  if (sorted) return startState(table, sorted, key)
-  const index = newKeyIndex(keyCol, total)
+  const sorted = sortedIndex(shape, table, total)
+  if (sorted) return startState(table, sorted, shape)
+  const index = emptyIndex(shape, table, total)
   let base = 0
   for (const part of parts) {
     for (let r = 0; r < part.rows.length; r++) {
-      const k = keyOf(keyCol, base + r)
+      const k = keyOf(shape, table.columns, base + r)
       const first = index.get(k)
       if (first >= 0) {
         const where = locate(parts, first)
-        const loc = { file: part.file, line: part.lines[r]!, column: key + 1 }
+        const loc = { file: part.file, line: part.lines[r]!, column: shape.columns[0]! + 1 }
         throw new InputError(
           'duplicate_key',
-          `dms csv: duplicate key ${spec.primaryKey}=${k} in the full load${at(loc)} (first seen${at(where)}; expected each key once across all LOAD files)`,
+          `dms csv: duplicate key ${keyText(spec, shape, table.columns, base + r)} in the full load${at(loc)} (first seen${at(where)}; expected each key once across all LOAD files)`,
           loc,
         )
       }
@@ -121,7 +130,7 @@ export function startFromFullLoad(spec: TableSpec, parts: ParsedFile[]): MergeSt
     }
     base += part.rows.length
   }
-  return startState(table, index, key)
+  return startState(table, index, shape)
 }
 
 function locate(parts: ParsedFile[], row: number): { file: string; line: number } {
@@ -172,16 +181,18 @@ function concatTables(spec: TableSpec, tables: Table[], total: number): Table {
       })
       return { type: 'string', bytes, offsets, valid }
     }
-    const values = new Int32Array(total)
-    const valid = new Uint8Array(total)
+    const first = tables[0]!.columns[ci]!
+    const out = newColumn(c, total)
     let o = 0
     for (const t of tables) {
-      const src = t.columns[ci]!
-      values.set((src as { values: Int32Array }).values.subarray(0, t.length), o)
-      if (src.type === 'int32') valid.set(src.valid.subarray(0, t.length), o)
+      const src = t.columns[ci]! as { values: Int32Array; valid?: Uint8Array }
+      ;(out as { values: Int32Array }).values.set(src.values.subarray(0, t.length), o)
+      if (src.valid) (out as { valid: Uint8Array }).valid.set(src.valid.subarray(0, t.length), o)
       o += t.length
     }
-    return c.type === 'date' ? { type: 'date', values } : { type: 'int32', values, valid }
+    if (out.type !== first.type)
+      throw new Error(`concatTables: a ${first.type} part for a ${out.type} column`)
+    return out
   })
   return { spec, length: total, columns }
 }
@@ -189,7 +200,7 @@ function concatTables(spec: TableSpec, tables: Table[], total: number): Table {
 /** Applies row `r` of a change file to the state and counts what it did, relative to the table just before it. */
 export function applyChange(state: MergeState, changes: ParsedFile, r: number, counts: OpCounts): void {
   const src = changes.rows.columns
-  const k = keyOf(src[state.key]!, r)
+  const k = keyOf(state.shape, src, r)
   const { index, alive } = state
   const row = index.get(k)
   const present = row >= 0 && alive[row] === 1
@@ -258,8 +269,8 @@ function keyComparator(state: MergeState): (a: number, b: number) => number {
   const b = state.base.columns[state.key]!
   const t = state.tail.columns[state.key]!
   const n = state.base.length
-  if (b.type === 'string' && t.type === 'string')
-    return (x, y) => compareStringsAt(x < n ? b : t, x < n ? x : x - n, y < n ? b : t, y < n ? y : y - n)
+  if (!state.shape.int32)
+    return keyComparator2(state.base.spec, state.shape, state.base.columns, n, state.tail.columns)
   const bv = (b as { values: Int32Array }).values
   const tv = (t as { values: Int32Array }).values
   return (x, y) => (x < n ? bv[x]! : tv[x - n]!) - (y < n ? bv[y]! : tv[y - n]!)
@@ -282,14 +293,14 @@ export function finishMerge(state: MergeState): Table {
   // that must tell base from tail rows.
   let p = 1
   const baseKey = base.columns[state.key]!
-  if (baseKey.type === 'int32') {
+  if (state.shape.int32 && baseKey.type === 'int32') {
     const v = baseKey.values
     const n = base.length
     while (p < live && order[p]! < n && v[order[p - 1]!]! < v[order[p]!]!) p++
   }
   while (p < live && compare(order[p - 1]!, order[p]!) < 0) p++
   if (p >= live) {
-    if (live === base.length && tail.length === 0) return dictionaryEncodeColumns(base, state.key)
+    if (live === base.length && tail.length === 0) return dictionaryEncodeColumns(base, state.shape.columns)
     return takeLiveRows(state, order)
   }
   // Keys of live rows are unique, so any sort of the rest is a stable one.
@@ -324,7 +335,7 @@ function sortRows(
 ): Int32Array {
   const b = state.base.columns[state.key]!
   const t = state.tail.columns[state.key]!
-  if (b.type === 'string') return Int32Array.from(Array.from(rows).sort(compare))
+  if (!state.shape.int32) return Int32Array.from(Array.from(rows).sort(compare))
   const n = state.base.length
   const bv = (b as { values: Int32Array }).values
   const tv = (t as { values: Int32Array }).values
@@ -348,7 +359,7 @@ function takeLiveRows(state: MergeState, order: Int32Array): Table {
       return normalForm(entries, order.length, order, { codes: t.codes, from: base.length })
     }
     const taken = takeFrom2(c, base.length, t, order)
-    return i === state.key ? taken : normalForm(taken, order.length)
+    return state.shape.columns.includes(i) ? taken : normalForm(taken, order.length)
   })
   return { spec: base.spec, length: order.length, columns }
 }

@@ -32,7 +32,7 @@ export interface BuildInputs {
   target: Storage // where the previous version is loaded from
   spec: TableSpec
   format: DmsFormat
-  features: CityFeatureOptions
+  features: CityFeatureOptions // used when the spec has a features section
   onWarning?: (message: string) => void // a snapshot that cannot be used
   onProgress?: (rowsDone: number, file: string) => void // after each file is read
   onPhase?: (phase: 'applying' | 'computing features') => void // long steps as they start
@@ -41,7 +41,7 @@ export interface BuildInputs {
 /** The tables of the next version, built in memory from the plan; nothing is written. */
 export interface Built {
   users: Table
-  features: CityFeatures
+  features: CityFeatures | null // null for a table without a features section
   files: AppliedFile[]
   lastSequence: string | undefined // newest ordering value, when a column orders the changes
   encoded: EncodedOutputs
@@ -106,8 +106,10 @@ export async function buildVersion(
   // snapshot (and the next run's merge) alike.
   const users = finishMerge(state)
   const t2 = performance.now()
-  const { features, encoded, timings } = await versionOutputs(users, inputs.features, () =>
-    onPhase('computing features'),
+  const { features, encoded, timings } = await versionOutputs(
+    users,
+    spec.features ? inputs.features : null,
+    () => onPhase('computing features'),
   )
   return {
     users,
@@ -122,12 +124,12 @@ export async function buildVersion(
 /** The bytes of a version's files. */
 export interface EncodedOutputs {
   users: Uint8Array
-  features: Uint8Array
+  features: Uint8Array | null
   snapshot: Uint8Array
 }
 
 export interface VersionOutputs {
-  features: CityFeatures
+  features: CityFeatures | null
   encoded: EncodedOutputs
   timings: { features: number; encode: number } // ms: computing the features, then encoding what was left
 }
@@ -159,13 +161,21 @@ export function checkNotOlder(
 /** `onFeatures` is called as the features step starts (the CLI's progress line). */
 async function versionOutputs(
   users: Table,
-  options: CityFeatureOptions,
+  options: CityFeatureOptions | null,
   onFeatures: () => void = () => {},
 ): Promise<VersionOutputs> {
   const t0 = performance.now()
   let features: CityFeatures
   let encoded: EncodedOutputs
   let t1: number
+  if (options === null) {
+    // A mirrored table without features: the table and its snapshot.
+    const usersParquet = parallelForRows(users.length) ? encodeParquetAsync(users) : null
+    usersParquet?.catch(() => {}) // awaited below
+    const snapshot = encodeSnapshot(users)
+    encoded = { users: usersParquet ? await usersParquet : writeParquet(users), features: null, snapshot }
+    return { features: null, encoded, timings: { features: 0, encode: performance.now() - t0 } }
+  }
   if (parallelForRows(users.length)) {
     // Both threads: the worker encodes the users table (a copy of its arrays) while this thread computes the
     // features, then they share the features' columns; this thread encodes the snapshot while the worker finishes.

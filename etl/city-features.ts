@@ -10,28 +10,41 @@
  * Row order: city ascending by UTF-8 bytes (NULL last), rank descending, user_id ascending.
  */
 
+import { featuresTableName } from './commit/layout.js'
 import { stringAt, stringColumnFrom } from './table/columns.js'
 import { BytesDictionary } from './table/dictionary.js'
 import { inversePermutation, scatterColumn } from './table/rows.js'
 import { compareUtf8, radixSortPairs, stableSortByInt32 } from './table/sort.js'
-import { columnIndex } from './table/spec.js'
+import { columnIndex, USERS_SPEC } from './table/spec.js'
 import type { ColumnData, FeatureSummary, StringColumn, StringValues, Table, TableSpec } from './types.js'
 import { NULL_DATE } from './types.js'
 
-export const USERS_FEATURES_SPEC: TableSpec = {
-  name: 'users_features',
-  columns: [
-    { name: 'user_id', type: 'int32' },
-    { name: 'name', type: 'string' },
-    { name: 'city', type: 'string' },
-    { name: 'last_login', type: 'date' },
-    { name: 'state', type: 'string' },
-    { name: 'last_login_rank_by_city', type: 'int32' },
-    { name: 'login_rate_last_3_months_by_city', type: 'double' },
-    { name: 'users_by_city', type: 'int32' },
-  ],
-  primaryKey: ['user_id'],
+/** The features table of a table with a `features` section: its id, name, city and last login, then the features. */
+export function featuresSpecFor(spec: TableSpec): TableSpec {
+  const f = spec.features
+  if (!f) throw new Error(`table ${spec.name} has no features section`) // callers ask only tables that have one
+  return {
+    name: featuresTableName(spec.name),
+    columns: [
+      { name: f.id, type: 'int32' },
+      { name: f.name, type: 'string' },
+      { name: f.city, type: 'string' },
+      { name: f.lastLogin, type: 'date' },
+      ...FEATURE_COLUMNS,
+    ],
+    primaryKey: [f.id],
+  }
 }
+
+const FEATURE_COLUMNS: TableSpec['columns'] = [
+  { name: 'state', type: 'string' },
+  { name: 'last_login_rank_by_city', type: 'int32' },
+  { name: 'login_rate_last_3_months_by_city', type: 'double' },
+  { name: 'users_by_city', type: 'int32' },
+]
+
+/** The reference users table's features table. */
+export const USERS_FEATURES_SPEC: TableSpec = featuresSpecFor(USERS_SPEC)
 
 export interface CityFeatureOptions {
   asOf: number // the reference date, days since epoch
@@ -57,9 +70,10 @@ function idOrder(ids: Int32Array, n: number): Int32Array {
 export function cityFeatures(users: Table, opts: CityFeatureOptions): CityFeatures {
   const { asOf, cityToState, cityAliases, windowDays = 90 } = opts
   const n = users.length
-  const idCol = users.columns[columnIndex(users.spec, 'user_id')]!
-  const cityCol = users.columns[columnIndex(users.spec, 'city')]!
-  const dateCol = users.columns[columnIndex(users.spec, 'last_login')]!
+  const roles = users.spec.features ?? USERS_SPEC.features!
+  const idCol = users.columns[columnIndex(users.spec, roles.id)]!
+  const cityCol = users.columns[columnIndex(users.spec, roles.city)]!
+  const dateCol = users.columns[columnIndex(users.spec, roles.lastLogin)]!
   if (
     idCol.type !== 'int32' ||
     (cityCol.type !== 'string' && cityCol.type !== 'dict') ||
@@ -171,12 +185,12 @@ export function cityFeatures(users: Table, opts: CityFeatureOptions): CityFeatur
 
   const cityNames = stringColumnFrom(sortedDict.map((code) => dict[code]!))
   const ones = new Uint8Array(n).fill(1)
-  const nameCol = users.columns[columnIndex(users.spec, 'name')]!
+  const nameCol = users.columns[columnIndex(users.spec, roles.name)]!
   // The order is a permutation: one placement (its inverse) serves every column moved by it (etl/table/rows.ts).
   const place = inversePermutation(order, n)
   const move = (c: ColumnData) => scatterColumn(c, place, n)
   const table: Table = {
-    spec: USERS_FEATURES_SPEC,
+    spec: users.spec.features ? featuresSpecFor(users.spec) : USERS_FEATURES_SPEC,
     length: n,
     columns: [
       move(idCol),

@@ -10,6 +10,7 @@ export type ErrorCode =
   | 'field_count'
   | 'bad_int'
   | 'bad_date'
+  | 'bad_value' // a value that is not of its column's declared type
   | 'null_key'
   | 'unterminated_quote'
   | 'bad_quote'

@@ -11,7 +11,7 @@ import { randomUUID } from 'node:crypto'
 import { sumCounts } from './apply-changes.js'
 import { buildVersion } from './build.js'
 import type { Catalog } from './catalog/catalog.js'
-import { USERS_FEATURES_SPEC } from './city-features.js'
+import { featuresSpecFor } from './city-features.js'
 import { commitPath, featuresTableName, versionDir, versionFile } from './commit/layout.js'
 import { writeSnapshot } from './commit/load-version.js'
 import {
@@ -82,24 +82,18 @@ function joinUrl(root: string, path: string): string {
 async function publishCatalog(opts: RunOptions, record: CommitRecord): Promise<void> {
   const { catalog, target, spec } = opts
   if (!catalog) return
-  const featuresName = featuresTableName(spec.name)
-  const names = [spec.name, featuresName]
+  const tables = [spec, ...(record.outputs.users_features && spec.features ? [featuresSpecFor(spec)] : [])]
+  const names = tables.map((t) => t.name)
   const versions = await catalog.currentVersions(names)
   if (names.every((n) => versions.get(n) === record.version)) return
-  await catalog.publish([
-    {
-      name: spec.name,
-      location: joinUrl(target.root, versionDir(spec.name, record.version)),
-      columns: spec.columns,
+  await catalog.publish(
+    tables.map((t) => ({
+      name: t.name,
+      location: joinUrl(target.root, versionDir(t.name, record.version)),
+      columns: t.columns,
       version: record.version,
-    },
-    {
-      name: featuresName,
-      location: joinUrl(target.root, versionDir(featuresName, record.version)),
-      columns: USERS_FEATURES_SPEC.columns,
-      version: record.version,
-    },
-  ])
+    })),
+  )
 }
 
 export async function runPipeline(opts: RunOptions): Promise<RunResult> {
@@ -201,16 +195,19 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
       await faults('after-claim')
       opts.onPhase?.('writing')
       const t3 = performance.now()
+      const featuresBytes = built.encoded.features
       const outputs = {
         users: [versionFile(spec.name, version)],
-        users_features: [versionFile(featuresTableName(spec.name), version)],
+        ...(featuresBytes ? { users_features: [versionFile(featuresTableName(spec.name), version)] } : {}),
       }
       // The three files are written at once: each write ends in a flush to disk (local) or an upload (S3), and
       // those overlap. A failure is raised once all have settled, so that nothing lands after the claim is given up.
       let snapshotMs = 0
       const [usersWrite, featuresWrite, snapshotWrite] = await Promise.allSettled([
         target.write(outputs.users[0]!, built.encoded.users).then(() => faults('after-write-users')),
-        target.write(outputs.users_features[0]!, built.encoded.features),
+        featuresBytes && outputs.users_features
+          ? target.write(outputs.users_features[0]!, featuresBytes)
+          : null,
         writeSnapshot(target, spec.name, version, built.encoded.snapshot).then((ref) => {
           snapshotMs = performance.now() - t3
           return ref
@@ -234,9 +231,12 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
         fullLoad: plan.rebuild,
         reload,
         counts: sumCounts(built.files.flatMap((f) => (f.counts ? [f.counts] : []))),
-        rows: { users: built.users.length, users_features: built.features.table.length },
+        rows: {
+          users: built.users.length,
+          ...(built.features ? { users_features: built.features.table.length } : {}),
+        },
         outputs,
-        features: built.features.summary,
+        ...(built.features ? { features: built.features.summary } : {}),
         ...(built.lastSequence !== undefined ? { lastSequence: built.lastSequence } : {}),
         snapshot,
         timingsMs: {

@@ -28,8 +28,17 @@ export interface ColumnSpec {
   scale?: number // decimal only: 0..precision fraction digits
 }
 
+/** The columns the per-city features use (a table's `features` config section; the README's Features). */
+export interface FeatureColumns {
+  id: string // breaks rank ties and keys the features table (int32)
+  name: string // carried into the features table (string)
+  city: string // groups the users (string)
+  lastLogin: string // ranked and counted in the 90-day window (date)
+}
+
 /** The shape of a replicated table. The merge engine is keyed by `primaryKey`, whatever the table. */
 export interface TableSpec {
+  features?: FeatureColumns // compute the per-city features into `<name>_features`; absent: mirror only
   name: string // table name; also the output folder and the commit-log folder
   columns: ColumnSpec[] // in source order (the order DMS writes them); a column's Parquet field id is its position + 1
   primaryKey: string[] // the key columns, in key order: never NULL, never float, binary or json

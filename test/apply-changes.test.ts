@@ -22,7 +22,7 @@ const SPEC: TableSpec = {
     { name: 'qty', type: 'int32' },
     { name: 'note', type: 'string' },
   ],
-  primaryKey: 'sku',
+  primaryKey: ['sku'],
 }
 
 type Item = [string, number | null, string | null]

@@ -80,7 +80,7 @@ function engine(users: User[]): (string | null)[][] {
       t.columns.map((c, i) => {
         if (i === 3) return c.type === 'date' && c.values[r] !== NULL_DATE ? String(c.values[r]) : null
         if (i === 6) return c.type === 'double' ? String(c.values[r]) : null
-        return formatValue(c, r)
+        return formatValue(t.spec.columns[i]!, c, r)
       }),
     )
   return out

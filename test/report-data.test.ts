@@ -106,9 +106,9 @@ describe('report data: features from the published users_features table', () => 
     ])
     expect(f.rowsWithoutState).toBe(14)
     const current = (await readCommitLog(new LocalStorage(target), 'users')).current!
-    expect(f.rowsWithoutState).toBe(current.features.rowsWithoutState)
-    expect(f.citiesWithoutState.map((c) => c.city).sort()).toEqual(current.features.citiesWithoutState)
-    expect(f.cities.length).toBe(current.features.cities)
+    expect(f.rowsWithoutState).toBe(current.features!.rowsWithoutState)
+    expect(f.citiesWithoutState.map((c) => c.city).sort()).toEqual(current.features!.citiesWithoutState)
+    expect(f.cities.length).toBe(current.features!.cities)
   })
 
   it('builds the rank histogram from last_login_rank_by_city', () => {

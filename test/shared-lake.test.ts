@@ -32,7 +32,17 @@ function configFor(name: string): string {
     { name: 'city', type: 'string' },
     { name: 'last_login', type: 'date' },
   ]
-  writeFileSync(file, JSON.stringify({ table: { name, columns, primaryKey: 'user_id' } }))
+  writeFileSync(
+    file,
+    JSON.stringify({
+      table: {
+        name,
+        columns,
+        primaryKey: 'user_id',
+        features: { id: 'user_id', name: 'name', city: 'city', lastLogin: 'last_login' },
+      },
+    }),
+  )
   return file
 }
 

@@ -40,8 +40,8 @@ interface Generated {
   dictionary: boolean // hold string columns as dictionary columns (codes + entries)
 }
 
-const TYPES: ColumnType[] = ['int32', 'string', 'date', 'double']
-const arbitraryOf: Record<ColumnType, fc.Arbitrary<Value>> = {
+const TYPES = ['int32', 'string', 'date', 'double'] as const satisfies readonly ColumnType[]
+const arbitraryOf: Record<(typeof TYPES)[number], fc.Arbitrary<Value>> = {
   int32: fc.option(fc.integer(), { nil: null }),
   date: fc.option(fc.integer({ min: -719528, max: 2932896 }), { nil: null }),
   double: fc.double(), // never NULL; NaN, -0 and infinities included
@@ -65,7 +65,7 @@ const generated: fc.Arbitrary<Generated> = fc
     fc
       .tuple(...types.map((t) => fc.array(arbitraryOf[t], { minLength: length, maxLength: length })))
       .map((rows) => ({
-        spec: { name: 't', columns: types.map((type, i) => ({ name: `c${i}`, type })), primaryKey: 'c0' },
+        spec: { name: 't', columns: types.map((type, i) => ({ name: `c${i}`, type })), primaryKey: ['c0'] },
         rows,
         length,
         slack,
@@ -163,7 +163,7 @@ const STRINGS: TableSpec = {
     { name: 'id', type: 'int32' },
     { name: 's', type: 'string' },
   ],
-  primaryKey: 'id',
+  primaryKey: ['id'],
 }
 
 /** A table of ids 1, 2, ... and `strings`, held as text or as a dictionary column. */

@@ -43,7 +43,7 @@ interface Published {
 
 /** The published Parquet file of a table's current version, as a SQL string. */
 async function parquetFile(target: string, which: PublishedTable): Promise<string> {
-  return sqlString(join(target, (await current(target)).outputs[which][0]!))
+  return sqlString(join(target, (await current(target)).outputs[which]![0]!))
 }
 
 async function published(target: string, which: PublishedTable): Promise<Published> {

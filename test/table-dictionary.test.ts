@@ -12,7 +12,7 @@ import { DEFAULT_DMS_FORMAT } from '../etl/dms/format.js'
 import { csvLayout } from '../etl/dms/layout.js'
 import { stringColumnFrom } from '../etl/table/columns.js'
 import { dictionaryEncodeColumns, MAX_DICTIONARY, normalForm } from '../etl/table/dictionary.js'
-import { keyIndex, USERS_SPEC } from '../etl/table/spec.js'
+import { keyColumns, USERS_SPEC } from '../etl/table/spec.js'
 import type { ColumnData, DictColumn, DmsFormat, Table } from '../etl/types.js'
 import { enc } from './helpers/bytes.js'
 import { document, formats, type Outcome, outcome, rowsArb } from './helpers/dms-csv-documents.js'
@@ -56,7 +56,7 @@ function both(bytes: Uint8Array, kind: 'load' | 'change', format: DmsFormat): [O
     parseDmsCsv(bytes, 'f.csv', USERS_SPEC, layout, format, { dictionary })
   return [
     outcome(() => read(true).rows, exactTable),
-    outcome(() => dictionaryEncodeColumns(read(false).rows, keyIndex(USERS_SPEC)), exactTable),
+    outcome(() => dictionaryEncodeColumns(read(false).rows, keyColumns(USERS_SPEC)), exactTable),
   ]
 }
 
@@ -152,7 +152,7 @@ describe('dictionary normal form', () => {
       valid: Uint8Array.of(1, 1, 1, 1),
     }
     const norm = (c: ColumnData) =>
-      exactTable(dictionaryEncodeColumns({ spec, length: 4, columns: [ids, c] }, 0))
+      exactTable(dictionaryEncodeColumns({ spec, length: 4, columns: [ids, c] }, [0]))
     const fromText = norm(stringColumnFrom(['x', 'y', 'x', null]))
     expect(norm(dict(['gone', 'y', 'x'], [2, 1, 2, -1]))).toEqual(fromText)
     expect(norm(dict(['x', 'y'], [0, 1, 0, -1]))).toEqual(fromText)
@@ -171,7 +171,7 @@ describe('dictionary normal form', () => {
           ),
         ],
       },
-      0,
+      [0],
     )
     expect(t.columns[1]!.type).toBe('string')
   })

@@ -48,7 +48,7 @@ function doublesTable(): Table {
         { name: 's', type: 'string' },
         { name: 'x', type: 'double' },
       ],
-      primaryKey: 'k',
+      primaryKey: ['k'],
     },
     length: 5,
     columns: [
@@ -203,12 +203,12 @@ describe('encodeParquetAsync', () => {
 describe('where the pool ships', () => {
   const script = (entry: string) => `
     import * as pool from ${JSON.stringify(entry)}
-    const table = { spec: { name: 't', columns: [{ name: 'k', type: 'int32' }], primaryKey: 'k' }, length: 2,
+    const table = { spec: { name: 't', columns: [{ name: 'k', type: 'int32' }], primaryKey: ['k'] }, length: 2,
       columns: [{ type: 'int32', values: Int32Array.of(1, 2), valid: Uint8Array.of(1, 1) }] }
     const bytes = await pool.encodeParquetAsync(table)
     const e = await pool.runTask('parseCsvChunk', { bytes: new TextEncoder().encode('x,A,B,\\n'), file: 'f.csv',
       spec: { name: 'u', columns: [{ name: 'id', type: 'int32' }, { name: 'a', type: 'string' },
-        { name: 'b', type: 'string' }, { name: 'c', type: 'date' }], primaryKey: 'id' },
+        { name: 'b', type: 'string' }, { name: 'c', type: 'date' }], primaryKey: ['id'] },
       layout: { fieldCount: 4, hasOp: false, loadOnly: true, fieldColumn: Int32Array.of(0, 1, 2, 3),
         header: ['id', 'a', 'b', 'c'], sequenceField: -1 },
       format: { includeOpForFullLoad: false, addColumnName: false, timestampColumnName: null,
@@ -220,7 +220,7 @@ describe('where the pool ships', () => {
   `
   const expected = {
     size: writeParquet({
-      spec: { name: 't', columns: [{ name: 'k', type: 'int32' }], primaryKey: 'k' },
+      spec: { name: 't', columns: [{ name: 'k', type: 'int32' }], primaryKey: ['k'] },
       length: 2,
       columns: [{ type: 'int32', values: Int32Array.of(1, 2), valid: Uint8Array.of(1, 1) }],
     }).length,

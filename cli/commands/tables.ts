@@ -3,7 +3,8 @@ import { once } from 'node:events'
 import { createWriteStream } from 'node:fs'
 import { mkdir } from 'node:fs/promises'
 import { dirname } from 'node:path'
-import { USERS_FEATURES_SPEC } from '../../etl/city-features.js'
+import { featuresSpecFor } from '../../etl/city-features.js'
+import { featuresTableName } from '../../etl/commit/layout.js'
 import { readVersionTable } from '../../etl/commit/load-version.js'
 import { readCommitLog } from '../../etl/commit/log.js'
 import { loadRunConfig } from '../../etl/config/run-config.js'
@@ -16,10 +17,25 @@ import { type Flags, type Io, openStorage, required } from '../common.js'
 /** The current version's table (users or features). */
 async function currentTable(flags: Flags): Promise<Table> {
   const target = openStorage(required(flags, 'target'), '--target')
-  const which = (flags.table as string | undefined) ?? 'users'
-  if (which !== 'users' && which !== 'features')
-    throw new ConfigError('bad_usage', `--table must be users or features, got ${JSON.stringify(which)}`)
   const { table: spec } = await loadRunConfig(flags.config as string | undefined)
+  const asked = (flags.table as string | undefined) ?? spec.name
+  // The table's own name (or `users`, the reference's), else its features: `<name>_features` or `features`.
+  const which =
+    asked === spec.name || asked === 'users'
+      ? 'users'
+      : asked === featuresTableName(spec.name) || asked === 'features'
+        ? 'features'
+        : null
+  if (which === null)
+    throw new ConfigError(
+      'bad_usage',
+      `--table must be ${spec.name}${spec.features ? ` or ${featuresTableName(spec.name)}` : ''}, got ${JSON.stringify(asked)}`,
+    )
+  if (which === 'features' && !spec.features)
+    throw new ConfigError(
+      'bad_usage',
+      `table ${spec.name} has no features (its config has no features section), so there is no ${featuresTableName(spec.name)}`,
+    )
   const current = (await readCommitLog(target, spec.name)).current
   if (!current)
     throw new StateError(
@@ -28,7 +44,7 @@ async function currentTable(flags: Flags): Promise<Table> {
     )
   return which === 'users'
     ? readVersionTable(target, current, spec, 'users')
-    : readVersionTable(target, current, USERS_FEATURES_SPEC, 'users_features')
+    : readVersionTable(target, current, featuresSpecFor(spec), 'users_features')
 }
 
 export async function exportCommand(flags: Flags, _io: Io): Promise<number> {

@@ -11,7 +11,7 @@
  * - TRUNCATE: stops the capture with instructions: DMS answers a TRUNCATE by deleting the table's files, which is
  *   a reload (see docs/local-e2e.md).
  */
-import { keyIndex } from '../table/spec.js'
+import { keyColumns } from '../table/spec.js'
 import type { TableSpec } from '../types.js'
 import { type CaptureOp, type CaptureRow, changeSequence, formatCommitTime } from './dms-writer.js'
 import { type Relation, type Transaction, type TupleValue, UNCHANGED_TOAST } from './pgoutput.js'
@@ -45,7 +45,7 @@ export interface RowCounts {
 
 /** The change rows of one transaction for `table` (other tables of the publication are skipped). */
 export function transactionRows(txn: Transaction, table: SourceTable, spec: TableSpec): CaptureRow[] {
-  const key = keyIndex(spec)
+  const keys = keyColumns(spec)
   const commitTime = formatCommitTime(txn.commitTime)
   const rows: CaptureRow[] = []
   const ours = (r: Relation) => r.schema === table.schema && r.name === table.name
@@ -74,23 +74,33 @@ export function transactionRows(txn: Transaction, table: SourceTable, spec: Tabl
     else if (change.kind === 'delete') {
       const old = change.old.map((v) => (v === UNCHANGED_TOAST ? null : v))
       const values = pick(old, map, 'delete')
-      if (values[key] === null || values[key] === undefined)
+      if (keys.some((k) => values[k] === null || values[k] === undefined))
         throw new CaptureStreamError(
-          `capture: a delete from ${table.schema}.${table.name} does not carry ${spec.primaryKey} (its replica identity is another index); use a primary key on ${spec.primaryKey} or REPLICA IDENTITY FULL`,
+          `capture: a delete from ${table.schema}.${table.name} does not carry its key (${spec.primaryKey.join(', ')}; its replica identity is another index); use a primary key on (${spec.primaryKey.join(', ')}) or REPLICA IDENTITY FULL`,
         )
-      push('D', change.oldIsKey ? values.map((v, i) => (i === key ? v : null)) : values)
+      push('D', change.oldIsKey ? values.map((v, i) => (keys.includes(i) ? v : null)) : values)
     } else {
       const full = change.old !== null && !change.oldIsKey ? change.old : null
       const merged = full
         ? change.new.map((v, i) => (v === UNCHANGED_TOAST ? (full[i] ?? null) : v))
         : change.new
       const values = pick(merged, map, 'update')
-      const oldKey = change.old?.[map[key]!]
-      if (change.old !== null && typeof oldKey === 'string' && oldKey !== values[key]) {
-        const before = change.oldIsKey ? null : change.old.map((v) => (v === UNCHANGED_TOAST ? null : v))
+      // An update that changes the key: DMS writes it as a delete of the old key, then the new row.
+      const old = change.old
+      const oldKey = old === null ? null : keys.map((k) => old[map[k]!])
+      if (
+        old !== null &&
+        oldKey !== null &&
+        oldKey.every((v) => typeof v === 'string') &&
+        oldKey.some((v, i) => v !== values[keys[i]!])
+      ) {
+        const before = change.oldIsKey ? null : old.map((v) => (v === UNCHANGED_TOAST ? null : v))
         push(
           'D',
-          map.map((i, c) => (c === key ? oldKey : before ? (before[i] as string | null) : null)),
+          map.map((i, c) => {
+            const k = keys.indexOf(c)
+            return k >= 0 ? (oldKey[k] as string) : before ? (before[i] as string | null) : null
+          }),
         )
       }
       push('U', values)

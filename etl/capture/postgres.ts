@@ -171,12 +171,12 @@ export class PostgresSource implements ChangeSource {
     if (identity === 'n' || (identity === 'd' && pk.length === 0))
       throw new ConfigError(
         'bad_config',
-        `capture: ${table.schema}.${table.name} has no replica identity (no primary key${identity === 'n' ? ', REPLICA IDENTITY NOTHING' : ''}): deletes could not name their row, and a publication would make UPDATE and DELETE fail on the source. Add a primary key on ${spec.primaryKey} or ALTER TABLE ... REPLICA IDENTITY FULL`,
+        `capture: ${table.schema}.${table.name} has no replica identity (no primary key${identity === 'n' ? ', REPLICA IDENTITY NOTHING' : ''}): deletes could not name their row, and a publication would make UPDATE and DELETE fail on the source. Add a primary key on (${spec.primaryKey.join(', ')}) or ALTER TABLE ... REPLICA IDENTITY FULL`,
       )
-    if (identity === 'd' && (pk.length !== 1 || pk[0] !== spec.primaryKey))
+    if (identity === 'd' && [...pk].sort().join('\u0000') !== [...spec.primaryKey].sort().join('\u0000'))
       throw new ConfigError(
         'bad_config',
-        `capture: the primary key of ${table.schema}.${table.name} is (${pk.join(', ')}), not the spec's key ${spec.primaryKey}: deletes would not carry it. Use REPLICA IDENTITY FULL or fix the spec`,
+        `capture: the primary key of ${table.schema}.${table.name} is (${pk.join(', ')}), not the spec's key (${spec.primaryKey.join(', ')}): deletes would not carry it. Use REPLICA IDENTITY FULL or fix the spec`,
       )
 
     const pub = await db.query('SELECT 1 FROM pg_publication WHERE pubname = $1', [publication])
@@ -224,7 +224,7 @@ export class PostgresSource implements ChangeSource {
         await db.query(`SET TRANSACTION SNAPSHOT '${snapshot.replaceAll("'", "''")}'`)
         const columns = spec.columns.map((c) => `${ident(c.name)}::text`).join(', ')
         await db.query(
-          `DECLARE lakesync_load NO SCROLL CURSOR FOR SELECT ${columns} FROM ${this.qualified} AS src ORDER BY src.${ident(spec.primaryKey)}`,
+          `DECLARE lakesync_load NO SCROLL CURSOR FOR SELECT ${columns} FROM ${this.qualified} AS src ORDER BY ${spec.primaryKey.map((k) => `src.${ident(k)}`).join(', ')}`,
         )
         const chunk = this.opts.loadChunkRows ?? 5000
         for (;;) {

@@ -14,15 +14,39 @@ import {
   UpdateTableCommand,
 } from '@aws-sdk/client-glue'
 import { awsRegion } from '../storage/open.js'
-import type { ColumnType } from '../types.js'
+import type { ColumnSpec } from '../types.js'
 import type { Catalog, CatalogTable } from './catalog.js'
 
-/** Hive type of each engine column type, as Athena expects it in the table schema. */
-const HIVE_TYPES: Record<ColumnType, string> = {
-  int32: 'int',
-  string: 'string',
-  date: 'date',
-  double: 'double',
+/** Hive type of each column type, as Athena expects it in the table schema (issue 16's table). */
+export function hiveType(c: ColumnSpec): string {
+  switch (c.type) {
+    case 'int16':
+      return 'smallint'
+    case 'int32':
+      return 'int'
+    case 'int64':
+      return 'bigint'
+    case 'float32':
+      return 'float'
+    case 'float64':
+    case 'double':
+      return 'double'
+    case 'decimal':
+      return `decimal(${c.precision},${c.scale})`
+    case 'boolean':
+      return 'boolean'
+    case 'binary':
+      return 'binary'
+    case 'date':
+      return 'date'
+    case 'timestamp':
+    case 'timestamptz':
+      return 'timestamp'
+    case 'string':
+    case 'json':
+    case 'time':
+      return 'string'
+  }
 }
 
 const VERSION_PARAMETER = 'lakesync_version'
@@ -39,7 +63,7 @@ function failure(what: string, e: unknown): Error {
 
 /** The table definition Athena needs to read a folder of Parquet files. */
 export function tableInput(table: CatalogTable): TableInput {
-  const columns: Column[] = table.columns.map((c) => ({ Name: c.name, Type: HIVE_TYPES[c.type] }))
+  const columns: Column[] = table.columns.map((c) => ({ Name: c.name, Type: hiveType(c) }))
   return {
     Name: table.name,
     TableType: 'EXTERNAL_TABLE',

@@ -63,6 +63,11 @@ export async function readVersionTable(
 /** The one Parquet file a version lists for a table; more or fewer is a corrupt commit record. */
 function recordFile(record: CommitRecord, which: 'users' | 'users_features'): string {
   const paths = record.outputs[which]
+  if (paths === undefined)
+    throw new StateError(
+      'no_version',
+      `commit: version ${record.version} of ${record.table} has no features table`,
+    )
   if (paths.length !== 1)
     throw new StateError(
       'corrupt_state',

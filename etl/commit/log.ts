@@ -38,9 +38,9 @@ export interface CommitRecord {
   fullLoad: boolean // rebuilt from the LOAD files (a first load, more LOAD parts, or a reload): starts a lineage
   reload: boolean // built by `lakesync reload` from every file in the source
   counts: OpCounts // sums over this version's change files
-  rows: { users: number; users_features: number } // rows in each published table
-  outputs: { users: string[]; users_features: string[] } // Parquet files of this version, relative to the target
-  features: FeatureSummary // rows and cities without a state
+  rows: { users: number; users_features?: number } // rows of the table (`users`, whatever its name) and its features
+  outputs: { users: string[]; users_features?: string[] } // Parquet files of this version, relative to the target
+  features?: FeatureSummary // rows and cities without a state; absent for a table without features
   timingsMs: Record<string, number> // read, apply, features, write, total
   lastSequence?: string // newest ordering value applied so far, when changes are ordered by a column
   snapshot?: SnapshotRef // a verified cache of the users table (absent: older lakesync, or the Spark engine)

@@ -11,7 +11,9 @@
  *
  * Every buffer's offset in the header is relative to D and a multiple of 8, so each buffer starts 8-byte aligned in
  * the file, and decoding makes typed-array views on the bytes read (zero copy) when they sit 8-byte aligned in
- * memory. Per column, in order: int32 `values` (i32 x rows) and `valid` (u8 x rows); date `values` (i32 x rows);
+ * memory. Per column (by its storage kind, etl/table/column-types.ts), in order: int32 `values` (i32 x rows) and
+ * `valid` (u8 x rows); int64 and float64 `values` (8 bytes x rows) and `valid`; bool `values` (u8, 0 or 1) and
+ * `valid`; date `values` (i32 x rows);
  * double `values` (f64 x rows); string `offsets` (i32 x rows + 1), `valid` (u8 x rows) and `bytes` (UTF-8,
  * offsets[rows] bytes); a string column held as a dictionary column (`"encoding": "dict"` in the header) `codes`
  * (i32 x rows, -1 = NULL), `entryOffsets` (i32 x entries + 1) and `entryBytes`. Only the first `rows` rows are
@@ -22,8 +24,9 @@
  */
 
 import { StateError } from '../errors.js'
+import { type StorageKind, storageOf, typeName } from '../table/column-types.js'
 import { BytesDictionary } from '../table/dictionary.js'
-import type { ColumnData, ColumnType, StringColumn, Table, TableSpec } from '../types.js'
+import type { ColumnData, StringColumn, Table, TableSpec } from '../types.js'
 
 export const SNAPSHOT_FORMAT = 1
 const MAGIC = 'LSNAP001'
@@ -41,7 +44,7 @@ interface SnapshotHeader {
   rows: number
   columns: {
     name: string
-    type: ColumnType
+    type: string // the config type name (typeName: `decimal(12,2)`)
     encoding?: 'dict' // a string column held as dictionary codes (DictColumn)
     entries?: number // its number of entries
     buffers: Record<string, BufferRef>
@@ -50,13 +53,16 @@ interface SnapshotHeader {
 
 /** The buffers of one column, in file order, as bytes (views on the column's first `rows` rows). */
 function columnBuffers(c: ColumnData, rows: number): [string, Uint8Array][] {
-  const u8 = (a: Int32Array | Float64Array | Uint8Array, n: number) =>
+  const u8 = (a: Int32Array | Float64Array | Uint8Array | BigInt64Array, n: number) =>
     new Uint8Array(a.buffer, a.byteOffset, n * a.BYTES_PER_ELEMENT)
   const need = (have: number, want: number, what: string) => {
     if (have < want) throw new Error(`snapshot: a ${c.type} column's ${what} holds ${have} < ${want} entries`)
   }
   switch (c.type) {
     case 'int32':
+    case 'int64':
+    case 'float64':
+    case 'bool':
       need(c.values.length, rows, 'values')
       need(c.valid.length, rows, 'valid')
       return [
@@ -99,8 +105,11 @@ export function encodeSnapshot(table: Table): Uint8Array {
   const rows = table.length
   const buffers = table.spec.columns.map((col, i) => {
     const c = table.columns[i]
-    if (c?.type !== col.type && !(c?.type === 'dict' && col.type === 'string'))
-      throw new Error(`snapshot: column ${col.name} is ${col.type} in the spec but ${c?.type} in the table`)
+    const kind = storageOf(col)
+    if (c?.type !== kind && !(c?.type === 'dict' && kind === 'string'))
+      throw new Error(
+        `snapshot: column ${col.name} is stored as ${kind} in the spec but ${c?.type} in the table`,
+      )
     return columnBuffers(c, rows)
   })
   let at = 0
@@ -117,7 +126,7 @@ export function encodeSnapshot(table: Table): Uint8Array {
       const c = table.columns[i]!
       return {
         name: col.name,
-        type: col.type,
+        type: typeName(col),
         ...(c.type === 'dict' ? { encoding: 'dict' as const, entries: c.size } : {}),
         buffers: refs,
       }
@@ -137,10 +146,22 @@ export function encodeSnapshot(table: Table): Uint8Array {
   return out
 }
 
-/** Expected buffers of a column type: name, element size, and entries given the row count. */
-const LAYOUT: Record<ColumnType, [string, number, (rows: number) => number | null][]> = {
+/** Expected buffers of a storage kind: name, element size, and entries given the row count. */
+const LAYOUT: Record<StorageKind, [string, number, (rows: number) => number | null][]> = {
   int32: [
     ['values', 4, (n) => n],
+    ['valid', 1, (n) => n],
+  ],
+  int64: [
+    ['values', 8, (n) => n],
+    ['valid', 1, (n) => n],
+  ],
+  float64: [
+    ['values', 8, (n) => n],
+    ['valid', 1, (n) => n],
+  ],
+  bool: [
+    ['values', 1, (n) => n],
     ['valid', 1, (n) => n],
   ],
   date: [['values', 4, (n) => n]],
@@ -194,9 +215,11 @@ export function decodeSnapshot(bytes: Uint8Array, spec: TableSpec, file: string)
     cols.map((c) => `${c?.name} ${c?.type}`).join(', ')
   if (
     have.length !== spec.columns.length ||
-    spec.columns.some((c, i) => have[i]?.name !== c.name || have[i]?.type !== c.type)
+    spec.columns.some((c, i) => have[i]?.name !== c.name || have[i]?.type !== typeName(c))
   )
-    corrupt(`has columns (${describe(have)}), expected (${describe(spec.columns)})`)
+    corrupt(
+      `has columns (${describe(have)}), expected (${describe(spec.columns.map((c) => ({ name: c.name, type: typeName(c) })))})`,
+    )
 
   // Views need 8-byte alignment in memory: copy once into a fresh buffer when the bytes read are not.
   const src = bytes.byteOffset % 8 === 0 ? bytes : bytes.slice()
@@ -230,7 +253,8 @@ export function decodeSnapshot(bytes: Uint8Array, spec: TableSpec, file: string)
   }
   const columns = spec.columns.map((col, i): ColumnData => {
     const c = have[i]!
-    if (c.encoding === 'dict' && col.type === 'string') {
+    const kind = storageOf(col)
+    if (c.encoding === 'dict' && kind === 'string') {
       const size = c.entries
       if (!Number.isSafeInteger(size) || size! < 0 || size! > rows)
         corrupt(`column ${col.name} has ${JSON.stringify(size)} dictionary entries for ${rows} rows`)
@@ -255,15 +279,33 @@ export function decodeSnapshot(bytes: Uint8Array, spec: TableSpec, file: string)
       return { type: 'dict', codes, entries, size: n }
     }
     if (c.encoding !== undefined) corrupt(`column ${col.name} has encoding ${JSON.stringify(c.encoding)}`)
-    const [a, b, d] = LAYOUT[col.type].map(([name, element, entries]) => ({
+    const [a, b, d] = LAYOUT[kind].map(([name, element, entries]) => ({
       at: region(c, name, element, entries(rows)),
       length: c.buffers[name]!.length,
     }))
-    switch (col.type) {
+    switch (kind) {
       case 'int32':
         return {
           type: 'int32',
           values: new Int32Array(src.buffer, a!.at, rows),
+          valid: checkValid(new Uint8Array(src.buffer, b!.at, rows), col.name, corrupt),
+        }
+      case 'int64':
+        return {
+          type: 'int64',
+          values: new BigInt64Array(src.buffer, a!.at, rows),
+          valid: checkValid(new Uint8Array(src.buffer, b!.at, rows), col.name, corrupt),
+        }
+      case 'float64':
+        return {
+          type: 'float64',
+          values: new Float64Array(src.buffer, a!.at, rows),
+          valid: checkValid(new Uint8Array(src.buffer, b!.at, rows), col.name, corrupt),
+        }
+      case 'bool':
+        return {
+          type: 'bool',
+          values: checkValid(new Uint8Array(src.buffer, a!.at, rows), col.name, corrupt),
           valid: checkValid(new Uint8Array(src.buffer, b!.at, rows), col.name, corrupt),
         }
       case 'date':

@@ -8,12 +8,14 @@
  */
 import { Buffer, isAscii, isUtf8 } from 'node:buffer'
 import { at, InputError, quoteValue } from '../errors.js'
+import { typeName } from '../table/column-types.js'
 import { appendString, type ColumnBuilder, ensureBytes, ensureCapacity, newColumn } from '../table/columns.js'
 import { BytesDictionary, dictionaryLimit, expandDict, MAX_DICTIONARY } from '../table/dictionary.js'
-import { keyIndex } from '../table/spec.js'
+import { keyColumns } from '../table/spec.js'
 import type { DictColumn, DmsFormat, ParsedFile, StringColumn, TableSpec } from '../types.js'
 import { OP_DELETE, OP_INSERT, OP_UPDATE } from '../types.js'
 import type { CsvLayout } from './layout.js'
+import { expectedForm, parsedAsText, storeText } from './text-values.js'
 import { parseDate, parseInt32 } from './values.js'
 
 const QUOTE = 34
@@ -76,6 +78,7 @@ const F_INT = 3
 const F_DATE = 4
 const F_STRING = 5
 const F_DICT = 6
+const F_TYPED = 7 // the other types: etl/dms/text-values.ts
 
 // Byte classes for the unquoted-field scan: one table load per byte instead of four comparisons.
 const C_END = 1 // delimiter, LF or CR
@@ -148,7 +151,7 @@ export interface DmsCsvReaderOptions extends ParseCsvOptions {
 export class DmsCsvReader {
   private readonly delim: number
   private readonly nullBytes: Buffer | null
-  private readonly key: number
+  private readonly isKey: Uint8Array // per column: 1 = part of the primary key
   private readonly byteClass = new Uint8Array(256)
   private readonly columns: ColumnBuilder[]
   private readonly dicts: (BytesDictionary | null)[]
@@ -176,7 +179,8 @@ export class DmsCsvReader {
     this.continuation = continuation
     this.delim = format.csvDelimiter.charCodeAt(0)
     this.nullBytes = format.csvNullValue === null ? null : Buffer.from(format.csvNullValue, 'utf8')
-    this.key = keyIndex(spec)
+    this.isKey = new Uint8Array(spec.columns.length)
+    for (const k of keyColumns(spec)) this.isKey[k] = 1
     this.headerPending = format.addColumnName && !continuation
     const { byteClass } = this
     byteClass[this.delim] = C_END
@@ -192,7 +196,8 @@ export class DmsCsvReader {
     this.dicts = columns.map(() => null)
     if (opts.dictionary)
       columns.forEach((c, ci) => {
-        if (c.type !== 'string' || ci === this.key) return
+        const t = spec.columns[ci]!.type
+        if (c.type !== 'string' || this.isKey[ci] === 1 || (t !== 'string' && t !== 'json')) return
         const dict = new BytesDictionary(MAX_DICTIONARY)
         this.dicts[ci] = dict
         columns[ci] = { type: 'dict', codes: new Int32Array(capacity), entries: dict.values, size: 0 }
@@ -206,6 +211,7 @@ export class DmsCsvReader {
       const c = fieldColumn[f]!
       if (f === sequenceField) return F_SEQUENCE
       if (c < 0) return hasOp && f === 0 ? F_OP : F_SKIP
+      if (parsedAsText(spec.columns[c]!)) return F_TYPED
       const t = columns[c]!.type
       return t === 'int32' ? F_INT : t === 'date' ? F_DATE : t === 'dict' ? F_DICT : F_STRING
     })
@@ -235,8 +241,20 @@ export class DmsCsvReader {
     const range = buf.subarray(i, n)
     const ascii = isAscii(range)
     const badUtf8At = ascii || isUtf8(range) ? n : firstInvalidUtf8(buf, i)
-    const { file, spec, layout, delim, nullBytes, key, byteClass, columns, dicts, action, sequence, names } =
-      this
+    const {
+      file,
+      spec,
+      layout,
+      delim,
+      nullBytes,
+      isKey,
+      byteClass,
+      columns,
+      dicts,
+      action,
+      sequence,
+      names,
+    } = this
     const { fieldCount, fieldColumn, hasOp } = layout
     let { capacity, scratch, ops, lines, line, row, headerPending } = this
 
@@ -379,19 +397,30 @@ export class DmsCsvReader {
             sequence[row] = text(s, e, escaped)
           } else if (act === F_SKIP) {
             // The DMS timestamp column, when it does not order the changes: not stored.
-          } else if (op === OP_DELETE && c !== key) {
+          } else if (op === OP_DELETE && isKey[c] !== 1) {
             // The other values of a D row are not read (DMS may write only the key): NULL.
             setNull(columns[c]!, row)
           } else if (isNull) {
-            if (c === key)
+            if (isKey[c] === 1)
               throw csvError(
                 'null_key',
-                `NULL key ${spec.primaryKey} (expected a value)`,
+                `NULL key column ${spec.columns[c]!.name} (expected a value)`,
                 file,
                 fieldLine,
                 field + 1,
               )
             setNull(columns[c]!, row)
+          } else if (act === F_TYPED) {
+            const value = text(s, e, escaped)
+            const problem = storeText(spec.columns[c]!, columns[c]!, row, value)
+            if (problem !== null)
+              throw csvError(
+                'bad_value',
+                `bad ${typeName(spec.columns[c]!)} ${quoteValue(value)} for ${spec.columns[c]!.name}: ${problem} (expected ${expectedForm(spec.columns[c]!)})`,
+                file,
+                fieldLine,
+                field + 1,
+              )
           } else if (act === F_INT) {
             const col = columns[c] as Extract<ColumnBuilder, { type: 'int32' }>
             const v = escaped ? undefined : parseInt32(b, s, e)

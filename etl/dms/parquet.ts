@@ -1,18 +1,19 @@
 /**
  * DMS files written with DataFormat=parquet (`LOAD00000001.parquet`, `20211017-194324349.parquet`): the same rules
  * as the CSV reader, applied to typed Parquet values. Columns are matched by name (Op, the timestamp column, the
- * table's columns) and must be exactly those; ints must fit int32, dates are Parquet DATEs or `YYYY-MM-DD` strings,
- * the key is never NULL, Op is I, U or D. Errors name the file, the row (as "line", 1-based) and the column.
+ * table's columns) and must be exactly those; each value is read into its column's declared type
+ * (etl/dms/parquet-values.ts), the key is never NULL, Op is I, U or D. Errors name the file, the row (as "line", 1-based) and the column.
  */
 import { brotliDecompressSync, gunzipSync } from 'node:zlib'
 import { parquetMetadata, parquetRead } from 'hyparquet'
 import { at, InputError, quoteValue } from '../errors.js'
-import { appendText, ensureCapacity, newColumn } from '../table/columns.js'
-import { keyIndex } from '../table/spec.js'
+import { typeName } from '../table/column-types.js'
+import { ensureCapacity, newColumn } from '../table/columns.js'
+import { keyColumns } from '../table/spec.js'
 import type { ParsedFile, StringColumn, TableSpec } from '../types.js'
 import { OP_DELETE, OP_INSERT, OP_UPDATE } from '../types.js'
 import type { CsvLayout } from './layout.js'
-import { parseDateString } from './values.js'
+import { RAW_PARSERS, rawMetadata, storeParquetValue } from './parquet-values.js'
 
 /** Codecs beyond hyparquet's built-in Snappy, from Node's zlib (DMS ParquetCompression / CompressionType=GZIP). */
 const COMPRESSORS = {
@@ -45,12 +46,14 @@ export async function parseDmsParquet(
       { file },
     )
   let rows: unknown[][] = []
+  const raw = rawMetadata(metadata)
   try {
     await parquetRead({
       file: buffer,
-      metadata,
+      metadata: raw.metadata,
       compressors: COMPRESSORS,
-      parsers: { dateFromDays: (d: number) => d },
+      utf8: false,
+      parsers: RAW_PARSERS,
       onComplete: (r: unknown[][]) => {
         rows = r
       },
@@ -59,7 +62,8 @@ export async function parseDmsParquet(
     throw new InputError('bad_header', `dms parquet: cannot read ${file}: ${(e as Error).message}`, { file })
   }
   const n = rows.length
-  const key = keyIndex(spec)
+  const isKey = new Uint8Array(spec.columns.length)
+  for (const k of keyColumns(spec)) isKey[k] = 1
   const columns = spec.columns.map((c) => newColumn(c, 0))
   ensureCapacity(columns, n)
   const ops = layout.hasOp ? new Uint8Array(n) : null
@@ -97,42 +101,16 @@ export async function parseDmsParquet(
         }
         continue
       }
-      if (op === OP_DELETE && c !== key) continue
+      if (op === OP_DELETE && isKey[c] !== 1) continue
       const col = columns[c]!
-      const name = spec.columns[c]!.name
+      const cs = spec.columns[c]!
       if (v === null || v === undefined) {
-        if (c === key) fail('null_key', `NULL key ${spec.primaryKey} (expected a value)`)
+        if (isKey[c] === 1) fail('null_key', `NULL key column ${cs.name} (expected a value)`)
         continue
       }
-      switch (col.type) {
-        case 'string':
-          if (typeof v !== 'string')
-            fail('bad_header', `${name} is ${typeof v} ${quoteValue(String(v))} (expected a string)`)
-          appendText(col, r, v as string)
-          break
-        case 'int32': {
-          const x = typeof v === 'bigint' ? Number(v) : v
-          if (typeof x !== 'number' || !Number.isInteger(x) || x < -2147483648 || x > 2147483647)
-            fail('bad_int', `bad integer ${quoteValue(String(v))} for ${name} (expected an int32)`)
-          col.values[r] = x as number
-          col.valid[r] = 1
-          break
-        }
-        case 'date': {
-          const d =
-            typeof v === 'number' && Number.isInteger(v)
-              ? v
-              : typeof v === 'string'
-                ? parseDateString(v)
-                : undefined
-          if (d === undefined)
-            fail('bad_date', `bad date ${quoteValue(String(v))} for ${name} (expected a DATE or YYYY-MM-DD)`)
-          col.values[r] = d as number
-          break
-        }
-        case 'double':
-          fail('bad_header', `${name}: double columns are not read from DMS files`)
-      }
+      const problem = storeParquetValue(cs, col, r, v, raw.columns.get(layout.header[f]!))
+      if (problem !== null)
+        fail('bad_value', `bad ${typeName(cs)} ${quoteValue(shown(v))} for ${cs.name}: ${problem}`)
     }
   }
   return {
@@ -142,4 +120,11 @@ export async function parseDmsParquet(
     lines,
     ...(layout.sequenceField >= 0 ? { sequence } : {}),
   }
+}
+
+/** A value for an error message. */
+function shown(v: unknown): string {
+  if (v instanceof Uint8Array) return `0x${Buffer.from(v).toString('hex')}`
+  if (typeof v === 'object' && v !== null && 'raw' in v) return String((v as { raw: bigint }).raw)
+  return String(v)
 }

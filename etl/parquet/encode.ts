@@ -377,5 +377,7 @@ export function encodeChunk(col: ColumnData, start: number, end: number, unique 
     case 'date':
     case 'int32':
       return encodeInts(col, start, end, unique)
+    default:
+      throw new Error(`encodeChunk: ${col.type} columns are encoded by etl/parquet/encode-typed.ts`)
   }
 }

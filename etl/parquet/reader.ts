@@ -2,9 +2,11 @@
  * Parquet bytes to a table, with hyparquet (pure JS, reads files from any writer: lakesync's own, Spark's, DuckDB's).
  * Used to load the previous version before applying new changes, and by `lakesync export`/`show`.
  */
+import { Buffer } from 'node:buffer'
 import { parquetMetadata, parquetRead } from 'hyparquet'
+import { RAW_PARSERS, rawMetadata, storeParquetValue } from '../dms/parquet-values.js'
 import { StateError } from '../errors.js'
-import { stringColumnFrom } from '../table/columns.js'
+import { ensureCapacity, newColumn, stringColumnFrom } from '../table/columns.js'
 import type { ColumnData, StringValues, Table, TableSpec } from '../types.js'
 import { NULL_DATE } from '../types.js'
 
@@ -21,11 +23,13 @@ export async function parquetToTable(bytes: Uint8Array, spec: TableSpec, file: s
         `parquet: ${file} has no column ${c.name} (columns: ${names.join(', ')})`,
       )
   const chunks = new Map<string, { start: number; data: ArrayLike<unknown> }[]>()
+  const raw = rawMetadata(metadata)
   await parquetRead({
     file: arrayBuffer,
-    metadata,
+    metadata: raw.metadata,
     columns: spec.columns.map((c) => c.name),
-    parsers: { dateFromDays: (d: number) => d },
+    utf8: false,
+    parsers: RAW_PARSERS,
     onChunk: (chunk) => {
       const list = chunks.get(chunk.columnName) ?? []
       list.push({ start: chunk.rowStart, data: chunk.columnData as ArrayLike<unknown> })
@@ -38,8 +42,10 @@ export async function parquetToTable(bytes: Uint8Array, spec: TableSpec, file: s
       case 'string': {
         const values: StringValues = new Array(n)
         for (const p of parts)
-          for (let i = 0; i < p.data.length; i++)
-            values[p.start + i] = (p.data[i] as string | null | undefined) ?? null
+          for (let i = 0; i < p.data.length; i++) {
+            const v = p.data[i] as string | Uint8Array | null | undefined
+            values[p.start + i] = v instanceof Uint8Array ? Buffer.from(v).toString('utf8') : (v ?? null)
+          }
         return stringColumnFrom(values)
       }
       case 'double': {
@@ -69,6 +75,26 @@ export async function parquetToTable(bytes: Uint8Array, spec: TableSpec, file: s
             }
           }
         return { type: 'int32', values, valid }
+      }
+      default: {
+        // The other types, value by value in row order (string-stored ones are appended).
+        const col = newColumn(c, 0)
+        ensureCapacity([col], n)
+        const info = raw.columns.get(c.name)
+        for (const p of parts)
+          for (let i = 0; i < p.data.length; i++) {
+            const r = p.start + i
+            const v = p.data[i]
+            if (col.type === 'string') col.offsets[r + 1] = col.offsets[r]!
+            if (v === null || v === undefined) continue
+            const problem = storeParquetValue(c, col, r, v, info)
+            if (problem !== null)
+              throw new StateError(
+                'corrupt_state',
+                `parquet: ${file} column ${c.name} row ${r + 1}: ${problem}`,
+              )
+          }
+        return col
       }
     }
   })

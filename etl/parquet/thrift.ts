@@ -4,6 +4,8 @@
  */
 
 export type ThriftValue =
+  | { t: 'bool'; v: boolean } // compact protocol: the value is the field header's type (1 true, 2 false)
+  | { t: 'i8'; v: number }
   | { t: 'i32'; v: number }
   | { t: 'i64'; v: number } // safe integers only: row counts and byte offsets
   | { t: 'binary'; v: Uint8Array | string }
@@ -13,7 +15,7 @@ export type ThriftValue =
 /** A struct: field id -> value; undefined fields are skipped. */
 export type ThriftStruct = [number, ThriftValue | undefined][]
 
-const TYPE = { i32: 5, i64: 6, binary: 8, list: 9, struct: 12 } as const
+const TYPE = { i8: 3, i32: 5, i64: 6, binary: 8, list: 9, struct: 12 } as const
 
 export class ThriftWriter {
   private bytes = new Uint8Array(256)
@@ -61,7 +63,7 @@ export class ThriftWriter {
     let last = 0
     for (const [id, value] of fields) {
       if (value === undefined) continue
-      const type = TYPE[value.t]
+      const type = value.t === 'bool' ? (value.v ? 1 : 2) : TYPE[value.t]
       const delta = id - last
       if (delta > 0 && delta <= 15) this.byte((delta << 4) | type)
       else {
@@ -76,6 +78,11 @@ export class ThriftWriter {
 
   private value(value: ThriftValue): void {
     switch (value.t) {
+      case 'bool':
+        return
+      case 'i8':
+        this.byte(value.v & 0xff)
+        return
       case 'i32':
       case 'i64':
         this.zigzag(value.v)
@@ -110,6 +117,8 @@ export class ThriftWriter {
 }
 
 export const i32 = (v: number): ThriftValue => ({ t: 'i32', v })
+export const bool = (v: boolean): ThriftValue => ({ t: 'bool', v })
+export const i8 = (v: number): ThriftValue => ({ t: 'i8', v })
 export const i64 = (v: number): ThriftValue => ({ t: 'i64', v })
 export const bin = (v: Uint8Array | string): ThriftValue => ({ t: 'binary', v })
 export const struct = (v: ThriftStruct): ThriftValue => ({ t: 'struct', v })

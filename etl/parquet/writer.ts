@@ -8,20 +8,25 @@
  * default, read by every engine; etl/parquet/snappy.ts). Data page v1, one page per column chunk.
  */
 import { Buffer } from 'node:buffer'
-import type { ColumnSpec, Table, TableSpec } from '../types.js'
-import { E_PLAIN, E_RLE, E_RLE_DICTIONARY, encodeChunk } from './encode.js'
+import { isWideDecimal, storageOf } from '../table/column-types.js'
+import { isKeyColumn } from '../table/spec.js'
+import type { ColumnData, ColumnSpec, Table, TableSpec } from '../types.js'
+import { E_PLAIN, E_RLE, E_RLE_DICTIONARY, type EncodedChunk, encodeChunk } from './encode.js'
+import {
+  encodeBooleans,
+  encodeFloats,
+  encodeInt64,
+  encodeWideDecimals,
+  narrowDecimals,
+} from './encode-typed.js'
 import { definitionLevels } from './rle.js'
+import { decimalBytes, parquetType, T_FLOAT } from './schema.js'
 import { snappyCompress } from './snappy.js'
 import { bin, i32, i64, struct, type ThriftStruct, ThriftWriter } from './thrift.js'
 
 // Parquet enums (parquet.thrift)
-const T_INT32 = 1
-const T_DOUBLE = 5
-const T_BYTE_ARRAY = 6
 const REQUIRED = 0
 const OPTIONAL = 1
-const CT_UTF8 = 0
-const CT_DATE = 6
 const CODEC_UNCOMPRESSED = 0
 const CODEC_SNAPPY = 1
 const PAGE_DATA = 0
@@ -53,9 +58,10 @@ class Bytes {
 }
 
 function physicalType(c: ColumnSpec): number {
-  return c.type === 'string' ? T_BYTE_ARRAY : c.type === 'double' ? T_DOUBLE : T_INT32
+  return parquetType(c).physical
 }
 
+/** The schema: key columns REQUIRED, the rest OPTIONAL; field ids are 1-based column positions (kept for life). */
 function schemaElements(spec: TableSpec): ThriftStruct[] {
   const root: ThriftStruct = [
     [4, bin('schema')],
@@ -63,22 +69,43 @@ function schemaElements(spec: TableSpec): ThriftStruct[] {
   ]
   return [
     root,
-    ...spec.columns.map((c): ThriftStruct => {
-      const logical =
-        c.type === 'string'
-          ? struct([[1, struct([])]])
-          : c.type === 'date'
-            ? struct([[6, struct([])]])
-            : undefined
+    ...spec.columns.map((c, ci): ThriftStruct => {
+      const t = parquetType(c)
       return [
-        [1, i32(physicalType(c))],
-        [3, i32(c.name === spec.primaryKey ? REQUIRED : OPTIONAL)],
+        [1, i32(t.physical)],
+        [2, t.typeLength === undefined ? undefined : i32(t.typeLength)],
+        [3, i32(isKeyColumn(spec, ci) ? REQUIRED : OPTIONAL)],
         [4, bin(c.name)],
-        [6, c.type === 'string' ? i32(CT_UTF8) : c.type === 'date' ? i32(CT_DATE) : undefined],
-        [10, logical],
+        [6, t.converted === undefined ? undefined : i32(t.converted)],
+        [7, t.scale === undefined ? undefined : i32(t.scale)],
+        [8, t.precision === undefined ? undefined : i32(t.precision)],
+        [9, i32(ci + 1)],
+        [10, t.logical],
       ]
     }),
   ]
+}
+
+/** Rows [start, end) of a column, encoded as its Parquet type (etl/parquet/schema.ts). */
+function encodeTyped(
+  c: ColumnSpec,
+  col: ColumnData,
+  start: number,
+  end: number,
+  unique: boolean,
+): EncodedChunk {
+  if (col.type === 'int64') {
+    if (c.type === 'decimal' && c.precision! <= 9)
+      return encodeChunk(narrowDecimals(col, start, end), start, end, unique)
+    return encodeInt64(col, start, end, unique)
+  }
+  if (col.type === 'float64') return encodeFloats(col, start, end, parquetType(c).physical === T_FLOAT)
+  if (col.type === 'bool') return encodeBooleans(col, start, end)
+  if (col.type === 'string' && isWideDecimal(c))
+    return encodeWideDecimals(col, start, end, decimalBytes(c.precision!), unique)
+  if (storageOf(c) === 'string' && col.type !== 'string' && col.type !== 'dict')
+    throw new Error(`parquet: column ${c.name} is ${c.type} but holds ${col.type} values`)
+  return encodeChunk(col, start, end, unique)
 }
 
 function pageHeader(
@@ -126,11 +153,12 @@ export function encodeColumn(table: Table, ci: number, opts: ParquetWriteOptions
   const compress = (b: Uint8Array) => (compression === 'snappy' ? snappyCompress(b) : b)
   const c = table.spec.columns[ci]!
   const col = table.columns[ci]!
-  const optional = c.name !== table.spec.primaryKey
+  const optional = !isKeyColumn(table.spec, ci)
+  // A single-column key is unique (a repeated one would only be written PLAIN, still correct).
+  const unique = !optional && table.spec.primaryKey.length === 1
   return rowGroupsOf(table.length, rowGroupSize).map(([start, end]) => {
     const n = end - start
-    // The key is unique in both tables lakesync writes (a repeated one would only be written PLAIN, still correct).
-    const enc = encodeChunk(col, start, end, !optional)
+    const enc = encodeTyped(c, col, start, end, unique)
     const pages: Uint8Array[] = []
     let size = 0
     let uncompressed = 0
@@ -244,6 +272,8 @@ export function assembleParquet(
     [3, i64(length)],
     [4, { t: 'list', elem: 'struct', v: rowGroups }],
     [6, bin(createdBy)],
+    // TypeDefinedOrder for every column: without it pyarrow and Trino ignore min/max.
+    [7, { t: 'list', elem: 'struct', v: spec.columns.map((): ThriftStruct => [[1, struct([])]]) }],
   ])
   const footer = meta.result()
   out.append(footer)

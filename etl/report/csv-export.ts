@@ -4,9 +4,11 @@
  * quoting only when a field holds the delimiter, a quote, CR or LF.
  */
 
+import { Buffer } from 'node:buffer'
 import { formatDate } from '../dms/values.js'
 import { dictAt, stringAt } from '../table/columns.js'
-import type { ColumnData, Table } from '../types.js'
+import { formatDecimal, readBigEndian } from '../table/decimal.js'
+import type { ColumnData, ColumnSpec, Table } from '../types.js'
 import { NULL_DATE } from '../types.js'
 
 /** Shortest round-trip digits, keeping a decimal point for integral values (`1.0`, `0.0`). */
@@ -15,10 +17,68 @@ export function formatDouble(x: number): string {
   return Number.isInteger(x) && !s.includes('e') ? `${s}.0` : s
 }
 
-/** The text of one value, or null for NULL. */
-export function formatValue(c: ColumnData, row: number): string | null {
+/** The shortest decimal that reads back to the same float32 (`0.1`, not `0.10000000149011612`). */
+export function formatFloat32(x: number): string {
+  if (!Number.isFinite(x)) return String(x)
+  for (let p = 1; p < 9; p++) {
+    const y = Number(x.toPrecision(p))
+    if (Math.fround(y) === x) return String(y)
+  }
+  return String(x)
+}
+
+const MICROS_PER_DAY = 86_400_000_000n
+
+/** `HH:MM:SS.ffffff` of microseconds since midnight. */
+function formatTimeOfDay(micros: bigint): string {
+  const s = Number(micros / 1_000_000n)
+  const f = Number(micros % 1_000_000n)
+  const two = (n: number) => String(n).padStart(2, '0')
+  return `${two(Math.floor(s / 3600))}:${two(Math.floor(s / 60) % 60)}:${two(s % 60)}.${String(f).padStart(6, '0')}`
+}
+
+/** `YYYY-MM-DD HH:MM:SS.ffffff` of microseconds since 1970-01-01. */
+export function formatTimestamp(micros: bigint): string {
+  let days = micros / MICROS_PER_DAY
+  let rest = micros % MICROS_PER_DAY
+  if (rest < 0n) {
+    rest += MICROS_PER_DAY
+    days -= 1n
+  }
+  return `${formatDate(Number(days))} ${formatTimeOfDay(rest)}`
+}
+
+/** The text of one value of a column of type `spec`, or null for NULL (the rendering rules: README, Types). */
+export function formatValue(spec: ColumnSpec, c: ColumnData, row: number): string | null {
   switch (c.type) {
+    case 'int64': {
+      if (c.valid[row] !== 1) return null
+      const v = c.values[row]!
+      switch (spec.type) {
+        case 'decimal':
+          return formatDecimal(v, spec.scale!)
+        case 'time':
+          return formatTimeOfDay(v)
+        case 'timestamp':
+          return formatTimestamp(v)
+        case 'timestamptz':
+          return `${formatTimestamp(v)}Z`
+        default:
+          return String(v)
+      }
+    }
+    case 'float64':
+      if (c.valid[row] !== 1) return null
+      return spec.type === 'float32' ? formatFloat32(c.values[row]!) : String(c.values[row]!)
+    case 'bool':
+      return c.valid[row] === 1 ? (c.values[row] === 1 ? 'true' : 'false') : null
     case 'string':
+      if (spec.type === 'binary' || spec.type === 'decimal') {
+        if (c.valid[row] !== 1) return null
+        const bytes = c.bytes.subarray(c.offsets[row]!, c.offsets[row + 1]!)
+        if (spec.type === 'decimal') return formatDecimal(readBigEndian(bytes, 0, bytes.length), spec.scale!)
+        return `\\x${Buffer.from(bytes).toString('hex')}`
+      }
       return stringAt(c, row)
     case 'dict':
       return dictAt(c, row)
@@ -50,7 +110,7 @@ export function csvChunk(table: Table, start: number, end: number): string {
     let line = ''
     for (let c = 0; c < cols.length; c++) {
       if (c > 0) line += ','
-      line += csvField(formatValue(cols[c]!, r))
+      line += csvField(formatValue(table.spec.columns[c]!, cols[c]!, r))
     }
     parts.push(`${line}\n`)
   }
@@ -67,7 +127,8 @@ export function showTable(table: Table, limit: number): string {
   const n = Math.min(limit, table.length)
   const header = table.spec.columns.map((c) => c.name)
   const rows: string[][] = []
-  for (let r = 0; r < n; r++) rows.push(table.columns.map((c) => formatValue(c, r) ?? 'null'))
+  for (let r = 0; r < n; r++)
+    rows.push(table.columns.map((c, ci) => formatValue(table.spec.columns[ci]!, c, r) ?? 'null'))
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)))
   const rule = `+${widths.map((w) => '-'.repeat(w)).join('+')}+`
   const line = (cells: string[]) => `|${cells.map((v, i) => v.padEnd(widths[i]!)).join('|')}|`

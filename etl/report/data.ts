@@ -5,7 +5,7 @@
  * numbers out); `readReportData` reads those inputs from a target (a folder or S3) and calls it.
  */
 
-import { USERS_FEATURES_SPEC } from '../city-features.js'
+import { featuresSpecFor } from '../city-features.js'
 import { readVersionTable } from '../commit/load-version.js'
 import { type CommitLog, type LogRecord, readCommitLog } from '../commit/log.js'
 import { lastAppliedOf, type TableStatus, tableStatus } from '../status.js'
@@ -263,9 +263,11 @@ export async function readReportData(
 ): Promise<ReportData> {
   const now = opts.now ?? new Date()
   const log = await readCommitLog(target, spec.name)
-  const features = log.current
-    ? await readVersionTable(target, log.current, USERS_FEATURES_SPEC, 'users_features')
-    : null
+  // A table without features reports its versions and status only.
+  const features =
+    log.current?.outputs.users_features && spec.features
+      ? await readVersionTable(target, log.current, featuresSpecFor(spec), 'users_features')
+      : null
   const status = opts.source
     ? await tableStatus(opts.source.storage, target, spec, opts.source.format, { now })
     : null

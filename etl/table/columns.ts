@@ -7,6 +7,7 @@ import { Buffer } from 'node:buffer'
 import { StateError } from '../errors.js'
 import type { ColumnData, ColumnSpec, DictColumn, StringColumn, StringValues } from '../types.js'
 import { NULL_DATE } from '../types.js'
+import { emptyColumnData } from './column-types.js'
 
 /** A growable column: the same shape as ColumnData, its typed arrays longer than the row count (capacity). */
 export type ColumnBuilder = ColumnData
@@ -30,16 +31,18 @@ export function newStringColumn(capacity: number, byteCapacity = capacity * 8): 
 }
 
 export function newColumn(col: ColumnSpec, capacity: number): ColumnBuilder {
-  switch (col.type) {
-    case 'int32':
-      return { type: 'int32', values: new Int32Array(capacity), valid: new Uint8Array(capacity) }
-    case 'date':
-      return { type: 'date', values: new Int32Array(capacity).fill(NULL_DATE) }
-    case 'double':
-      return { type: 'double', values: new Float64Array(capacity) }
-    case 'string':
-      return newStringColumn(capacity)
-  }
+  const c = emptyColumnData(col, capacity)
+  return c.type === 'string' ? newStringColumn(capacity) : c
+}
+
+/** A typed array of the same kind, `cap` long, holding `src`'s values. */
+function grownArray<T extends Int32Array | Float64Array | BigInt64Array | Uint8Array>(
+  src: T,
+  cap: number,
+): T {
+  const out = new (src.constructor as new (n: number) => T)(cap)
+  out.set(src as never)
+  return out
 }
 
 /** Makes room for at least `needed` rows in every column, doubling so appends stay amortised O(1). */
@@ -66,20 +69,20 @@ export function ensureCapacity(columns: ColumnBuilder[], needed: number): void {
     if (c.values.length >= needed) continue
     const cap = Math.max(needed, c.values.length * 2, 1024)
     if (c.type === 'double') {
-      const values = new Float64Array(cap)
-      values.set(c.values)
+      c.values = grownArray(c.values, cap)
+      continue
+    }
+    if (c.type === 'date') {
+      const values = grownArray(c.values, cap)
+      values.fill(NULL_DATE, c.values.length)
       c.values = values
       continue
     }
-    const values = new Int32Array(cap)
-    values.set(c.values)
-    if (c.type === 'date') values.fill(NULL_DATE, c.values.length)
-    else {
-      const valid = new Uint8Array(cap)
-      valid.set(c.valid)
-      c.valid = valid
-    }
-    c.values = values
+    c.valid = grownArray(c.valid, cap)
+    if (c.type === 'int32') c.values = grownArray(c.values, cap)
+    else if (c.type === 'int64') c.values = grownArray(c.values, cap)
+    else if (c.type === 'float64') c.values = grownArray(c.values, cap)
+    else c.values = grownArray(c.values, cap)
   }
 }
 

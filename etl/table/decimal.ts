@@ -18,7 +18,8 @@ export function parseDecimalText(text: string, precision: number, scale: number)
   while (frac.length > scale && frac.endsWith('0')) frac = frac.slice(0, -1)
   if (frac.length > scale) return `more than ${scale} fraction digits`
   const int = m[2]!.replace(/^0+/, '')
-  if (int.length > precision - scale) return `more than ${precision} digits (precision ${precision}, scale ${scale})`
+  if (int.length > precision - scale)
+    return `more than ${precision} digits (precision ${precision}, scale ${scale})`
   const digits = int + frac.padEnd(scale, '0')
   const v = digits === '' ? 0n : BigInt(digits)
   return m[1] === '-' ? -v : v

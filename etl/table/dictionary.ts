@@ -190,12 +190,15 @@ export function normalForm(
 }
 
 /**
- * A table with its string columns but the key (column `skip`) in normal form (normalForm). Done once after the
+ * A table with its string columns but the key (columns `skip`) in normal form (normalForm). Done once after the
  * merge: the Parquet writer, the features step and the snapshot then work on codes, and the next run's merge keeps
  * them (appending codes for new rows).
  */
-export function dictionaryEncodeColumns(table: Table, skip: number): Table {
-  return { ...table, columns: table.columns.map((c, i) => (i === skip ? c : normalForm(c, table.length))) }
+export function dictionaryEncodeColumns(table: Table, skip: readonly number[]): Table {
+  return {
+    ...table,
+    columns: table.columns.map((c, i) => (skip.includes(i) ? c : normalForm(c, table.length))),
+  }
 }
 
 /** A dictionary column's rows as a string column (to join it with one that is not). */

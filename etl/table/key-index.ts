@@ -120,7 +120,7 @@ export function sortedKeyIndex(keyColumn: ColumnData, n: number): KeyIndex | nul
   return new SortedInt32Index(keys, n)
 }
 
-/** An empty index for the key column's type, sized for `expected` keys. */
-export function newKeyIndex(keyColumn: ColumnData, expected: number): KeyIndex {
-  return keyColumn.type === 'string' ? new StringKeyIndex() : new Int32KeyIndex(expected)
+/** An empty index, sized for `expected` keys: typed for a single int32 key column, else keyed by strings (etl/table/keys.ts). */
+export function newKeyIndex(keyColumn: ColumnData | null, expected: number): KeyIndex {
+  return keyColumn?.type === 'int32' ? new Int32KeyIndex(expected) : new StringKeyIndex()
 }

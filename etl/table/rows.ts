@@ -73,6 +73,12 @@ function scatter8(src: Uint8Array, place: Int32Array, length: number): Uint8Arra
   return out
 }
 
+function scatterBig(src: BigInt64Array, place: Int32Array, length: number): BigInt64Array {
+  const out = new BigInt64Array(length)
+  for (let r = 0; r < place.length; r++) if (place[r]! >= 0) out[place[r]!] = src[r]!
+  return out
+}
+
 /** The rows of one column moved to their places: `place[r]` is row r's position (inversePermutation). */
 export function scatterColumn(c: ColumnData, place: Int32Array, length: number): ColumnData {
   switch (c.type) {
@@ -90,7 +96,40 @@ export function scatterColumn(c: ColumnData, place: Int32Array, length: number):
         values: scatter32(c.values, place, length),
         valid: scatter8(c.valid, place, length),
       }
+    case 'int64':
+      return {
+        type: 'int64',
+        values: scatterBig(c.values, place, length),
+        valid: scatter8(c.valid, place, length),
+      }
+    case 'float64':
+      return {
+        type: 'float64',
+        values: scatter64(c.values, place, length),
+        valid: scatter8(c.valid, place, length),
+      }
+    case 'bool':
+      return {
+        type: 'bool',
+        values: scatter8(c.values, place, length),
+        valid: scatter8(c.valid, place, length),
+      }
   }
+}
+
+/** The rows `order` of typed array `a` (rows below n) and `b` (rows from n on) as one. */
+function gather2<T extends Int32Array | Float64Array | BigInt64Array | Uint8Array>(
+  a: T,
+  n: number,
+  b: T,
+  order: Int32Array,
+): T {
+  const out = new (a.constructor as new (len: number) => T)(order.length)
+  for (let i = 0; i < order.length; i++) {
+    const r = order[i]!
+    out[i] = r < n ? a[r]! : b[r - n]!
+  }
+  return out
 }
 
 /**
@@ -127,6 +166,24 @@ export function takeFrom2(a: ColumnData, n: number, b: ColumnData, order: Int32A
     }
     return { type: 'double', values }
   }
+  if (a.type === 'int64' && b.type === 'int64')
+    return {
+      type: 'int64',
+      values: gather2(a.values, n, b.values, order),
+      valid: gather2(a.valid, n, b.valid, order),
+    }
+  if (a.type === 'float64' && b.type === 'float64')
+    return {
+      type: 'float64',
+      values: gather2(a.values, n, b.values, order),
+      valid: gather2(a.valid, n, b.valid, order),
+    }
+  if (a.type === 'bool' && b.type === 'bool')
+    return {
+      type: 'bool',
+      values: gather2(a.values, n, b.values, order),
+      valid: gather2(a.valid, n, b.valid, order),
+    }
   throw new Error(`takeFrom2: a ${a.type} column and a ${b.type} column`) // the merge's tail mirrors its base
 }
 
@@ -218,9 +275,12 @@ export function appendRow(
     if (s.type === 'string') {
       const present = s.valid[from] === 1
       appendString(d as StringColumn, to, present ? s.bytes : null, s.offsets[from]!, s.offsets[from + 1]!)
+    } else if (s.type === 'int64') {
+      ;(d as { values: BigInt64Array }).values[to] = s.values[from]!
+      ;(d as { valid: Uint8Array }).valid[to] = s.valid[from]!
     } else {
-      ;(d as { values: Int32Array | Float64Array }).values[to] = s.values[from]!
-      if (s.type === 'int32') (d as { valid: Uint8Array }).valid[to] = s.valid[from]!
+      ;(d as { values: Int32Array | Float64Array | Uint8Array }).values[to] = s.values[from]!
+      if (s.type !== 'date' && s.type !== 'double') (d as { valid: Uint8Array }).valid[to] = s.valid[from]!
     }
   }
 }

@@ -1,5 +1,5 @@
 import { ConfigError } from '../errors.js'
-import type { ColumnSpec, TableSpec } from '../types.js'
+import type { ColumnSpec, FeatureColumns, TableSpec } from '../types.js'
 import { keyProblem, parseColumnType, typeName } from './column-types.js'
 
 /** The reference table, `users(user_id int primary key, name text, city text, last_login date)`. */
@@ -12,6 +12,47 @@ export const USERS_SPEC: TableSpec = {
     { name: 'last_login', type: 'date' },
   ],
   primaryKey: ['user_id'],
+  features: { id: 'user_id', name: 'name', city: 'city', lastLogin: 'last_login' },
+}
+
+/** What each feature role needs: the config key, and the storage the features step reads today. */
+const FEATURE_ROLES: [keyof FeatureColumns, string][] = [
+  ['id', 'int32'],
+  ['name', 'string'],
+  ['city', 'string'],
+  ['lastLogin', 'date'],
+]
+
+/** A `features` section: each role names a column of the table, of the type the features step reads. */
+function parseFeatures(value: unknown, columns: ColumnSpec[], where: string): FeatureColumns {
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new ConfigError(
+      'bad_config',
+      `config: ${where}.features must be an object naming the columns (id, name, city, lastLogin)`,
+    )
+  const v = value as Record<string, unknown>
+  for (const k of Object.keys(v))
+    if (!FEATURE_ROLES.some(([role]) => role === k))
+      throw new ConfigError(
+        'bad_config',
+        `config: unknown key ${JSON.stringify(k)} in ${where}.features (known: id, name, city, lastLogin)`,
+      )
+  const out: Partial<FeatureColumns> = {}
+  for (const [role, type] of FEATURE_ROLES) {
+    const col = columns.find((c) => c.name === v[role])
+    if (!col)
+      throw new ConfigError(
+        'bad_config',
+        `config: ${where}.features.${role} ${JSON.stringify(v[role])} is not a column of the table`,
+      )
+    if (col.type !== type)
+      throw new ConfigError(
+        'bad_config',
+        `config: ${where}.features.${role} names ${col.name}, a ${typeName(col)} column; the features step reads ${role} as ${type}`,
+      )
+    out[role] = col.name
+  }
+  return out as FeatureColumns
 }
 
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/
@@ -21,6 +62,12 @@ export function parseTableSpec(value: unknown, where = 'table'): TableSpec {
   if (typeof value !== 'object' || value === null)
     throw new ConfigError('bad_config', `config: ${where} must be an object`)
   const v = value as Record<string, unknown>
+  for (const k of Object.keys(v))
+    if (!['name', 'columns', 'primaryKey', 'features'].includes(k))
+      throw new ConfigError(
+        'bad_config',
+        `config: unknown key ${JSON.stringify(k)} in ${where} (known: name, columns, primaryKey, features)`,
+      )
   if (typeof v.name !== 'string' || !NAME.test(v.name))
     throw new ConfigError(
       'bad_config',
@@ -65,7 +112,8 @@ export function parseTableSpec(value: unknown, where = 'table'): TableSpec {
   })
   if (new Set(primaryKey).size !== primaryKey.length)
     throw new ConfigError('bad_config', `config: ${where}.primaryKey names a column twice`)
-  return { name: v.name, columns, primaryKey }
+  const features = v.features === undefined ? undefined : parseFeatures(v.features, columns, where)
+  return { name: v.name, columns, primaryKey, ...(features ? { features } : {}) }
 }
 
 /** Indexes of the key columns in the spec, in key order. */

@@ -3,5 +3,7 @@ import { formatValue } from '../../etl/report/csv-export.js'
 import type { Table } from '../../etl/types.js'
 
 export function tableRows(t: Table): (string | null)[][] {
-  return Array.from({ length: t.length }, (_, r) => t.columns.map((c) => formatValue(c, r)))
+  return Array.from({ length: t.length }, (_, r) =>
+    t.columns.map((c, i) => formatValue(t.spec.columns[i]!, c, r)),
+  )
 }

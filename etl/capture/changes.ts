@@ -90,8 +90,7 @@ export function transactionRows(txn: Transaction, table: SourceTable, spec: Tabl
       const oldKey = old === null ? null : keys.map((k) => old[map[k]!])
       if (
         old !== null &&
-        oldKey !== null &&
-        oldKey.every((v) => typeof v === 'string') &&
+        oldKey?.every((v) => typeof v === 'string') &&
         oldKey.some((v, i) => v !== values[keys[i]!])
       ) {
         const before = change.oldIsKey ? null : old.map((v) => (v === UNCHANGED_TOAST ? null : v))

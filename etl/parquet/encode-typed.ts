@@ -112,8 +112,8 @@ export function encodeFloats(col: Float64Column, start: number, end: number, sin
     const v = col.values[i]!
     out[o++] = v
     if (Number.isNaN(v)) continue
-    if (Number.isNaN(min) || v < min || (v === 0 && Object.is(v, -0))) min = v
-    if (Number.isNaN(max) || v > max || (v === 0 && Object.is(max, -0))) max = v
+    if (Number.isNaN(min) || v < min) min = v
+    if (Number.isNaN(max) || v > max) max = v
   }
   // The format's rules: a zero minimum is written -0 and a zero maximum +0, so readers never skip a zero.
   if (min === 0) min = -0
@@ -132,10 +132,9 @@ export function encodeFloats(col: Float64Column, start: number, end: number, sin
 export function encodeBooleans(col: BoolColumn, start: number, end: number): EncodedChunk {
   const { present, count } = presence(col.valid, start, end)
   const out = new Uint8Array(Math.ceil(count / 8))
-  let seen = 0
   let any = 0
   let all = 1
-  for (let i = start, o = 0; i < end; i++, seen++) {
+  for (let i = start, o = 0; i < end; i++) {
     if (col.valid[i] !== 1) continue
     const v = col.values[i]!
     if (v) out[o >> 3]! |= 1 << (o & 7)

@@ -9,6 +9,7 @@
  */
 import { Buffer } from 'node:buffer'
 import { isWideDecimal, storageOf } from '../table/column-types.js'
+import { expandDict } from '../table/dictionary.js'
 import { isKeyColumn } from '../table/spec.js'
 import type { ColumnData, ColumnSpec, Table, TableSpec } from '../types.js'
 import { E_PLAIN, E_RLE, E_RLE_DICTIONARY, type EncodedChunk, encodeChunk } from './encode.js'
@@ -101,8 +102,12 @@ function encodeTyped(
   }
   if (col.type === 'float64') return encodeFloats(col, start, end, parquetType(c).physical === T_FLOAT)
   if (col.type === 'bool') return encodeBooleans(col, start, end)
-  if (col.type === 'string' && isWideDecimal(c))
-    return encodeWideDecimals(col, start, end, decimalBytes(c.precision!), unique)
+  if (isWideDecimal(c)) {
+    // Repeated values may have come back from the merge as a dictionary column: FIXED_LEN values are written whole.
+    const plain = col.type === 'dict' ? expandDict(col, end) : col
+    if (plain.type === 'string')
+      return encodeWideDecimals(plain, start, end, decimalBytes(c.precision!), unique)
+  }
   if (storageOf(c) === 'string' && col.type !== 'string' && col.type !== 'dict')
     throw new Error(`parquet: column ${c.name} is ${c.type} but holds ${col.type} values`)
   return encodeChunk(col, start, end, unique)

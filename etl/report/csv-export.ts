@@ -73,15 +73,17 @@ export function formatValue(spec: ColumnSpec, c: ColumnData, row: number): strin
     case 'bool':
       return c.valid[row] === 1 ? (c.values[row] === 1 ? 'true' : 'false') : null
     case 'string':
-      if (spec.type === 'binary' || spec.type === 'decimal') {
-        if (c.valid[row] !== 1) return null
-        const bytes = c.bytes.subarray(c.offsets[row]!, c.offsets[row + 1]!)
-        if (spec.type === 'decimal') return formatDecimal(readBigEndian(bytes, 0, bytes.length), spec.scale!)
-        return `\\x${Buffer.from(bytes).toString('hex')}`
-      }
-      return stringAt(c, row)
-    case 'dict':
-      return dictAt(c, row)
+    case 'dict': {
+      if (spec.type !== 'binary' && spec.type !== 'decimal')
+        return c.type === 'dict' ? dictAt(c, row) : stringAt(c, row)
+      // Bytes, not text: binary as \x + hex, wide decimals as their unscaled value.
+      const s = c.type === 'dict' ? c.entries : c
+      const r = c.type === 'dict' ? c.codes[row]! : s.valid[row] === 1 ? row : -1
+      if (r < 0) return null
+      const bytes = s.bytes.subarray(s.offsets[r]!, s.offsets[r + 1]!)
+      if (spec.type === 'decimal') return formatDecimal(readBigEndian(bytes, 0, bytes.length), spec.scale!)
+      return `\\x${Buffer.from(bytes).toString('hex')}`
+    }
     case 'int32':
       return c.valid[row] === 1 ? String(c.values[row]) : null
     case 'date': {

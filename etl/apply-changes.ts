@@ -21,7 +21,7 @@ import {
   expandDict,
   normalForm,
 } from './table/dictionary.js'
-import { type KeyIndex, newKeyIndex, sortedKeyIndex } from './table/key-index.js'
+import { type Key, type KeyIndex, newKeyIndex, sortedKeyIndex } from './table/key-index.js'
 import { type KeyShape, keyAt, keyComparator2, keyShape, keyText } from './table/keys.js'
 import { appendRow, takeFrom2 } from './table/rows.js'
 import { stableSortByInt32 } from './table/sort.js'
@@ -66,17 +66,17 @@ export function sumCounts(all: OpCounts[]): OpCounts {
   return t
 }
 
-function keyOf(shape: KeyShape, columns: ColumnData[], row: number): number | string {
+function keyOf(shape: KeyShape, columns: ColumnData[], row: number): Key {
   return keyAt(shape, columns, row)! // the readers refuse a NULL key
 }
 
 /** The typed index of a single int32 key when rows 0..n-1 ascend, else null. */
 function sortedIndex(shape: KeyShape, table: Table, n: number): KeyIndex | null {
-  return shape.int32 ? sortedKeyIndex(table.columns[shape.columns[0]!]!, n) : null
+  return shape.int32 || shape.int64 ? sortedKeyIndex(table.columns[shape.columns[0]!]!, n) : null
 }
 
 function emptyIndex(shape: KeyShape, table: Table, expected: number): KeyIndex {
-  return newKeyIndex(shape.int32 ? table.columns[shape.columns[0]!]! : null, expected)
+  return newKeyIndex(shape.int32 || shape.int64 ? table.columns[shape.columns[0]!]! : null, expected)
 }
 
 function aliveRows(n: number): Uint8Array {
@@ -269,6 +269,15 @@ function keyComparator(state: MergeState): (a: number, b: number) => number {
   const b = state.base.columns[state.key]!
   const t = state.tail.columns[state.key]!
   const n = state.base.length
+  if (state.shape.int64 && b.type === 'int64' && t.type === 'int64') {
+    const bv = b.values
+    const tv = t.values
+    return (x, y) => {
+      const a = x < n ? bv[x]! : tv[x - n]!
+      const c = y < n ? bv[y]! : tv[y - n]!
+      return a < c ? -1 : a > c ? 1 : 0
+    }
+  }
   if (!state.shape.int32)
     return keyComparator2(state.base.spec, state.shape, state.base.columns, n, state.tail.columns)
   const bv = (b as { values: Int32Array }).values

@@ -1,4 +1,4 @@
-/** The int32 key index (etl/table/key-index.ts): the hash index and the sorted index with its overlay. */
+/** The typed key indexes (etl/table/key-index.ts): int32 and int64, hashed and sorted with an overlay. */
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { newKeyIndex, sortedKeyIndex } from '../etl/table/key-index.js'
@@ -39,5 +39,49 @@ describe('sorted int32 key index', () => {
   it('refuses keys that do not strictly ascend', () => {
     const col = { type: 'int32' as const, values: Int32Array.of(1, 2, 2), valid: Uint8Array.of(1, 1, 1) }
     expect(sortedKeyIndex(col, 3)).toBeNull()
+  })
+})
+
+describe('int64 key indexes', () => {
+  const int64 = fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n })
+
+  it('the hash index finds every key, the int64 limits and keys equal in their low 32 bits included', () => {
+    fc.assert(
+      fc.property(fc.uniqueArray(int64, { maxLength: 3000 }), (ks) => {
+        const keys = [...ks, -(2n ** 63n), 2n ** 63n - 1n, 2n ** 32n + 5n, 5n, -(2n ** 32n) + 5n]
+        const idx = newKeyIndex({ type: 'int64', values: new BigInt64Array(0), valid: new Uint8Array(0) }, 4)
+        const model = new Map<bigint, number>()
+        keys.forEach((k, r) => {
+          idx.set(k, r)
+          model.set(k, r)
+        })
+        for (const k of [...model.keys(), 42n ** 11n]) expect(idx.get(k)).toBe(model.get(k) ?? -1)
+      }),
+    )
+  })
+
+  it('the sorted index finds base rows by binary search and later rows through its overlay', () => {
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(int64, { maxLength: 200 }),
+        fc.array(fc.tuple(int64, fc.nat(1000)), { maxLength: 50 }),
+        (ks, later) => {
+          const sorted = [...ks].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
+          const col = {
+            type: 'int64' as const,
+            values: BigInt64Array.from(sorted),
+            valid: new Uint8Array(sorted.length).fill(1),
+          }
+          const index = sortedKeyIndex(col, sorted.length)!
+          const model = new Map(sorted.map((k, r) => [k, r]))
+          for (const [k, row] of later) {
+            index.set(k, row)
+            model.set(k, row)
+          }
+          for (const k of [...sorted, ...later.map((l) => l[0]), 1n])
+            expect(index.get(k)).toBe(model.get(k) ?? -1)
+        },
+      ),
+    )
   })
 })

@@ -1,24 +1,26 @@
 /**
  * Primary keys of any type and width: the value the merge's index is keyed by, the order rows are published in, and
- * the key as a user reads it in errors. A single int32 key stays a number (the typed index and radix sort); every
- * other key (int64, text, decimals, timestamps, composite) is one string that is equal exactly when the keys are.
+ * the key as a user reads it in errors. A single int32 key stays a number (the typed index and radix sort), a
+ * single int64-stored key a bigint (a typed index too); every other key (int64, text, decimals, timestamps, composite) is one string that is equal exactly when the keys are.
  */
 import { Buffer } from 'node:buffer'
 import type { ColumnData, ColumnSpec, StringColumn, TableSpec } from '../types.js'
-import { isWideDecimal } from './column-types.js'
+import { isWideDecimal, storageOf } from './column-types.js'
 import { compareStringsAt } from './columns.js'
 import { keyColumns } from './spec.js'
 
-/** How a table's key is read: its columns (in key order) and whether it is the single-int32 fast path. */
+/** How a table's key is read: its columns (in key order) and whether it is one of the typed fast paths. */
 export interface KeyShape {
   columns: number[] // column indexes, in key order
   int32: boolean // one int32-stored column: keys are numbers
+  int64: boolean // one int64-stored column (int64, timestamps, time, decimals p ≤ 18): keys are bigints
 }
 
 export function keyShape(spec: TableSpec): KeyShape {
   const columns = keyColumns(spec)
   const only = columns.length === 1 ? spec.columns[columns[0]!]! : null
-  return { columns, int32: only !== null && (only.type === 'int32' || only.type === 'int16') }
+  const kind = only === null ? null : storageOf(only)
+  return { columns, int32: kind === 'int32', int64: kind === 'int64' }
 }
 
 /** Bytes [s, e) of a string-stored value, as a string with one char per byte (exact for any bytes). */
@@ -56,10 +58,14 @@ function partKey(c: ColumnData, row: number): string | null {
  * The key of row `row` of `columns`: a number for the int32 fast path, else a string; null when a key column is
  * NULL (the readers refuse such rows before they reach the merge).
  */
-export function keyAt(shape: KeyShape, columns: ColumnData[], row: number): number | string | null {
+export function keyAt(shape: KeyShape, columns: ColumnData[], row: number): number | bigint | string | null {
   if (shape.int32) {
     const c = columns[shape.columns[0]!]!
     return c.type === 'int32' && c.valid[row] === 1 ? c.values[row]! : null
+  }
+  if (shape.int64) {
+    const c = columns[shape.columns[0]!]!
+    return c.type === 'int64' && c.valid[row] === 1 ? c.values[row]! : null
   }
   if (shape.columns.length === 1) return partKey(columns[shape.columns[0]!]!, row)
   let out = ''

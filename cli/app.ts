@@ -67,7 +67,11 @@ const ENGINE: OptionSpec = {
   help: 'spark runs the Glue job (glue/) in Spark local mode on folders: needs Java 17 and pyspark in .venv',
   default: 'lakesync',
 }
-const TABLE: OptionSpec = { name: 'table', value: 'users|features', help: 'which table', default: 'users' }
+const TABLE: OptionSpec = {
+  name: 'table',
+  value: 'NAME|NAME_features',
+  help: 'the table of --config, or its features table (default: the table; users and features also work)',
+}
 
 const RUN_USAGE =
   '--source DIR|s3://... --target DIR|s3://... [--cities FILE] [--as-of YYYY-MM-DD] [--glue-database NAME] [--engine lakesync|spark]'
@@ -101,7 +105,8 @@ const COMMANDS: Record<string, CommandSpec> = {
   },
   export: {
     summary: 'write the current version of a table to a file',
-    usage: 'lakesync export --target DIR|s3://... --table users|features --format csv|parquet --out FILE',
+    usage:
+      'lakesync export --target DIR|s3://... [--table NAME|NAME_features] --format csv|parquet --out FILE',
     options: [
       TARGET,
       TABLE,
@@ -113,7 +118,7 @@ const COMMANDS: Record<string, CommandSpec> = {
   },
   show: {
     summary: 'print the first rows of the current version as an aligned table',
-    usage: 'lakesync show --target DIR|s3://... [--table users|features] [--limit N]',
+    usage: 'lakesync show --target DIR|s3://... [--table NAME|NAME_features] [--limit N]',
     options: [TARGET, TABLE, { name: 'limit', value: 'N', help: 'rows to show', default: '20' }, CONFIG],
     run: showCommand,
   },

@@ -26,10 +26,7 @@ export function featuresSpecFor(spec: TableSpec): TableSpec {
   return {
     name: featuresTableName(spec.name),
     columns: [
-      { name: f.id, type: 'int32' },
-      { name: f.name, type: 'string' },
-      { name: f.city, type: 'string' },
-      { name: f.lastLogin, type: 'date' },
+      ...[f.id, f.name, f.city, f.lastLogin].map((name) => ({ ...spec.columns.find((c) => c.name === name)! })),
       ...FEATURE_COLUMNS,
     ],
     primaryKey: [f.id],
@@ -59,11 +56,67 @@ export interface CityFeatures {
 }
 
 /** Row numbers in user_id order: the identity when the rows already are (the users table is kept that way). */
-function idOrder(ids: Int32Array, n: number): Int32Array {
+function idOrder(ids: Int32Array | BigInt64Array, n: number): Int32Array {
   const order = new Int32Array(n)
   for (let r = 0; r < n; r++) order[r] = r
-  for (let r = 1; r < n; r++) if (ids[r]! < ids[r - 1]!) return stableSortByInt32(order, ids)
+  for (let r = 1; r < n; r++)
+    if (ids[r]! < ids[r - 1]!) {
+      if (ids instanceof Int32Array) return stableSortByInt32(order, ids)
+      return Int32Array.from(Array.from(order).sort((a, b) => (ids[a]! < ids[b]! ? -1 : ids[a]! > ids[b]! ? 1 : 0)))
+    }
   return order
+}
+
+const MICROS_PER_DAY = 86_400_000_000n
+
+/**
+ * The last login as the int32 keys the sort and the group walk take. Dates are their day numbers. Timestamps (µs)
+ * become the dense ordinal of their value among the distinct ones (order kept, so ranks are by the full value), and
+ * the window's start becomes the first ordinal on or after its day: `asOfKey - key <= windowDays` then holds exactly
+ * for timestamps whose date part (UTC for timestamptz) is within the window.
+ */
+function lastLoginKeys(
+  col: ColumnData,
+  n: number,
+  asOf: number,
+  windowDays: number,
+): { keys: Int32Array; asOfKey: number; output: (keys: Int32Array) => ColumnData } {
+  if (col.type === 'date') return { keys: col.values, asOfKey: asOf, output: (keys) => ({ type: 'date', values: keys }) }
+  if (col.type !== 'int64') throw new Error(`cityFeatures: last login stored as ${col.type}`) // spec.ts checks
+  const distinct = new BigInt64Array(n)
+  let m = 0
+  for (let r = 0; r < n; r++) if (col.valid[r] === 1) distinct[m++] = col.values[r]!
+  const sorted = distinct.subarray(0, m).sort()
+  let u = 0
+  for (let i = 0; i < m; i++) if (i === 0 || sorted[i] !== sorted[u - 1]) sorted[u++] = sorted[i]!
+  const values = sorted.slice(0, u)
+  const ordinal = new Map<bigint, number>()
+  values.forEach((v, i) => ordinal.set(v, i))
+  const keys = new Int32Array(n).fill(NULL_DATE)
+  for (let r = 0; r < n; r++) if (col.valid[r] === 1) keys[r] = ordinal.get(col.values[r]!)!
+  // The first ordinal whose day is asOf - windowDays or later (u when none is).
+  const startMicros = BigInt(asOf - windowDays) * MICROS_PER_DAY
+  let lo = 0
+  let hi = u
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1
+    if (values[mid]! < startMicros) lo = mid + 1
+    else hi = mid
+  }
+  return {
+    keys,
+    asOfKey: lo + windowDays,
+    output: (out) => {
+      const ts = new BigInt64Array(out.length)
+      const valid = new Uint8Array(out.length)
+      for (let i = 0; i < out.length; i++)
+        if (out[i] !== NULL_DATE) {
+          ts[i] = values[out[i]!]!
+          valid[i] = 1
+        }
+      return { type: 'int64', values: ts, valid }
+    },
+  }
 }
 
 /** Computes the features table from the users table (any row order; ties in the output are by user_id). */
@@ -74,13 +127,10 @@ export function cityFeatures(users: Table, opts: CityFeatureOptions): CityFeatur
   const idCol = users.columns[columnIndex(users.spec, roles.id)]!
   const cityCol = users.columns[columnIndex(users.spec, roles.city)]!
   const dateCol = users.columns[columnIndex(users.spec, roles.lastLogin)]!
-  if (
-    idCol.type !== 'int32' ||
-    (cityCol.type !== 'string' && cityCol.type !== 'dict') ||
-    dateCol.type !== 'date'
-  )
-    throw new Error('cityFeatures needs user_id int32, city string, last_login date') // guarded by the users spec
-  const dates = dateCol.values
+  if ((idCol.type !== 'int32' && idCol.type !== 'int64') || (cityCol.type !== 'string' && cityCol.type !== 'dict'))
+    throw new Error('cityFeatures needs an int32 or int64 id and a string city') // guarded by parseTableSpec
+  const lastLogin = lastLoginKeys(dateCol, n, asOf, windowDays)
+  const dates = lastLogin.keys
 
   // Dictionary-encode the city from its bytes: grouping, ordering and the state lookup then work on small ints and
   // touch each distinct string once. Aliases fold a spelling into its target's group.
@@ -169,7 +219,7 @@ export function cityFeatures(users: Table, opts: CityFeatureOptions): CityFeatur
     return i
   })
   const out = { rank, rate, usersByCity, featureDates, groupCodes, stateCodes }
-  const walk = { n, asOf, windowDays, dateSpan, minDate, nullCityRank, stateCodeOfRank }
+  const walk = { n, asOf: lastLogin.asOfKey, windowDays, dateSpan, minDate, nullCityRank, stateCodeOfRank }
   const starts = packed
     ? walkPackedGroups(sortedKeys, walk, out)
     : walkGroups(groupAt, (i) => dates[order[i]!]!, walk, out)
@@ -197,7 +247,7 @@ export function cityFeatures(users: Table, opts: CityFeatureOptions): CityFeatur
       // Names that repeat travel as dictionary codes; unique names are moved as bytes.
       move(nameCol),
       { type: 'dict', codes: groupCodes, entries: cityNames, size: dict.length },
-      { type: 'date', values: featureDates },
+      lastLogin.output(featureDates),
       { type: 'dict', codes: stateCodes, entries: stringColumnFrom(stateNames), size: stateNames.length },
       { type: 'int32', values: rank, valid: ones },
       { type: 'double', values: rate },

@@ -145,6 +145,116 @@ describe('city features (property)', () => {
   })
 })
 
+/** A users table with an int64 id and a timestamptz last login (µs), its features asked for by a features section. */
+type TsUser = { id: bigint; name: string | null; city: string | null; at: bigint | null }
+const DAY_US = 86_400_000_000n
+const TS_SPEC = {
+  name: 'logins',
+  columns: [
+    { name: 'account', type: 'int64' as const },
+    { name: 'who', type: 'string' as const },
+    { name: 'town', type: 'string' as const },
+    { name: 'seen', type: 'timestamptz' as const },
+  ],
+  primaryKey: ['account'],
+  features: { id: 'account', name: 'who', city: 'town', lastLogin: 'seen' },
+}
+
+/** The rules with a timestamp: ranks by the full value, the 90-day window on its UTC date. */
+function timestampModel(users: TsUser[]): (string | null)[][] {
+  const groups = new Map<string | null, TsUser[]>()
+  for (const u of users) groups.set(u.city, [...(groups.get(u.city) ?? []), u])
+  const cities = [...groups.keys()].sort((a, b) => (a === null ? 1 : b === null ? -1 : compareUtf8(a, b)))
+  const floorDay = (us: bigint) => (us >= 0n ? us / DAY_US : -((-us + DAY_US - 1n) / DAY_US))
+  const rows: (string | null)[][] = []
+  for (const c of cities) {
+    const g = groups.get(c)!
+    const distinct = [...new Set(g.map((u) => u.at))].sort((a, b) =>
+      a === null ? 1 : b === null ? -1 : a > b ? -1 : a < b ? 1 : 0,
+    )
+    const k = g.filter((u) => u.at !== null && BigInt(AS_OF) - floorDay(u.at) <= 90n).length
+    const ranked = g.map((u) => ({ u, rank: distinct.indexOf(u.at) + 1 }))
+    ranked.sort((a, b) => b.rank - a.rank || (a.u.id < b.u.id ? -1 : 1))
+    for (const { u, rank } of ranked)
+      rows.push([
+        String(u.id),
+        u.name,
+        c,
+        u.at === null ? null : String(u.at),
+        String(rank),
+        String(k / g.length),
+        String(g.length),
+      ])
+  }
+  return rows
+}
+
+function timestampEngine(users: TsUser[]): (string | null)[][] {
+  const n = users.length
+  const t: Table = {
+    spec: TS_SPEC,
+    length: n,
+    columns: [
+      { type: 'int64', values: BigInt64Array.from(users, (u) => u.id), valid: new Uint8Array(n).fill(1) },
+      stringColumnFrom(users.map((u) => u.name)),
+      stringColumnFrom(users.map((u) => u.city)),
+      {
+        type: 'int64',
+        values: BigInt64Array.from(users, (u) => u.at ?? 0n),
+        valid: Uint8Array.from(users, (u) => (u.at === null ? 0 : 1)),
+      },
+    ],
+  }
+  const { table: f } = cityFeatures(t, { asOf: AS_OF, cityToState: STATES, cityAliases: new Map() })
+  expect(f.spec.columns.slice(0, 4).map((c) => `${c.name} ${c.type}`)).toEqual([
+    'account int64',
+    'who string',
+    'town string',
+    'seen timestamptz',
+  ])
+  const out: (string | null)[][] = []
+  for (let r = 0; r < f.length; r++) {
+    const seen = f.columns[3]!
+    out.push([
+      formatValue(f.spec.columns[0]!, f.columns[0]!, r),
+      formatValue(f.spec.columns[1]!, f.columns[1]!, r),
+      formatValue(f.spec.columns[2]!, f.columns[2]!, r),
+      seen.type === 'int64' && seen.valid[r] === 1 ? String(seen.values[r]) : null,
+      formatValue(f.spec.columns[5]!, f.columns[5]!, r),
+      f.columns[6]!.type === 'double' ? String(f.columns[6]!.values[r]) : null,
+      formatValue(f.spec.columns[7]!, f.columns[7]!, r),
+    ])
+  }
+  return out
+}
+
+describe('city features on a timestamp last login and an int64 id', () => {
+  it('rank by the full timestamp and count the window on its UTC date, equal to the model', () => {
+    const asOfUs = BigInt(AS_OF) * DAY_US
+    // Around the window's edge (90 days before as_of), several logins a day, some the same instant.
+    const at = fc
+      .bigInt({ min: asOfUs - 95n * DAY_US, max: asOfUs + DAY_US })
+      .map((v) => (v / 3_600_000_000n) * 3_600_000_000n)
+    const ts = fc.uniqueArray(
+      fc.record({
+        id: fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }),
+        name: uniqueNames,
+        city: fc.option(fc.constantFrom('c1', 'c7', 'Zürich', 'x'), { nil: null }),
+        at: fc.option(at, { nil: null, freq: 8 }),
+      }),
+      { selector: (u) => u.id, maxLength: 60 },
+    )
+    fc.assert(
+      fc.property(ts, (us) => {
+        const got = timestampEngine(us)
+        const want = timestampModel(us)
+        expect(got).toEqual(want)
+      }),
+      { numRuns: 200 },
+    )
+  })
+})
+
 describe('radixSortPairs', () => {
   it('sorts (key, row) pairs stably by key', () => {
     fc.assert(

@@ -16,11 +16,11 @@ export const USERS_SPEC: TableSpec = {
 }
 
 /** What each feature role needs: the config key, and the storage the features step reads today. */
-const FEATURE_ROLES: [keyof FeatureColumns, string][] = [
-  ['id', 'int32'],
-  ['name', 'string'],
-  ['city', 'string'],
-  ['lastLogin', 'date'],
+const FEATURE_ROLES: [keyof FeatureColumns, string[]][] = [
+  ['id', ['int32', 'int64']],
+  ['name', ['string']],
+  ['city', ['string']],
+  ['lastLogin', ['date', 'timestamp', 'timestamptz']],
 ]
 
 /** A `features` section: each role names a column of the table, of the type the features step reads. */
@@ -45,10 +45,10 @@ function parseFeatures(value: unknown, columns: ColumnSpec[], where: string): Fe
         'bad_config',
         `config: ${where}.features.${role} ${JSON.stringify(v[role])} is not a column of the table`,
       )
-    if (col.type !== type)
+    if (!type.includes(col.type))
       throw new ConfigError(
         'bad_config',
-        `config: ${where}.features.${role} names ${col.name}, a ${typeName(col)} column; the features step reads ${role} as ${type}`,
+        `config: ${where}.features.${role} names ${col.name}, a ${typeName(col)} column (expected ${type.join(' or ')})`,
       )
     out[role] = col.name
   }

@@ -40,6 +40,45 @@ describe('GlueCatalog', () => {
     await moto.reset()
   })
 
+  it('gives every column type its Athena type', async () => {
+    const columns: CatalogTable['columns'] = [
+      { name: 'a', type: 'int16' },
+      { name: 'b', type: 'int32' },
+      { name: 'c', type: 'int64' },
+      { name: 'd', type: 'float32' },
+      { name: 'e', type: 'float64' },
+      { name: 'f', type: 'decimal', precision: 38, scale: 10 },
+      { name: 'g', type: 'boolean' },
+      { name: 'h', type: 'string' },
+      { name: 'i', type: 'json' },
+      { name: 'j', type: 'binary' },
+      { name: 'k', type: 'date' },
+      { name: 'l', type: 'time' },
+      { name: 'm', type: 'timestamp' },
+      { name: 'n', type: 'timestamptz' },
+    ]
+    await openGlueCatalog(database).publish([
+      { name: 'every_type', location: 's3://final/lake/every_type/v=1/', columns, version: 1 },
+    ])
+    const t = await getTable('every_type')
+    expect(t.StorageDescriptor!.Columns!.map((c) => c.Type)).toEqual([
+      'smallint',
+      'int',
+      'bigint',
+      'float',
+      'double',
+      'decimal(38,10)',
+      'boolean',
+      'string',
+      'string',
+      'binary',
+      'date',
+      'string',
+      'timestamp',
+      'timestamp',
+    ])
+  })
+
   it('creates the database and external Parquet tables with Hive column types', async () => {
     const catalog = openGlueCatalog(database)
     expect(catalog.name).toBe(`glue://${database}`)

@@ -26,7 +26,9 @@ export function featuresSpecFor(spec: TableSpec): TableSpec {
   return {
     name: featuresTableName(spec.name),
     columns: [
-      ...[f.id, f.name, f.city, f.lastLogin].map((name) => ({ ...spec.columns.find((c) => c.name === name)! })),
+      ...[f.id, f.name, f.city, f.lastLogin].map((name) => ({
+        ...spec.columns.find((c) => c.name === name)!,
+      })),
       ...FEATURE_COLUMNS,
     ],
     primaryKey: [f.id],
@@ -62,7 +64,9 @@ function idOrder(ids: Int32Array | BigInt64Array, n: number): Int32Array {
   for (let r = 1; r < n; r++)
     if (ids[r]! < ids[r - 1]!) {
       if (ids instanceof Int32Array) return stableSortByInt32(order, ids)
-      return Int32Array.from(Array.from(order).sort((a, b) => (ids[a]! < ids[b]! ? -1 : ids[a]! > ids[b]! ? 1 : 0)))
+      return Int32Array.from(
+        Array.from(order).sort((a, b) => (ids[a]! < ids[b]! ? -1 : ids[a]! > ids[b]! ? 1 : 0)),
+      )
     }
   return order
 }
@@ -81,7 +85,8 @@ function lastLoginKeys(
   asOf: number,
   windowDays: number,
 ): { keys: Int32Array; asOfKey: number; output: (keys: Int32Array) => ColumnData } {
-  if (col.type === 'date') return { keys: col.values, asOfKey: asOf, output: (keys) => ({ type: 'date', values: keys }) }
+  if (col.type === 'date')
+    return { keys: col.values, asOfKey: asOf, output: (keys) => ({ type: 'date', values: keys }) }
   if (col.type !== 'int64') throw new Error(`cityFeatures: last login stored as ${col.type}`) // spec.ts checks
   const distinct = new BigInt64Array(n)
   let m = 0
@@ -127,7 +132,10 @@ export function cityFeatures(users: Table, opts: CityFeatureOptions): CityFeatur
   const idCol = users.columns[columnIndex(users.spec, roles.id)]!
   const cityCol = users.columns[columnIndex(users.spec, roles.city)]!
   const dateCol = users.columns[columnIndex(users.spec, roles.lastLogin)]!
-  if ((idCol.type !== 'int32' && idCol.type !== 'int64') || (cityCol.type !== 'string' && cityCol.type !== 'dict'))
+  if (
+    (idCol.type !== 'int32' && idCol.type !== 'int64') ||
+    (cityCol.type !== 'string' && cityCol.type !== 'dict')
+  )
     throw new Error('cityFeatures needs an int32 or int64 id and a string city') // guarded by parseTableSpec
   const lastLogin = lastLoginKeys(dateCol, n, asOf, windowDays)
   const dates = lastLogin.keys

@@ -5,18 +5,19 @@
  * TRUNCATE, setup errors and a clean stop on SIGTERM.
  */
 import { spawn } from 'node:child_process'
-import { readdirSync, readFileSync } from 'node:fs'
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type CaptureOptions, runCapture } from '../etl/capture/capture.js'
 import { CaptureStreamError } from '../etl/capture/changes.js'
+import { moneyText } from '../etl/capture/pg-types.js'
 import { PostgresSource } from '../etl/capture/postgres.js'
 import { DEFAULT_DMS_FORMAT } from '../etl/dms/format.js'
 import { ConfigError } from '../etl/errors.js'
-import { tableToCsv } from '../etl/report/csv-export.js'
+import { formatFloat32, tableToCsv } from '../etl/report/csv-export.js'
 import { LocalStorage } from '../etl/storage/local.js'
-import { USERS_SPEC } from '../etl/table/spec.js'
+import { parseTableSpec, USERS_SPEC } from '../etl/table/spec.js'
 import { type PgCluster, startPgCluster } from '../scripts/pg-cluster.js'
 import { cli } from './helpers/cli.js'
 import { csvText } from './helpers/dms-writer.js'
@@ -93,6 +94,14 @@ const changeFiles = (dir: string) =>
   readdirSync(dir)
     .filter((f) => /^\d{8}-\d{9}\.csv$/.test(f))
     .sort()
+
+/** Drops a slot a test is done with (the cluster has max_replication_slots = 10 for the whole file). */
+async function dropSlot(slot: string): Promise<void> {
+  await db.query(
+    'SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1',
+    [slot],
+  )
+}
 
 async function slots(): Promise<string[]> {
   return (
@@ -282,5 +291,462 @@ describe('capture from PostgreSQL', () => {
       'Bad!',
     )
     expect(bad.code).toBe(2)
+  })
+})
+
+// --- every type, value for value ------------------------------------------------------------------------------------
+
+/**
+ * One column of every PostgreSQL type issue 16 maps, with the config type each one is declared as. `vc` and `i64`
+ * form the composite key.
+ */
+const EVERY_COLUMNS = [
+  ['i16', 'smallint', 'int16'],
+  ['i32', 'integer', 'int32'],
+  ['i64', 'bigint', 'int64'],
+  ['f32', 'real', 'float32'],
+  ['f64', 'double precision', 'float64'],
+  ['d38', 'numeric(38,10)', 'decimal(38,10)'],
+  ['d9', 'numeric(9,2)', 'decimal(9,2)'],
+  ['cash', 'money', 'decimal(38,4)'], // DMS: MONEY -> NUMERIC(38,4)
+  ['flag', 'boolean', 'boolean'],
+  ['txt', 'text', 'string'],
+  ['vc', 'varchar(20)', 'string'],
+  ['ch', 'char(4)', 'string'],
+  ['uid', 'uuid', 'string'],
+  ['doc', 'json', 'json'],
+  ['docb', 'jsonb', 'json'],
+  ['blob', 'bytea', 'binary'],
+  ['day', 'date', 'date'],
+  ['tod', 'time', 'time'],
+  ['ts', 'timestamp', 'timestamp'],
+  ['tstz', 'timestamptz', 'timestamptz'],
+  ['span', 'interval', 'string'],
+  ['tags', 'text[]', 'string'],
+  ['addr', 'inet', 'string'],
+] as const
+
+/** Rows as SQL literals, in EVERY_COLUMNS order (NULL where not given). */
+type EveryRow = Partial<Record<(typeof EVERY_COLUMNS)[number][0], string>>
+const lit = (s: string) => `'${s.replaceAll("'", "''")}'`
+const everyValues = (rows: EveryRow[]) =>
+  rows
+    .map(
+      (r) =>
+        `(${EVERY_COLUMNS.map(([name, type]) => (r[name] === undefined ? 'NULL' : `${lit(r[name])}::${type}`)).join(', ')})`,
+    )
+    .join(',\n')
+
+const EVERY_LOAD: EveryRow[] = [
+  // The minimum of every type; empty strings (not NULL) in every text column.
+  {
+    i16: '-32768',
+    i32: '-2147483648',
+    i64: '-9223372036854775808',
+    f32: '-Infinity',
+    f64: '-1.7976931348623157e308',
+    d38: '-9999999999999999999999999999.9999999999',
+    d9: '-9999999.99',
+    cash: '-92233720368547758.08',
+    flag: 'false',
+    txt: '',
+    vc: '',
+    ch: '',
+    uid: '00000000-0000-0000-0000-000000000000',
+    doc: '{ "a" : [1, 2.50, "x"],\n "b": null }',
+    docb: '{"b": 1, "a": "é", "c": [1.50, true]}',
+    blob: '\\x00ff80fe',
+    day: '0001-01-01',
+    tod: '00:00:00',
+    ts: '0001-01-01 00:00:00',
+    tstz: '0001-01-01 00:00:00+00',
+    span: '-178000000 years',
+    tags: '{}',
+    addr: '0.0.0.0',
+  },
+  // The maximum of every type; text that needs quoting, non-ASCII, a JSON null, an empty bytea.
+  {
+    i16: '32767',
+    i32: '2147483647',
+    i64: '9223372036854775807',
+    f32: '3.4028235e38',
+    f64: 'Infinity',
+    d38: '9999999999999999999999999999.9999999999',
+    d9: '9999999.99',
+    cash: '92233720368547758.07',
+    flag: 'true',
+    txt: 'Zürich 😀, "quoted"\nnext line\r\nand a \\ backslash',
+    vc: 'Ωmega',
+    ch: 'ab',
+    uid: 'ffffffff-ffff-ffff-ffff-ffffffffffff',
+    doc: 'null',
+    docb: '[]',
+    blob: '\\x',
+    day: '9999-12-31',
+    tod: '23:59:59.999999',
+    ts: '9999-12-31 23:59:59.999999',
+    tstz: '9999-12-31 23:59:59.999999+00',
+    span: '1 year 2 mons 3 days 04:05:06.789',
+    tags: '{"a,b","c\\"d",NULL,""}',
+    addr: '2001:db8::1/64',
+  },
+  // NULL in every column but the key.
+  { i64: '0', vc: 'NULL' },
+  // NaN, the smallest magnitudes, before 1970.
+  {
+    i16: '0',
+    i32: '-1',
+    i64: '1',
+    f32: 'NaN',
+    f64: 'NaN',
+    d38: '-0.0000000001',
+    d9: '-0.01',
+    cash: '-0.01',
+    flag: 'false',
+    txt: ' ',
+    vc: 'nan',
+    ch: 'abcd',
+    uid: 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11',
+    doc: '""',
+    docb: '"\\u00e9\\n"',
+    blob: '\\xc328ffd800',
+    day: '1969-07-20',
+    tod: '12:34:56.5',
+    ts: '1969-12-31 23:59:59.999999',
+    tstz: '1850-03-04 05:06:07.000001-03:30',
+    span: '0',
+    tags: '{x}',
+    addr: '10.0.0.1',
+  },
+  // After 2038, and the float edges.
+  {
+    i16: '1',
+    i32: '2',
+    i64: '2',
+    f32: '1e-45',
+    f64: '5e-324',
+    d38: '12345678901234567890123456.7890123456',
+    d9: '0',
+    cash: '0',
+    flag: 'true',
+    txt: 'tab\there',
+    vc: 'x',
+    ch: 'a b',
+    uid: 'A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A12',
+    doc: '{}',
+    docb: '{"n": 1e400}',
+    blob: '\\x5c78',
+    day: '2038-01-20',
+    tod: '07:00:00.000001',
+    ts: '2038-01-19 03:14:08',
+    tstz: '2262-04-12 00:00:00.000001+05:30',
+    span: '1 microsecond',
+    tags: '{{1,2},{3,4}}',
+    addr: '192.168.1.1/24',
+  },
+  // Two rows that share i64: only the composite key tells them apart.
+  { i64: '5', vc: 'a', f32: '0.1', f64: '0.1', d9: '21000.00', cash: '1000.5', flag: 'true' },
+  { i64: '5', vc: 'b', f32: '-0', f64: '-0', d9: '-21000.00', cash: '-1000.5', flag: 'false' },
+]
+
+/**
+ * The changes to table `t`, in four transactions: an update that leaves every row as it is (so every loaded extreme
+ * also goes through the stream), inserts, updates (one to NULLs, two of key columns) and deletes.
+ */
+const everyChanges = (t: string) => [
+  `UPDATE ${t} SET i16 = i16`,
+  `INSERT INTO ${t} VALUES ${everyValues([
+    {
+      i64: '-9223372036854775808',
+      vc: 'second min',
+      f64: '1e16',
+      f32: '16777217',
+      ts: '2100-02-28 12:00:00',
+      tstz: '2100-02-28 12:00:00-12',
+      cash: '-92233720368547758.08',
+      flag: 'true',
+      blob: '\\x0d0a2c22',
+    },
+    {
+      i64: '7',
+      vc: 'new',
+      txt: 'ünïcödé',
+      d38: '-0.5',
+      tod: '23:59:59',
+      day: '1900-02-28',
+      docb: '{"k": "v, \\"w\\""}',
+    },
+  ])}`,
+  `UPDATE ${t} SET f32 = 'Infinity', f64 = '-Infinity', flag = NOT flag, blob = '\\xdeadbeef', cash = '1234.56',
+     tstz = '2100-01-01 00:00:00+00', d38 = '-1.5', txt = ''
+   WHERE i64 = 1 AND vc = 'nan';
+   UPDATE ${t} SET i16 = NULL, i32 = NULL, f32 = NULL, f64 = NULL, d38 = NULL, d9 = NULL, cash = NULL, flag = NULL,
+     txt = NULL, ch = NULL, uid = NULL, doc = NULL, docb = NULL, blob = NULL, day = NULL, tod = NULL, ts = NULL, tstz = NULL,
+     span = NULL, tags = NULL, addr = NULL
+   WHERE i64 = 2 AND vc = 'x'`,
+  `UPDATE ${t} SET vc = 'moved' WHERE i64 = 0;
+   UPDATE ${t} SET i64 = 42, flag = true WHERE i64 = 1 AND vc = 'nan';
+   DELETE FROM ${t} WHERE i64 = 5 AND vc = 'a';
+   DELETE FROM ${t} WHERE i64 = 9223372036854775807 AND vc = 'Ωmega';
+   INSERT INTO ${t} (i64, vc, flag) VALUES (5, 'c', false)`,
+]
+
+/**
+ * The table as `lakesync export --format csv` renders it, computed from PostgreSQL: SQL formats each column by the
+ * rendering rules (decimals with exactly s digits, timestamps with 6 fraction digits, timestamptz in UTC with Z,
+ * bytea as \x + hex), floats by the same rules in JS (Number#toString; float32 shortest); text-like columns are
+ * PostgreSQL's own text of the value.
+ */
+async function everyExpected(table: string): Promise<(string | null)[][]> {
+  const raw = (v: string) => v
+  const got = await db.query<(string | null)[]>({
+    text: `SELECT i16::text, i32::text, i64::text, f32::text, f64::text, d38::text, d9::text,
+        cash::numeric::numeric(38,4)::text, flag::text, txt, vc, ch, uid, doc, docb,
+        CASE WHEN blob IS NOT NULL THEN '\\x' || encode(blob, 'hex') END,
+        day::text, to_char(tod::interval, 'HH24:MI:SS.US'), to_char(ts, 'YYYY-MM-DD HH24:MI:SS.US'),
+        to_char(tstz AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') || 'Z', span, tags, addr
+      FROM ${table}`,
+    rowMode: 'array',
+    types: { getTypeParser: () => raw },
+  })
+  return got.rows.map((r) =>
+    r.map((v, i) => {
+      if (v === null) return null
+      if (i === 3) return formatFloat32(Math.fround(Number(v)))
+      if (i === 4) return String(Number(v))
+      return v
+    }),
+  )
+}
+
+/** RFC 4180 CSV (as `lakesync export` writes it) to rows: an empty unquoted field is NULL, `""` the empty string. */
+function parseCsv(text: string): (string | null)[][] {
+  const rows: (string | null)[][] = []
+  let row: (string | null)[] = []
+  let i = 0
+  while (i < text.length) {
+    let v: string | null
+    if (text[i] === '"') {
+      let s = ''
+      i++
+      for (;;) {
+        if (text[i] === '"' && text[i + 1] === '"') {
+          s += '"'
+          i += 2
+        } else if (text[i] === '"') {
+          i++
+          break
+        } else s += text[i++]
+      }
+      v = s
+    } else {
+      let end = i
+      while (end < text.length && text[end] !== ',' && text[end] !== '\n') end++
+      v = end === i ? null : text.slice(i, end)
+      i = end
+    }
+    row.push(v)
+    if (text[i] === ',') i++
+    else {
+      rows.push(row)
+      row = []
+      i++ // the LF
+    }
+  }
+  return rows
+}
+
+const sortRows = (rows: (string | null)[][]) => rows.map((r) => JSON.stringify(r)).sort()
+
+/** A DMS row of the every-type table: `op`, then `values` by column name, empty (NULL) elsewhere. */
+const everyLine = (op: string, values: EveryRow) =>
+  `${[op, ...EVERY_COLUMNS.map(([n]) => values[n] ?? '')].join(',')}\n`
+
+describe('every PostgreSQL type, captured and mirrored', () => {
+  it.each([
+    ['default', 'every_pg'],
+    ['full', 'every_pg_full'],
+  ])(
+    'equals the PostgreSQL table value for value, after the load and after changes (REPLICA IDENTITY %s)',
+    async (identity, name) => {
+      const table = `cdc.${name}`
+      await db.query(
+        `CREATE TABLE ${table} (${EVERY_COLUMNS.map(([n, t]) => `${n} ${t}`).join(', ')}, PRIMARY KEY (i64, vc));
+       ALTER TABLE ${table} REPLICA IDENTITY ${identity.toUpperCase()};
+       INSERT INTO ${table} VALUES ${everyValues(EVERY_LOAD)}`,
+      )
+      const dir = tempDir()
+      const config = join(dir, 'every_pg.json')
+      writeFileSync(
+        config,
+        JSON.stringify({
+          table: {
+            name: 'every_pg',
+            columns: EVERY_COLUMNS.map(([name, , type]) => ({ name, type })),
+            primaryKey: ['i64', 'vc'],
+          },
+        }),
+      )
+      const out = join(dir, 'staging')
+      const lake = join(dir, 'lake')
+      const capture = [
+        'capture',
+        '--pg',
+        cluster.url,
+        '--table',
+        table,
+        '--out',
+        out,
+        '--config',
+        config,
+        '--once',
+      ]
+      const mirrorAndCompare = async (round: string) => {
+        const run = await cli('run', '--source', out, '--target', lake, '--config', config)
+        expect(run.err, round).toBe('')
+        expect(run.code, round).toBe(0)
+        const csv = join(dir, `${round}.csv`)
+        const exported = await cli(
+          'export',
+          '--target',
+          lake,
+          '--config',
+          config,
+          '--table',
+          'every_pg',
+          '--out',
+          csv,
+        )
+        expect(exported.err, round).toBe('')
+        expect(exported.code, round).toBe(0)
+        const [header, ...rows] = parseCsv(readFileSync(csv, 'utf8'))
+        expect(header).toEqual(EVERY_COLUMNS.map(([n]) => n))
+        expect(sortRows(rows), round).toEqual(sortRows(await everyExpected(table)))
+      }
+
+      const loaded = await cli(...capture)
+      expect(loaded.err).not.toContain('lakesync capture:')
+      expect(loaded.code).toBe(0)
+      expect(loaded.out).toMatch(/^loaded 7 rows in 1 file\(s\)/)
+      const load = readFileSync(join(out, 'LOAD00000001.csv'), 'utf8')
+      // DMS's text: booleans true/false, money as a plain number (NUMERIC), char(n) padded as PostgreSQL prints it.
+      expect(load).toContain(
+        ',,5,0.1,0.1,,21000.00,1000.50,true,,a,,,,,,,,,,,,\n,,5,-0,-0,,-21000.00,-1000.50,false,,b,,,,,,,,,,,,\n',
+      )
+      expect(load).toContain(',-92233720368547758.08,false,"","",    ,')
+      await mirrorAndCompare('load')
+
+      for (const sql of everyChanges(table)) await db.query(sql)
+      const streamed = await cli(...capture)
+      expect(streamed.err).not.toContain('lakesync capture:')
+      expect(streamed.code).toBe(0)
+      // 2 + 1 inserts; 7 + 2 updates and 2 key changes (each a D of the old key, then the new row); 2 deletes.
+      expect(streamed.out).toMatch(/^captured 3 I, 11 U, 4 D in 1 change file\(s\)/)
+      const files = changeFiles(out)
+      expect(files).toHaveLength(1)
+      const body = readFileSync(join(out, files[0]!), 'utf8')
+      // The stream writes every loaded row as the load wrote it (the no-op update), as U rows.
+      const changed = parseCsv(body)
+      for (const row of parseCsv(load)) expect(changed).toContainEqual(['U', ...row])
+      // A delete, and the delete before a key change, carry the whole composite key: with the before image under
+      // REPLICA IDENTITY FULL (converted like any value), else nothing more.
+      if (identity === 'default') expect(body).toContain(everyLine('D', { i64: '5', vc: 'a' }))
+      else
+        expect(body).toContain(
+          everyLine('D', {
+            i64: '5',
+            vc: 'a',
+            f32: '0.1',
+            f64: '0.1',
+            d9: '21000.00',
+            cash: '1000.50',
+            flag: 'true',
+          }),
+        )
+      expect(body).toMatch(
+        /\nD,(,,1,|0,-1,1,)[^\n]*\nU,0,-1,42,Infinity,-Infinity,-1\.5000000000,-0\.01,1234\.56,true,"",nan,/,
+      )
+      await mirrorAndCompare('changes')
+      await dropSlot(`lakesync_cdc_${name}`)
+    },
+  )
+})
+
+describe('PostgreSQL types in a capture', () => {
+  it('reads money text of any lc_monetary as the number money::numeric gives', () => {
+    expect(moneyText('-$92,233,720,368,547,758.08', 2)).toBe('-92233720368547758.08')
+    expect(moneyText('$0.00', 2)).toBe('0.00')
+    expect(moneyText('$0.05', 2)).toBe('0.05')
+    expect(moneyText('1.234,56 €', 2)).toBe('1234.56')
+    expect(moneyText('-1.234,56 €', 2)).toBe('-1234.56')
+    expect(moneyText('($1,234.56)', 2)).toBe('-1234.56')
+    expect(moneyText('￥1,235', 0)).toBe('1235')
+    expect(moneyText('-￥0', 0)).toBe('0')
+    expect(moneyText('Fr. 12\u2019345.678', 3)).toBe('12345.678')
+  })
+
+  it('refuses a column whose type does not fit its declared type, naming the type to declare', async () => {
+    await db.query(`CREATE DOMAIN cdc.yesno AS boolean;
+      CREATE TABLE cdc.fit (id bigint PRIMARY KEY, flag cdc.yesno, cash money, n numeric(12,4), t timestamptz)`)
+    const open = async (types: Record<string, string>) => {
+      const spec = parseTableSpec({
+        name: 'fit',
+        columns: Object.entries(types).map(([name, type]) => ({ name, type })),
+        primaryKey: 'id',
+      })
+      const src = source('fit', { spec })
+      try {
+        return await src.open()
+      } finally {
+        await src.close()
+      }
+    }
+    const good = { id: 'int64', flag: 'boolean', cash: 'decimal(38,4)', n: 'decimal(14,4)', t: 'timestamptz' }
+    const opened = await open(good)
+    // The domain is read as its base type: its values are rewritten like booleans.
+    const rewrites = opened.columns.dmsText
+    expect(rewrites.map((f) => f !== null)).toEqual([false, true, true, false, false])
+    expect([rewrites[1]!('t'), rewrites[1]!('f'), rewrites[2]!('-$1,000.50')]).toEqual([
+      'true',
+      'false',
+      '-1000.50',
+    ])
+    for (const [column, type, hint] of [
+      ['id', 'int32', 'int64'],
+      ['flag', 'int32', 'boolean'],
+      ['cash', 'decimal(12,2)', 'decimal(38,4)'],
+      ['n', 'decimal(12,2)', 'decimal(12,4)'],
+      ['t', 'timestamp', 'timestamptz'],
+    ] as const)
+      await expect(open({ ...good, [column]: type }), column).rejects.toThrow(
+        new RegExp(
+          `column ${column} of cdc.fit is .*does not fit the spec's ${type.replace(/[()]/g, '\\$&')} \\(declare it as ${hint.replace(/[()]/g, '\\$&')}\\)`,
+        ),
+      )
+    expect(await slots()).not.toContain('s_fit')
+  })
+
+  it('stops when the stream meets a type whose text it would write wrong', async () => {
+    await db.query('CREATE TABLE cdc.retype (id int PRIMARY KEY, flag boolean, note text)')
+    const spec = parseTableSpec({
+      name: 'retype',
+      columns: [
+        { name: 'id', type: 'int32' },
+        { name: 'flag', type: 'string' },
+        { name: 'note', type: 'string' },
+      ],
+      primaryKey: 'id',
+    })
+    const out = tempDir()
+    const run = () => capture('retype', out, { source: source('retype', { spec }), spec })
+    await run()
+    // A boolean change, then the column becomes text: the restart opens with text, but the slot still holds a
+    // change of the boolean column, whose `t` must not be written as text `t` (the load wrote `true`).
+    await db.query("INSERT INTO cdc.retype VALUES (1, true, 'before')")
+    await db.query('ALTER TABLE cdc.retype ALTER COLUMN flag TYPE text USING flag::text')
+    await db.query("INSERT INTO cdc.retype VALUES (2, 'yes', 'after')")
+    await expect(run()).rejects.toThrow(/column flag of cdc.retype changed its type .*drop the slot/)
+    expect(changeFiles(out)).toEqual([])
+    await dropSlot('s_retype')
   })
 })

@@ -25,7 +25,13 @@ import { StateError } from '../errors.js'
 import { changeFileTime } from '../status.js'
 import type { Storage } from '../storage/storage.js'
 import type { DmsFormat, TableSpec } from '../types.js'
-import { countRows, type RowCounts, type SourceTable, transactionRows } from './changes.js'
+import {
+  countRows,
+  type RowCounts,
+  type SourceColumns,
+  type SourceTable,
+  transactionRows,
+} from './changes.js'
 import { type CaptureRow, changeFileName, DmsRowWriter, loadFileName, PG_EPOCH_MS } from './dms-writer.js'
 import { PgoutputDecoder, type Transaction } from './pgoutput.js'
 
@@ -38,11 +44,15 @@ export interface SlotMessage {
 /** The database side of a capture. */
 export interface ChangeSource {
   readonly description: string // for messages: the table and slot
-  /** Checks the table and prepares the publication; `resume` when the slot exists (no full load needed). */
-  open(): Promise<{ resume: boolean }>
   /**
-   * Creates the slot at the point of a snapshot, hands the snapshot's rows (spec order, text, NULL as null) to
-   * `onRows` chunk by chunk, and makes the slot durable only after the last `onRows` resolved.
+   * Checks the table and prepares the publication; `resume` when the slot exists (no full load needed). `columns`
+   * says how the stream's text of each column becomes DMS's text (none: as it comes).
+   */
+  open(): Promise<{ resume: boolean; columns?: SourceColumns }>
+  /**
+   * Creates the slot at the point of a snapshot, hands the snapshot's rows (spec order, each value the text DMS
+   * writes for it, NULL as null) to `onRows` chunk by chunk, and makes the slot durable only after the last `onRows`
+   * resolved.
    */
   fullLoad(onRows: (rows: (string | null)[][]) => Promise<void>): Promise<void>
   /** About `max` messages after the slot's confirmed position (whole transactions), without consuming them. */
@@ -130,11 +140,12 @@ export function batchTransactions(
   writer: DmsRowWriter,
   table: SourceTable,
   fileSize: number,
+  columns?: SourceColumns,
 ): ChangeBatch[] {
   const batches: ChangeBatch[] = []
   let current: ChangeBatch | null = null
   for (const txn of txns) {
-    const rows = transactionRows(txn, table, writer.spec)
+    const rows = transactionRows(txn, table, writer.spec, columns)
     if (!current) {
       const header = writer.header()
       current = { rows: [], text: header, bytes: encoder.encode(header).length, endLsn: 0n, firstCommitMs: 0 }
@@ -175,11 +186,12 @@ export function replayedPrefix(
   txns: readonly Transaction[],
   writer: DmsRowWriter,
   table: SourceTable,
+  columns?: SourceColumns,
 ): { endLsn: bigint | null; exhausted: boolean } {
   let text = writer.header()
   let bytes = encoder.encode(text).length
   for (const txn of txns) {
-    const rows = transactionRows(txn, table, writer.spec)
+    const rows = transactionRows(txn, table, writer.spec, columns)
     for (const r of rows) {
       const line = writer.row(r)
       text += line
@@ -219,7 +231,7 @@ export async function runCapture(opts: CaptureOptions): Promise<CaptureResult> {
   const changes = files.filter((f) => f.kind === 'change').sort(compareChangeFiles)
   let lastNameMs = changes.length > 0 ? (changeFileTime(changes.at(-1)!.name) ?? 0) : 0
 
-  const { resume } = await source.open()
+  const { resume, columns } = await source.open()
   if (!resume) {
     if (changes.length > 0)
       throw new StateError(
@@ -238,7 +250,7 @@ export async function runCapture(opts: CaptureOptions): Promise<CaptureResult> {
 
   const writer = new DmsRowWriter(spec, format, 'change')
   const newest = changes.at(-1)
-  if (newest) await recover(opts, newest, writer, maxChanges, result, emit)
+  if (newest) await recover(opts, newest, writer, maxChanges, result, emit, columns)
 
   const nextName = (): string => {
     lastNameMs = Math.max(now(), lastNameMs + 1)
@@ -248,7 +260,7 @@ export async function runCapture(opts: CaptureOptions): Promise<CaptureResult> {
   while (!signal?.aborted) {
     const messages = await source.peek(maxChanges)
     const txns = decodeMessages(messages)
-    for (const batch of batchTransactions(txns, writer, table, fileSize)) {
+    for (const batch of batchTransactions(txns, writer, table, fileSize, columns)) {
       if (batch.rows.length > 0) {
         const path = nextName()
         await out.write(path, encoder.encode(batch.text))
@@ -325,12 +337,13 @@ async function recover(
   maxChanges: number,
   result: CaptureResult,
   emit: (e: CaptureEvent) => void,
+  columns: SourceColumns | undefined,
 ): Promise<void> {
   const { source, out, table } = opts
   const file = await out.read(newest.path)
   for (let limit = maxChanges; ; limit *= 4) {
     const messages = await source.peek(limit)
-    const { endLsn, exhausted } = replayedPrefix(file, decodeMessages(messages), writer, table)
+    const { endLsn, exhausted } = replayedPrefix(file, decodeMessages(messages), writer, table, columns)
     if (endLsn !== null) {
       await source.advance(endLsn)
       result.replayed.push(newest.path)

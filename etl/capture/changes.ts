@@ -26,13 +26,40 @@ export interface SourceTable {
   name: string
 }
 
-/** Checks that the relation has the spec's columns, in order; returns the spec's column positions in the tuple. */
-export function columnMap(relation: Relation, spec: TableSpec): number[] {
+/**
+ * What the source said about the table's columns when the capture opened (ChangeSource.open), in spec order: each
+ * column's type, and how its text becomes the text DMS writes (etl/capture/pg-types.ts).
+ */
+export interface SourceColumns {
+  typeOids: readonly number[] // the column's type (OID), as a Relation message carries it
+  dmsText: readonly (((text: string) => string) | null)[] // the source's text of a value to DMS's text; null: as is
+  rewrittenTypes: ReadonlySet<number> // type OIDs whose text needs a rewrite (boolean, money, domains over them)
+}
+
+/**
+ * Checks that the relation has the spec's columns, in order; returns the spec's column positions in the tuple. Given
+ * `columns`, a column whose type in the stream is not the type the capture opened with stops the capture when either
+ * type's text needs a rewrite (boolean, money): the values would be written wrong (a restart after an ALTER TABLE
+ * meets the old type in the changes still in the slot). Other type changes pass, and the pipeline checks each value
+ * against the declared type.
+ */
+export function columnMap(relation: Relation, spec: TableSpec, columns?: SourceColumns): number[] {
   const names = relation.columns.map((c) => c.name)
   const expected = spec.columns.map((c) => c.name)
   if (names.join('\u0000') !== expected.join('\u0000'))
     throw new CaptureStreamError(
       `capture: ${relation.schema}.${relation.name} now has columns (${names.join(', ')}), but the table spec ${spec.name} has (${expected.join(', ')}): schema drift stops the capture before anything is written; update the table spec (--config) and reload`,
+    )
+  const changed = columns
+    ? relation.columns.findIndex(
+        (c, i) =>
+          c.typeOid !== columns.typeOids[i] &&
+          (columns.dmsText[i] !== null || columns.rewrittenTypes.has(c.typeOid)),
+      )
+    : -1
+  if (changed >= 0)
+    throw new CaptureStreamError(
+      `capture: column ${names[changed]} of ${relation.schema}.${relation.name} changed its type (OID ${columns!.typeOids[changed]} -> ${relation.columns[changed]!.typeOid}): schema drift stops the capture before anything is written; update the table spec (--config), drop the slot and take a new full load (then lakesync reload)`,
     )
   return expected.map((_, i) => i)
 }
@@ -44,7 +71,12 @@ export interface RowCounts {
 }
 
 /** The change rows of one transaction for `table` (other tables of the publication are skipped). */
-export function transactionRows(txn: Transaction, table: SourceTable, spec: TableSpec): CaptureRow[] {
+export function transactionRows(
+  txn: Transaction,
+  table: SourceTable,
+  spec: TableSpec,
+  columns?: SourceColumns,
+): CaptureRow[] {
   const keys = keyColumns(spec)
   const commitTime = formatCommitTime(txn.commitTime)
   const rows: CaptureRow[] = []
@@ -69,10 +101,18 @@ export function transactionRows(txn: Transaction, table: SourceTable, spec: Tabl
       continue
     }
     if (!ours(change.relation)) continue
-    const map = columnMap(change.relation, spec)
-    if (change.kind === 'insert') push('I', pick(change.new, map, 'insert'))
+    const map = columnMap(change.relation, spec, columns)
+    // Every tuple (new and old, so that old and new keys compare in the same form) as DMS writes its values.
+    const dms = (t: TupleValue[]): TupleValue[] =>
+      columns
+        ? t.map((v, i) => {
+            const rewrite = columns.dmsText[i]
+            return rewrite && typeof v === 'string' ? rewrite(v) : v
+          })
+        : t
+    if (change.kind === 'insert') push('I', pick(dms(change.new), map, 'insert'))
     else if (change.kind === 'delete') {
-      const old = change.old.map((v) => (v === UNCHANGED_TOAST ? null : v))
+      const old = dms(change.old).map((v) => (v === UNCHANGED_TOAST ? null : v))
       const values = pick(old, map, 'delete')
       if (keys.some((k) => values[k] === null || values[k] === undefined))
         throw new CaptureStreamError(
@@ -80,13 +120,12 @@ export function transactionRows(txn: Transaction, table: SourceTable, spec: Tabl
         )
       push('D', change.oldIsKey ? values.map((v, i) => (keys.includes(i) ? v : null)) : values)
     } else {
-      const full = change.old !== null && !change.oldIsKey ? change.old : null
-      const merged = full
-        ? change.new.map((v, i) => (v === UNCHANGED_TOAST ? (full[i] ?? null) : v))
-        : change.new
+      const old = change.old === null ? null : dms(change.old)
+      const full = old !== null && !change.oldIsKey ? old : null
+      const neu = dms(change.new)
+      const merged = full ? neu.map((v, i) => (v === UNCHANGED_TOAST ? (full[i] ?? null) : v)) : neu
       const values = pick(merged, map, 'update')
       // An update that changes the key: DMS writes it as a delete of the old key, then the new row.
-      const old = change.old
       const oldKey = old === null ? null : keys.map((k) => old[map[k]!])
       if (
         old !== null &&

@@ -13,13 +13,18 @@
  * - peek()/advance(): pg_logical_slot_peek_binary_changes and pg_replication_slot_advance over plain SQL, so the
  *   slot moves only when the engine says its file is written.
  *
- * The session runs with DateStyle ISO (dates as YYYY-MM-DD, which pgoutput's text output uses too) and UTC.
+ * Values: the load and the stream both read each value as its type's output function prints it (pgoutput's text
+ * tuples are that text, and so are the load's columns, selected without a cast), in a session that pins every setting
+ * that output depends on (SESSION_SETTINGS; the output functions run in the session that reads the slot). pg-types.ts
+ * rewrites the few types whose text DMS writes differently (boolean, money), so the same value gives the same text in
+ * the load and the stream.
  */
 import pg from 'pg'
 import { ConfigError, StateError } from '../errors.js'
 import type { TableSpec } from '../types.js'
 import type { ChangeSource, SlotMessage } from './capture.js'
-import type { SourceTable } from './changes.js'
+import type { SourceColumns, SourceTable } from './changes.js'
+import { dmsTextOf, fitsColumn, moneyText, suggestedType } from './pg-types.js'
 import { formatLsn, parseLsn } from './pgoutput.js'
 
 export interface PostgresSourceOptions {
@@ -88,16 +93,27 @@ export function checkSlotName(name: string): string {
 
 const ident = (s: string) => `"${s.replaceAll('"', '""')}"`
 
-const COMPATIBLE: Record<string, RegExp> = {
-  int32: /^(integer|smallint)$/,
-  date: /^date$/,
-  string: /./, // any type has a text form
-}
+/**
+ * What a value's text depends on, pinned for the capture's session: dates ISO (YYYY-MM-DD), timestamptz in UTC (with
+ * `+00`; another zone would print offsets such as `+00:09:21` before 1900), floats with the shortest digits that read
+ * back exactly (PostgreSQL 12+ for any extra_float_digits > 0; 0 would round), bytea as `\x` + hex, intervals in the
+ * default style. lc_monetary is left as the server has it: it decides what a money value means (its fraction
+ * digits), and open() checks that the capture reads its text right.
+ */
+const SESSION_SETTINGS =
+  "SET datestyle = 'ISO, YMD'; SET timezone = 'UTC'; SET extra_float_digits = 1; SET bytea_output = 'hex'; SET intervalstyle = 'postgres'"
+
+/** The OIDs of boolean and money, the built-in types whose text pg-types.ts rewrites. */
+const REWRITTEN_TYPES = [16, 790]
+
+/** Values as the server sends them in text format: no parsing into JS values. */
+const RAW_TEXT = { getTypeParser: () => (text: string) => text }
 
 export class PostgresSource implements ChangeSource {
   readonly description: string
   private db: pg.Client | undefined
   private readonly qualified: string
+  private columns: SourceColumns | undefined
 
   constructor(private readonly opts: PostgresSourceOptions) {
     checkSlotName(opts.slot)
@@ -120,10 +136,10 @@ export class PostgresSource implements ChangeSource {
     return client
   }
 
-  async open(): Promise<{ resume: boolean }> {
+  async open(): Promise<{ resume: boolean; columns: SourceColumns }> {
     const db = await this.connect(false)
     this.db = db
-    await db.query("SET datestyle = 'ISO, YMD'; SET timezone = 'UTC'")
+    await db.query(SESSION_SETTINGS)
     const { table, spec, slot, publication } = this.opts
     const wal = (await db.query<{ wal_level: string }>('SHOW wal_level')).rows[0]?.wal_level
     if (wal !== 'logical')
@@ -139,10 +155,15 @@ export class PostgresSource implements ChangeSource {
       )
     ).rows[0]
     if (!rel) throw new ConfigError('bad_config', `capture: no table ${table.schema}.${table.name}`)
+    // Each column's type, through any domains to the base type (whose output the values have).
     const cols = (
-      await db.query<{ attname: string; type: string }>(
-        `SELECT attname, format_type(atttypid, atttypmod) AS type FROM pg_attribute
-          WHERE attrelid = $1 AND attnum > 0 AND NOT attisdropped ORDER BY attnum`,
+      await db.query<{ attname: string; oid: number; type: string }>(
+        `SELECT a.attname, a.atttypid::int AS oid,
+                (WITH RECURSIVE d(oid, mod) AS (
+                   SELECT a.atttypid, a.atttypmod
+                   UNION ALL SELECT t.typbasetype, t.typtypmod FROM pg_type t JOIN d ON t.oid = d.oid WHERE t.typtype = 'd')
+                 SELECT format_type(d.oid, d.mod) FROM d JOIN pg_type t ON t.oid = d.oid WHERE t.typtype <> 'd') AS type
+           FROM pg_attribute a WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum`,
         [rel.oid],
       )
     ).rows
@@ -152,14 +173,21 @@ export class PostgresSource implements ChangeSource {
         'bad_config',
         `capture: ${table.schema}.${table.name} has columns (${names.join(', ')}), but the table spec ${spec.name} has (${spec.columns.map((c) => c.name).join(', ')}); pass a --config whose table spec matches`,
       )
+    const moneyDigits = cols.some((c) => c.type === 'money') ? await this.checkMoney(db) : 2
     spec.columns.forEach((c, i) => {
       const type = cols[i]!.type
-      if (!COMPATIBLE[c.type]!.test(type))
+      if (!fitsColumn(c, type, moneyDigits))
         throw new ConfigError(
           'bad_config',
-          `capture: column ${c.name} of ${table.schema}.${table.name} is ${type}, which does not fit the spec's ${c.type}`,
+          `capture: column ${c.name} of ${table.schema}.${table.name} is ${type}, which does not fit the spec's ${c.type === 'decimal' ? `decimal(${c.precision},${c.scale})` : c.type} (declare it as ${suggestedType(type)})`,
         )
     })
+    const dmsText = cols.map((c) => dmsTextOf(c.type, moneyDigits))
+    this.columns = {
+      typeOids: cols.map((c) => c.oid),
+      dmsText,
+      rewrittenTypes: new Set([...REWRITTEN_TYPES, ...cols.filter((_, i) => dmsText[i]).map((c) => c.oid)]),
+    }
     const pk = (
       await db.query<{ attname: string }>(
         `SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
@@ -199,18 +227,42 @@ export class PostgresSource implements ChangeSource {
         [slot],
       )
     ).rows[0]
-    if (!existing) return { resume: false }
+    const columns = this.columns
+    if (!existing) return { resume: false, columns }
     if (existing.plugin !== 'pgoutput' || existing.database !== existing.current)
       throw new ConfigError(
         'bad_config',
         `capture: slot ${slot} exists but is a ${existing.plugin} slot of database ${existing.database}; choose another --slot`,
       )
-    return { resume: true }
+    return { resume: true, columns }
+  }
+
+  /**
+   * The fraction digits of money under the session's lc_monetary (what money::numeric uses), after checking that
+   * pg-types.ts reads this locale's money text to the same number as PostgreSQL's money::numeric.
+   */
+  private async checkMoney(db: pg.Client): Promise<number> {
+    const samples = (
+      await db.query<{ text: string; plain: string; digits: number }>(
+        `SELECT m::text AS text, m::numeric::text AS plain, scale(m::numeric) AS digits
+           FROM (VALUES ('-1234567.89'::numeric::money), ('1234567.89'::numeric::money), ('0.01'::numeric::money)) v(m)`,
+      )
+    ).rows
+    const digits = samples[0]!.digits
+    for (const s of samples)
+      if (moneyText(s.text, digits) !== s.plain)
+        throw new ConfigError(
+          'bad_config',
+          `capture: cannot read money values under this session's lc_monetary: ${JSON.stringify(s.text)} is ${s.plain}; set lc_monetary for the capture's user (ALTER ROLE ... SET lc_monetary = ...) to a locale whose money text is digits, separators and a sign`,
+        )
+    return digits
   }
 
   async fullLoad(onRows: (rows: (string | null)[][]) => Promise<void>): Promise<void> {
     const db = this.client()
     const { slot, spec } = this.opts
+    const columns = this.columns
+    if (!columns) throw new Error('capture: the source is not open')
     const temporary = `${slot.slice(0, 58)}_load`
     const repl = await this.connect(true)
     try {
@@ -222,17 +274,26 @@ export class PostgresSource implements ChangeSource {
       await db.query('BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY')
       try {
         await db.query(`SET TRANSACTION SNAPSHOT '${snapshot.replaceAll("'", "''")}'`)
-        const columns = spec.columns.map((c) => `${ident(c.name)}::text`).join(', ')
+        // No cast: `::text` is not always the output function (boolean gives true/false, char(n) drops its padding,
+        // inet adds /32), and the load must write what the stream writes.
+        const list = spec.columns.map((c) => `src.${ident(c.name)}`).join(', ')
         await db.query(
-          `DECLARE lakesync_load NO SCROLL CURSOR FOR SELECT ${columns} FROM ${this.qualified} AS src ORDER BY ${spec.primaryKey.map((k) => `src.${ident(k)}`).join(', ')}`,
+          `DECLARE lakesync_load NO SCROLL CURSOR FOR SELECT ${list} FROM ${this.qualified} AS src ORDER BY ${spec.primaryKey.map((k) => `src.${ident(k)}`).join(', ')}`,
         )
         const chunk = this.opts.loadChunkRows ?? 5000
         for (;;) {
           const got = await db.query<(string | null)[]>({
             text: `FETCH FORWARD ${chunk} FROM lakesync_load`,
             rowMode: 'array',
+            types: RAW_TEXT,
           })
-          if (got.rows.length > 0) await onRows(got.rows)
+          const rows = got.rows.map((r) =>
+            r.map((v, i) => {
+              const rewrite = columns.dmsText[i]
+              return rewrite && v !== null ? rewrite(v) : v
+            }),
+          )
+          if (rows.length > 0) await onRows(rows)
           if (got.rows.length < chunk) break
         }
         await db.query('COMMIT')

@@ -1,18 +1,18 @@
 /**
  * `lakesync <command>`: the CLI. One option spec per command drives both parsing (node:util parseArgs) and --help.
- * Exit codes: 0 success, 1 a run or input error (the message names file, line and column), 2 bad usage.
+ * Exit codes: cli/exit-codes.ts (0 done, 1 input, 2 usage, 3 busy, 4 unavailable, 5 some tables failed, 70 a bug).
  */
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { packageRoot } from '../etl/config/run-config.js'
-import { LakesyncError } from '../etl/errors.js'
 import { captureCommand } from './commands/capture.js'
 import { reportCommand } from './commands/report.js'
 import { runCommand } from './commands/run.js'
 import { statusCommand, vacuumCommand } from './commands/status.js'
 import { exportCommand, showCommand } from './commands/tables.js'
 import type { Flags, Io } from './common.js'
+import { describeFailure, exitCodeOf } from './exit-codes.js'
 
 interface OptionSpec {
   name: string
@@ -37,7 +37,7 @@ const CONFIG: OptionSpec = {
 const SOURCE: OptionSpec = {
   name: 'source',
   value: 'DIR|s3://B/P',
-  help: "folder or S3 prefix holding one table's DMS files",
+  help: 'folder or S3 prefix holding one table\'s DMS files (with a "tables" config: the DMS root of <schema>/<table>/ folders)',
 }
 const TARGET: OptionSpec = {
   name: 'target',
@@ -74,33 +74,50 @@ const TABLE: OptionSpec = {
 }
 
 const RUN_USAGE =
-  '--source DIR|s3://... --target DIR|s3://... [--cities FILE] [--as-of YYYY-MM-DD] [--glue-database NAME] [--engine lakesync|spark]'
+  '--source DIR|s3://... --target DIR|s3://... [--config FILE] [--tables A,B] [--cities FILE] [--as-of YYYY-MM-DD] [--glue-database NAME] [--engine lakesync|spark]'
+const TABLES: OptionSpec = {
+  name: 'tables',
+  value: 'A,B',
+  help: 'with a "tables" config: run only these tables (published names)',
+  default: 'every table',
+}
 
 const COMMANDS: Record<string, CommandSpec> = {
   run: {
     summary: 'apply the pending DMS files in SOURCE and publish a new version to TARGET',
     usage: `lakesync run ${RUN_USAGE}`,
-    options: [SOURCE, TARGET, CITIES, AS_OF, GLUE, CONFIG, ENGINE],
+    options: [SOURCE, TARGET, CITIES, AS_OF, GLUE, CONFIG, TABLES, ENGINE],
     run: (flags, io) => runCommand(flags, io, false),
   },
   reload: {
     summary: 'rebuild the table from every file now in SOURCE, in DMS order, as a new version',
     usage: `lakesync reload ${RUN_USAGE}`,
-    options: [SOURCE, TARGET, CITIES, AS_OF, GLUE, CONFIG, ENGINE],
+    options: [SOURCE, TARGET, CITIES, AS_OF, GLUE, CONFIG, TABLES, ENGINE],
     run: (flags, io) => runCommand(flags, io, true),
   },
   status: {
     summary:
       'show versions, the last applied file and its lag, pending files and the error the next run would hit',
     usage: 'lakesync status --source DIR|s3://... --target DIR|s3://... [--limit N]',
-    options: [SOURCE, TARGET, { name: 'limit', value: 'N', help: 'versions to list', default: '10' }, CONFIG],
+    options: [
+      SOURCE,
+      TARGET,
+      { name: 'limit', value: 'N', help: 'versions to list', default: '10' },
+      CONFIG,
+      { ...TABLE, help: 'only this table of the config', default: 'every table' },
+    ],
     run: statusCommand,
   },
   vacuum: {
     summary:
       'delete the files of versions older than the newest N (never the current one) and of failed versions',
     usage: 'lakesync vacuum --target DIR|s3://... [--keep N]',
-    options: [TARGET, { name: 'keep', value: 'N', help: 'committed versions to keep', default: '3' }, CONFIG],
+    options: [
+      TARGET,
+      { name: 'keep', value: 'N', help: 'committed versions to keep', default: '3' },
+      CONFIG,
+      { ...TABLE, help: 'only this table of the config', default: 'every table' },
+    ],
     run: vacuumCommand,
   },
   export: {
@@ -130,6 +147,7 @@ const COMMANDS: Record<string, CommandSpec> = {
       { ...SOURCE, help: `${SOURCE.help}: adds the pending files and the error the next run would hit` },
       { name: 'out', value: 'FILE', help: 'HTML file to write' },
       CONFIG,
+      { ...TABLE, help: 'the table of a many-tables config to report on', default: 'the only table' },
     ],
     run: reportCommand,
   },
@@ -217,10 +235,8 @@ export async function main(argv: string[], io: Omit<Io, 'version'>): Promise<num
   try {
     return await command.run(flags, { ...io, version: version() })
   } catch (e) {
-    if (e instanceof LakesyncError) {
-      io.err.write(`lakesync ${name}: ${e.message}\n`)
-      return e.code === 'bad_usage' ? 2 : 1
-    }
-    throw e
+    const code = exitCodeOf(e)
+    io.err.write(`lakesync ${name}: ${describeFailure(e, code)}\n`)
+    return code
   }
 }

@@ -69,6 +69,7 @@ export interface RunResult {
   records: CommitRecord[] // this run's commits, oldest first
   record: CommitRecord | null // the last of them
   message: string // one line for humans
+  busy?: { runId: string; claimedAt: string; expiresAt: string } // another run holds the table's next version
 }
 
 const ENGINE = 'lakesync'
@@ -105,12 +106,13 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
   const runId = randomUUID()
   const records: CommitRecord[] = []
   let reload = opts.reload ?? false
-  const result = (message: string, version: number): RunResult => ({
+  const result = (message: string, version: number, busy?: RunResult['busy']): RunResult => ({
     committed: records.length > 0,
     version,
     records,
     record: records.at(-1) ?? null,
     message,
+    ...(busy ? { busy } : {}),
   })
 
   for (let attempt = 0; ; attempt++) {
@@ -125,11 +127,13 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
       const expires = Date.parse(head.record.expiresAt)
       if (now().getTime() < expires) {
         const by = `version ${head.record.version} is being written by run ${head.record.runId} (claimed ${head.record.claimedAt})`
+        const { runId: holder, claimedAt, expiresAt } = head.record
         return result(
           records.length > 0
             ? `committed version ${records.at(-1)!.version}; ${by}, which will apply what arrived since`
             : `${by}: it applies every file it finds, so nothing is left for this run`,
           log.current?.version ?? 0,
+          { runId: holder, claimedAt, expiresAt },
         )
       }
       await abandonClaim(target, head, `claim expired at ${head.record.expiresAt}`, now())

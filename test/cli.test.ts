@@ -192,7 +192,7 @@ describe('usage', () => {
     const cfg = join(tempDir(), 'c.json')
     writeFileSync(cfg, JSON.stringify({ format: { csvDelimeter: ';' } }))
     const r = await cli('run', '--source', SEED, '--target', tempDir(), '--config', cfg)
-    expect(r.code).toBe(1)
+    expect(r.code).toBe(2) // a bad configuration is bad usage: nothing was read
     expect(r.err).toContain('unknown format setting "csvDelimeter"')
   })
 })

@@ -76,7 +76,7 @@ describe('lakesync (child process) on S3 + Glue', () => {
     expect(r.err).toBe('')
     expect(r.code).toBe(0)
     expect(r.out).toContain(`table users in ${lake}`)
-    expect(r.out).toMatch(/^current version 1 \(as_of 2021-10-17, committed .*, 110 users\)$/m)
+    expect(r.out).toMatch(/^current version 1 \(as_of 2021-10-17, committed .*, 110 rows\)$/m)
     expect(r.out).toContain('last applied file: 20211018-225959941.csv')
     expect(r.out).toContain('pending files: 0')
     expect(r.out).toContain('last error: none')

@@ -1,9 +1,10 @@
 /** `lakesync report`: one self-contained HTML page with the pipeline's health, recent commits and the features. */
 import { mkdir, writeFile } from 'node:fs/promises'
 import { dirname, resolve } from 'node:path'
-import { loadRunConfig } from '../../etl/config/run-config.js'
+import { loadRunConfig, pickTable } from '../../etl/config/run-config.js'
 import { readReportData } from '../../etl/report/data.js'
 import { reportHtml } from '../../etl/report/html.js'
+import { PrefixedStorage } from '../../etl/storage/prefixed.js'
 import { type Flags, type Io, openStorage, required } from '../common.js'
 
 export async function reportCommand(flags: Flags, io: Io): Promise<number> {
@@ -12,14 +13,16 @@ export async function reportCommand(flags: Flags, io: Io): Promise<number> {
   const sourceFlag = flags.source as string | undefined
   const source = sourceFlag ? openStorage(sourceFlag, '--source') : undefined
   const config = await loadRunConfig(flags.config as string | undefined)
-  const data = await readReportData(target, config.table, {
-    ...(source ? { source: { storage: source, format: config.format } } : {}),
+  const { table } = pickTable(config, flags.table as string | undefined)
+  const tableSource = source && table.folder !== null ? new PrefixedStorage(source, table.folder) : source
+  const data = await readReportData(target, table.spec, {
+    ...(tableSource ? { source: { storage: tableSource, format: config.format } } : {}),
   })
   await mkdir(dirname(resolve(out)), { recursive: true })
   await writeFile(out, reportHtml(data))
   const h = data.health
   io.out.write(
-    `wrote ${out}: ${h.level}; version ${h.currentVersion ?? 'none'}${h.asOf ? ` as_of ${h.asOf}` : ''}, ${data.features?.rows ?? 0} users\n`,
+    `wrote ${out}: ${h.level}; version ${h.currentVersion ?? 'none'}${h.asOf ? ` as_of ${h.asOf}` : ''}, ${data.features ? `${data.features.rows} users` : `table ${table.spec.name}`}\n`,
   )
   return 0
 }

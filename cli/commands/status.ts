@@ -1,8 +1,11 @@
 /** `lakesync status` and `lakesync vacuum`: the table's log, lag and pending files; removing old versions. */
 
-import { loadRunConfig } from '../../etl/config/run-config.js'
+import { loadRunConfig, pickTable, type RunConfig } from '../../etl/config/run-config.js'
 import { ConfigError } from '../../etl/errors.js'
 import { tableStatus } from '../../etl/status.js'
+import { PrefixedStorage } from '../../etl/storage/prefixed.js'
+import type { Storage } from '../../etl/storage/storage.js'
+import type { TableSpec } from '../../etl/types.js'
 import { vacuum } from '../../etl/vacuum.js'
 import { type Flags, type Io, openStorage, required } from '../common.js'
 
@@ -14,16 +17,36 @@ function duration(ms: number): string {
   return `${Math.round(s / 86_400)} days`
 }
 
+/** Every configured table's status (one block each), or the `--table` one; exit 1 when any would fail. */
 export async function statusCommand(flags: Flags, io: Io): Promise<number> {
   const source = openStorage(required(flags, 'source'), '--source')
   const target = openStorage(required(flags, 'target'), '--target')
   const config = await loadRunConfig(flags.config as string | undefined)
-  const s = await tableStatus(source, target, config.table, config.format)
+  const tables = typeof flags.table === 'string' ? [pickTable(config, flags.table).table] : config.tables
+  let failing = 0
+  for (const [i, t] of tables.entries()) {
+    if (i > 0) io.out.write('\n')
+    const tableSource = t.folder === null ? source : new PrefixedStorage(source, t.folder)
+    failing += (await printStatus(tableSource, target, t.spec, config, flags, io)) ? 1 : 0
+  }
+  return failing > 0 ? 1 : 0
+}
+
+/** One table's block; true when its next run would stop on an error. */
+async function printStatus(
+  source: Storage,
+  target: Storage,
+  spec: TableSpec,
+  config: RunConfig,
+  flags: Flags,
+  io: Io,
+): Promise<boolean> {
+  const s = await tableStatus(source, target, spec, config.format)
   const w = (line: string) => io.out.write(`${line}\n`)
-  w(`table ${s.table} in ${target.root}`)
+  w(`table ${s.table} in ${target.root} (source ${source.root})`)
   if (s.current)
     w(
-      `current version ${s.current.version} (as_of ${s.current.asOf}, committed ${s.current.committedAt}, ${s.current.rows.users} users)`,
+      `current version ${s.current.version} (as_of ${s.current.asOf}, committed ${s.current.committedAt}, ${s.current.rows.users} rows)`,
     )
   else w('current version: none')
   w(`last applied file: ${s.lastApplied ?? 'none'}${s.lagMs === null ? '' : ` (lag ${duration(s.lagMs)})`}`)
@@ -38,7 +61,7 @@ export async function statusCommand(flags: Flags, io: Io): Promise<number> {
         `  ${String(v.version).padStart(6)}  ${v.state.padEnd(9)}  ${v.asOf ?? '          '}  ${v.at}  ${v.files} file(s)  ${v.detail}`,
       )
   }
-  return s.error ? 1 : 0
+  return s.error !== null && s.error !== undefined
 }
 
 export async function vacuumCommand(flags: Flags, io: Io): Promise<number> {
@@ -46,10 +69,13 @@ export async function vacuumCommand(flags: Flags, io: Io): Promise<number> {
   const keep = Number((flags.keep as string | undefined) ?? '3')
   if (!Number.isInteger(keep) || keep < 1)
     throw new ConfigError('bad_usage', `--keep must be a whole number >= 1, got ${flags.keep}`)
-  const { table: spec } = await loadRunConfig(flags.config as string | undefined)
-  const r = await vacuum(target, spec.name, keep)
-  io.out.write(
-    `deleted ${r.deleted.length} file(s) and ${r.deletedSnapshots.length} snapshot(s); kept versions ${r.keptVersions.join(', ') || 'none'}\n`,
-  )
+  const config = await loadRunConfig(flags.config as string | undefined)
+  const tables = typeof flags.table === 'string' ? [pickTable(config, flags.table).table] : config.tables
+  for (const t of tables) {
+    const r = await vacuum(target, t.spec.name, keep)
+    io.out.write(
+      `${tables.length > 1 ? `${t.spec.name}: ` : ''}deleted ${r.deleted.length} file(s) and ${r.deletedSnapshots.length} snapshot(s); kept versions ${r.keptVersions.join(', ') || 'none'}\n`,
+    )
+  }
   return 0
 }

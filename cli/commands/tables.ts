@@ -7,7 +7,7 @@ import { featuresSpecFor } from '../../etl/city-features.js'
 import { featuresTableName } from '../../etl/commit/layout.js'
 import { readVersionTable } from '../../etl/commit/load-version.js'
 import { readCommitLog } from '../../etl/commit/log.js'
-import { loadRunConfig } from '../../etl/config/run-config.js'
+import { loadRunConfig, pickTable } from '../../etl/config/run-config.js'
 import { ConfigError, StateError } from '../../etl/errors.js'
 import { writeParquet } from '../../etl/parquet/writer.js'
 import { csvChunk, showTable } from '../../etl/report/csv-export.js'
@@ -17,20 +17,11 @@ import { type Flags, type Io, openStorage, required } from '../common.js'
 /** The current version's table (users or features). */
 async function currentTable(flags: Flags): Promise<Table> {
   const target = openStorage(required(flags, 'target'), '--target')
-  const { table: spec } = await loadRunConfig(flags.config as string | undefined)
-  const asked = (flags.table as string | undefined) ?? spec.name
+  const config = await loadRunConfig(flags.config as string | undefined)
   // The table's own name (or `users`, the reference's), else its features: `<name>_features` or `features`.
-  const which =
-    asked === spec.name || asked === 'users'
-      ? 'users'
-      : asked === featuresTableName(spec.name) || asked === 'features'
-        ? 'features'
-        : null
-  if (which === null)
-    throw new ConfigError(
-      'bad_usage',
-      `--table must be ${spec.name}${spec.features ? ` or ${featuresTableName(spec.name)}` : ''}, got ${JSON.stringify(asked)}`,
-    )
+  const picked = pickTable(config, flags.table as string | undefined)
+  const spec = picked.table.spec
+  const which = picked.features ? 'features' : 'users'
   if (which === 'features' && !spec.features)
     throw new ConfigError(
       'bad_usage',
@@ -72,7 +63,7 @@ export async function showCommand(flags: Flags, io: Io): Promise<number> {
   const limit = Number((flags.limit as string | undefined) ?? '20')
   if (!Number.isInteger(limit) || limit < 0)
     throw new ConfigError('bad_usage', `--limit must be a whole number, got ${flags.limit}`)
-  const table = await currentTable({ table: 'users', ...flags })
+  const table = await currentTable(flags)
   io.out.write(showTable(table, limit))
   return 0
 }

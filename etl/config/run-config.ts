@@ -15,9 +15,17 @@ import { parseTableSpec, USERS_SPEC } from '../table/spec.js'
 import type { DmsFormat, TableSpec } from '../types.js'
 import { parseCityAliases, parseCityMap } from './city-map.js'
 
+/** A configured table and where its DMS files are under a source root. */
+export interface SourceTable {
+  spec: TableSpec // its shape; spec.name is the published name (`publishAs`, else the table's name)
+  schema: string | null // the source schema (the `tables` form)
+  folder: string | null // `<schema>/<table>` under a source root; null: the source is the table's own folder
+}
+
 export interface RunConfig {
   format: DmsFormat // DMS CSV settings
-  table: TableSpec // the replicated table
+  table: TableSpec // the replicated table (the first of `tables` in the many-tables form)
+  tables: SourceTable[] // every configured table: one with folder null in the single-table form
   cityToState: Map<string, string> // state lookup
   cityAliases: Map<string, string> // city spellings folded before the features
   citiesFile: string // where the map came from
@@ -42,7 +50,78 @@ export function packageRoot(): string {
   return dir
 }
 
-const CONFIG_KEYS = ['format', 'table', 'cityAliases', 'cities']
+const CONFIG_KEYS = ['format', 'table', 'tables', 'cityAliases', 'cities']
+const SOURCE_NAME = /^[A-Za-z_][A-Za-z0-9_$-]*$/
+
+/**
+ * The `tables` form: each entry a table spec plus its `schema` (default `public`) and optional `publishAs`. Two
+ * tables publishing one name (the same table in two schemas) is an error naming both.
+ */
+function parseTables(value: unknown): SourceTable[] {
+  if (!Array.isArray(value) || value.length === 0)
+    throw new ConfigError('bad_config', 'config: tables must be a non-empty array of table specs')
+  const out = value.map((raw: unknown, i: number): SourceTable => {
+    const where = `tables[${i}]`
+    if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
+      throw new ConfigError('bad_config', `config: ${where} must be an object`)
+    const { schema = 'public', publishAs, ...rest } = raw as Record<string, unknown>
+    if (typeof schema !== 'string' || !SOURCE_NAME.test(schema))
+      throw new ConfigError(
+        'bad_config',
+        `config: ${where}.schema must be a schema name, got ${JSON.stringify(schema)}`,
+      )
+    const spec = parseTableSpec(rest, where)
+    if (
+      publishAs !== undefined &&
+      (typeof publishAs !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(publishAs))
+    )
+      throw new ConfigError(
+        'bad_config',
+        `config: ${where}.publishAs must be an identifier, got ${JSON.stringify(publishAs)}`,
+      )
+    const folder = `${schema}/${spec.name}`
+    return { spec: publishAs ? { ...spec, name: publishAs } : spec, schema, folder }
+  })
+  const byName = new Map<string, SourceTable>()
+  for (const t of out) {
+    const other = byName.get(t.spec.name)
+    if (other)
+      throw new ConfigError(
+        'bad_config',
+        `config: ${other.folder!.replace('/', '.')} and ${t.folder!.replace('/', '.')} both publish as ${t.spec.name}; give one "publishAs": "<another name>"`,
+      )
+    byName.set(t.spec.name, t)
+  }
+  return out
+}
+
+/**
+ * The table a command is about: `--table NAME` among the configured ones (its features table `NAME_features`
+ * resolves to it too), or the only one. `users` and `features` name the reference table and its features.
+ */
+export function pickTable(
+  config: RunConfig,
+  name: string | undefined,
+): { table: SourceTable; features: boolean } {
+  const { tables } = config
+  if (name === undefined) {
+    if (tables.length === 1) return { table: tables[0]!, features: false }
+    throw new ConfigError(
+      'bad_usage',
+      `the config has ${tables.length} tables: say which with --table (${tables.map((t) => t.spec.name).join(', ')})`,
+    )
+  }
+  const exact = tables.find((t) => t.spec.name === name)
+  if (exact) return { table: exact, features: false }
+  const feat = tables.find((t) => `${t.spec.name}_features` === name)
+  if (feat) return { table: feat, features: true }
+  if (tables.length === 1 && (name === 'users' || name === 'features'))
+    return { table: tables[0]!, features: name === 'features' }
+  throw new ConfigError(
+    'bad_usage',
+    `--table ${JSON.stringify(name)} is not a configured table (tables: ${tables.map((t) => t.spec.name).join(', ')})`,
+  )
+}
 
 async function readJson(file: string): Promise<unknown> {
   let text: string
@@ -79,7 +158,22 @@ export async function resolveRunConfig(
       )
   const root = dataDir()
   const format = parseDmsFormat(obj.format)
-  const table = obj.table === undefined ? USERS_SPEC : parseTableSpec(obj.table)
+  if (obj.table !== undefined && obj.tables !== undefined)
+    throw new ConfigError(
+      'bad_config',
+      `config: ${where} has both "table" and "tables" (one table's folder, or a source root of many: pick one)`,
+    )
+  const tables =
+    obj.tables !== undefined
+      ? parseTables(obj.tables)
+      : [
+          {
+            spec: obj.table === undefined ? USERS_SPEC : parseTableSpec(obj.table),
+            schema: null,
+            folder: null,
+          },
+        ]
+  const table = tables[0]!.spec
   const cityAliases =
     obj.cityAliases === undefined
       ? parseCityAliases(await readJson(join(root, 'city_aliases.json')), 'data/city_aliases.json')
@@ -93,7 +187,7 @@ export async function resolveRunConfig(
   } catch (e) {
     throw new ConfigError('bad_config', `cities: cannot read ${citiesFile}: ${(e as Error).message}`)
   }
-  return { format, table, cityAliases, cityToState: parseCityMap(bytes, citiesFile), citiesFile }
+  return { format, table, tables, cityAliases, cityToState: parseCityMap(bytes, citiesFile), citiesFile }
 }
 
 /** Reads `--config FILE` (if any) and resolves it. */

@@ -1,0 +1,255 @@
+/**
+ * A whole DMS task: a source root of `<schema>/<table>/` folders and a `tables` config. One run mirrors every
+ * table; a table that fails is named and the others commit (exit 5); `--tables` narrows a run; and every exit code
+ * of the contract comes from the command that returns it.
+ */
+import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { commitPath } from '../etl/commit/layout.js'
+import { cli } from './helpers/cli.js'
+import { SEED, SEED_FILES, tempDir } from './helpers/fixtures.js'
+
+const USERS = {
+  schema: 'public',
+  name: 'users',
+  columns: [
+    { name: 'user_id', type: 'int32' },
+    { name: 'name', type: 'string' },
+    { name: 'city', type: 'string' },
+    { name: 'last_login', type: 'date' },
+  ],
+  primaryKey: 'user_id',
+  features: { id: 'user_id', name: 'name', city: 'city', lastLogin: 'last_login' },
+}
+const ORDERS = {
+  schema: 'sales',
+  name: 'orders',
+  columns: [
+    { name: 'order_id', type: 'int64' },
+    { name: 'line_no', type: 'int16' },
+    { name: 'amount', type: 'decimal(12,2)' },
+    { name: 'placed', type: 'timestamptz' },
+  ],
+  primaryKey: ['order_id', 'line_no'],
+}
+const PREFS = {
+  schema: 'public',
+  name: 'prefs',
+  columns: [
+    { name: 'id', type: 'int64' },
+    { name: 'settings', type: 'json' },
+    { name: 'active', type: 'boolean' },
+  ],
+  primaryKey: 'id',
+}
+
+function config(tables: unknown[], extra: Record<string, unknown> = {}): string {
+  const file = join(tempDir(), 'lakesync.json')
+  writeFileSync(file, JSON.stringify({ tables, ...extra }))
+  return file
+}
+
+/** A DMS root: the seed users (without its later change files), orders and prefs. */
+function root(): string {
+  const dir = tempDir('lakesync-root-')
+  mkdirSync(join(dir, 'public', 'users'), { recursive: true })
+  for (const f of SEED_FILES.slice(0, 2)) cpSync(join(SEED, f), join(dir, 'public', 'users', f))
+  put(dir, 'sales/orders/LOAD00000001.csv', ['1,1,10.00,2021-10-17 10:00:00+00', '1,2,5.50,'])
+  put(dir, 'public/prefs/LOAD00000001.csv', ['1,"{""theme"": ""dark""}",true', '2,[],false'])
+  return dir
+}
+
+function put(dir: string, path: string, lines: string[]): void {
+  mkdirSync(join(dir, path, '..'), { recursive: true })
+  writeFileSync(join(dir, path), `${lines.join('\n')}\n`)
+}
+
+const run = (src: string, lake: string, cfg: string, ...more: string[]) =>
+  cli('run', '--source', src, '--target', lake, '--config', cfg, '--as-of', '2021-10-17', ...more)
+
+const committed = (lake: string, table: string, version: number) =>
+  existsSync(join(lake, commitPath(table, version)))
+
+describe('a source root of many tables', () => {
+  it('mirrors every table in one run; a change to one table commits only that table', async () => {
+    const src = root()
+    const lake = tempDir()
+    const cfg = config([USERS, ORDERS, PREFS])
+    const first = await run(src, lake, cfg)
+    expect(first.err).toBe('')
+    expect(first.code).toBe(0)
+    for (const t of ['users', 'orders', 'prefs']) expect(committed(lake, t, 1)).toBe(true)
+    expect(existsSync(join(lake, 'users_features'))).toBe(true)
+    expect(existsSync(join(lake, 'orders_features'))).toBe(false)
+    const out = join(tempDir(), 'orders.csv')
+    expect(
+      (await cli('export', '--target', lake, '--config', cfg, '--table', 'orders', '--out', out)).code,
+    ).toBe(0)
+    expect(readFileSync(out, 'utf8')).toBe(
+      'order_id,line_no,amount,placed\n1,1,10.00,2021-10-17 10:00:00.000000Z\n1,2,5.50,\n',
+    )
+
+    put(src, 'sales/orders/20211017-200000000.csv', ['D,1,2,,', 'I,2,1,-1.00,2021-10-18 00:00:00+00'])
+    const second = await run(src, lake, cfg)
+    expect(second.code).toBe(0)
+    expect(committed(lake, 'orders', 2)).toBe(true)
+    expect(committed(lake, 'users', 2)).toBe(false)
+    expect(committed(lake, 'prefs', 2)).toBe(false)
+    expect(second.out).toContain('users: up to date')
+  })
+
+  it('names a failing table, commits the others, exits 5; once the file is fixed the table catches up', async () => {
+    const src = root()
+    const lake = tempDir()
+    const cfg = config([USERS, ORDERS, PREFS])
+    put(src, 'public/prefs/20211017-200000000.csv', ['U,2,{},maybe'])
+    const r = await run(src, lake, cfg)
+    expect(r.code).toBe(5)
+    expect(r.err).toContain('lakesync run: table prefs: dms csv: bad boolean "maybe" for active')
+    expect(committed(lake, 'users', 1)).toBe(true)
+    expect(committed(lake, 'orders', 1)).toBe(true)
+    expect(committed(lake, 'prefs', 1)).toBe(false)
+
+    put(src, 'public/prefs/20211017-200000000.csv', ['U,2,{},true'])
+    const fixed = await run(src, lake, cfg)
+    expect(fixed.code).toBe(0)
+    expect(committed(lake, 'prefs', 1)).toBe(true)
+    const show = await cli('show', '--target', lake, '--config', cfg, '--table', 'prefs')
+    expect(show.out).toContain('|2 |{}               |true  |')
+  })
+
+  it("exits with the failures' own code when every table failed alike", async () => {
+    const src = root()
+    put(src, 'public/users/20211018-000000000.csv', ['X,1,a,b,2021-10-17'])
+    put(src, 'public/prefs/20211017-200000000.csv', ['U,2,{},maybe'])
+    put(src, 'sales/orders/20211017-200000000.csv', ['U,1,1,1.001,'])
+    const r = await run(src, tempDir(), config([USERS, ORDERS, PREFS]))
+    expect(r.code).toBe(1)
+    for (const t of ['users', 'orders', 'prefs']) expect(r.err).toContain(`table ${t}: `)
+  })
+
+  it('runs only the tables --tables names', async () => {
+    const src = root()
+    const lake = tempDir()
+    const r = await run(src, lake, config([USERS, ORDERS, PREFS]), '--tables', 'orders,prefs')
+    expect(r.code).toBe(0)
+    expect(committed(lake, 'users', 1)).toBe(false)
+    expect(committed(lake, 'orders', 1)).toBe(true)
+    const bad = await run(src, lake, config([USERS]), '--tables', 'nope')
+    expect(bad.code).toBe(2)
+    expect(bad.err).toContain('nope not configured')
+  })
+
+  it('refuses one name in two schemas unless publishAs tells them apart', async () => {
+    const src = root()
+    cpSync(join(src, 'public', 'prefs'), join(src, 'crm', 'prefs'), { recursive: true })
+    const clash = await run(src, tempDir(), config([PREFS, { ...PREFS, schema: 'crm' }]))
+    expect(clash.code).toBe(2)
+    expect(clash.err).toContain('public.prefs and crm.prefs both publish as prefs')
+    const lake = tempDir()
+    const ok = await run(src, lake, config([PREFS, { ...PREFS, schema: 'crm', publishAs: 'crm_prefs' }]))
+    expect(ok.code).toBe(0)
+    expect(committed(lake, 'prefs', 1)).toBe(true)
+    expect(committed(lake, 'crm_prefs', 1)).toBe(true)
+  })
+
+  it('refuses "table" and "tables" together', async () => {
+    const cfg = join(tempDir(), 'both.json')
+    writeFileSync(cfg, JSON.stringify({ table: ORDERS, tables: [ORDERS] }))
+    const r = await run(root(), tempDir(), cfg)
+    expect(r.code).toBe(2)
+    expect(r.err).toContain('has both "table" and "tables"')
+  })
+
+  it('status shows every table', async () => {
+    const src = root()
+    const lake = tempDir()
+    const cfg = config([USERS, ORDERS, PREFS])
+    await run(src, lake, cfg, '--tables', 'users')
+    const s = await cli('status', '--source', src, '--target', lake, '--config', cfg)
+    expect(s.code).toBe(0)
+    expect(s.out).toContain('table users in')
+    expect(s.out).toContain('table orders in')
+    expect(s.out).toContain('table prefs in')
+    expect(s.out.match(/pending files: 1: LOAD00000001.csv/g)?.length).toBe(2)
+  })
+})
+
+describe('exit codes', () => {
+  const cfg = () => config([ORDERS])
+  it('0: done; 2: bad usage', async () => {
+    expect((await run(root(), tempDir(), cfg())).code).toBe(0)
+    expect((await cli('run', '--target', tempDir())).code).toBe(2)
+  })
+
+  it('1: a bad file in a one-table run', async () => {
+    const src = tempDir()
+    put(src, 'LOAD00000001.csv', ['1,1,1.001,'])
+    const single = join(tempDir(), 'orders.json')
+    const { schema: _s, ...table } = ORDERS
+    writeFileSync(single, JSON.stringify({ table }))
+    const r = await run(src, tempDir(), single)
+    expect(r.code).toBe(1)
+    expect(r.err).toContain('bad decimal(12,2) "1.001"')
+  })
+
+  it('3: another run holds the table (live claim), named with its expiry', async () => {
+    const src = root()
+    const lake = tempDir()
+    const claim = {
+      state: 'pending',
+      version: 1,
+      table: 'orders',
+      runId: 'other-run',
+      claimedAt: new Date().toISOString(),
+      expiresAt: new Date(Date.now() + 600_000).toISOString(),
+    }
+    mkdirSync(join(lake, '_lakesync', 'orders', 'commits'), { recursive: true })
+    writeFileSync(join(lake, commitPath('orders', 1)), JSON.stringify(claim))
+    const r = await run(src, lake, cfg())
+    expect(r.code).toBe(3)
+    expect(r.err).toContain(
+      `table orders is held by run other-run (claimed ${claim.claimedAt}, until ${claim.expiresAt})`,
+    )
+  })
+
+  it('4: storage unavailable', async () => {
+    const prev = {
+      endpoint: process.env.AWS_ENDPOINT_URL_S3,
+      key: process.env.AWS_ACCESS_KEY_ID,
+      secret: process.env.AWS_SECRET_ACCESS_KEY,
+      region: process.env.AWS_REGION,
+    }
+    process.env.AWS_ENDPOINT_URL_S3 = 'http://127.0.0.1:9' // discard port: nothing listens
+    process.env.AWS_ACCESS_KEY_ID = 'test'
+    process.env.AWS_SECRET_ACCESS_KEY = 'test'
+    process.env.AWS_REGION = 'us-east-1'
+    try {
+      const r = await cli('status', '--source', 's3://staging/x', '--target', 's3://final/lake')
+      expect(r.code).toBe(4)
+      expect(r.err).toContain('storage or catalog unavailable (retry)')
+    } finally {
+      for (const [k, v] of [
+        ['AWS_ENDPOINT_URL_S3', prev.endpoint],
+        ['AWS_ACCESS_KEY_ID', prev.key],
+        ['AWS_SECRET_ACCESS_KEY', prev.secret],
+        ['AWS_REGION', prev.region],
+      ] as const)
+        if (v === undefined) delete process.env[k]
+        else process.env[k] = v
+    }
+  })
+
+  it('5: some tables failed, the others committed (above); 70: a bug, with its stack', async () => {
+    const { exitCodeOf, describeFailure, combinedExitCode } = await import('../cli/exit-codes.js')
+    const bug = new TypeError("Cannot read properties of undefined (reading 'x')")
+    expect(exitCodeOf(bug)).toBe(70)
+    expect(describeFailure(bug, 70)).toContain(
+      'internal error (a bug in lakesync; please report it): TypeError',
+    )
+    expect(combinedExitCode([1, 1], 0)).toBe(1)
+    expect(combinedExitCode([1, 4], 0)).toBe(5)
+    expect(combinedExitCode([4], 2)).toBe(5)
+  })
+})

@@ -9,6 +9,7 @@ import { packageRoot } from '../etl/config/run-config.js'
 import { captureCommand } from './commands/capture.js'
 import { reportCommand } from './commands/report.js'
 import { runCommand } from './commands/run.js'
+import { schemaCommand } from './commands/schema.js'
 import { statusCommand, vacuumCommand } from './commands/status.js'
 import { exportCommand, showCommand } from './commands/tables.js'
 import type { Flags, Io } from './common.js'
@@ -150,6 +151,20 @@ const COMMANDS: Record<string, CommandSpec> = {
       { ...TABLE, help: 'the table of a many-tables config to report on', default: 'the only table' },
     ],
     run: reportCommand,
+  },
+  schema: {
+    summary:
+      'print the config of PostgreSQL tables (columns, types, nullability, primary keys) from the catalog',
+    usage: 'lakesync schema --pg postgres://... --tables SCHEMA.TABLE,SCHEMA.*',
+    options: [
+      { name: 'pg', value: 'URL', help: 'PostgreSQL connection URL' },
+      {
+        name: 'tables',
+        value: 'S.T,S.*',
+        help: 'tables to describe: schema.table or schema.* (every table of a schema)',
+      },
+    ],
+    run: schemaCommand,
   },
   capture: {
     summary:

@@ -11,6 +11,7 @@ export type ErrorCode =
   | 'bad_int'
   | 'bad_date'
   | 'bad_value' // a value that is not of its column's declared type
+  | 'null_value' // NULL in a column declared not nullable
   | 'null_key'
   | 'unterminated_quote'
   | 'bad_quote'

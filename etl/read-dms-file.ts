@@ -3,13 +3,15 @@ import { createHash } from 'node:crypto'
 import { gunzipSync } from 'node:zlib'
 import { DmsCsvReader, parseDmsCsv } from './dms/csv.js'
 import type { DmsFile } from './dms/files.js'
-import { csvLayout } from './dms/layout.js'
+import { type CsvLayout, csvLayout } from './dms/layout.js'
 import { parseDmsParquet } from './dms/parquet.js'
-import { InputError } from './errors.js'
+import { at, InputError } from './errors.js'
 import { objectName, readInPieces, type Storage } from './storage/storage.js'
+import { isNullAt } from './table/columns.js'
 import { parseDmsCsvParallel } from './threads/csv-parallel.js'
 import { parallelForCsvBytes } from './threads/policy.js'
 import type { DmsFormat, ParsedFile, TableSpec } from './types.js'
+import { OP_DELETE } from './types.js'
 
 export interface ReadFile {
   raw: Uint8Array // the stored bytes (compressed for .gz)
@@ -26,6 +28,38 @@ const LF = 10
  * 4 MiB instead of after the whole file (~45 ms), and no longer waits for the hash (docs/performance.md item 14).
  */
 export async function readDmsFile(
+  source: Storage,
+  f: DmsFile,
+  spec: TableSpec,
+  format: DmsFormat,
+): Promise<ReadFile> {
+  const read = await readAndParse(source, f, spec, format)
+  checkNotNull(read.parsed, spec, csvLayout(spec, format, f.kind))
+  return read
+}
+
+/**
+ * A NULL in a column declared `"nullable": false` (NOT NULL at the source: `lakesync schema` writes it) is an error
+ * naming the row; D rows are skipped, their values other than the key are not read.
+ */
+function checkNotNull(p: ParsedFile, spec: TableSpec, layout: CsvLayout): void {
+  spec.columns.forEach((c, ci) => {
+    if (c.nullable !== false) return
+    const col = p.rows.columns[ci]!
+    for (let r = 0; r < p.rows.length; r++) {
+      if (p.ops !== null && p.ops[r] === OP_DELETE) continue
+      if (!isNullAt(col, r)) continue
+      const loc = { file: p.file, line: p.lines[r]!, column: layout.fieldColumn.indexOf(ci) + 1 }
+      throw new InputError(
+        'null_value',
+        `dms files: NULL in ${c.name}, which is not nullable${at(loc)} (expected a value: the column is NOT NULL at the source)`,
+        loc,
+      )
+    }
+  })
+}
+
+async function readAndParse(
   source: Storage,
   f: DmsFile,
   spec: TableSpec,

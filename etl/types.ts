@@ -26,6 +26,7 @@ export interface ColumnSpec {
   type: ColumnType // value type; decides parsing, storage and the Parquet physical type
   precision?: number // decimal only: 1..38 digits
   scale?: number // decimal only: 0..precision fraction digits
+  nullable?: boolean // false: a NULL in an I or U row is an input error (NOT NULL at the source); default true
 }
 
 /** The columns the per-city features use (a table's `features` config section; the README's Features). */

@@ -424,6 +424,19 @@ pq.write_table(t, sys.argv[1] + "/LOAD00000001.parquet")
     expect(r.err).toContain('LOAD00000001.csv line 2 column 2')
   })
 
+  it('refuses a NULL in a column declared not nullable, except in a D row', async () => {
+    const file = join(tempDir(), 'orders.json')
+    const columns = ORDERS.columns.map((c) => (c.name === 'amount' ? { ...c, nullable: false } : c))
+    writeFileSync(file, JSON.stringify({ table: { ...ORDERS, columns } }))
+    const ok = source({ 'LOAD00000001.csv': ['1,1,1.00,'], '20211017-194324349.csv': ['D,1,1,,'] })
+    expect((await cli('run', '--source', ok, '--target', tempDir(), '--config', file)).code).toBe(0)
+    const bad = source({ 'LOAD00000001.csv': ['1,1,1.00,'], '20211017-194324349.csv': ['U,1,1,,'] })
+    const r = await cli('run', '--source', bad, '--target', tempDir(), '--config', file)
+    expect(r.code).toBe(1)
+    expect(r.err).toContain('NULL in amount, which is not nullable')
+    expect(r.err).toContain('20211017-194324349.csv line 1 column 4')
+  })
+
   it('refuses a key that repeats in the full load, naming both columns of it', async () => {
     const config = ordersConfig()
     const src = source({ 'LOAD00000001.csv': ['1,1,1.00,', '1,2,2.00,', '1,1,3.00,'] })

@@ -135,6 +135,20 @@ export function stringAt(c: StringColumn, row: number): string | null {
   )
 }
 
+/** Whether row `row` of a column is NULL, whatever its storage. */
+export function isNullAt(c: ColumnData, row: number): boolean {
+  switch (c.type) {
+    case 'dict':
+      return c.codes[row]! < 0
+    case 'date':
+      return c.values[row] === NULL_DATE
+    case 'double':
+      return false
+    default:
+      return c.valid[row] !== 1
+  }
+}
+
 /** Row `row` of a dictionary column as a JS string, or null. */
 export function dictAt(c: DictColumn, row: number): string | null {
   const code = c.codes[row]!

@@ -80,12 +80,15 @@ export function parseTableSpec(value: unknown, where = 'table'): TableSpec {
     if (typeof col.name !== 'string' || !NAME.test(col.name))
       throw new ConfigError('bad_config', `config: ${where}.columns[${i}].name must be an identifier`)
     for (const k of Object.keys(col))
-      if (k !== 'name' && k !== 'type')
+      if (k !== 'name' && k !== 'type' && k !== 'nullable')
         throw new ConfigError(
           'bad_config',
-          `config: unknown key ${JSON.stringify(k)} in ${where}.columns[${i}] (known: name, type)`,
+          `config: unknown key ${JSON.stringify(k)} in ${where}.columns[${i}] (known: name, type, nullable)`,
         )
-    return parseColumnType(col.name, col.type, `${where}.columns[${i}].type`)
+    if (col.nullable !== undefined && typeof col.nullable !== 'boolean')
+      throw new ConfigError('bad_config', `config: ${where}.columns[${i}].nullable must be true or false`)
+    const spec = parseColumnType(col.name, col.type, `${where}.columns[${i}].type`)
+    return col.nullable === false ? { ...spec, nullable: false } : spec
   })
   const names = new Set<string>()
   for (const c of columns) {

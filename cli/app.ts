@@ -198,7 +198,7 @@ function version(): string {
 
 function mainHelp(): string {
   const lines = [
-    'lakesync: apply AWS DMS change files to a keyed table and publish it with per-city features',
+    'lakesync: mirror the tables an AWS DMS task replicates into a Parquet lake (per-city features where asked)',
     '',
   ]
   lines.push('Usage: lakesync <command> [options]', '', 'Commands:')

@@ -243,3 +243,108 @@ describe('encodeParquetParallel', () => {
     expect(Buffer.from(parallel).equals(Buffer.from(writeParquet(t, { rowGroupSize: 1000 })))).toBe(true)
   })
 })
+
+describe('data pages', () => {
+  it('cuts chunks above 1 MiB into pages of about 1 MiB, read back equal by DuckDB and hyparquet', async () => {
+    // 300k rows: unique int64s (PLAIN, 2.4 MB), unique text (PLAIN byte arrays), a repeating int with NULLs
+    // (dictionary codes), booleans with NULLs (bit-packed), a wide decimal (FIXED_LEN_BYTE_ARRAY).
+    const n = 300_000
+    const spec = {
+      name: 'paged',
+      columns: [
+        { name: 'id', type: 'int64' as const },
+        { name: 'txt', type: 'string' as const },
+        { name: 'rep', type: 'int32' as const },
+        { name: 'flag', type: 'boolean' as const },
+        { name: 'amount', type: 'decimal' as const, precision: 38, scale: 2 },
+      ],
+      primaryKey: ['id'],
+    }
+    const wide = new Uint8Array(n * 16)
+    for (let i = 0; i < n; i++)
+      if (i % 5 !== 0) new DataView(wide.buffer).setBigInt64(i * 16 + 8, BigInt(i) * 12345n - 7n)
+    const t: Table = {
+      spec,
+      length: n,
+      columns: [
+        {
+          type: 'int64',
+          values: BigInt64Array.from({ length: n }, (_, i) => BigInt(i) * 3_000_000_007n),
+          valid: new Uint8Array(n).fill(1),
+        },
+        stringColumnFrom(Array.from({ length: n }, (_, i) => (i % 7 === 0 ? null : `row number ${i} ü`))),
+        {
+          type: 'int32',
+          values: Int32Array.from({ length: n }, (_, i) => i % 100),
+          valid: Uint8Array.from({ length: n }, (_, i) => (i % 3 === 0 ? 0 : 1)),
+        },
+        {
+          type: 'bool',
+          values: Uint8Array.from({ length: n }, (_, i) => i % 2),
+          valid: Uint8Array.from({ length: n }, (_, i) => (i % 11 === 0 ? 0 : 1)),
+        },
+        {
+          type: 'string',
+          bytes: wide,
+          offsets: Int32Array.from({ length: n + 1 }, (_, i) => Math.min(i, n) * 16),
+          valid: Uint8Array.from({ length: n }, (_, i) => (i % 5 === 0 ? 0 : 1)),
+        },
+      ],
+    }
+    // NULL wide decimals take no bytes
+    const amount = t.columns[4] as { bytes: Uint8Array; offsets: Int32Array; valid: Uint8Array }
+    let o = 0
+    const packed = new Uint8Array(n * 16)
+    for (let i = 0; i < n; i++) {
+      amount.offsets[i] = o
+      if (amount.valid[i] === 1) {
+        packed.set(wide.subarray(i * 16, i * 16 + 16), o)
+        o += 16
+      }
+    }
+    amount.offsets[n] = o
+    amount.bytes = packed
+    const bytes = writeParquet(t)
+    const { columnPages } = await import('./helpers/parquet-pages.js')
+    for (let ci = 0; ci < spec.columns.length; ci++) {
+      const data = columnPages(bytes, 0, ci).filter((p) => p.type === 'data')
+      expect(data.reduce((s, p) => s + p.rows, 0)).toBe(n)
+      for (const p of data) expect(p.uncompressed).toBeLessThan(1.2 * 2 ** 20)
+    }
+    expect(columnPages(bytes, 0, 0).length).toBeGreaterThan(2)
+    const file = join(tempDir(), 'paged.parquet')
+    writeFileSync(file, bytes)
+    const got = await queryObjects(
+      `SELECT count(*) AS n, sum(id)::VARCHAR AS ids, count(txt) AS txts, sum(length(txt)) AS chars, sum(rep) AS reps,
+              count(rep) AS rep_n, sum(flag::INT) AS flags, count(flag) AS flag_n, sum(amount)::VARCHAR AS amounts
+         FROM read_parquet(${sqlString(file)})`,
+    )
+    let ids = 0n
+    let chars = 0
+    let reps = 0
+    let flags = 0
+    let amounts = 0n
+    for (let i = 0; i < n; i++) {
+      ids += BigInt(i) * 3_000_000_007n
+      if (i % 7 !== 0) chars += `row number ${i} ü`.length
+      if (i % 3 !== 0) reps += i % 100
+      if (i % 11 !== 0) flags += i % 2
+      if (i % 5 !== 0) amounts += BigInt(i) * 12345n - 7n
+    }
+    expect(got).toEqual([
+      {
+        n: '300000',
+        ids: ids.toString(),
+        txts: String(n - Math.ceil(n / 7)),
+        chars: String(chars),
+        reps: String(reps),
+        rep_n: String(n - n / 3),
+        flags: String(flags),
+        flag_n: String(n - Math.ceil(n / 11)),
+        amounts: `${(amounts / 100n).toString()}.${(amounts % 100n).toString().padStart(2, '0')}`,
+      },
+    ])
+    const back = await parquetToTable(bytes, spec, 'paged.parquet')
+    expect(tableToCsv(back)).toBe(tableToCsv(t))
+  })
+})

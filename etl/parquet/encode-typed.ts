@@ -62,6 +62,7 @@ function fixedWidthChunk(
   return {
     dictionary: { bytes: entries, count: dict.first.length },
     values: dictionaryIndices(dict.indices, count, dict.first.length),
+    indices: dict.indices,
     encoding: E_RLE_DICTIONARY,
     ...base,
   }

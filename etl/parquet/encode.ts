@@ -42,6 +42,7 @@ function plainStrings(c: StringColumn, start: number, end: number): Uint8Array {
 export interface EncodedChunk {
   dictionary?: { bytes: Uint8Array; count: number } // PLAIN dictionary page values
   values: Uint8Array // page body after the definition levels
+  indices?: Int32Array // dictionary chunks: each present value's code (to cut the chunk into pages)
   present: Uint8Array | null // presence byte per row, or null when no row is NULL
   encoding: number // of the values
   nulls: number
@@ -163,6 +164,7 @@ function dictionaryChunk(
   return {
     dictionary: { bytes: plainStrings(values, 0, size), count: size },
     values: dictionaryIndices(indices, count, size),
+    indices: indices.subarray(0, count),
     present,
     encoding: E_RLE_DICTIONARY,
     nulls,
@@ -266,6 +268,7 @@ function encodeInts(
       ? {
           dictionary: { bytes: new Uint8Array(dict.entries.buffer, 0, dict.size * 4), count: dict.size },
           values: dictionaryIndices(dict.indices, count, dict.size),
+          indices: dict.indices.subarray(0, count),
           encoding: E_RLE_DICTIONARY,
         }
       : { values: new Uint8Array(out.buffer, out.byteOffset, count * 4), encoding: E_PLAIN }),
@@ -419,6 +422,7 @@ export function encodeChunk(col: ColumnData, start: number, end: number, unique 
           ? {
               dictionary: { bytes: new Uint8Array(dict.entries.buffer, 0, dict.size * 8), count: dict.size },
               values: dictionaryIndices(dict.indices, v.length, dict.size),
+              indices: dict.indices.subarray(0, v.length),
               encoding: E_RLE_DICTIONARY,
             }
           : { values: new Uint8Array(v.buffer, v.byteOffset, v.byteLength), encoding: E_PLAIN }),

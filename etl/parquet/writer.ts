@@ -11,7 +11,7 @@ import { Buffer } from 'node:buffer'
 import { isWideDecimal, storageOf } from '../table/column-types.js'
 import { expandDict } from '../table/dictionary.js'
 import { isKeyColumn } from '../table/spec.js'
-import type { ColumnData, ColumnSpec, Table, TableSpec } from '../types.js'
+import type { BoolColumn, ColumnData, ColumnSpec, Table, TableSpec } from '../types.js'
 import { E_PLAIN, E_RLE, E_RLE_DICTIONARY, type EncodedChunk, encodeChunk } from './encode.js'
 import {
   encodeBooleans,
@@ -20,8 +20,18 @@ import {
   encodeWideDecimals,
   narrowDecimals,
 } from './encode-typed.js'
-import { definitionLevels } from './rle.js'
-import { decimalBytes, parquetType, T_FLOAT } from './schema.js'
+import { definitionLevels, dictionaryIndices } from './rle.js'
+import {
+  decimalBytes,
+  parquetType,
+  T_BOOLEAN,
+  T_BYTE_ARRAY,
+  T_DOUBLE,
+  T_FIXED_LEN_BYTE_ARRAY,
+  T_FLOAT,
+  T_INT32,
+  T_INT64,
+} from './schema.js'
 import { snappyCompress } from './snappy.js'
 import { bin, i32, i64, struct, type ThriftStruct, ThriftWriter } from './thrift.js'
 
@@ -141,6 +151,79 @@ export interface EncodedColumnChunk {
   stats: ThriftStruct
 }
 
+/** Data pages hold about this many bytes of values (Parquet's and Arrow's default page size): readers skip pages. */
+export const PAGE_BYTES = 1 << 20
+
+/** One data page of a chunk: its rows, their presence bytes (null: none NULL) and its encoded values. */
+interface DataPage {
+  rows: number
+  present: Uint8Array | null
+  values: Uint8Array
+}
+
+/** Byte offset of each PLAIN BYTE_ARRAY value (4-byte length, then the bytes), and the end. */
+function byteArrayOffsets(values: Uint8Array, count: number): Int32Array {
+  const at = new Int32Array(count + 1)
+  const view = new DataView(values.buffer, values.byteOffset, values.byteLength)
+  let o = 0
+  for (let i = 0; i < count; i++) {
+    at[i] = o
+    o += 4 + view.getUint32(o, true)
+  }
+  at[count] = o
+  return at
+}
+
+/**
+ * A chunk's values cut into pages of about PAGE_BYTES, at row boundaries spread evenly: dictionary codes re-run per
+ * page, fixed-width PLAIN values sliced, PLAIN byte arrays cut between values, booleans re-encoded. A chunk below
+ * PAGE_BYTES is one page (the bytes lakesync wrote before pages were cut).
+ */
+function dataPages(
+  c: ColumnSpec,
+  col: ColumnData,
+  enc: EncodedChunk,
+  start: number,
+  end: number,
+): DataPage[] {
+  const n = end - start
+  const pagesWanted = Math.ceil(enc.values.length / PAGE_BYTES)
+  if (pagesWanted <= 1 || n < 2) return [{ rows: n, present: enc.present, values: enc.values }]
+  const count = n - enc.nulls
+  const t = parquetType(c)
+  const width =
+    t.physical === T_INT32 || t.physical === T_FLOAT
+      ? 4
+      : t.physical === T_INT64 || t.physical === T_DOUBLE
+        ? 8
+        : t.physical === T_FIXED_LEN_BYTE_ARRAY
+          ? t.typeLength!
+          : 0
+  const offsets = !enc.indices && t.physical === T_BYTE_ARRAY ? byteArrayOffsets(enc.values, count) : null
+  const pages: DataPage[] = []
+  const rowsPer = Math.ceil(n / pagesWanted)
+  let first = 0 // present values before the page
+  for (let ps = start; ps < end; ps += rowsPer) {
+    const pe = Math.min(end, ps + rowsPer)
+    const present = enc.present === null ? null : enc.present.subarray(ps - start, pe - start)
+    let inPage = pe - ps
+    if (present !== null) {
+      inPage = 0
+      for (let i = 0; i < present.length; i++) inPage += present[i]!
+    }
+    const last = first + inPage
+    let values: Uint8Array
+    if (enc.indices && enc.dictionary)
+      values = dictionaryIndices(enc.indices.subarray(first, last), last - first, enc.dictionary.count)
+    else if (t.physical === T_BOOLEAN) values = encodeBooleans(col as BoolColumn, ps, pe).values
+    else if (offsets) values = enc.values.subarray(offsets[first]!, offsets[last]!)
+    else values = enc.values.subarray(first * width, last * width)
+    pages.push({ rows: pe - ps, present, values })
+    first = last
+  }
+  return pages
+}
+
 /** The row groups of a table: [start, end) pairs (one empty group for an empty table). */
 export function rowGroupsOf(length: number, rowGroupSize = 1 << 20): [number, number][] {
   const groups: [number, number][] = []
@@ -182,28 +265,32 @@ export function encodeColumn(table: Table, ci: number, opts: ParquetWriteOptions
       size += header.length + body.length
       uncompressed += header.length + enc.dictionary.bytes.length
     }
-    const levels = optional ? definitionLevels(enc.present, n) : null
-    const raw = levels ? Buffer.concat([levels, enc.values]) : enc.values
-    const body = compress(raw)
     const stats: ThriftStruct = [
       [3, i64(enc.nulls)],
       [5, enc.max ? bin(enc.max) : undefined],
       [6, enc.min ? bin(enc.min) : undefined],
     ]
-    const header = pageHeader(PAGE_DATA, raw.length, body.length, [
-      5,
-      [
-        [1, i32(n)],
-        [2, i32(enc.encoding)],
-        [3, i32(E_RLE)],
-        [4, i32(E_RLE)],
-        [5, struct(stats)],
-      ],
-    ])
     const dataOffset = size
-    pages.push(header, body)
-    size += header.length + body.length
-    uncompressed += header.length + raw.length
+    const split = dataPages(c, col, enc, start, end)
+    for (const page of split) {
+      const levels = optional ? definitionLevels(page.present, page.rows) : null
+      const raw = levels ? Buffer.concat([levels, page.values]) : page.values
+      const body = compress(raw)
+      const header = pageHeader(PAGE_DATA, raw.length, body.length, [
+        5,
+        [
+          [1, i32(page.rows)],
+          [2, i32(enc.encoding)],
+          [3, i32(E_RLE)],
+          [4, i32(E_RLE)],
+          // One page: the chunk's statistics; several: the chunk's (in the footer) bound every page anyway.
+          [5, split.length === 1 ? struct(stats) : undefined],
+        ],
+      ])
+      pages.push(header, body)
+      size += header.length + body.length
+      uncompressed += header.length + raw.length
+    }
     return {
       pages,
       size,

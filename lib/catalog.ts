@@ -1,14 +1,13 @@
 /**
- * The Glue database Athena queries. Its two tables (the replicated table and users_features) are created and
- * switched to each new version's folder by the merge function (etl/catalog/glue.ts), which records the published
- * version as a table parameter; tables owned by CloudFormation would be reset to a stale location on every update.
+ * The Glue database Athena queries. Its tables (each replicated table, and `<name>_features` for a table with
+ * features) are created from the table's config types (etl/catalog/glue.ts, hiveType) and switched to each new
+ * version's folder by the merge function, which records the published version as a table parameter. They are not
+ * CloudFormation resources: a stack update would reset a table to a stale location, and a deployment that already
+ * has the tables (made by the function) would fail to create them.
  */
 import { Stack } from 'aws-cdk-lib'
 import * as glue from 'aws-cdk-lib/aws-glue'
 import { Construct } from 'constructs'
-import { USERS_FEATURES_SPEC } from '../etl/city-features.js'
-
-export const FEATURES_TABLE = USERS_FEATURES_SPEC.name
 
 export interface CatalogProps {
   databaseName: string
@@ -27,7 +26,7 @@ export class Catalog extends Construct {
       databaseInput: {
         name: props.databaseName,
         description:
-          'lakesync: the replicated table and its per-city features, as Parquet (one folder per version)',
+          'lakesync: the replicated tables and their per-city features, as Parquet (one folder per version)',
         locationUri: props.locationUri,
       },
     })

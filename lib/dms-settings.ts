@@ -31,33 +31,66 @@ export function dmsS3CsvSettings(format: DmsFormat, tuning: S3TargetTuning): Cfn
   }
 }
 
+/** A table the task replicates. */
+export interface DmsTable {
+  schema: string
+  table: string
+}
+
 /**
- * The replication task's table mappings: one selection rule for schema.table and, when the format orders changes by
- * a change-sequence column, the transformation rule that adds it ($AR_H_CHANGE_SEQ, appended as the last column).
+ * The replication task's table mappings: one selection rule per schema.table and, when the format orders changes
+ * by a change-sequence column, one transformation rule per table that adds it ($AR_H_CHANGE_SEQ, appended as the
+ * last column). Selections come first, in the order given; rule ids are 1, 2, ... and rule names (the docs ask
+ * for alphanumeric values) are numbered the same way.
  */
-export function dmsTableMappings(format: DmsFormat, schema: string, table: string): string {
-  const locator = { 'schema-name': schema, 'table-name': table }
-  const rules: Record<string, unknown>[] = [
-    {
-      'rule-type': 'selection',
-      'rule-id': '1',
-      'rule-name': 'include-table',
-      'object-locator': locator,
-      'rule-action': 'include',
-    },
-  ]
+export function dmsTableMappings(format: DmsFormat, tables: DmsTable[]): string {
+  if (tables.length === 0) throw new Error('dmsTableMappings: no table to replicate')
+  const locator = (t: DmsTable) => ({ 'schema-name': t.schema, 'table-name': t.table })
+  const rules: Record<string, unknown>[] = tables.map((t, i) => ({
+    'rule-type': 'selection',
+    'rule-id': String(i + 1),
+    'rule-name': `include-table-${i + 1}`,
+    'object-locator': locator(t),
+    'rule-action': 'include',
+  }))
   const seq = format.changeSequenceColumnName
   if (seq !== null)
-    rules.push({
-      'rule-type': 'transformation',
-      'rule-id': '2',
-      'rule-name': 'add-change-sequence',
-      'rule-target': 'column',
-      'object-locator': locator,
-      'rule-action': 'add-column',
-      value: seq,
-      expression: '$AR_H_CHANGE_SEQ',
-      'data-type': { type: 'string', length: 50 },
-    })
+    tables.forEach((t, i) =>
+      rules.push({
+        'rule-type': 'transformation',
+        'rule-id': String(rules.length + 1),
+        'rule-name': `add-change-sequence-${i + 1}`,
+        'rule-target': 'column',
+        'object-locator': locator(t),
+        'rule-action': 'add-column',
+        value: seq,
+        expression: '$AR_H_CHANGE_SEQ',
+        'data-type': { type: 'string', length: 50 },
+      }),
+    )
   return JSON.stringify({ rules })
+}
+
+export interface LobSettings {
+  lobMaxSizeKb: number // LobMaxSize: the largest text/json/bytea value, in KB (1..102400)
+  fullLoadCommitRate: number // CommitRate: rows per full-load batch (memory = LobMaxSize x this x LOB columns)
+}
+
+/**
+ * The task settings that keep LOB values whole (docs/dms-format.md, "LOBs"). PostgreSQL TEXT, JSON, JSONB, BYTEA
+ * are LOBs to DMS; full LOB mode (and inline LOB mode) is not supported for an S3 target, so the task runs in
+ * limited LOB mode with LobMaxSize from the stack, and the source endpoint sets FailTasksOnLobTruncation: a value
+ * over the limit stops the task instead of reaching the lake cut. Unnamed settings keep DMS's defaults.
+ */
+export function dmsTaskSettings(lob: LobSettings): string {
+  return JSON.stringify({
+    TargetMetadata: {
+      SupportLobs: true,
+      FullLobMode: false,
+      LimitedSizeLobMode: true,
+      LobMaxSize: lob.lobMaxSizeKb,
+      InlineLobMaxSize: 0,
+    },
+    FullLoadSettings: { CommitRate: lob.fullLoadCommitRate },
+  })
 }

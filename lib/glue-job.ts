@@ -7,19 +7,12 @@ import { join } from 'node:path'
 import { ArnFormat, Stack, Validations } from 'aws-cdk-lib'
 import * as glue from 'aws-cdk-lib/aws-glue'
 import * as iam from 'aws-cdk-lib/aws-iam'
-import type * as s3 from 'aws-cdk-lib/aws-s3'
 import * as s3assets from 'aws-cdk-lib/aws-s3-assets'
 import { Construct } from 'constructs'
 import { projectRoot } from './paths.js'
-import { mergeFunctionStatements } from './processing.js'
+import { acknowledgeDataAccess, type DataAccessProps, mergeFunctionStatements } from './processing.js'
 
-export interface GlueJobProps {
-  stagingBucket: s3.IBucket
-  stagingPrefix: string // the table's DMS folder, ending in /
-  finalBucket: s3.IBucket
-  finalPrefix: string // '' or ending in /
-  glueDatabaseName: string
-  tableName: string
+export interface GlueJobProps extends DataAccessProps {
   glueVersion?: string // default '5.1' (Spark 3.5.6, Python 3.11, Java 17: the pyspark the tests pin); '5.0' runs Spark 3.5.4
   workerType?: string // default G.1X (4 vCPU, 16 GB)
   numberOfWorkers?: number // default 4
@@ -47,7 +40,8 @@ export class GlueJob extends Construct {
 
     this.role = new iam.Role(this, 'Role', {
       assumedBy: new iam.ServicePrincipal('glue.amazonaws.com'),
-      description: 'lakesync Glue job: reads the staging prefix, writes the final bucket and its catalog',
+      description:
+        "lakesync Glue job: reads each table's staging prefix, writes its lake prefixes and catalog tables",
     })
     const arn = (service: string, resource: string) => stack.formatArn({ service, resource })
     const db = props.glueDatabaseName
@@ -108,22 +102,17 @@ export class GlueJob extends Construct {
     this.jobName = this.job.ref
     this.jobArn = arn('glue', `job/${this.job.ref}`)
 
-    const bucketId = (b: s3.IBucket) => stack.getLogicalId(b.node.defaultChild as s3.CfnBucket)
-    Validations.of(this.role).acknowledge(
-      {
-        id: `AwsSolutions-IAM5[Resource::<${bucketId(props.stagingBucket)}.Arn>/${props.stagingPrefix}*]`,
-        reason: `Object ARNs of the files DMS writes, unknown in advance: read-only and limited to ${props.stagingPrefix}.`,
-      },
-      {
-        id: `AwsSolutions-IAM5[Resource::<${bucketId(props.finalBucket)}.Arn>/${props.finalPrefix}*]`,
-        reason: `The job writes version folders and commit records under ${props.finalPrefix || 'the bucket root'}, named at run time.`,
-      },
-      {
-        id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:/aws-glue/*]',
-        reason:
-          'Glue writes job logs to the /aws-glue/ log groups it names per run type (jobs/output, jobs/error, jobs/logs-v2).',
-      },
-    )
+    acknowledgeDataAccess(this.role, props, {
+      staging: (prefix) =>
+        `Object ARNs of the files DMS writes, unknown in advance: read-only and limited to the table's staging prefix ${prefix}.`,
+      lake: (prefix) =>
+        `The job writes this table's files under ${prefix} (version folders, commit records, Spark staging files), named at run time.`,
+    })
+    Validations.of(this.role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:/aws-glue/*]',
+      reason:
+        'Glue writes job logs to the /aws-glue/ log groups it names per run type (jobs/output, jobs/error, jobs/logs-v2).',
+    })
     Validations.of(this).acknowledge(
       {
         id: 'AwsSolutions-GL1',

@@ -1,15 +1,17 @@
 /**
  * The whole pipeline in one stack: RDS PostgreSQL -> DMS -> staging bucket -> SQS -> merge Lambda -> final bucket +
- * Glue catalog. Environment-agnostic (no lookups): `cdk synth` runs offline; pin an account/region in bin/ to deploy.
+ * Glue catalog, for every configured table (lib/config.ts: the reference users table, or a `tables` list): one DMS
+ * task selecting them all, one queue and one function routing by each table's staging prefix, IAM scoped per table.
+ * Environment-agnostic (no lookups): `cdk synth` runs offline; pin an account/region in bin/ to deploy.
  */
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib'
 import * as iam from 'aws-cdk-lib/aws-iam'
 import type { Construct } from 'constructs'
-import { Catalog, FEATURES_TABLE } from './catalog.js'
-import { type LakesyncParams, stagingPrefix } from './config.js'
+import { Catalog } from './catalog.js'
+import { type LakesyncParams, stackTables, tableStagingPrefix } from './config.js'
 import { GlueJob } from './glue-job.js'
 import { Network } from './network.js'
-import { Processing } from './processing.js'
+import { catalogTables, Processing, type ProcessingTable } from './processing.js'
 import { Replication } from './replication.js'
 import { SourceDatabase } from './source-database.js'
 import { Storage } from './storage.js'
@@ -26,14 +28,23 @@ export class LakesyncStack extends Stack {
   readonly catalog: Catalog
   readonly processing: Processing
   readonly glueJob: GlueJob
+  readonly tables: ProcessingTable[] // what the stack replicates, in configuration order
 
   constructor(scope: Construct, id: string, props: LakesyncStackProps) {
     super(scope, id, props)
     const p = props.params
-    const prefix = stagingPrefix(p)
+    const tables = stackTables(p)
+    this.tables = tables.map(
+      (t): ProcessingTable => ({
+        name: t.name,
+        stagingPrefix: tableStagingPrefix(p, t),
+        features: t.spec.features !== undefined,
+        table: t.table,
+      }),
+    )
 
     this.storage = new Storage(this, 'Storage', {
-      stagingPrefix: prefix,
+      stagingPrefixes: this.tables.map((t) => t.stagingPrefix),
       stagingExpiryDays: p.stagingExpiryDays,
       accessLogExpiryDays: p.accessLogExpiryDays,
     })
@@ -57,8 +68,8 @@ export class LakesyncStack extends Stack {
       engineVersion: p.dmsEngineVersion,
       databaseName: p.databaseName,
       databaseSecret: this.database.secret,
-      schemaName: p.schemaName,
-      tableName: p.tableName,
+      tables: tables.map((t) => ({ schema: t.schema, table: t.sourceName })),
+      lob: { lobMaxSizeKb: p.dmsLobMaxSizeKb, fullLoadCommitRate: p.dmsFullLoadCommitRate },
       stagingBucket,
       stagingFolder: p.stagingFolder,
       format: p.dmsFormat,
@@ -75,11 +86,10 @@ export class LakesyncStack extends Stack {
     this.catalog = new Catalog(this, 'Catalog', { databaseName: p.glueDatabaseName, locationUri: lakeUri })
     this.processing = new Processing(this, 'Processing', {
       stagingBucket,
-      stagingPrefix: prefix,
       finalBucket,
       finalPrefix: p.finalPrefix,
       glueDatabaseName: p.glueDatabaseName,
-      tableName: p.tableName,
+      tables: this.tables,
       format: p.dmsFormat,
       stagingExpiryDays: p.stagingExpiryDays,
       runtime: p.lambdaRuntime,
@@ -97,11 +107,10 @@ export class LakesyncStack extends Stack {
     // Scale-out: tables past the Lambda's routing thresholds run as this Glue job (same semantics and commit log).
     this.glueJob = new GlueJob(this, 'GlueJob', {
       stagingBucket,
-      stagingPrefix: prefix,
       finalBucket,
       finalPrefix: p.finalPrefix,
       glueDatabaseName: p.glueDatabaseName,
-      tableName: p.tableName,
+      tables: this.tables,
     })
     this.processing.function.addEnvironment('GLUE_JOB_NAME', this.glueJob.jobName)
     this.processing.function.addToRolePolicy(
@@ -117,8 +126,27 @@ export class LakesyncStack extends Stack {
     out('StagingBucketName', stagingBucket.bucketName, 'DMS writes its CSV files here')
     out('FinalBucketName', finalBucket.bucketName, 'the Parquet lake and its commit log')
     out('LogBucketName', this.storage.logBucket.bucketName, 'S3 access logs and VPC flow logs')
-    out('StagingUri', `s3://${stagingBucket.bucketName}/${prefix}`, 'the table folder DMS writes to')
-    out('LakeUri', lakeUri, 'the lake: <table>/v=<version>/, users_features/v=<version>/, _lakesync/')
+    // The reference deployment points at its one table folder; a `tables` deployment at the DMS root, which the CLI
+    // reads with the same tables config (`--config`).
+    const manyTables = p.tables !== undefined
+    const sourceUri = `s3://${stagingBucket.bucketName}/${manyTables ? `${p.stagingFolder}/` : this.tables[0]!.stagingPrefix}`
+    out(
+      'StagingUri',
+      sourceUri,
+      manyTables ? 'the DMS root: one <schema>/<table>/ folder per table' : 'the table folder DMS writes to',
+    )
+    out(
+      'Tables',
+      tables
+        .map((t) => `${t.schema}.${t.sourceName}${t.name === t.sourceName ? '' : ` as ${t.name}`}`)
+        .join(', '),
+      'the replicated tables (DMS selection rules, LAKESYNC_TABLES entries)',
+    )
+    out(
+      'LakeUri',
+      lakeUri,
+      'the lake: <table>/v=<version>/, <table>_features/v=<version>/ (tables with features), _lakesync/<table>/',
+    )
     out('QueueUrl', this.processing.queue.queueUrl, 'staging notifications for the merge function')
     out(
       'DeadLetterQueueUrl',
@@ -136,12 +164,15 @@ export class LakesyncStack extends Stack {
     out('ReplicationTaskArn', this.replication.task.ref, 'start it once the table exists')
     out(
       'StatusCommand',
-      `npx lakesync status --source s3://${stagingBucket.bucketName}/${prefix} --target ${lakeUri}`,
+      `npx lakesync status --source ${sourceUri} --target ${lakeUri}${manyTables ? ' --config <the tables config>' : ''}`,
       'what has been applied so far',
     )
+    const featured = this.tables.find((t) => t.features)
     out(
       'AthenaQuery',
-      `SELECT city, state, users_by_city, login_rate_last_3_months_by_city FROM "${p.glueDatabaseName}"."${FEATURES_TABLE}" ORDER BY users_by_city DESC LIMIT 10`,
+      featured
+        ? `SELECT city, state, users_by_city, login_rate_last_3_months_by_city FROM "${p.glueDatabaseName}"."${catalogTables(featured)[1]}" ORDER BY users_by_city DESC LIMIT 10`
+        : `SELECT * FROM "${p.glueDatabaseName}"."${this.tables[0]!.name}" LIMIT 10`,
       'an example query (Athena, engine v3)',
     )
   }

@@ -1,6 +1,8 @@
 /**
- * The merge pipeline: staging-bucket notifications go to an SQS queue (with a dead-letter queue and an alarm on its
- * depth) that the merge Lambda consumes through an event source mapping; an EventBridge rule runs the daily refresh.
+ * The merge pipeline: staging-bucket notifications (one filter per table's DMS folder) go to one SQS queue (with a
+ * dead-letter queue and an alarm on its depth) that one merge Lambda consumes through an event source mapping; the
+ * Lambda routes each notification to its table by key prefix (LAKESYNC_TABLES, one entry per table). An EventBridge
+ * rule runs the daily refresh of every table.
  *
  * One writer per table is the commit protocol's job (claim by put-if-absent, commit by compare-and-swap): a run that
  * finds the table claimed returns successfully and leaves the files to the claim holder, which re-lists after its
@@ -24,17 +26,29 @@ import * as s3n from 'aws-cdk-lib/aws-s3-notifications'
 import * as sns from 'aws-cdk-lib/aws-sns'
 import * as sqs from 'aws-cdk-lib/aws-sqs'
 import { Construct } from 'constructs'
+import { featuresTableName } from '../etl/commit/layout.js'
 import type { DmsFormat } from '../etl/types.js'
-import { FEATURES_TABLE } from './catalog.js'
 import { projectRoot } from './paths.js'
 
-export interface ProcessingProps {
-  stagingBucket: s3.IBucket
+/** A table the merge function applies. */
+export interface ProcessingTable {
+  name: string // the published name: its LAKESYNC_TABLES key, lake folders, commit log and Glue tables
   stagingPrefix: string // the table's DMS folder, ending in /
+  features: boolean // whether it publishes <name>_features
+  table: Record<string, unknown> | undefined // the `table` of its Lambda config; undefined: the engine's users spec
+}
+
+/** The data a merge engine (the Lambda, the Glue job) may touch: each table's prefixes and catalog tables. */
+export interface DataAccessProps {
+  stagingBucket: s3.IBucket
   finalBucket: s3.IBucket
   finalPrefix: string // '' or ending in /
   glueDatabaseName: string
-  tableName: string
+  tables: Pick<ProcessingTable, 'name' | 'stagingPrefix' | 'features'>[]
+}
+
+export interface ProcessingProps extends DataAccessProps {
+  tables: ProcessingTable[]
   format: DmsFormat
   stagingExpiryDays: number
   runtime: '22' | '24'
@@ -83,13 +97,11 @@ export class Processing extends Construct {
       retentionPeriod: Duration.days(4),
       deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: props.maxReceiveCount },
     })
-    props.stagingBucket.addEventNotification(
-      s3.EventType.OBJECT_CREATED,
-      new s3n.SqsDestination(this.queue),
-      {
-        prefix: props.stagingPrefix,
-      },
-    )
+    const destination = new s3n.SqsDestination(this.queue)
+    for (const t of props.tables)
+      props.stagingBucket.addEventNotification(s3.EventType.OBJECT_CREATED, destination, {
+        prefix: t.stagingPrefix,
+      })
     acknowledgeNotificationsHandler(stack)
 
     const logGroup = new logs.LogGroup(this, 'Logs', {
@@ -99,26 +111,27 @@ export class Processing extends Construct {
     const role = new iam.Role(this, 'Role', {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
       description:
-        'lakesync merge function: reads the staging prefix, writes the final bucket and its catalog',
+        "lakesync merge function: reads each table's staging prefix, writes its lake prefixes and catalog tables",
     })
     logGroup.grantWrite(role)
     for (const statement of mergeFunctionStatements(props, stack)) role.addToPolicy(statement)
-    const bucketId = (b: s3.IBucket) => stack.getLogicalId(b.node.defaultChild as s3.CfnBucket)
-    Validations.of(role).acknowledge(
-      {
-        id: `AwsSolutions-IAM5[Resource::<${bucketId(props.stagingBucket)}.Arn>/${props.stagingPrefix}*]`,
-        reason: `Object ARNs of the files DMS writes, which the function cannot know in advance: read-only (s3:GetObject) and limited to the table's staging prefix ${props.stagingPrefix}.`,
-      },
-      {
-        id: `AwsSolutions-IAM5[Resource::<${bucketId(props.finalBucket)}.Arn>/${props.finalPrefix}*]`,
-        reason: `The function owns the lake under ${props.finalPrefix || 'the bucket root'} of the final bucket: it writes new version folders and commit records whose names are chosen at run time (get/put/delete object, no bucket-level action).`,
-      },
-    )
+    acknowledgeDataAccess(role, props, {
+      staging: (prefix) =>
+        `Object ARNs of the files DMS writes, which the function cannot know in advance: read-only (s3:GetObject) and limited to the table's staging prefix ${prefix}.`,
+      lake: (prefix) =>
+        `The function owns this table's part of the lake, ${prefix}: it writes version folders, commit records and snapshots whose names are chosen at run time (get/put/delete object, no bucket-level action).`,
+    })
 
     const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }
-    const tables = {
-      [props.tableName]: { stagingPrefix: props.stagingPrefix, config: { format: props.format } },
-    }
+    const tables = Object.fromEntries(
+      props.tables.map((t) => [
+        t.name,
+        {
+          stagingPrefix: t.stagingPrefix,
+          config: { format: props.format, ...(t.table ? { table: t.table } : {}) },
+        },
+      ]),
+    )
     this.function = new nodejs.NodejsFunction(this, 'Merge', {
       entry: join(root, 'lambdas', 'merge.ts'),
       handler: 'handler',
@@ -171,6 +184,8 @@ export class Processing extends Construct {
           'Node.js 22.x is pinned on purpose: the esbuild bundle targets node22 and the engine is tested on Node 20/22; lakesync:lambdaRuntime=24 switches runtime and bundle target together.',
       })
 
+    this.node.addValidation({ validate: () => environmentProblems(stack, this.function) })
+
     this.function.addEventSource(
       new SqsEventSource(this.queue, {
         batchSize: props.batchSize,
@@ -180,6 +195,8 @@ export class Processing extends Construct {
       }),
     )
 
+    // The handler runs every configured table on this event (lambdas/merge.ts), so every table with features gets
+    // its 90-day rate for the new date, and every table is vacuumed.
     this.schedule = new events.Rule(this, 'DailyRefresh', {
       description: 'lakesync daily refresh: the 90-day login rate moves with the date',
       schedule: events.Schedule.expression(props.scheduleExpression),
@@ -210,6 +227,28 @@ export class Processing extends Construct {
   }
 }
 
+/** Lambda's limit on the environment, keys and values together. */
+export const LAMBDA_ENVIRONMENT_LIMIT_BYTES = 4096
+
+/**
+ * The function's environment must fit Lambda's 4 KB, or the deployment fails late: checked at synth, counting a
+ * value known only at deploy time (a bucket or job name) as 128 bytes. LAKESYNC_TABLES holds every table's config,
+ * so this bounds how many (and how wide) tables one stack takes.
+ */
+function environmentProblems(stack: Stack, fn: lambda.Function): string[] {
+  const cfn = fn.node.defaultChild as lambda.CfnFunction
+  const env = (stack.resolve(cfn.environment) ?? {}) as { variables?: Record<string, unknown> }
+  const vars = env.variables ?? {}
+  let size = 0
+  for (const [k, v] of Object.entries(vars))
+    size += Buffer.byteLength(k) + (typeof v === 'string' ? Buffer.byteLength(v) : 128)
+  if (size <= LAMBDA_ENVIRONMENT_LIMIT_BYTES) return []
+  const tables = typeof vars.LAKESYNC_TABLES === 'string' ? Buffer.byteLength(vars.LAKESYNC_TABLES) : 0
+  return [
+    `the merge function's environment needs about ${size} bytes, over Lambda's ${LAMBDA_ENVIRONMENT_LIMIT_BYTES}; LAKESYNC_TABLES (every table's config) takes ${tables}; list fewer or narrower tables (the function reads its table configs from the environment only)`,
+  ]
+}
+
 /**
  * CDK's bucket-notifications custom resource: a singleton Lambda (one per stack, created by addEventNotification)
  * that calls PutBucketNotificationConfiguration while the stack deploys.
@@ -224,42 +263,53 @@ function acknowledgeNotificationsHandler(stack: Stack): void {
       })
 }
 
-/** What the data permissions are scoped to. */
-export type DataAccessProps = Pick<
-  ProcessingProps,
-  'stagingBucket' | 'stagingPrefix' | 'finalBucket' | 'finalPrefix' | 'glueDatabaseName' | 'tableName'
->
+/** The lake prefixes of a table: its version folders, its features' (when it has features) and its commit log. */
+export function lakePrefixes(finalPrefix: string, t: Pick<ProcessingTable, 'name' | 'features'>): string[] {
+  return [
+    `${finalPrefix}${t.name}/`,
+    ...(t.features ? [`${finalPrefix}${featuresTableName(t.name)}/`] : []),
+    `${finalPrefix}_lakesync/${t.name}/`,
+  ]
+}
+
+/** The Glue tables a table publishes: itself and, with features, <name>_features. */
+export function catalogTables(t: Pick<ProcessingTable, 'name' | 'features'>): string[] {
+  return [t.name, ...(t.features ? [featuresTableName(t.name)] : [])]
+}
 
 /**
- * The merge engine's data permissions (the Lambda's and the Glue job's alike), least privilege: list and read only
- * the table's staging prefix; read, write and delete only under the final prefix; the Glue database and its two
- * tables only. No wildcard action.
+ * The merge engine's data permissions (the Lambda's and the Glue job's alike), least privilege per table: list and
+ * read only each table's staging prefix; read, write and delete only under each table's lake prefixes (etl/commit/
+ * layout.ts: every path of a table starts with its own name); the Glue database and each table's catalog tables
+ * only. No wildcard action.
  */
 export function mergeFunctionStatements(props: DataAccessProps, stack: Stack): iam.PolicyStatement[] {
   const glue = (resource: string) => stack.formatArn({ service: 'glue', resource })
   const db = props.glueDatabaseName
+  const staging = props.tables.map((t) => t.stagingPrefix)
+  const lake = props.tables.flatMap((t) => lakePrefixes(props.finalPrefix, t))
   return [
     new iam.PolicyStatement({
       sid: 'ListStagingPrefix',
       actions: ['s3:ListBucket'],
       resources: [props.stagingBucket.bucketArn],
-      conditions: { StringLike: { 's3:prefix': [`${props.stagingPrefix}*`] } },
+      conditions: { StringLike: { 's3:prefix': staging.map((p) => `${p}*`) } },
     }),
     new iam.PolicyStatement({
       sid: 'ReadStagingPrefix',
       actions: ['s3:GetObject'],
-      resources: [props.stagingBucket.arnForObjects(`${props.stagingPrefix}*`)],
+      resources: staging.map((p) => props.stagingBucket.arnForObjects(`${p}*`)),
     }),
     new iam.PolicyStatement({
       sid: 'ListFinalPrefix',
       actions: ['s3:ListBucket'],
       resources: [props.finalBucket.bucketArn],
-      conditions: { StringLike: { 's3:prefix': [`${props.finalPrefix}*`] } },
+      conditions: { StringLike: { 's3:prefix': lake.map((p) => `${p}*`) } },
     }),
     new iam.PolicyStatement({
       sid: 'WriteFinalPrefix',
       actions: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'],
-      resources: [props.finalBucket.arnForObjects(`${props.finalPrefix}*`)],
+      resources: lake.map((p) => props.finalBucket.arnForObjects(`${p}*`)),
     }),
     new iam.PolicyStatement({
       sid: 'GlueCatalog',
@@ -273,9 +323,32 @@ export function mergeFunctionStatements(props: DataAccessProps, stack: Stack): i
       resources: [
         glue('catalog'),
         glue(`database/${db}`),
-        glue(`table/${db}/${props.tableName}`),
-        glue(`table/${db}/${FEATURES_TABLE}`),
+        ...props.tables.flatMap(catalogTables).map((name) => glue(`table/${db}/${name}`)),
       ],
     }),
   ]
+}
+
+/**
+ * cdk-nag's IAM5 findings of mergeFunctionStatements, acknowledged one by one: each object ARN that ends in `*`
+ * (one per staging prefix, one per lake prefix), with a reason naming its prefix.
+ */
+export function acknowledgeDataAccess(
+  role: iam.IRole,
+  props: DataAccessProps,
+  reasons: { staging: (prefix: string) => string; lake: (prefix: string) => string },
+): void {
+  const stack = Stack.of(role)
+  const bucketId = (b: s3.IBucket) => stack.getLogicalId(b.node.defaultChild as s3.CfnBucket)
+  const finding = (b: s3.IBucket, prefix: string) =>
+    `AwsSolutions-IAM5[Resource::<${bucketId(b)}.Arn>/${prefix}*]`
+  Validations.of(role).acknowledge(
+    ...props.tables.map((t) => ({
+      id: finding(props.stagingBucket, t.stagingPrefix),
+      reason: reasons.staging(t.stagingPrefix),
+    })),
+    ...props.tables
+      .flatMap((t) => lakePrefixes(props.finalPrefix, t))
+      .map((prefix) => ({ id: finding(props.finalBucket, prefix), reason: reasons.lake(prefix) })),
+  )
 }

@@ -1,7 +1,8 @@
 /**
  * AWS DMS: a replication instance in the isolated subnets, a Postgres source endpoint that reads the database secret
  * through an access role, an S3 target endpoint whose CSV settings come from the reader's `DmsFormat`, and a
- * full-load-and-CDC task for the configured table. The task is created stopped: start it once the table exists.
+ * full-load-and-CDC task selecting every configured table (one selection rule per schema.table), in limited LOB mode
+ * with truncation failing the task (dmsTaskSettings). The task is created stopped: start it once the tables exist.
  */
 import { Aws, Stack, Validations } from 'aws-cdk-lib'
 import * as dms from 'aws-cdk-lib/aws-dms'
@@ -11,7 +12,14 @@ import type * as s3 from 'aws-cdk-lib/aws-s3'
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager'
 import { Construct } from 'constructs'
 import type { DmsFormat } from '../etl/types.js'
-import { dmsS3CsvSettings, dmsTableMappings, type S3TargetTuning } from './dms-settings.js'
+import {
+  type DmsTable,
+  dmsS3CsvSettings,
+  dmsTableMappings,
+  dmsTaskSettings,
+  type LobSettings,
+  type S3TargetTuning,
+} from './dms-settings.js'
 
 export interface ReplicationProps {
   vpc: ec2.IVpc
@@ -22,8 +30,8 @@ export interface ReplicationProps {
   engineVersion: string
   databaseName: string
   databaseSecret: secretsmanager.ISecret
-  schemaName: string
-  tableName: string
+  tables: DmsTable[] // what the task replicates: DMS writes each to <stagingFolder>/<schema>/<table>/
+  lob: LobSettings
   stagingBucket: s3.IBucket
   stagingFolder: string // BucketFolder
   format: DmsFormat
@@ -96,6 +104,8 @@ export class Replication extends Construct {
         secretsManagerSecretId: props.databaseSecret.secretArn,
         secretsManagerAccessRoleArn: secretRole.roleArn,
         heartbeatEnable: true, // keeps the replication slot's WAL from piling up while the table is idle
+        // Limited LOB mode cuts values over LobMaxSize with only a log warning; this stops the task instead.
+        failTasksOnLobTruncation: true,
       },
     })
     this.sourceEndpoint.node.addDependency(secretRole)
@@ -138,7 +148,8 @@ export class Replication extends Construct {
       replicationInstanceArn: this.instance.ref,
       sourceEndpointArn: this.sourceEndpoint.ref,
       targetEndpointArn: this.targetEndpoint.ref,
-      tableMappings: dmsTableMappings(props.format, props.schemaName, props.tableName),
+      tableMappings: dmsTableMappings(props.format, props.tables),
+      replicationTaskSettings: dmsTaskSettings(props.lob),
     })
   }
 }

@@ -8,7 +8,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3'
 import { Construct } from 'constructs'
 
 export interface StorageProps {
-  stagingPrefix: string // the table's DMS folder: its files expire after stagingExpiryDays
+  stagingPrefixes: string[] // each table's DMS folder: its files expire after stagingExpiryDays
   stagingExpiryDays: number
   accessLogExpiryDays: number
 }
@@ -47,12 +47,14 @@ export class Storage extends Construct {
       serverAccessLogsBucket: this.logBucket,
       serverAccessLogsPrefix: 'access/staging/',
       lifecycleRules: [
-        {
-          // The engine's rule (STAGING_EXPIRY_DAYS): an applied file older than this may vanish from the source.
-          id: 'expire-staging-files',
-          prefix: props.stagingPrefix,
-          expiration: Duration.days(props.stagingExpiryDays),
-        },
+        // The engine's rule (STAGING_EXPIRY_DAYS): an applied file older than this may vanish from the source.
+        ...props.stagingPrefixes.map(
+          (prefix, i): s3.LifecycleRule => ({
+            id: i === 0 ? 'expire-staging-files' : `expire-staging-files-${i + 1}`,
+            prefix,
+            expiration: Duration.days(props.stagingExpiryDays),
+          }),
+        ),
         abortUploads,
       ],
     })

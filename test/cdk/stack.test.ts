@@ -283,7 +283,7 @@ describe('lakesync stack (defaults)', () => {
     t.hasResourceProperties('AWS::RDS::DBInstance', { StorageEncrypted: true })
   })
 
-  it('grants no wildcard action, no * resource, and only prefix-scoped access to the data buckets', () => {
+  it('grants no wildcard action, no * resource, and only table-prefix-scoped access to the data buckets', () => {
     const all = statements(t)
     expect(all.length).toBeGreaterThan(5)
     for (const { policy, s } of all) {
@@ -307,13 +307,15 @@ describe('lakesync stack (defaults)', () => {
       { actions: ['s3:ListBucket'], resource: 'bucket', prefix: ['dms/public/users/*'] },
       { actions: ['s3:GetObject'], resource: '/dms/public/users/*', prefix: undefined },
     ])
+    // The lake: only the users table's folders (its versions, its features' and its commit log), not all of lake/.
+    const lake = ['lake/users/', 'lake/users_features/', 'lake/_lakesync/users/']
     expect(onBucket(ids.final)).toEqual([
-      { actions: ['s3:ListBucket'], resource: 'bucket', prefix: ['lake/*'] },
-      {
+      { actions: ['s3:ListBucket'], resource: 'bucket', prefix: lake.map((p) => `${p}*`) },
+      ...['/lake/_lakesync/users/*', '/lake/users/*', '/lake/users_features/*'].map((resource) => ({
         actions: ['s3:DeleteObject', 's3:GetObject', 's3:PutObject'],
-        resource: '/lake/*',
+        resource,
         prefix: undefined,
-      },
+      })),
     ])
     // Glue: the database and its two tables only.
     const glue = all.find(({ s }) => list<string>(s.Action).includes('glue:UpdateTable'))!.s

@@ -26,6 +26,7 @@ import {
 import { planSource } from './commit/plan-source.js'
 import { formatDate } from './dms/values.js'
 import { StateError } from './errors.js'
+import { type IcebergFaultStep, publishIceberg } from './iceberg/publish.js'
 import type { Storage } from './storage/storage.js'
 import type { DmsFormat, TableSpec } from './types.js'
 
@@ -39,6 +40,7 @@ export interface RunOptions {
   cityAliases: ReadonlyMap<string, string> // applied to the features' city first
   engineVersion: string // recorded in the commit
   catalog?: Catalog // switched to each new version after its commit (Glue); none for local runs
+  tableFormat?: 'iceberg' | 'hive' // iceberg (default): each version is also an Iceberg snapshot (etl/iceberg/)
   reload?: boolean // rebuild from every file in the source as a new version (lakesync reload)
   stagingExpiryDays?: number // applied files older than this may vanish from the source; default 30
   claimTtlMs?: number // a claim older than this is abandoned by the next run; default 16 min (> Lambda's 15)
@@ -61,6 +63,8 @@ export type FaultStep =
   | 'after-write'
   | 'after-write-snapshot'
   | 'after-commit'
+  | IcebergFaultStep
+  | 'after-iceberg'
   | 'after-catalog'
 
 export interface RunResult {
@@ -97,6 +101,39 @@ async function publishCatalog(opts: RunOptions, record: CommitRecord): Promise<v
   )
 }
 
+/**
+ * Publishes the committed versions as Iceberg snapshots of the table and of its features table (etl/iceberg/). The
+ * files of `fresh` (the version this run just wrote) are taken from memory.
+ */
+async function publishTableFormat(
+  opts: RunOptions,
+  records: CommitRecord[],
+  fresh?: { users: Uint8Array; features: Uint8Array | null },
+  freshRecord?: CommitRecord,
+): Promise<void> {
+  if ((opts.tableFormat ?? 'iceberg') !== 'iceberg') return
+  const { target, spec } = opts
+  const memory = (which: 'users' | 'users_features') => (path: string) => {
+    if (!fresh || !freshRecord || freshRecord.outputs[which]?.[0] !== path) return undefined
+    return which === 'users' ? fresh.users : (fresh.features ?? undefined)
+  }
+  await publishIceberg(target, {
+    spec,
+    records,
+    fileOf: (r) => r.outputs.users[0],
+    bytesOf: memory('users'),
+    ...(opts.faults ? { faults: opts.faults } : {}),
+  })
+  if (spec.features)
+    await publishIceberg(target, {
+      spec: featuresSpecFor(spec),
+      records,
+      fileOf: (r) => r.outputs.users_features?.[0],
+      bytesOf: memory('users_features'),
+      ...(opts.faults ? { faults: opts.faults } : {}),
+    })
+}
+
 export async function runPipeline(opts: RunOptions): Promise<RunResult> {
   const { source, target, spec, onWarning = () => {}, faults = () => {} } = opts
   const now = opts.now ?? (() => new Date())
@@ -121,7 +158,11 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
     const t0 = performance.now()
     const log = await readCommitLog(target, spec.name)
     // A catalog switch that failed after an earlier commit is repaired here, before anything else.
-    if (log.current) await publishCatalog(opts, log.current)
+    // Iceberg metadata and the catalog switch that failed after an earlier commit are repaired here, first.
+    if (log.current) {
+      await publishTableFormat(opts, log.committed)
+      await publishCatalog(opts, log.current)
+    }
     const head = log.head
     if (head?.record.state === 'pending') {
       const expires = Date.parse(head.record.expiresAt)
@@ -273,6 +314,8 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
     records.push(record)
     reload = false
     await faults('after-commit')
+    await publishTableFormat(opts, [...log.committed, record], built.encoded, record)
+    await faults('after-iceberg')
     await publishCatalog(opts, record)
     await faults('after-catalog')
     // Loop: files that arrived while this run worked are applied now (a run that lost the claim counted on it).

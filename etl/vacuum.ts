@@ -2,12 +2,14 @@
  * `lakesync vacuum`: deletes the Parquet files of committed versions older than the newest `keep`, and the files of
  * versions that never committed (abandoned, or claims expired). Never the current version, never an active claim's,
  * never a commit record: the log stays whole, so no file is ever applied twice. A version's snapshot
- * (`_lakesync/<table>/snapshots/v=<version>.lsnap`) goes and stays with its Parquet files, by the same rule.
+ * (`_lakesync/<table>/snapshots/v=<version>.lsnap`) goes and stays with its Parquet files, by the same rule, and so
+ * does its Iceberg snapshot (expired from the table's metadata before the files are deleted).
  */
 
 import { featuresTableName, snapshotsPrefix, versionOfPath, versionsPrefix } from './commit/layout.js'
 import { readCommitLog } from './commit/log.js'
 import { ConfigError } from './errors.js'
+import { expireIcebergSnapshots } from './iceberg/publish.js'
 import type { Storage } from './storage/storage.js'
 
 export interface VacuumResult {
@@ -38,9 +40,19 @@ export async function vacuum(
   const keeps = (v: number) => kept.has(v) || active.has(v) || v > highest
   const deleted: string[] = []
   for (const table of [logTable, featuresTableName(logTable)]) {
-    for (const o of await target.list(versionsPrefix(table))) {
+    const doomed = (await target.list(versionsPrefix(table))).filter((o) => {
       const v = versionOfPath(o.path)
-      if (v === null || keeps(v)) continue
+      return v !== null && !keeps(v)
+    })
+    // Iceberg first: the snapshots of these versions leave the table's metadata before their files go, so no
+    // reader's time travel reaches a deleted file.
+    await expireIcebergSnapshots(
+      target,
+      table,
+      new Set(doomed.map((o) => versionOfPath(o.path)!)),
+      now.getTime(),
+    )
+    for (const o of doomed) {
       await target.remove(o.path)
       deleted.push(o.path)
     }

@@ -26,6 +26,18 @@ class RecordingCatalog implements Catalog {
   }
 }
 
+/** The snapshot an Iceberg reader sees through version-hint.text (null before the first publish). */
+async function icebergCurrent(targetDir: string, table: string): Promise<number | null> {
+  let hint: string
+  try {
+    hint = readFileSync(join(targetDir, table, 'metadata', 'version-hint.text'), 'utf8')
+  } catch {
+    return null
+  }
+  const meta = JSON.parse(readFileSync(join(targetDir, table, 'metadata', `v${hint}.metadata.json`), 'utf8'))
+  return meta['current-snapshot-id'] as number
+}
+
 /** The published state of a target folder: both tables as CSV, and the files its lineage applied, in order. */
 const state = (target: string) => publishedState(new LocalStorage(target))
 
@@ -126,8 +138,19 @@ describe('commit protocol', () => {
     'after-write': 0,
     'after-write-snapshot': 0,
     'after-commit': 0,
+    'after-iceberg-manifests': 0,
+    'after-iceberg-metadata': 0,
+    'after-iceberg': 0,
     'after-catalog': 0,
   } satisfies Record<FaultStep, 0>) as FaultStep[]
+  const committedAt = (step: FaultStep) =>
+    [
+      'after-commit',
+      'after-iceberg-manifests',
+      'after-iceberg-metadata',
+      'after-iceberg',
+      'after-catalog',
+    ].includes(step)
   for (const step of steps) {
     it(`a run that fails ${step} is converged by the next run, catalog included`, async () => {
       const clean = await cleanRunState()
@@ -145,10 +168,14 @@ describe('commit protocol', () => {
       await expect(failing).rejects.toThrow(`injected fault ${step}`)
       const log = await readCommitLog(new LocalStorage(targetDir), 'users')
       const committedBefore = log.committed.length
-      expect(committedBefore).toBe(step === 'after-commit' || step === 'after-catalog' ? 1 : 0)
-      // Readers never see a version that is not committed.
+      expect(committedBefore).toBe(committedAt(step) ? 1 : 0)
+      // Readers never see a version that is not committed: not through the catalog, not through Iceberg.
       for (const t of catalog.tables.values())
         expect(log.committed.map((r) => r.version)).toContain(t.version)
+      for (const table of ['users', 'users_features']) {
+        const visible = await icebergCurrent(targetDir, table)
+        if (visible !== null) expect(log.committed.map((r) => r.version)).toContain(visible)
+      }
       const next = await runPipeline(seedOptions(source, new LocalStorage(targetDir), { catalog }))
       expect(next.committed).toBe(committedBefore === 0)
       expect(await state(targetDir)).toEqual(clean)
@@ -157,6 +184,8 @@ describe('commit protocol', () => {
       expect(catalog.tables.get('users')!.location).toBe(
         `${targetDir}/users/v=${String(current.version).padStart(20, '0')}/`,
       )
+      for (const table of ['users', 'users_features'])
+        expect(await icebergCurrent(targetDir, table)).toBe(current.version)
     })
   }
 

@@ -305,7 +305,7 @@ describe('where the pool ships', () => {
   // so how the pieces coded their columns cannot show in the output.
   const parquetBytes = (target: string) =>
     ['users', 'users_features'].map((t) => {
-      const v = join(target, t, readdirSync(join(target, t))[0]!)
+      const v = join(target, t, readdirSync(join(target, t)).find((d) => d.startsWith('v='))!)
       return readFileSync(join(v, 'part-00000.parquet')).toString('base64')
     })
   const tables = (target: string) =>
@@ -314,7 +314,11 @@ describe('where the pool ships', () => {
         ['users', USERS_SPEC],
         ['users_features', USERS_FEATURES_SPEC],
       ].map(async ([t, spec]) => {
-        const v = join(target, t as string, readdirSync(join(target, t as string))[0]!)
+        const v = join(
+          target,
+          t as string,
+          readdirSync(join(target, t as string)).find((d) => d.startsWith('v='))!,
+        )
         const file = join(v, 'part-00000.parquet')
         return tableToCsv(await parquetToTable(readFileSync(file), spec as TableSpec, file))
       }),

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Prepares the Python side of the test suite: a project-local virtualenv (.venv) holding moto's server, which the
-# S3 and Glue adapter tests run against (no AWS account is ever used). Idempotent and silent when already done:
+# S3 and Glue adapter tests run against (no AWS account is ever used), and the independent Iceberg readers (DuckDB
+# with its iceberg extension, pyiceberg) that read the published tables. Idempotent and silent when already done:
 # the venv is rebuilt only when it lacks moto_server or requirements-test.txt changed since the last install
 # (tracked by a hash stamp inside the venv). Also installs Chromium when missing (scripts/install-chromium.sh), and
 # PostgreSQL when missing (for the capture tests and the local end-to-end flow).
@@ -45,7 +46,7 @@ if ! command -v python3 >/dev/null 2>&1; then
   exit 1
 fi
 
-echo "setup-test-env: installing $(tr '\n' ' ' <"$requirements")into .venv" >&2
+echo "setup-test-env: installing $(grep -v '^#' "$requirements" | tr '\n' ' ')into .venv" >&2
 if [[ ! -x "$venv/bin/python" ]]; then
   python3 -m venv "$venv"
 fi
@@ -54,4 +55,13 @@ if [[ ! -x "$venv/bin/moto_server" ]]; then
   echo "setup-test-env: pip finished but $venv/bin/moto_server is missing" >&2
   exit 1
 fi
+# The independent Iceberg readers (test/helpers/iceberg_read.py): DuckDB must find the extension files its wheels ship.
+"$venv/bin/python" -c '
+import duckdb, pyiceberg.table, importlib.util, os
+for name in ("iceberg", "avro", "httpfs"):
+    folder = importlib.util.find_spec("duckdb_extension_" + name).submodule_search_locations[0]
+    path = os.path.join(folder, "extensions", "v" + duckdb.__version__, name + ".duckdb_extension")
+    if not os.path.isfile(path):
+        raise SystemExit("setup-test-env: duckdb-extension-%s has no build for duckdb %s" % (name, duckdb.__version__))
+'
 echo "$hash" >"$stamp"

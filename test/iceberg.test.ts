@@ -1,0 +1,177 @@
+/**
+ * Every published table is an Iceberg v2 table, read by readers lakesync does not contain (DuckDB's iceberg
+ * extension, pyiceberg): the current snapshot equals `lakesync export`, time travel to each kept version returns that
+ * version, the schema carries the field ids and the key, each snapshot names its lakesync version, the manifests'
+ * bounds let a key filter skip files, and vacuum expires what it deletes.
+ */
+import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { cli } from './helpers/cli.js'
+import { SEED, SEED_FILES, tempDir } from './helpers/fixtures.js'
+import { exportRows, ICEBERG_READERS, readIceberg, sortRows } from './helpers/iceberg-readers.js'
+import { python } from './helpers/spark.js'
+
+const ACCOUNTS = {
+  name: 'accounts',
+  columns: [
+    { name: 'id', type: 'int64' },
+    { name: 'region', type: 'int16' },
+    { name: 'balance', type: 'decimal(20,4)' },
+    { name: 'opened', type: 'timestamptz' },
+    { name: 'active', type: 'boolean' },
+    { name: 'profile', type: 'json' },
+    { name: 'avatar', type: 'binary' },
+    { name: 'born', type: 'date' },
+    { name: 'score', type: 'float64' },
+    { name: 'nick', type: 'string' },
+  ],
+  primaryKey: ['id', 'region'],
+}
+
+/** Runs `lakesync run` and returns `lakesync export` of each table afterwards. */
+async function runAndExport(
+  src: string,
+  lake: string,
+  config: string | null,
+  tables: string[],
+): Promise<Map<string, string>> {
+  const cfg = config ? ['--config', config] : []
+  const r = await cli('run', '--source', src, '--target', lake, '--as-of', '2021-10-17', ...cfg)
+  expect(r.err).toBe('')
+  expect(r.code).toBe(0)
+  const out = new Map<string, string>()
+  for (const t of tables) {
+    const file = join(tempDir(), `${t}.csv`)
+    expect((await cli('export', '--target', lake, '--table', t, '--out', file, ...cfg)).code).toBe(0)
+    out.set(t, readFileSync(file, 'utf8'))
+  }
+  return out
+}
+
+/** Both readers, at `snapshot` (default: current), equal to the export text. */
+async function expectReadersEqual(table: string, exported: string, snapshot?: number): Promise<void> {
+  for (const reader of ICEBERG_READERS) {
+    const read = await readIceberg(reader, table, snapshot === undefined ? undefined : String(snapshot))
+    const want = exportRows(exported, read.schema.fields)
+    expect({ reader, snapshot, columns: read.columns }).toEqual({ reader, snapshot, columns: want.columns })
+    expect({ reader, snapshot, rows: sortRows(read.rows) }).toEqual({ reader, snapshot, rows: want.rows })
+  }
+}
+
+describe('Iceberg tables', () => {
+  it('users and users_features: every version a snapshot, read back by DuckDB and pyiceberg, time travel included', async () => {
+    const src = tempDir()
+    const lake = tempDir()
+    const exports: Map<string, string>[] = []
+    cpSync(join(SEED, SEED_FILES[0]), join(src, SEED_FILES[0]))
+    exports.push(await runAndExport(src, lake, null, ['users', 'features']))
+    for (const f of SEED_FILES.slice(1, 3)) {
+      cpSync(join(SEED, f), join(src, f))
+      exports.push(await runAndExport(src, lake, null, ['users', 'features']))
+    }
+    const users = join(lake, 'users')
+    const features = join(lake, 'users_features')
+    expect(readFileSync(join(users, 'metadata', 'version-hint.text'), 'utf8')).toBe('3')
+    await expectReadersEqual(users, exports[2]!.get('users')!)
+    await expectReadersEqual(features, exports[2]!.get('features')!)
+    for (const v of [1, 2]) {
+      await expectReadersEqual(users, exports[v - 1]!.get('users')!, v)
+      await expectReadersEqual(features, exports[v - 1]!.get('features')!, v)
+    }
+    const meta = await readIceberg('pyiceberg', users)
+    expect(meta.schema.fields.map((f) => [f.id, f.name, f.type, f.required])).toEqual([
+      [1, 'user_id', 'int', true],
+      [2, 'name', 'string', false],
+      [3, 'city', 'string', false],
+      [4, 'last_login', 'date', false],
+    ])
+    expect(meta.schema.identifierFieldIds).toEqual([1])
+    expect(
+      meta.snapshots.map((s) => [s.id, s.parentId, s.operation, s.summary?.['lakesync.version']]),
+    ).toEqual([
+      ['1', null, 'append', '1'],
+      ['2', '1', 'overwrite', '2'],
+      ['3', '2', 'overwrite', '3'],
+    ])
+    expect(meta.snapshots[2]!.summary?.['total-records']).toBe(
+      String(exports[2]!.get('users')!.trim().split('\n').length - 1),
+    )
+
+    // Vacuum keeps two versions: the first snapshot is expired before its files go; the others still travel.
+    expect((await cli('vacuum', '--target', lake, '--keep', '2')).code).toBe(0)
+    const after = await readIceberg('pyiceberg', users)
+    expect(after.snapshots.map((s) => s.id)).toEqual(['2', '3'])
+    await expectReadersEqual(users, exports[1]!.get('users')!, 2)
+    await expectReadersEqual(users, exports[2]!.get('users')!)
+  })
+
+  it('a table of many types with a composite key: types, values and time travel', async () => {
+    const dir = tempDir()
+    const config = join(dir, 'accounts.json')
+    writeFileSync(config, JSON.stringify({ table: ACCOUNTS }))
+    const src = join(dir, 'src')
+    mkdirSync(src)
+    writeFileSync(
+      join(src, 'LOAD00000001.csv'),
+      [
+        '1,1,1234567890123456.7890,1969-12-31 23:59:59.5+00,true,"{""a"": 1}",\\x00ff,1950-01-01,1.5,Zoë',
+        '1,2,-0.0001,2038-01-19 03:14:08+00,false,[],\\x,2000-02-29,-2.25e-10,""',
+        '9223372036854775807,-32768,,,,,,,,',
+      ].join('\n') + '\n',
+    )
+    const lake = join(dir, 'lake')
+    const v1 = await runAndExport(src, lake, config, ['accounts'])
+    writeFileSync(
+      join(src, '20211017-194324349.csv'),
+      'U,1,2,10.0000,2021-10-17 12:00:00+02,true,{},\\xdead,2021-10-17,3,x\nD,9223372036854775807,-32768,,,,,,,,\n',
+    )
+    const v2 = await runAndExport(src, lake, config, ['accounts'])
+    const table = join(lake, 'accounts')
+    await expectReadersEqual(table, v2.get('accounts')!)
+    await expectReadersEqual(table, v1.get('accounts')!, 1)
+    const meta = await readIceberg('pyiceberg', table)
+    expect(
+      meta.schema.fields.map((f) => `${f.id} ${f.name} ${f.type}${f.required ? ' required' : ''}`),
+    ).toEqual([
+      '1 id long required',
+      '2 region int required',
+      '3 balance decimal(20, 4)',
+      '4 opened timestamptz',
+      '5 active boolean',
+      '6 profile string',
+      '7 avatar binary',
+      '8 born date',
+      '9 score double',
+      '10 nick string',
+    ])
+    expect(meta.schema.identifierFieldIds).toEqual([1, 2])
+  })
+
+  it('manifests carry per-column bounds: a key filter skips a file outside its range', async () => {
+    const src = tempDir()
+    const lake = tempDir()
+    cpSync(join(SEED, SEED_FILES[0]), join(src, SEED_FILES[0]))
+    await runAndExport(src, lake, null, [])
+    const script = `
+import sys, json
+from pyiceberg.table import StaticTable
+from pyiceberg.expressions import GreaterThan, LessThan
+t = StaticTable.from_metadata(sys.argv[1])
+files = t.inspect.files().to_pylist()
+print(json.dumps({
+  "inside": len(list(t.scan(row_filter=LessThan("user_id", 10)).plan_files())),
+  "outside": len(list(t.scan(row_filter=GreaterThan("user_id", 100000)).plan_files())),
+  "records": files[0]["record_count"],
+  "bounds": {k: [str(v["lower_bound"]), str(v["upper_bound"]), v["null_value_count"]] for k, v in files[0]["readable_metrics"].items()},
+}))
+`
+    const r = await python(['-c', script, join(lake, 'users', 'metadata', 'v1.metadata.json')])
+    expect(r.stderr).toBe('')
+    const got = JSON.parse(r.stdout)
+    expect(got.inside).toBe(1)
+    expect(got.outside).toBe(0)
+    expect(got.bounds.user_id[2]).toBe(0)
+    expect(got.bounds.last_login.slice(0, 2)).toEqual(['2017-01-01', '2021-10-17'])
+  })
+})

@@ -170,11 +170,21 @@ const COMMANDS: Record<string, CommandSpec> = {
     summary:
       'stand in for DMS: full load, then changes from a PostgreSQL replication slot, as DMS files in OUT',
     usage:
-      'lakesync capture --pg postgres://... --table SCHEMA.TABLE --out DIR|s3://... [--interval 1s] [--slot NAME] [--once]',
+      'lakesync capture --pg postgres://... (--table SCHEMA.TABLE | --config TABLES.json [--tables S.T,S.T]) --out DIR|s3://... [--interval 1s] [--slot NAME] [--once]',
     options: [
       { name: 'pg', value: 'URL', help: 'PostgreSQL connection URL (a user with the REPLICATION attribute)' },
       { name: 'table', value: 'SCHEMA.TABLE', help: 'the source table (schema public when omitted)' },
-      { name: 'out', value: 'DIR|s3://B/P', help: "staging folder or S3 prefix for the table's DMS files" },
+      {
+        name: 'tables',
+        value: 'S.T,S.T',
+        help: 'with a "tables" config: capture these tables through one slot into OUT/<schema>/<table>/',
+        default: 'every table of the config',
+      },
+      {
+        name: 'out',
+        value: 'DIR|s3://B/P',
+        help: 'staging folder or S3 prefix for the table\'s DMS files (with --tables or a "tables" config: the DMS root)',
+      },
       {
         name: 'interval',
         value: 'DURATION',
@@ -182,8 +192,13 @@ const COMMANDS: Record<string, CommandSpec> = {
         default: '1s',
       },
       { name: 'file-size', value: 'SIZE', help: 'close a file at this size (64KB, 32MB)', default: '32MB' },
-      { name: 'slot', value: 'NAME', help: 'logical replication slot', default: 'lakesync_<schema>_<table>' },
-      { name: 'publication', value: 'NAME', help: 'publication of the table', default: 'the slot name' },
+      {
+        name: 'slot',
+        value: 'NAME',
+        help: 'logical replication slot',
+        default: 'lakesync_<schema>_<table>; lakesync_tables for several',
+      },
+      { name: 'publication', value: 'NAME', help: 'publication of the tables', default: 'the slot name' },
       { name: 'once', help: 'write what the slot holds now, then exit' },
       CONFIG,
     ],

@@ -9,14 +9,22 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type CaptureOptions, runCapture } from '../etl/capture/capture.js'
+import {
+  type CaptureFault,
+  type CaptureOptions,
+  runCapture,
+  runCaptureTables,
+  type TablesCaptureOptions,
+} from '../etl/capture/capture.js'
 import { CaptureStreamError } from '../etl/capture/changes.js'
 import { moneyText } from '../etl/capture/pg-types.js'
 import { PostgresSource } from '../etl/capture/postgres.js'
+import { readCommitLog } from '../etl/commit/log.js'
 import { DEFAULT_DMS_FORMAT } from '../etl/dms/format.js'
 import { ConfigError } from '../etl/errors.js'
 import { formatFloat32, tableToCsv } from '../etl/report/csv-export.js'
 import { LocalStorage } from '../etl/storage/local.js'
+import { PrefixedStorage } from '../etl/storage/prefixed.js'
 import { parseTableSpec, USERS_SPEC } from '../etl/table/spec.js'
 import { type PgCluster, startPgCluster } from '../scripts/pg-cluster.js'
 import { cli } from './helpers/cli.js'
@@ -748,5 +756,257 @@ describe('PostgreSQL types in a capture', () => {
     await expect(run()).rejects.toThrow(/column flag of cdc.retype changed its type .*drop the slot/)
     expect(changeFiles(out)).toEqual([])
     await dropSlot('s_retype')
+  })
+})
+
+// --- several tables at once, as one DMS task ---------------------------------------------------------------------
+
+/** The files of one table's folder under a capture root: LOAD parts and change files. */
+const folderFiles = (root: string, folder: string) => {
+  try {
+    return readdirSync(join(root, folder)).sort()
+  } catch {
+    return []
+  }
+}
+
+/**
+ * Each table of the three-table capture, as `lakesync export` renders it, computed from PostgreSQL (the rendering
+ * rules of everyExpected: timestamptz in UTC with 6 fraction digits and Z, numeric with its scale, booleans
+ * true/false, json as stored).
+ */
+const MANY_SELECT: Record<string, string> = {
+  users: 'SELECT user_id::text, name, city, last_login::text FROM public.users',
+  orders: `SELECT order_id::text, line_no::text, amount::text,
+      to_char(placed AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') || 'Z', note FROM sales.orders`,
+  events: 'SELECT id::text, doc::text, active::text, label FROM public.events',
+}
+
+describe('several tables at once, into the layout of a DMS task', () => {
+  it('captures three tables through one slot; each mirrors its source, and a change to one commits only it', async () => {
+    await db.query(`
+      CREATE SCHEMA sales;
+      CREATE TABLE public.users (user_id int PRIMARY KEY, name varchar(255), city text, last_login date);
+      CREATE TABLE sales.orders (order_id bigint, line_no smallint, amount numeric(12,2) NOT NULL, placed timestamptz,
+                                 note text, PRIMARY KEY (order_id, line_no));
+      CREATE TABLE public.events (id int PRIMARY KEY, doc json, active boolean NOT NULL, label text);
+      INSERT INTO public.users VALUES ${SEED_ROWS};
+      INSERT INTO sales.orders VALUES (7, 1, 10.50, '2021-10-17 10:00:00+02', 'a, "quoted"'), (7, 2, -1.00, NULL, NULL),
+        (8, 1, 9999999999.99, '1969-07-20 20:17:40.123456-05', ''), (9, 1, 0, '2038-01-19 03:14:08+00', 'Zürich');
+      INSERT INTO public.events VALUES (1, '{ "a" : [1, 2.50, "x"],\n "b": null }', true, 'first'),
+        (2, 'null', false, NULL), (3, NULL, true, ''), (4, '"é, \\"q\\""', false, 'line\nbreak')`)
+    const dir = tempDir()
+    // The config straight from the catalog (lakesync schema), unchanged.
+    const schema = await cli(
+      'schema',
+      '--pg',
+      cluster.url,
+      '--tables',
+      'public.users,sales.orders,public.events',
+    )
+    expect(schema.err).toBe('')
+    expect(schema.code).toBe(0)
+    const config = join(dir, 'many.json')
+    writeFileSync(config, schema.out)
+    const root = join(dir, 'staging')
+    const lake = join(dir, 'lake')
+    const capture = ['capture', '--pg', cluster.url, '--out', root, '--config', config, '--once']
+    const FOLDERS = { users: 'public/users', orders: 'sales/orders', events: 'public/events' } as const
+    const versions = async () =>
+      Object.fromEntries(
+        await Promise.all(
+          Object.keys(FOLDERS).map(async (t) => [
+            t,
+            (await readCommitLog(new LocalStorage(lake), t)).current?.version ?? 0,
+          ]),
+        ),
+      )
+    const mirrorAndCompare = async (round: string) => {
+      const run = await cli('run', '--source', root, '--target', lake, '--config', config)
+      expect(run.err, round).toBe('')
+      expect(run.code, round).toBe(0)
+      for (const [table, sql] of Object.entries(MANY_SELECT)) {
+        const csv = join(dir, `${round}-${table}.csv`)
+        const exported = await cli(
+          'export',
+          '--target',
+          lake,
+          '--config',
+          config,
+          '--table',
+          table,
+          '--out',
+          csv,
+        )
+        expect(exported.code, `${round} ${table}`).toBe(0)
+        const [, ...rows] = parseCsv(readFileSync(csv, 'utf8'))
+        const source = await db.query<(string | null)[]>({
+          text: sql,
+          rowMode: 'array',
+          types: { getTypeParser: () => (v: string) => v },
+        })
+        expect(sortRows(rows), `${round} ${table}`).toEqual(sortRows(source.rows))
+      }
+      return run
+    }
+
+    // The full load: every table from one snapshot, each into its own folder; one slot, one publication.
+    const loaded = await cli(...capture)
+    expect(loaded.err).not.toContain('lakesync capture:')
+    expect(loaded.code).toBe(0)
+    expect(loaded.out).toBe(
+      [
+        `public.users: loaded 6 rows in 1 file(s); captured 0 I, 0 U, 0 D in 0 change file(s) to ${root}/public/users`,
+        `sales.orders: loaded 4 rows in 1 file(s); captured 0 I, 0 U, 0 D in 0 change file(s) to ${root}/sales/orders`,
+        `public.events: loaded 4 rows in 1 file(s); captured 0 I, 0 U, 0 D in 0 change file(s) to ${root}/public/events`,
+        '',
+      ].join('\n'),
+    )
+    for (const folder of Object.values(FOLDERS))
+      expect(folderFiles(root, folder)).toEqual(['LOAD00000001.csv'])
+    expect(readFileSync(join(root, 'public/events/LOAD00000001.csv'), 'utf8')).toContain('2,null,false,\n')
+    expect(await slots()).toContain('lakesync_tables')
+    const published = await db.query<{ t: string }>(
+      "SELECT schemaname || '.' || tablename AS t FROM pg_publication_tables WHERE pubname = 'lakesync_tables' ORDER BY 1",
+    )
+    expect(published.rows.map((r) => r.t)).toEqual(['public.events', 'public.users', 'sales.orders'])
+    await mirrorAndCompare('load')
+    expect(await versions()).toEqual({ users: 1, orders: 1, events: 1 })
+
+    // One transaction over all three tables (a key change, a composite-key delete, json and boolean updates), and
+    // one more on two of them: one batch, one change file per table under one name, rows in commit order.
+    await db.query(`BEGIN;
+      INSERT INTO public.users VALUES (10, 'new, "quoted"', 'Austin', '2021-10-01');
+      UPDATE public.users SET user_id = 11 WHERE user_id = 1;
+      UPDATE sales.orders SET line_no = 3, amount = -0.01 WHERE order_id = 7 AND line_no = 1;
+      DELETE FROM sales.orders WHERE order_id = 8 AND line_no = 1;
+      UPDATE public.events SET doc = '{"k": "v\\nw"}', active = NOT active WHERE id = 1;
+      DELETE FROM public.events WHERE id = 2;
+      COMMIT`)
+    await db.query(`BEGIN;
+      INSERT INTO public.events VALUES (5, '[true, false]', true, 'after');
+      UPDATE public.users SET city = NULL WHERE user_id = 10;
+      COMMIT`)
+    const streamed = await cli(...capture)
+    expect(streamed.code).toBe(0)
+    expect(streamed.out).toContain('public.users: captured 1 I, 2 U, 1 D in 1 change file(s)')
+    expect(streamed.out).toContain('sales.orders: captured 0 I, 1 U, 2 D in 1 change file(s)')
+    expect(streamed.out).toContain('public.events: captured 1 I, 1 U, 1 D in 1 change file(s)')
+    const names = Object.values(FOLDERS).map((f) => changeFiles(join(root, f)))
+    expect(names.map((n) => n.length)).toEqual([1, 1, 1])
+    expect(new Set(names.flat()).size).toBe(1) // one batch: one name in every folder
+    const usersFile = readFileSync(join(root, 'public/users', names[0]![0]!), 'utf8')
+    expect(usersFile).toBe(
+      'I,10,"new, ""quoted""",Austin,2021-10-01\nD,1,,,\nU,11,Lisa Ray,Columbus,2021-04-01\nU,10,"new, ""quoted""",,2021-10-01\n',
+    )
+    expect(readFileSync(join(root, 'sales/orders', names[1]![0]!), 'utf8')).toBe(
+      'D,7,1,,,\nU,7,3,-0.01,2021-10-17 08:00:00+00,"a, ""quoted"""\nD,8,1,,,\n',
+    )
+    await mirrorAndCompare('changes')
+    expect(await versions()).toEqual({ users: 2, orders: 2, events: 2 })
+
+    // A change to one table: a change file in its folder only, and a run commits that table only.
+    const before = Object.values(FOLDERS).map((f) => folderFiles(root, f))
+    await db.query("UPDATE sales.orders SET note = 'only orders' WHERE order_id = 9")
+    const one = await cli(...capture)
+    expect(one.code).toBe(0)
+    expect(one.out).toContain('sales.orders: captured 0 I, 1 U, 0 D in 1 change file(s)')
+    expect(one.out).toContain('public.users: captured 0 I, 0 U, 0 D in 0 change file(s)')
+    const after = Object.values(FOLDERS).map((f) => folderFiles(root, f))
+    expect(after[0]).toEqual(before[0])
+    expect(after[2]).toEqual(before[2])
+    expect(after[1]!.length).toBe(before[1]!.length + 1)
+    const run = await mirrorAndCompare('one table')
+    expect(run.out).toMatch(/^orders: {3}v3 as_of/m)
+    expect(run.out).not.toMatch(/^(users|events): {3}v/m)
+    expect(await versions()).toEqual({ users: 2, orders: 3, events: 2 })
+
+    // The slot is shared: a capture of fewer tables through it would skip the others' changes for good.
+    const fewer = await cli(...capture, '--tables', 'public.users')
+    expect(fewer.code).toBe(2)
+    expect(fewer.err).toContain(
+      'publication lakesync_tables publishes (public.events, public.users, sales.orders)',
+    )
+    const unknown = await cli(...capture, '--tables', 'public.nope')
+    expect(unknown.code).toBe(2)
+    expect(unknown.err).toContain('"public.nope" is not a table of the config')
+    await dropSlot('lakesync_tables')
+  })
+
+  it('a crash between two files of one batch writes neither table twice; a crash at the last LOAD file leaves no slot', async () => {
+    await db.query(`
+      CREATE TABLE cdc.left_t (user_id int PRIMARY KEY, name varchar(255), city text, last_login date);
+      CREATE TABLE cdc.right_t (user_id int PRIMARY KEY, name varchar(255), city text, last_login date);
+      INSERT INTO cdc.left_t VALUES ${SEED_ROWS}; INSERT INTO cdc.right_t VALUES ${SEED_ROWS}`)
+    const root = tempDir()
+    const tables = ['left_t', 'right_t'].map((name) => ({
+      table: { schema: 'cdc', name },
+      spec: { ...USERS_SPEC, name },
+      out: new PrefixedStorage(new LocalStorage(root), `cdc/${name}`),
+    }))
+    const run = async (extra: Partial<TablesCaptureOptions> = {}) => {
+      const src = new PostgresSource({ url: cluster.url, tables, slot: 's_two', publication: 'p_two' })
+      try {
+        return await runCaptureTables({
+          source: src,
+          tables,
+          format: DEFAULT_DMS_FORMAT,
+          once: true,
+          ...extra,
+        })
+      } finally {
+        await src.close()
+      }
+    }
+    const crashAt = (step: CaptureFault, n: number) => {
+      let seen = 0
+      return (s: CaptureFault) => {
+        if (s === step && ++seen === n) throw new Error(`crash at ${step} #${n}`)
+      }
+    }
+    // The last LOAD file (the right table's) is written, then the capture dies: the slot was not made durable.
+    await expect(run({ faults: crashAt('after-load-file', 2) })).rejects.toThrow(
+      'crash at after-load-file #2',
+    )
+    expect(await slots()).not.toContain('s_two')
+    expect((await run()).loaded).toBe(true)
+    expect(await slots()).toContain('s_two')
+
+    await db.query(`BEGIN;
+      INSERT INTO cdc.left_t VALUES (60, 'x', 'Austin', NULL); INSERT INTO cdc.right_t VALUES (61, 'y', NULL, NULL);
+      COMMIT`)
+    // The left table's file is written, the right one's not, nothing acknowledged.
+    await expect(run({ faults: crashAt('after-change-file', 1) })).rejects.toThrow(
+      'crash at after-change-file #1',
+    )
+    expect(changeFiles(join(root, 'cdc/left_t'))).toHaveLength(1)
+    expect(changeFiles(join(root, 'cdc/right_t'))).toHaveLength(0)
+    await db.query('DELETE FROM cdc.right_t WHERE user_id = 0')
+    const restart = await run()
+    expect(restart.tables.map((t) => [t.replayed.length, t.counts])).toEqual([
+      [1, { I: 0, U: 0, D: 0 }],
+      [0, { I: 1, U: 0, D: 1 }],
+    ])
+    expect(changeFiles(join(root, 'cdc/left_t'))).toHaveLength(1)
+    const right = changeFiles(join(root, 'cdc/right_t'))
+    expect(right.map((f) => readFileSync(join(root, 'cdc/right_t', f), 'utf8'))).toEqual([
+      'I,61,y,,\nD,0,,,\n',
+    ])
+    expect(right[0]! > changeFiles(join(root, 'cdc/left_t'))[0]!).toBe(true)
+
+    // Both files written, the acknowledgement lost: the restart writes nothing again.
+    await db.query(
+      "UPDATE cdc.left_t SET city = 'Boston' WHERE user_id = 60; UPDATE cdc.right_t SET city = 'Reno'",
+    )
+    await expect(run({ faults: crashAt('after-change-file', 2) })).rejects.toThrow(
+      'crash at after-change-file #2',
+    )
+    const again = await run()
+    expect(again.tables.map((t) => [t.replayed.length, t.changeFiles.length])).toEqual([
+      [1, 0],
+      [1, 0],
+    ])
+    for (const name of ['left_t', 'right_t']) await expectPublishedEqualsSource(name, join(root, 'cdc', name))
+    await dropSlot('s_two')
   })
 })

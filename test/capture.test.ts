@@ -4,16 +4,19 @@
  */
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { parseDuration, parseSize } from '../cli/commands/capture.js'
+import { parseDuration, parseSize, pickCaptureTables } from '../cli/commands/capture.js'
 import {
+  batchTables,
   batchTransactions,
   type ChangeSource,
   decodeMessages,
   replayedPrefix,
   runCapture,
+  runCaptureTables,
   type SlotMessage,
+  type TablesCaptureOptions,
 } from '../etl/capture/capture.js'
-import { CaptureStreamError, transactionRows } from '../etl/capture/changes.js'
+import { CaptureStreamError, splitTransaction, tableKey, transactionRows } from '../etl/capture/changes.js'
 import {
   changeFileName,
   changeSequence,
@@ -25,10 +28,12 @@ import {
 } from '../etl/capture/dms-writer.js'
 import { formatLsn, parseLsn, type Transaction } from '../etl/capture/pgoutput.js'
 import { checkSlotName, defaultSlotName, parseTableName } from '../etl/capture/postgres.js'
+import { resolveRunConfig } from '../etl/config/run-config.js'
 import { parseDmsCsv } from '../etl/dms/csv.js'
 import { DEFAULT_DMS_FORMAT } from '../etl/dms/format.js'
 import { csvLayout } from '../etl/dms/layout.js'
-import { USERS_SPEC } from '../etl/table/spec.js'
+import { PrefixedStorage } from '../etl/storage/prefixed.js'
+import { parseTableSpec, USERS_SPEC } from '../etl/table/spec.js'
 import type { DmsFormat } from '../etl/types.js'
 import { dec, enc } from './helpers/bytes.js'
 import { MemoryStorage } from './helpers/memory-storage.js'
@@ -533,6 +538,204 @@ describe('runCapture over an in-memory slot', () => {
   })
 })
 
+// --- several tables through one slot ------------------------------------------------------------------------------
+
+const ORDERS = { schema: 'sales', name: 'orders' }
+const ORDERS_REL = 16385
+const ORDERS_SPEC = parseTableSpec({
+  name: 'orders',
+  columns: [
+    { name: 'order_id', type: 'int64' },
+    { name: 'line_no', type: 'int16' },
+    { name: 'amount', type: 'decimal(12,2)' },
+  ],
+  primaryKey: ['order_id', 'line_no'],
+})
+const ordersRelation = () => relation(ORDERS_REL, 'sales', 'orders', ['order_id', 'line_no', 'amount'])
+const order = (cells: Cell[]) => insert(cells, ORDERS_REL)
+const orderDeleted = (cells: Cell[]) => new Msg().byte('D').int32(ORDERS_REL).byte('K').tuple(cells).done()
+
+/** A slot publishing cdc.users and sales.orders; its full load hands over each table's rows, then finishes. */
+class TwoTableSlot extends FakeSlot {
+  loads: (string | null)[][][] = [[], []]
+  durableWith: string[] = [] // what the staging held when the slot became durable
+
+  constructor(private readonly root: MemoryStorage) {
+    super()
+  }
+  override async fullLoad(
+    onRows: (rows: (string | null)[][], table?: number) => Promise<void>,
+    finish?: () => Promise<void>,
+  ) {
+    for (const [t, rows] of this.loads.entries()) if (rows.length > 0) await onRows(rows, t)
+    await finish?.()
+    this.durableWith = [...this.root.objects.keys()].sort()
+    this.exists = true
+  }
+  override commit(changes: Uint8Array[], commitUs = 700_000_000n * US) {
+    const end = 1000n + BigInt(this.txns.length) * 100n
+    const xid = 1000 + this.txns.length
+    this.txns.push(
+      [begin(xid, commitUs), relation(), ordersRelation(), ...changes, commit(end, commitUs)].map((data) => ({
+        lsn: end,
+        data,
+      })),
+    )
+  }
+}
+
+describe('runCaptureTables over an in-memory slot', () => {
+  function setup() {
+    const root = new MemoryStorage()
+    const slot = new TwoTableSlot(root)
+    slot.loads = [[['0', 'Herman', 'Tulsa', null]], []]
+    const tables = [
+      { table: TABLE, spec: USERS_SPEC, out: new PrefixedStorage(root, 'cdc/users') },
+      { table: ORDERS, spec: ORDERS_SPEC, out: new PrefixedStorage(root, 'sales/orders') },
+    ]
+    const capture = (extra: Partial<TablesCaptureOptions> = {}) => {
+      let clock = Date.UTC(2021, 9, 17, 19, 43, 24, 349)
+      return runCaptureTables({
+        source: slot,
+        tables,
+        format: DEFAULT_DMS_FORMAT,
+        once: true,
+        now: () => clock++,
+        ...extra,
+      })
+    }
+    const changes = () =>
+      [...root.objects.keys()]
+        .filter((k) => !k.includes('LOAD'))
+        .sort()
+        .map((k) => [k, dec(root.objects.get(k)!)])
+    return { root, slot, capture, changes }
+  }
+
+  it('loads every table before the slot is durable, then writes each batch as one file per table, under one name', async () => {
+    const { root, slot, capture, changes } = setup()
+    const first = await capture()
+    expect(first.loaded).toBe(true)
+    expect(first.tables.map((t) => [t.loadRows, t.loadFiles])).toEqual([
+      [1, ['LOAD00000001.csv']],
+      [0, ['LOAD00000001.csv']],
+    ])
+    expect(slot.durableWith).toEqual(['cdc/users/LOAD00000001.csv', 'sales/orders/LOAD00000001.csv'])
+    expect(dec(root.objects.get('sales/orders/LOAD00000001.csv')!)).toBe('') // an empty table: an empty load
+    slot.commit([insert(['1', 'Ann', 'Austin', null]), order(['7', '1', '9.50'])])
+    slot.commit([orderDeleted(['7', '1', null])])
+    slot.commit([insert(['2', 'Bo', null, null])])
+    const second = await capture()
+    expect(second.tables.map((t) => t.counts)).toEqual([
+      { I: 2, U: 0, D: 0 },
+      { I: 1, U: 0, D: 1 },
+    ])
+    expect(changes()).toEqual([
+      ['cdc/users/20211017-194324349.csv', 'I,1,Ann,Austin,\nI,2,Bo,,\n'],
+      ['sales/orders/20211017-194324349.csv', 'I,7,1,9.50\nD,7,1,\n'],
+    ])
+    expect(slot.confirmed).toBe(1200n)
+    // A change to one table: a file in its folder only, named after every earlier file.
+    slot.commit([order(['8', '2', '-1.00'])])
+    const third = await capture()
+    expect(third.tables.map((t) => t.changeFiles)).toEqual([[], ['20211017-194324350.csv']])
+    expect(changes().map(([k]) => k)).toEqual([
+      'cdc/users/20211017-194324349.csv',
+      'sales/orders/20211017-194324349.csv',
+      'sales/orders/20211017-194324350.csv',
+    ])
+  })
+
+  it('a crash between the files of one batch: the written one is recognised, the other written once', async () => {
+    const { slot, capture, changes } = setup()
+    await capture()
+    slot.commit([insert(['1', 'Ann', 'Austin', null]), order(['7', '1', '9.50'])])
+    await expect(
+      capture({
+        faults: (step) => {
+          if (step === 'after-change-file') throw new Error('crash')
+        },
+      }),
+    ).rejects.toThrow('crash')
+    expect(changes()).toEqual([['cdc/users/20211017-194324349.csv', 'I,1,Ann,Austin,\n']])
+    slot.commit([insert(['2', 'Bo', null, null])])
+    const restart = await capture()
+    expect(restart.tables.map((t) => [t.replayed, t.changeFiles])).toEqual([
+      [['20211017-194324349.csv'], ['20211017-194324350.csv']],
+      [[], ['20211017-194324350.csv']],
+    ])
+    expect(changes()).toEqual([
+      ['cdc/users/20211017-194324349.csv', 'I,1,Ann,Austin,\n'],
+      ['cdc/users/20211017-194324350.csv', 'I,2,Bo,,\n'],
+      ['sales/orders/20211017-194324350.csv', 'I,7,1,9.50\n'],
+    ])
+    expect(slot.confirmed).toBe(1100n)
+  })
+
+  it('a crash after every file of a batch, before the acknowledgement: nothing is written again', async () => {
+    const { slot, capture, changes } = setup()
+    await capture()
+    slot.commit([insert(['1', 'Ann', 'Austin', null]), order(['7', '1', '9.50'])])
+    let files = 0
+    await expect(
+      capture({
+        faults: (step) => {
+          if (step === 'after-change-file' && ++files === 2) throw new Error('crash')
+        },
+      }),
+    ).rejects.toThrow('crash')
+    expect(slot.confirmed).toBe(0n)
+    const restart = await capture()
+    expect(restart.tables.map((t) => [t.replayed.length, t.changeFiles.length])).toEqual([
+      [1, 0],
+      [1, 0],
+    ])
+    expect(changes()).toHaveLength(2)
+    expect(slot.confirmed).toBe(1000n)
+  })
+
+  it('an acknowledged batch is not taken for a replay because one table repeats its rows', async () => {
+    const { slot, capture, changes } = setup()
+    await capture()
+    slot.commit([insert(['1', 'Ann', 'Austin', null]), order(['7', '1', '9.50'])])
+    await capture()
+    // The same users row again (as bytes), but orders moved on: the batch above was acknowledged.
+    slot.commit([insert(['1', 'Ann', 'Austin', null]), order(['8', '1', '9.50'])])
+    const next = await capture()
+    expect(next.tables.map((t) => t.replayed)).toEqual([[], []])
+    expect(changes().map(([, text]) => text)).toEqual([
+      'I,1,Ann,Austin,\n',
+      'I,1,Ann,Austin,\n',
+      'I,7,1,9.50\n',
+      'I,8,1,9.50\n',
+    ])
+  })
+
+  it("splits transactions per table and cuts batches once one table's file is full", () => {
+    const slot = new TwoTableSlot(new MemoryStorage())
+    slot.commit([insert(['1', 'A', 'X', null]), order(['7', '1', '1.00']), insert(['2', 'B', 'Y', null])])
+    slot.commit([order(['7', '2', '2.00'])])
+    slot.commit([insert(['3', 'C', 'Z', null])])
+    const txns = decodeMessages(slot.txns.flat())
+    const parts = splitTransaction(txns[0]!, new Map([[tableKey(ORDERS), 5]]))
+    expect([...parts.keys()]).toEqual([5])
+    expect(parts.get(5)!.changes).toHaveLength(1)
+    const tables = [
+      { table: TABLE, writer: new DmsRowWriter(USERS_SPEC, DEFAULT_DMS_FORMAT, 'change') },
+      { table: ORDERS, writer: new DmsRowWriter(ORDERS_SPEC, DEFAULT_DMS_FORMAT, 'change') },
+    ]
+    const texts = (fileSize: number) =>
+      batchTables(txns, tables, fileSize).map((b) => [b.files.map((f) => f?.text ?? null), b.endLsn])
+    expect(texts(1 << 20)).toEqual([[['I,1,A,X,\nI,2,B,Y,\nI,3,C,Z,\n', 'I,7,1,1.00\nI,7,2,2.00\n'], 1200n]])
+    // 20 bytes: after the second transaction the orders file (22 bytes) is full, the users file (18) is not; the
+    // batch is cut for both.
+    expect(texts(20)).toEqual([
+      [['I,1,A,X,\nI,2,B,Y,\n', 'I,7,1,1.00\nI,7,2,2.00\n'], 1100n],
+      [['I,3,C,Z,\n', null], 1200n],
+    ])
+  })
+})
+
 describe('capture command helpers', () => {
   it('parses table names, slot names, durations and sizes', () => {
     expect(parseTableName('cdc.users')).toEqual({ schema: 'cdc', name: 'users' })
@@ -551,5 +754,39 @@ describe('capture command helpers', () => {
       100,
     ])
     expect(() => parseSize('0', '--file-size')).toThrow(/size/)
+  })
+
+  it('picks the tables of a "tables" config that --tables names', async () => {
+    const spec = (name: string) => ({ name, columns: [{ name: 'id', type: 'int32' }], primaryKey: 'id' })
+    const config = await resolveRunConfig(
+      {
+        tables: [
+          { schema: 'public', ...spec('users') },
+          { schema: 'sales', ...spec('orders') },
+          { schema: 'sales', ...spec('users'), publishAs: 'sales_users' },
+        ],
+      },
+      'test',
+      '.',
+    )
+    const picked = (flag?: string) =>
+      pickCaptureTables(config, flag).map((t) => `${t.folder} as ${t.spec.name}`)
+    expect(picked()).toEqual([
+      'public/users as users',
+      'sales/orders as orders',
+      'sales/users as sales_users',
+    ])
+    expect(picked('sales.users, public.users')).toEqual([
+      'public/users as users',
+      'sales/users as sales_users',
+    ])
+    expect(picked('orders,sales_users')).toEqual(['sales/orders as orders', 'sales/users as sales_users'])
+    expect(picked('SALES.Orders')).toEqual(['sales/orders as orders'])
+    expect(picked('"Sales"."Orders"')).toEqual(['sales/orders as orders'])
+    expect(() => picked('users')).toThrow(/"users" names several tables of the config/)
+    expect(() => picked('public.nope')).toThrow(
+      /"public.nope" is not a table of the config \(tables: public.users, sales.orders, sales.users\)/,
+    )
+    expect(() => picked(',')).toThrow(/--tables needs/)
   })
 })

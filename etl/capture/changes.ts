@@ -147,6 +147,37 @@ export function transactionRows(
   return rows
 }
 
+/** The key of a table in a lookup by schema and name. */
+export function tableKey(table: SourceTable): string {
+  return `${table.schema}\u0000${table.name}`
+}
+
+/**
+ * A transaction split per table: for each table of `index` (tableKey to position) the transaction has changes of, the
+ * same transaction with only that table's changes, in their order (a TRUNCATE goes to every table it names). Tables
+ * the transaction does not touch are absent; changes of tables outside `index` are dropped. Pure.
+ */
+export function splitTransaction(
+  txn: Transaction,
+  index: ReadonlyMap<string, number>,
+): Map<number, Transaction> {
+  const parts = new Map<number, Transaction>()
+  const add = (i: number | undefined, change: Transaction['changes'][number]) => {
+    if (i === undefined) return
+    let part = parts.get(i)
+    if (!part) {
+      part = { ...txn, changes: [] }
+      parts.set(i, part)
+    }
+    if (part.changes.at(-1) !== change) part.changes.push(change)
+  }
+  for (const change of txn.changes) {
+    if (change.kind === 'truncate') for (const r of change.relations) add(index.get(tableKey(r)), change)
+    else add(index.get(tableKey(change.relation)), change)
+  }
+  return parts
+}
+
 export function countRows(rows: readonly CaptureRow[], into: RowCounts): RowCounts {
   for (const r of rows) into[r.op]++
   return into

@@ -1,15 +1,18 @@
 /**
- * The PostgreSQL side of a capture (a ChangeSource): the `pg` client, the built-in `pgoutput` plugin, and a
- * publication for the one table. Only this file talks to the database.
+ * The PostgreSQL side of a capture (a ChangeSource): the `pg` client, the built-in `pgoutput` plugin, and one
+ * publication for the capture's tables (one, or several as one DMS task replicates them). Only this file talks to the
+ * database.
  *
- * - open(): checks wal_level, the table's columns against the table spec and its replica identity; creates the
- *   publication `<publication> FOR TABLE <table>` when absent (before the slot: pgoutput reads the publication as of
- *   each change, so it must predate the slot).
+ * - open(): checks wal_level, each table's columns against its table spec and its replica identity; creates the
+ *   publication `<publication> FOR TABLE <table>, ...` when absent (before the slot: pgoutput reads the publication as
+ *   of each change, so it must predate the slot). A capture of several tables needs the publication to hold exactly
+ *   them: the slot's position is shared, so a table it carries that the capture does not write would lose its changes.
  * - fullLoad(): on a replication connection, `CREATE_REPLICATION_SLOT <slot>_load TEMPORARY LOGICAL pgoutput
- *   EXPORT_SNAPSHOT`; on the normal connection, a REPEATABLE READ transaction in that snapshot reads the table
- *   through a cursor. After the last row was handed over (and written), pg_copy_logical_replication_slot makes the
- *   durable slot `<slot>` at the temporary slot's position, and the replication connection closes, dropping the
- *   temporary one. A crash before the copy leaves no slot: the next start takes the load again.
+ *   EXPORT_SNAPSHOT`; on the normal connection, one REPEATABLE READ transaction in that snapshot reads every table,
+ *   one after the other, through a cursor. After the last row was handed over and the engine wrote its last file
+ *   (`finish`), pg_copy_logical_replication_slot makes the durable slot `<slot>` at the temporary slot's position,
+ *   and the replication connection closes, dropping the temporary one. A crash before the copy leaves no slot: the
+ *   next start takes the load again.
  * - peek()/advance(): pg_logical_slot_peek_binary_changes and pg_replication_slot_advance over plain SQL, so the
  *   slot moves only when the engine says its file is written.
  *
@@ -24,72 +27,23 @@ import { ConfigError, StateError } from '../errors.js'
 import type { TableSpec } from '../types.js'
 import type { ChangeSource, SlotMessage } from './capture.js'
 import type { SourceColumns, SourceTable } from './changes.js'
+import { checkSlotName } from './names.js'
 import { dmsTextOf, fitsColumn, moneyText, suggestedType } from './pg-types.js'
 import { formatLsn, parseLsn } from './pgoutput.js'
 
+export { checkSlotName, defaultSlotName, parseTableName } from './names.js'
+
 export interface PostgresSourceOptions {
   url: string // postgres://user@host:port/db (the user needs REPLICATION or superuser)
-  table: SourceTable
-  spec: TableSpec
+  table?: SourceTable // a capture of one table: the table and its spec
+  spec?: TableSpec
+  tables?: readonly { table: SourceTable; spec: TableSpec }[] // a capture of several (the publication holds exactly them)
   slot: string // logical replication slot name
   publication: string // publication name
   loadChunkRows?: number // rows per cursor fetch during the full load; default 5,000
 }
 
-const SLOT_NAME = /^[a-z0-9_]{1,63}$/
 const SLOT_WAIT_MS = 30_000
-
-/** Parses `schema.table` (or `table`, in schema public); double quotes keep case and dots. */
-export function parseTableName(text: string): SourceTable {
-  const parts: string[] = []
-  let i = 0
-  while (i <= text.length) {
-    if (text[i] === '"') {
-      let v = ''
-      i++
-      for (;;) {
-        if (i >= text.length) throw new ConfigError('bad_usage', `--table ${text}: unterminated quote`)
-        if (text[i] === '"' && text[i + 1] === '"') {
-          v += '"'
-          i += 2
-        } else if (text[i] === '"') {
-          i++
-          break
-        } else v += text[i++]
-      }
-      parts.push(v)
-    } else {
-      const end = text.indexOf('.', i)
-      const v = text.slice(i, end < 0 ? text.length : end)
-      parts.push(v.toLowerCase())
-      i = end < 0 ? text.length : end
-    }
-    if (i >= text.length) break
-    if (text[i] !== '.') throw new ConfigError('bad_usage', `--table ${text}: expected schema.table`)
-    i++
-  }
-  if (parts.length === 1) parts.unshift('public')
-  if (parts.length !== 2 || parts.some((p) => p === ''))
-    throw new ConfigError('bad_usage', `--table ${JSON.stringify(text)}: expected schema.table`)
-  return { schema: parts[0]!, name: parts[1]! }
-}
-
-/** The default slot (and publication) name for a table: lakesync_<schema>_<table>, folded to [a-z0-9_]. */
-export function defaultSlotName(table: SourceTable): string {
-  return `lakesync_${table.schema}_${table.name}`
-    .toLowerCase()
-    .replace(/[^a-z0-9_]/g, '_')
-    .slice(0, 63)
-}
-
-export function checkSlotName(name: string): string {
-  if (!SLOT_NAME.test(name))
-    throw new ConfigError(
-      'bad_usage',
-      `--slot ${JSON.stringify(name)}: a replication slot name is 1-63 lowercase letters, digits and underscores`,
-    )
-  return name
-}
 
 const ident = (s: string) => `"${s.replaceAll('"', '""')}"`
 
@@ -109,16 +63,29 @@ const REWRITTEN_TYPES = [16, 790]
 /** Values as the server sends them in text format: no parsing into JS values. */
 const RAW_TEXT = { getTypeParser: () => (text: string) => text }
 
+/** One table of the capture, as open() found it. */
+interface OpenTable {
+  table: SourceTable
+  spec: TableSpec
+  qualified: string // "schema"."name"
+}
+
+const qualifiedName = (t: SourceTable) => `${t.schema}.${t.name}`
+
 export class PostgresSource implements ChangeSource {
   readonly description: string
   private db: pg.Client | undefined
-  private readonly qualified: string
-  private columns: SourceColumns | undefined
+  private readonly tables: OpenTable[]
+  private readonly many: boolean // built with `tables`: the publication must hold exactly them
+  private columns: SourceColumns[] | undefined
 
   constructor(private readonly opts: PostgresSourceOptions) {
     checkSlotName(opts.slot)
-    this.qualified = `${ident(opts.table.schema)}.${ident(opts.table.name)}`
-    this.description = `${opts.table.schema}.${opts.table.name} (slot ${opts.slot})`
+    const list = opts.tables ?? (opts.table && opts.spec ? [{ table: opts.table, spec: opts.spec }] : [])
+    if (list.length === 0) throw new Error('capture: a PostgresSource needs a table and its spec, or tables')
+    this.many = opts.tables !== undefined
+    this.tables = list.map((t) => ({ ...t, qualified: `${ident(t.table.schema)}.${ident(t.table.name)}` }))
+    this.description = `${this.tables.map((t) => qualifiedName(t.table)).join(', ')} (slot ${opts.slot})`
   }
 
   private client(): pg.Client {
@@ -136,17 +103,71 @@ export class PostgresSource implements ChangeSource {
     return client
   }
 
-  async open(): Promise<{ resume: boolean; columns: SourceColumns }> {
+  async open(): Promise<{ resume: boolean; columns: SourceColumns; tableColumns: SourceColumns[] }> {
     const db = await this.connect(false)
     this.db = db
     await db.query(SESSION_SETTINGS)
-    const { table, spec, slot, publication } = this.opts
+    const { slot, publication } = this.opts
     const wal = (await db.query<{ wal_level: string }>('SHOW wal_level')).rows[0]?.wal_level
     if (wal !== 'logical')
       throw new ConfigError(
         'bad_config',
         `capture: the server runs with wal_level = ${wal}; logical decoding needs wal_level = logical (postgresql.conf, then restart)`,
       )
+    const columns: SourceColumns[] = []
+    for (const t of this.tables) columns.push(await this.checkTable(db, t))
+    this.columns = columns
+
+    const pub = await db.query('SELECT 1 FROM pg_publication WHERE pubname = $1', [publication])
+    if (pub.rowCount === 0)
+      await db.query(
+        `CREATE PUBLICATION ${ident(publication)} FOR TABLE ${this.tables.map((t) => t.qualified).join(', ')}`,
+      )
+    else if (!this.many) {
+      const { table } = this.tables[0]!
+      const member = await db.query(
+        'SELECT 1 FROM pg_publication_tables WHERE pubname = $1 AND schemaname = $2 AND tablename = $3',
+        [publication, table.schema, table.name],
+      )
+      if (member.rowCount === 0)
+        throw new ConfigError(
+          'bad_config',
+          `capture: publication ${publication} exists but does not publish ${table.schema}.${table.name}`,
+        )
+    } else {
+      const published = (
+        await db.query<{ schemaname: string; tablename: string }>(
+          'SELECT schemaname, tablename FROM pg_publication_tables WHERE pubname = $1 ORDER BY 1, 2',
+          [publication],
+        )
+      ).rows.map((r) => qualifiedName({ schema: r.schemaname, name: r.tablename }))
+      const wanted = this.tables.map((t) => qualifiedName(t.table))
+      const missing = wanted.filter((w) => !published.includes(w))
+      const extra = published.filter((p) => !wanted.includes(p))
+      if (missing.length > 0 || extra.length > 0)
+        throw new ConfigError(
+          'bad_config',
+          `capture: publication ${publication} publishes (${published.join(', ')}), not the tables of this capture (${wanted.join(', ')}): one slot serves every table of its publication, so capturing a different set would skip changes for good. Capture exactly (${published.join(', ')}), or start a new capture of these tables with another --slot (a new full load into an empty --out)`,
+        )
+    }
+    const existing = (
+      await db.query<{ plugin: string; database: string; current: string }>(
+        'SELECT plugin, database, current_database() AS current FROM pg_replication_slots WHERE slot_name = $1',
+        [slot],
+      )
+    ).rows[0]
+    const result = { columns: columns[0]!, tableColumns: columns }
+    if (!existing) return { resume: false, ...result }
+    if (existing.plugin !== 'pgoutput' || existing.database !== existing.current)
+      throw new ConfigError(
+        'bad_config',
+        `capture: slot ${slot} exists but is a ${existing.plugin} slot of database ${existing.database}; choose another --slot`,
+      )
+    return { resume: true, ...result }
+  }
+
+  /** Checks one table against its spec (columns, types, replica identity); how its values become DMS's text. */
+  private async checkTable(db: pg.Client, { table, spec }: OpenTable): Promise<SourceColumns> {
     const rel = (
       await db.query<{ oid: number; relreplident: string }>(
         `SELECT c.oid, c.relreplident FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -183,11 +204,6 @@ export class PostgresSource implements ChangeSource {
         )
     })
     const dmsText = cols.map((c) => dmsTextOf(c.type, moneyDigits))
-    this.columns = {
-      typeOids: cols.map((c) => c.oid),
-      dmsText,
-      rewrittenTypes: new Set([...REWRITTEN_TYPES, ...cols.filter((_, i) => dmsText[i]).map((c) => c.oid)]),
-    }
     const pk = (
       await db.query<{ attname: string }>(
         `SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
@@ -206,35 +222,11 @@ export class PostgresSource implements ChangeSource {
         'bad_config',
         `capture: the primary key of ${table.schema}.${table.name} is (${pk.join(', ')}), not the spec's key (${spec.primaryKey.join(', ')}): deletes would not carry it. Use REPLICA IDENTITY FULL or fix the spec`,
       )
-
-    const pub = await db.query('SELECT 1 FROM pg_publication WHERE pubname = $1', [publication])
-    if (pub.rowCount === 0)
-      await db.query(`CREATE PUBLICATION ${ident(publication)} FOR TABLE ${this.qualified}`)
-    else {
-      const member = await db.query(
-        'SELECT 1 FROM pg_publication_tables WHERE pubname = $1 AND schemaname = $2 AND tablename = $3',
-        [publication, table.schema, table.name],
-      )
-      if (member.rowCount === 0)
-        throw new ConfigError(
-          'bad_config',
-          `capture: publication ${publication} exists but does not publish ${table.schema}.${table.name}`,
-        )
+    return {
+      typeOids: cols.map((c) => c.oid),
+      dmsText,
+      rewrittenTypes: new Set([...REWRITTEN_TYPES, ...cols.filter((_, i) => dmsText[i]).map((c) => c.oid)]),
     }
-    const existing = (
-      await db.query<{ plugin: string; database: string; current: string }>(
-        'SELECT plugin, database, current_database() AS current FROM pg_replication_slots WHERE slot_name = $1',
-        [slot],
-      )
-    ).rows[0]
-    const columns = this.columns
-    if (!existing) return { resume: false, columns }
-    if (existing.plugin !== 'pgoutput' || existing.database !== existing.current)
-      throw new ConfigError(
-        'bad_config',
-        `capture: slot ${slot} exists but is a ${existing.plugin} slot of database ${existing.database}; choose another --slot`,
-      )
-    return { resume: true, columns }
   }
 
   /**
@@ -258,9 +250,12 @@ export class PostgresSource implements ChangeSource {
     return digits
   }
 
-  async fullLoad(onRows: (rows: (string | null)[][]) => Promise<void>): Promise<void> {
+  async fullLoad(
+    onRows: (rows: (string | null)[][], table?: number) => Promise<void>,
+    finish?: () => Promise<void>,
+  ): Promise<void> {
     const db = this.client()
-    const { slot, spec } = this.opts
+    const { slot } = this.opts
     const columns = this.columns
     if (!columns) throw new Error('capture: the source is not open')
     const temporary = `${slot.slice(0, 58)}_load`
@@ -274,27 +269,32 @@ export class PostgresSource implements ChangeSource {
       await db.query('BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY')
       try {
         await db.query(`SET TRANSACTION SNAPSHOT '${snapshot.replaceAll("'", "''")}'`)
-        // No cast: `::text` is not always the output function (boolean gives true/false, char(n) drops its padding,
-        // inet adds /32), and the load must write what the stream writes.
-        const list = spec.columns.map((c) => `src.${ident(c.name)}`).join(', ')
-        await db.query(
-          `DECLARE lakesync_load NO SCROLL CURSOR FOR SELECT ${list} FROM ${this.qualified} AS src ORDER BY ${spec.primaryKey.map((k) => `src.${ident(k)}`).join(', ')}`,
-        )
-        const chunk = this.opts.loadChunkRows ?? 5000
-        for (;;) {
-          const got = await db.query<(string | null)[]>({
-            text: `FETCH FORWARD ${chunk} FROM lakesync_load`,
-            rowMode: 'array',
-            types: RAW_TEXT,
-          })
-          const rows = got.rows.map((r) =>
-            r.map((v, i) => {
-              const rewrite = columns.dmsText[i]
-              return rewrite && v !== null ? rewrite(v) : v
-            }),
+        // Every table in the one snapshot: their loads are consistent with each other and with the slot.
+        for (const [t, { spec, qualified }] of this.tables.entries()) {
+          const rewrites = columns[t]!.dmsText
+          // No cast: `::text` is not always the output function (boolean gives true/false, char(n) drops its
+          // padding, inet adds /32), and the load must write what the stream writes.
+          const list = spec.columns.map((c) => `src.${ident(c.name)}`).join(', ')
+          await db.query(
+            `DECLARE lakesync_load NO SCROLL CURSOR FOR SELECT ${list} FROM ${qualified} AS src ORDER BY ${spec.primaryKey.map((k) => `src.${ident(k)}`).join(', ')}`,
           )
-          if (rows.length > 0) await onRows(rows)
-          if (got.rows.length < chunk) break
+          const chunk = this.opts.loadChunkRows ?? 5000
+          for (;;) {
+            const got = await db.query<(string | null)[]>({
+              text: `FETCH FORWARD ${chunk} FROM lakesync_load`,
+              rowMode: 'array',
+              types: RAW_TEXT,
+            })
+            const rows = got.rows.map((r) =>
+              r.map((v, i) => {
+                const rewrite = rewrites[i]
+                return rewrite && v !== null ? rewrite(v) : v
+              }),
+            )
+            if (rows.length > 0) await onRows(rows, t)
+            if (got.rows.length < chunk) break
+          }
+          await db.query('CLOSE lakesync_load')
         }
         await db.query('COMMIT')
       } catch (e) {
@@ -302,6 +302,7 @@ export class PostgresSource implements ChangeSource {
         throw e
       }
       // Every LOAD file is written: only now does the slot become durable, at the snapshot's position.
+      await finish?.()
       await db.query('SELECT pg_copy_logical_replication_slot($1, $2, false)', [temporary, slot])
     } finally {
       await repl.end().catch(() => {})

@@ -76,6 +76,12 @@ const TABLE: OptionSpec = {
 
 const RUN_USAGE =
   '--source DIR|s3://... --target DIR|s3://... [--config FILE] [--tables A,B] [--cities FILE] [--as-of YYYY-MM-DD] [--glue-database NAME] [--engine lakesync|spark]'
+const TABLE_FORMAT: OptionSpec = {
+  name: 'table-format',
+  value: 'iceberg|hive',
+  help: 'iceberg: each version is also an Iceberg snapshot; hive: the version folders only',
+  default: "the config's publish.tableFormat, else iceberg",
+}
 const TABLES: OptionSpec = {
   name: 'tables',
   value: 'A,B',
@@ -87,13 +93,13 @@ const COMMANDS: Record<string, CommandSpec> = {
   run: {
     summary: 'apply the pending DMS files in SOURCE and publish a new version to TARGET',
     usage: `lakesync run ${RUN_USAGE}`,
-    options: [SOURCE, TARGET, CITIES, AS_OF, GLUE, CONFIG, TABLES, ENGINE],
+    options: [SOURCE, TARGET, CITIES, AS_OF, GLUE, CONFIG, TABLES, TABLE_FORMAT, ENGINE],
     run: (flags, io) => runCommand(flags, io, false),
   },
   reload: {
     summary: 'rebuild the table from every file now in SOURCE, in DMS order, as a new version',
     usage: `lakesync reload ${RUN_USAGE}`,
-    options: [SOURCE, TARGET, CITIES, AS_OF, GLUE, CONFIG, TABLES, ENGINE],
+    options: [SOURCE, TARGET, CITIES, AS_OF, GLUE, CONFIG, TABLES, TABLE_FORMAT, ENGINE],
     run: (flags, io) => runCommand(flags, io, true),
   },
   status: {

@@ -4,7 +4,7 @@
  * version, the schema carries the field ids and the key, each snapshot names its lakesync version, the manifests'
  * bounds let a key filter skip files, and vacuum expires what it deletes.
  */
-import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { cli } from './helpers/cli.js'
@@ -146,6 +146,23 @@ describe('Iceberg tables', () => {
       '10 nick string',
     ])
     expect(meta.schema.identifierFieldIds).toEqual([1, 2])
+  })
+
+  it('--table-format hive (or publish.tableFormat) publishes the version folders only', async () => {
+    const src = tempDir()
+    cpSync(join(SEED, SEED_FILES[0]), join(src, SEED_FILES[0]))
+    const lake = tempDir()
+    expect((await cli('run', '--source', src, '--target', lake, '--table-format', 'hive')).code).toBe(0)
+    expect(existsSync(join(lake, 'users', 'metadata'))).toBe(false)
+    const config = join(tempDir(), 'hive.json')
+    writeFileSync(config, JSON.stringify({ publish: { tableFormat: 'hive' } }))
+    const other = tempDir()
+    expect((await cli('run', '--source', src, '--target', other, '--config', config)).code).toBe(0)
+    expect(existsSync(join(other, 'users_features', 'metadata'))).toBe(false)
+    writeFileSync(config, JSON.stringify({ publish: { tableFormat: 'delta' } }))
+    const bad = await cli('run', '--source', src, '--target', tempDir(), '--config', config)
+    expect(bad.code).toBe(2)
+    expect(bad.err).toContain('publish.tableFormat must be iceberg or hive, got "delta"')
   })
 
   it('manifests carry per-column bounds: a key filter skips a file outside its range', async () => {

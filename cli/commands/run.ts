@@ -74,6 +74,10 @@ export async function runCommand(flags: Flags, io: Io, reload = false): Promise<
   const target = openStorage(required(flags, 'target'), '--target')
   const asOf = asOfFlag(flags)
   const config = await loadRunConfig(flags.config as string | undefined, flags.cities as string | undefined)
+  const format = flags['table-format']
+  if (format !== undefined && format !== 'iceberg' && format !== 'hive')
+    throw new ConfigError('bad_usage', `--table-format ${JSON.stringify(format)}: expected iceberg or hive`)
+  if (format !== undefined) config.tableFormat = format
   const only = tablesFlag(flags, config)
   const many = config.tables[0]!.folder !== null
   if (only && !many)

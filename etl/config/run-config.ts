@@ -26,6 +26,7 @@ export interface RunConfig {
   format: DmsFormat // DMS CSV settings
   table: TableSpec // the replicated table (the first of `tables` in the many-tables form)
   tables: SourceTable[] // every configured table: one with folder null in the single-table form
+  tableFormat: 'iceberg' | 'hive' // publish.tableFormat
   cityToState: Map<string, string> // state lookup
   cityAliases: Map<string, string> // city spellings folded before the features
   citiesFile: string // where the map came from
@@ -50,7 +51,25 @@ export function packageRoot(): string {
   return dir
 }
 
-const CONFIG_KEYS = ['format', 'table', 'tables', 'cityAliases', 'cities']
+const CONFIG_KEYS = ['format', 'table', 'tables', 'publish', 'cityAliases', 'cities']
+
+/** `"publish": {"tableFormat": "iceberg" | "hive"}`: iceberg (the default) also publishes Iceberg metadata. */
+function parsePublish(value: unknown): 'iceberg' | 'hive' {
+  if (value === undefined) return 'iceberg'
+  const v = (typeof value === 'object' && value !== null && !Array.isArray(value) ? value : null) as Record<
+    string,
+    unknown
+  > | null
+  if (v === null || Object.keys(v).some((k) => k !== 'tableFormat'))
+    throw new ConfigError('bad_config', 'config: publish must be {"tableFormat": "iceberg" | "hive"}')
+  if (v.tableFormat === undefined) return 'iceberg'
+  if (v.tableFormat !== 'iceberg' && v.tableFormat !== 'hive')
+    throw new ConfigError(
+      'bad_config',
+      `config: publish.tableFormat must be iceberg or hive, got ${JSON.stringify(v.tableFormat)}`,
+    )
+  return v.tableFormat
+}
 const SOURCE_NAME = /^[A-Za-z_][A-Za-z0-9_$-]*$/
 
 /**
@@ -187,7 +206,15 @@ export async function resolveRunConfig(
   } catch (e) {
     throw new ConfigError('bad_config', `cities: cannot read ${citiesFile}: ${(e as Error).message}`)
   }
-  return { format, table, tables, cityAliases, cityToState: parseCityMap(bytes, citiesFile), citiesFile }
+  return {
+    format,
+    table,
+    tables,
+    tableFormat: parsePublish(obj.publish),
+    cityAliases,
+    cityToState: parseCityMap(bytes, citiesFile),
+    citiesFile,
+  }
 }
 
 /** Reads `--config FILE` (if any) and resolves it. */
@@ -205,6 +232,7 @@ export function runOptionsFor(config: RunConfig, settings: RunSettings): RunOpti
     ...settings,
     spec: config.table,
     format: config.format,
+    tableFormat: config.tableFormat,
     cityToState: config.cityToState,
     cityAliases: config.cityAliases,
   }

@@ -26,7 +26,7 @@ import {
 import { planSource } from './commit/plan-source.js'
 import { formatDate } from './dms/values.js'
 import { StateError } from './errors.js'
-import { type IcebergFaultStep, publishIceberg } from './iceberg/publish.js'
+import { type IcebergFaultStep, newestMetadata, publishIceberg, storageUri } from './iceberg/publish.js'
 import type { Storage } from './storage/storage.js'
 import type { DmsFormat, TableSpec } from './types.js'
 
@@ -91,14 +91,28 @@ async function publishCatalog(opts: RunOptions, record: CommitRecord): Promise<v
   const names = tables.map((t) => t.name)
   const versions = await catalog.currentVersions(names)
   if (names.every((n) => versions.get(n) === record.version)) return
-  await catalog.publish(
-    tables.map((t) => ({
-      name: t.name,
-      location: joinUrl(target.root, versionDir(t.name, record.version)),
-      columns: t.columns,
-      version: record.version,
-    })),
+  const iceberg = (opts.tableFormat ?? 'iceberg') === 'iceberg'
+  const published = await Promise.all(
+    tables.map(async (t) => {
+      // An Iceberg table: its root and the newest metadata (published before the catalog, in the run's order).
+      const newest = iceberg ? await newestMetadata(target, t.name) : null
+      return {
+        name: t.name,
+        location: joinUrl(target.root, versionDir(t.name, record.version)),
+        columns: t.columns,
+        version: record.version,
+        ...(newest
+          ? {
+              iceberg: {
+                tableLocation: storageUri(target.root, t.name),
+                metadataLocation: storageUri(target.root, newest.path),
+              },
+            }
+          : {}),
+      }
+    }),
   )
+  await catalog.publish(published)
 }
 
 /**

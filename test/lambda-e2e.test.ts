@@ -94,9 +94,13 @@ describe('merge Lambda on moto (S3 -> SQS -> handler -> S3 + Glue)', () => {
     while ((await receive()).Records.length > 0) {}
   }
 
-  async function glueVersion(name: string): Promise<{ version: string; location: string }> {
+  async function glueVersion(name: string): Promise<{ version: string; location: string; metadata: string }> {
     const t = (await moto.glue.send(new GetTableCommand({ DatabaseName: database, Name: name }))).Table!
-    return { version: t.Parameters!.lakesync_version!, location: t.StorageDescriptor!.Location! }
+    return {
+      version: t.Parameters!.lakesync_version!,
+      location: t.StorageDescriptor!.Location!,
+      metadata: t.Parameters!.metadata_location!,
+    }
   }
 
   const target = () => openStorage(`s3://${final}/lake/`)
@@ -117,9 +121,12 @@ describe('merge Lambda on moto (S3 -> SQS -> handler -> S3 + Glue)', () => {
     const log = await readCommitLog(target(), 'users')
     expect(log.current?.version).toBe(2)
     expect(log.committed.flatMap((r) => r.files.map((f) => f.path)).sort()).toEqual(readdirSync(SEED).sort())
+    // The Glue table is the Iceberg table: its metadata_location is the current metadata file (version-hint.text).
+    const hint = new TextDecoder().decode(await target().read('users/metadata/version-hint.text'))
     expect(await glueVersion('users')).toEqual({
       version: '2',
-      location: `s3://${final}/lake/users/v=00000000000000000002/`,
+      location: `s3://${final}/lake/users`,
+      metadata: `s3://${final}/lake/users/metadata/v${hint}.metadata.json`,
     })
     expect((await glueVersion('users_features')).version).toBe('2')
     // The published tables equal a local run of the same files (as_of is today in the Lambda).

@@ -51,7 +51,10 @@ describe('lakesync (child process) on S3 + Glue', () => {
     for (const name of ['users', 'users_features']) {
       const t = (await moto.glue.send(new GetTableCommand({ DatabaseName: database, Name: name }))).Table
       expect(t?.Parameters?.lakesync_version).toBe('1')
-      expect(t?.StorageDescriptor?.Location).toBe(`${lake}/${name}/v=${'1'.padStart(20, '0')}/`)
+      // An Iceberg table: its root, and the metadata of its first snapshot.
+      expect(t?.StorageDescriptor?.Location).toBe(`${lake}/${name}`)
+      expect(t?.Parameters?.table_type).toBe('ICEBERG')
+      expect(t?.Parameters?.metadata_location).toBe(`${lake}/${name}/metadata/v1.metadata.json`)
     }
     const again = runToLake()
     expect(again.code).toBe(0)

@@ -203,7 +203,7 @@ describe('commit protocol on S3 (moto)', () => {
   })
 })
 
-/** The version each Glue table points at, checking that its location is that version's folder. */
+/** The version each Glue table points at, checking that it is the Iceberg table at the lake's table root. */
 async function glueVersions(database: string, lake?: string): Promise<Record<string, number | null>> {
   const out: Record<string, number | null> = {}
   for (const name of [USERS_SPEC.name, USERS_FEATURES_SPEC.name]) {
@@ -211,7 +211,14 @@ async function glueVersions(database: string, lake?: string): Promise<Record<str
       const t = (await moto.glue.send(new GetTableCommand({ DatabaseName: database, Name: name }))).Table
       const v = Number(t?.Parameters?.lakesync_version)
       if (lake !== undefined)
-        expect(t?.StorageDescriptor?.Location).toBe(`${lake}/${name}/v=${versionName(v)}/`)
+        expect([t?.StorageDescriptor?.Location, t?.Parameters?.table_type]).toEqual([
+          `${lake}/${name}`,
+          'ICEBERG',
+        ])
+      if (lake !== undefined)
+        expect(t?.Parameters?.metadata_location).toMatch(
+          new RegExp(`^${lake}/${name}/metadata/v\\d+\\.metadata\\.json$`),
+        )
       out[name] = v
     } catch (e) {
       if ((e as { name?: string }).name !== 'EntityNotFoundException') throw e

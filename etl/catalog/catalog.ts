@@ -9,6 +9,7 @@ export interface CatalogTable {
   location: string // folder URL of the version, e.g. s3://final/lake/users/v=00000000000000000003/
   columns: ColumnSpec[] // published columns in order (int32 -> int, string -> string, date -> date, double -> double)
   version: number // the committed version the location belongs to (recorded as a table parameter)
+  iceberg?: { tableLocation: string; metadataLocation: string } // an Iceberg table: its root and current metadata
 }
 
 export interface Catalog {

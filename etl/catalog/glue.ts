@@ -61,9 +61,26 @@ function failure(what: string, e: unknown): Error {
   return new Error(`glue: ${what}: ${errorName(e) ?? 'Error'}: ${message}`, { cause: e })
 }
 
-/** The table definition Athena needs to read a folder of Parquet files. */
-export function tableInput(table: CatalogTable): TableInput {
+/**
+ * The table definition Athena needs: an Iceberg table (`table_type=ICEBERG`, its `metadata_location` and the one it
+ * replaces) or a folder of Parquet files. `previous` is the metadata location the table had.
+ */
+export function tableInput(table: CatalogTable, previous?: string): TableInput {
   const columns: Column[] = table.columns.map((c) => ({ Name: c.name, Type: hiveType(c) }))
+  if (table.iceberg)
+    return {
+      Name: table.name,
+      TableType: 'EXTERNAL_TABLE',
+      Parameters: {
+        table_type: 'ICEBERG',
+        metadata_location: table.iceberg.metadataLocation,
+        ...(previous && previous !== table.iceberg.metadataLocation
+          ? { previous_metadata_location: previous }
+          : {}),
+        [VERSION_PARAMETER]: String(table.version),
+      },
+      StorageDescriptor: { Location: table.iceberg.tableLocation, Columns: columns },
+    }
   return {
     Name: table.name,
     TableType: 'EXTERNAL_TABLE',
@@ -90,7 +107,7 @@ export class GlueCatalog implements Catalog {
 
   async publish(tables: CatalogTable[]): Promise<void> {
     await this.ensureDatabase()
-    for (const table of tables) await this.upsertTable(tableInput(table))
+    for (const table of tables) await this.upsertTable(table)
   }
 
   async currentVersions(names: string[]): Promise<Map<string, number | null>> {
@@ -122,31 +139,48 @@ export class GlueCatalog implements Catalog {
    * CreateTable fails with AlreadyExistsException and it updates instead. UpdateTable skips archiving the previous
    * definition: the commit log is the history, and Glue caps the archived versions kept per table.
    */
-  private async upsertTable(input: TableInput): Promise<void> {
-    const where = `${this.database}.${input.Name}`
-    let exists: boolean
-    try {
-      await this.client.send(new GetTableCommand({ DatabaseName: this.database, Name: input.Name }))
-      exists = true
-    } catch (e) {
-      if (errorName(e) !== 'EntityNotFoundException') throw failure(`GetTable ${where}`, e)
-      exists = false
-    }
-    if (!exists) {
+  private async upsertTable(table: CatalogTable): Promise<void> {
+    const where = `${this.database}.${table.name}`
+    for (let attempt = 0; attempt < 5; attempt++) {
+      let current: { VersionId?: string; Parameters?: Record<string, string> } | undefined
       try {
-        await this.client.send(new CreateTableCommand({ DatabaseName: this.database, TableInput: input }))
+        current = (
+          await this.client.send(new GetTableCommand({ DatabaseName: this.database, Name: table.name }))
+        ).Table
+      } catch (e) {
+        if (errorName(e) !== 'EntityNotFoundException') throw failure(`GetTable ${where}`, e)
+      }
+      if (!current) {
+        try {
+          await this.client.send(
+            new CreateTableCommand({ DatabaseName: this.database, TableInput: tableInput(table) }),
+          )
+          return
+        } catch (e) {
+          if (errorName(e) !== 'AlreadyExistsException') throw failure(`CreateTable ${where}`, e)
+          continue // created meanwhile: update it
+        }
+      }
+      // Never move a table back: another writer may have published a newer version meanwhile.
+      const published = Number(current.Parameters?.[VERSION_PARAMETER])
+      if (Number.isFinite(published) && published > table.version) return
+      try {
+        // VersionId: Glue refuses the update if the table changed since it was read (optimistic concurrency).
+        await this.client.send(
+          new UpdateTableCommand({
+            DatabaseName: this.database,
+            TableInput: tableInput(table, current.Parameters?.metadata_location),
+            SkipArchive: true,
+            ...(current.VersionId ? { VersionId: current.VersionId } : {}),
+          }),
+        )
         return
       } catch (e) {
-        if (errorName(e) !== 'AlreadyExistsException') throw failure(`CreateTable ${where}`, e)
+        if (errorName(e) === 'ConcurrentModificationException') continue // read again, decide again
+        throw failure(`UpdateTable ${where}`, e)
       }
     }
-    try {
-      await this.client.send(
-        new UpdateTableCommand({ DatabaseName: this.database, TableInput: input, SkipArchive: true }),
-      )
-    } catch (e) {
-      throw failure(`UpdateTable ${where}`, e)
-    }
+    throw new Error(`glue: ${where} kept changing under this publish; run again`)
   }
 }
 

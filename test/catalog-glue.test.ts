@@ -154,3 +154,69 @@ describe('GlueCatalog', () => {
     )
   })
 })
+
+describe('GlueCatalog optimistic updates (a Glue double: moto is not relied on to enforce VersionId)', () => {
+  /** A Glue client double: one table, a VersionId bumped by each update, a concurrent writer that strikes once. */
+  function double(opts: { publishedVersion: number; interfereOnce: boolean }) {
+    const table = {
+      VersionId: '1',
+      Parameters: { lakesync_version: String(opts.publishedVersion), metadata_location: 'm1' },
+    }
+    const updates: { VersionId?: string; params: Record<string, string> }[] = []
+    let interfere = opts.interfereOnce
+    const client = {
+      send: async (cmd: { constructor: { name: string }; input: Record<string, unknown> }) => {
+        const name = cmd.constructor.name
+        if (name === 'CreateDatabaseCommand')
+          throw Object.assign(new Error('exists'), { name: 'AlreadyExistsException' })
+        if (name === 'GetTableCommand') return { Table: structuredClone(table) }
+        if (name === 'UpdateTableCommand') {
+          if (interfere) {
+            // Another writer updated the table between our read and our update.
+            interfere = false
+            table.VersionId = String(Number(table.VersionId) + 1)
+          }
+          if (cmd.input.VersionId !== table.VersionId)
+            throw Object.assign(new Error('version changed'), { name: 'ConcurrentModificationException' })
+          const input = cmd.input.TableInput as { Parameters: Record<string, string> }
+          updates.push({ VersionId: cmd.input.VersionId as string, params: input.Parameters })
+          table.VersionId = String(Number(table.VersionId) + 1)
+          table.Parameters = { ...input.Parameters } as typeof table.Parameters
+          return {}
+        }
+        throw new Error(`unexpected ${name}`)
+      },
+    }
+    return { client, updates, table }
+  }
+  const iceberg = (version: number): CatalogTable => ({
+    name: 'users',
+    location: 'unused',
+    columns: [{ name: 'id', type: 'int32' }],
+    version,
+    iceberg: { tableLocation: 's3://final/lake/users', metadataLocation: `m${version}` },
+  })
+
+  it('a table changed since it was read is read again, then updated with its new VersionId', async () => {
+    const d = double({ publishedVersion: 1, interfereOnce: true })
+    await new GlueCatalog(d.client as never, 'db').publish([iceberg(2)])
+    expect(d.updates).toEqual([
+      {
+        VersionId: '2', // the first update, with VersionId 1, was refused
+        params: {
+          table_type: 'ICEBERG',
+          metadata_location: 'm2',
+          previous_metadata_location: 'm1',
+          lakesync_version: '2',
+        },
+      },
+    ])
+  })
+
+  it('a table already at a newer version is not moved back', async () => {
+    const d = double({ publishedVersion: 5, interfereOnce: false })
+    await new GlueCatalog(d.client as never, 'db').publish([iceberg(4)])
+    expect(d.updates).toEqual([])
+    expect(d.table.Parameters.lakesync_version).toBe('5')
+  })
+})

@@ -5,7 +5,8 @@
   python glue/run_local.py --batch cases.json   # many runs in one Spark session (the conformance tests)
 
 A batch file is a JSON array of {"source", "target", "asOf", "cities"?, "config"?, "reload"?, "glueDatabase"?}; one
-JSON result line per run is printed to stdout ({"ok": true, "message", "version"} or {"ok": false, "code", "error"}).
+JSON result line per run is printed to stdout ({"ok": true, "message", "version"} or {"ok": false, "code", "error"}, and
+"ms", the run's wall time).
 Exit codes: 0 success, 1 a run or input error, 2 bad usage, 3 Java, pyspark, pyarrow or the S3A jars missing.
 
 s3:// locations: local Spark reaches S3 through Hadoop's S3A file system, whose jars (hadoop-aws of the Hadoop
@@ -23,6 +24,7 @@ import json
 import os
 import shutil
 import sys
+import time
 from datetime import datetime, timezone
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree (workers: PYTHONDONTWRITEBYTECODE below)
@@ -168,8 +170,10 @@ def main(argv: list[str]) -> int:
     try:
         if runs is not None:
             for spec in runs:
+                t0 = time.perf_counter()
                 out = one_run(spark, spec)
                 out.pop("records", None) if not spec.get("records") else None
+                out["ms"] = round((time.perf_counter() - t0) * 1000)  # where a batch's time goes
                 print(json.dumps(out), flush=True)
             return 0
         spec = {k: v for k, v in vars(args).items() if k not in ("batch", "master")}

@@ -1,11 +1,16 @@
 /**
  * The Spark job (glue/) against the TypeScript engine: over every golden fixture, a seeded random set and a mixed
- * Lambda/Spark/Lambda sequence, both must publish identical tables (rows, values, Parquet types, row order, read
- * back with DuckDB) and matching commit records, and on the golden fixtures the tables of their expected CSV files.
- * Error fixtures must fail in Spark with the same code and leave the target without a file. All Spark work runs in ONE local Spark session (`glue/run_local.py --batch`), started in
- * beforeAll: a JVM start costs seconds, a run in a warm session well under one.
+ * Lambda/Spark/Lambda sequence, both must publish identical tables (rows, values, Parquet types, logical types and
+ * field ids, row order, read back with DuckDB) and matching commit records, and on the golden fixtures the tables of
+ * their expected CSV files. Error fixtures must fail in Spark with the same code and leave the target without a file.
+ * Issue 16's column types run the same way (test/fixtures-spark-types): a table of every type from DMS CSV and from
+ * DMS Parquet written with pyarrow, a TypeScript/Spark/TypeScript lineage of it, the `orders` table (composite key,
+ * no features) from CSV and from millisecond DMS Parquet, and bad values, NULL and duplicate composite keys failing
+ * with the TypeScript engine's code and message. All Spark work runs in ONE local Spark session
+ * (`glue/run_local.py --batch`), started in beforeAll: a JVM start costs seconds, a run in a warm session well under
+ * one.
  */
-import { cpSync, existsSync, mkdirSync, writeFileSync } from 'node:fs'
+import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { mulberry32 } from '../bench/generate.js'
@@ -13,7 +18,8 @@ import { type CommitRecord, readCommitLog } from '../etl/commit/log.js'
 import { parseDmsFormat } from '../etl/dms/format.js'
 import { type RunResult, runPipeline } from '../etl/pipeline.js'
 import { LocalStorage } from '../etl/storage/local.js'
-import { comparableRecord, currentRecord } from './helpers/commit-records.js'
+import { cli } from './helpers/cli.js'
+import { comparableRecord } from './helpers/commit-records.js'
 import { type Cell, dmsCsv } from './helpers/dms-writer.js'
 import {
   type CaseSpec,
@@ -29,29 +35,29 @@ import {
   tempDir,
 } from './helpers/fixtures.js'
 import { parquetSeed, queryRows, sqlString, toParquet } from './helpers/parquet.js'
-import { PYTHON, type SparkResult, type SparkRun, sparkBatch } from './helpers/spark.js'
+import { PYTHON, python, type SparkResult, type SparkRun, sparkBatch } from './helpers/spark.js'
 
 // ---------------------------------------------------------------- reading published tables back with DuckDB
 
 type PublishedTable = 'users' | 'users_features'
 
 interface Published {
-  rows: unknown[][]
-  schema: unknown[][] // Parquet schema: name, type, converted type, logical type, repetition
+  rows: unknown[][] // every value as DuckDB's text of it (which tells -0.0 from 0 and shows NaN, ±Infinity)
+  schema: unknown[][] // Parquet schema: name, type, converted type, logical type, repetition, field id, length
   types: unknown[][] // DuckDB's column types
 }
 
-/** The published Parquet file of a table's current version, as a SQL string. */
-async function parquetFile(target: string, which: PublishedTable): Promise<string> {
-  return sqlString(join(target, (await current(target)).outputs[which]![0]!))
+/** The published Parquet file of a table's current version (`which`: the table or its features), as SQL. */
+async function parquetFile(target: string, which: PublishedTable, table = 'users'): Promise<string> {
+  return sqlString(join(target, (await current(target, table)).outputs[which]![0]!))
 }
 
-async function published(target: string, which: PublishedTable): Promise<Published> {
-  const file = await parquetFile(target, which)
+async function published(target: string, which: PublishedTable, table = 'users'): Promise<Published> {
+  const file = await parquetFile(target, which, table)
   return {
-    rows: await queryRows(`SELECT * FROM read_parquet(${file})`),
+    rows: await queryRows(`SELECT COLUMNS(*)::VARCHAR FROM read_parquet(${file})`),
     schema: await queryRows(
-      `SELECT name, type, converted_type, logical_type::VARCHAR, repetition_type FROM parquet_schema(${file}) WHERE type IS NOT NULL`, // leaves: the root's name is the writer's
+      `SELECT name, type, converted_type, logical_type::VARCHAR, repetition_type, field_id, type_length FROM parquet_schema(${file}) WHERE type IS NOT NULL`, // leaves: the root's name is the writer's
     ),
     types: await queryRows(
       `SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM read_parquet(${file}))`,
@@ -59,16 +65,26 @@ async function published(target: string, which: PublishedTable): Promise<Publish
   }
 }
 
-const current = (target: string): Promise<CommitRecord> => currentRecord(new LocalStorage(target))
+/** The current committed record of `table` in a local target. */
+async function current(target: string, table = 'users'): Promise<CommitRecord> {
+  const rec = (await readCommitLog(new LocalStorage(target), table)).current
+  if (!rec) throw new Error(`no committed version of ${table} in ${target}`)
+  return rec
+}
 const comparable = (r: CommitRecord) => comparableRecord(r, 'local')
 
-async function expectSameTables(spark: string, ts: string): Promise<void> {
-  for (const which of ['users', 'users_features'] as const) {
-    const a = await published(spark, which)
-    const b = await published(ts, which)
-    expect(a.types, `${which} column types`).toEqual(b.types)
-    expect(a.schema, `${which} Parquet schema`).toEqual(b.schema)
-    expect(a.rows, `${which} rows`).toEqual(b.rows)
+/** Both engines published the same tables of `table` (and of its features table, unless it has none). */
+async function expectSameTables(spark: string, ts: string, table = 'users'): Promise<void> {
+  const withFeatures = (await current(ts, table)).outputs.users_features !== undefined
+  expect((await current(spark, table)).outputs.users_features !== undefined, 'features published').toBe(
+    withFeatures,
+  )
+  for (const which of withFeatures ? (['users', 'users_features'] as const) : (['users'] as const)) {
+    const a = await published(spark, which, table)
+    const b = await published(ts, which, table)
+    expect(a.types, `${table} ${which} column types`).toEqual(b.types)
+    expect(a.schema, `${table} ${which} Parquet schema`).toEqual(b.schema)
+    expect(a.rows, `${table} ${which} rows`).toEqual(b.rows)
   }
 }
 
@@ -245,6 +261,98 @@ function writeFiles(dir: string, files: Record<string, string>): void {
   for (const [f, text] of Object.entries(files)) writeFileSync(join(dir, f), text)
 }
 
+// ---------------------------------------------------------------- column types, composite keys, no features (issue 16)
+
+// The every_type and orders rows of test/column-types.test.ts as DMS files: CSV here, DMS Parquet by dms_parquet.py.
+const TYPES = join(import.meta.dirname, 'fixtures-spark-types')
+const EVERY_TYPE = join(TYPES, 'every_type.json')
+const ORDERS = join(TYPES, 'orders.json')
+const TYPES_AS_OF = '2021-10-17'
+interface TypedCase {
+  table: string
+  config: string
+  source: string // filled in beforeAll for the DMS Parquet sources
+  spark: string
+  error?: { code: string; text: string }
+}
+const typedCase = (table: string, source = '', error?: TypedCase['error']): TypedCase => ({
+  table,
+  config: table === 'orders' ? ORDERS : EVERY_TYPE,
+  source,
+  spark: '',
+  ...(error ? { error } : {}),
+})
+const TYPED: Record<string, TypedCase> = {
+  'types-csv': typedCase('every_type', join(TYPES, 'every_type')),
+  'types-parquet': typedCase('every_type'), // the same rows as DMS Parquet (pyarrow; micros)
+  'orders-csv': typedCase('orders', join(TYPES, 'orders')),
+  'orders-parquet-ms': typedCase('orders'), // ParquetTimestampInMillisecond=true
+  'types-bad-timestamp': typedCase('every_type', '', {
+    code: 'bad_value',
+    text: 'bad timestamp "2021-10-17 19:43:24.3490001" for ts: ',
+  }),
+  'orders-bad-parquet-decimal': typedCase('orders', '', {
+    code: 'bad_value',
+    text: 'more than 2 fraction digits (the value 1005)',
+  }),
+  'orders-null-key': typedCase('orders', '', { code: 'null_key', text: 'NULL key column line_no' }),
+  'orders-duplicate-key': typedCase('orders', '', {
+    code: 'duplicate_key',
+    text: 'duplicate key (order_id, line_no)=(1, 1)',
+  }),
+}
+// every_type in three stages: TypeScript v1 (the full load), Spark v2 (the change file), TypeScript v3 (a later one).
+const typesMixed = { source: '', target: '', allTs: '' }
+const TYPES_LATER = join(TYPES, 'every_type_later', '20211018-000000000.csv')
+
+/** The TypeScript engine (the CLI, in-process) on a configured table; returns the target. */
+async function tsTyped(
+  source: string,
+  config: string,
+  target = tempDir('lakesync-types-ts-'),
+): Promise<string> {
+  const r = await cli(
+    'run',
+    '--source',
+    source,
+    '--target',
+    target,
+    '--config',
+    config,
+    '--as-of',
+    TYPES_AS_OF,
+  )
+  expect(r.err).toBe('')
+  expect(r.code).toBe(0)
+  return target
+}
+
+/** The sources of the typed cases that are not fixture folders. */
+async function typedSources(): Promise<void> {
+  const [every, ordersMs, ordersBad] = [
+    'types-parquet',
+    'orders-parquet-ms',
+    'orders-bad-parquet-decimal',
+  ].map((id) => {
+    TYPED[id]!.source = tempDir('lakesync-types-src-')
+    return TYPED[id]!.source
+  })
+  const r = await python([join(TYPES, 'dms_parquet.py'), every!, ordersMs!, ordersBad!])
+  if (r.code !== 0) throw new Error(`dms_parquet.py failed:\n${r.stderr}`)
+  const csv = (id: string, lines: string[]) => {
+    TYPED[id]!.source = tempDir('lakesync-types-src-')
+    writeFileSync(join(TYPED[id]!.source, 'LOAD00000001.csv'), `${lines.join('\n')}\n`)
+  }
+  const load = readFileSync(join(TYPES, 'every_type', 'LOAD00000001.csv'), 'utf8').split('\n')
+  // The last row with a timestamp that has a non-zero digit beyond the microsecond (never rounded).
+  csv('types-bad-timestamp', [
+    load[0]!,
+    load[2]!.replace('2262-04-11 23:47:16.854775', '2021-10-17 19:43:24.3490001'),
+  ])
+  csv('orders-null-key', ['1,1,1.00,', '2,,2.00,'])
+  csv('orders-duplicate-key', ['1,1,1.00,', '1,2,2.00,', '1,1,3.00,'])
+}
+
 beforeAll(async () => {
   if (!existsSync(PYTHON))
     throw new Error('no .venv: run `bash scripts/setup-test-env.sh` (installs pyspark)')
@@ -306,8 +414,30 @@ beforeAll(async () => {
     target: parquetDirs.get('bad-op')!.spark,
     asOf: '2021-10-17',
   })
+  await typedSources()
+  for (const [id, c] of Object.entries(TYPED)) {
+    c.spark = tempDir('lakesync-spark-types-')
+    runs.push({ id, source: c.source, target: c.spark, asOf: TYPES_AS_OF, config: c.config })
+  }
+  typesMixed.source = tempDir('lakesync-types-mixed-src-')
+  typesMixed.target = tempDir('lakesync-types-mixed-')
+  typesMixed.allTs = tempDir('lakesync-types-mixed-ts-')
+  cpSync(join(TYPES, 'every_type', 'LOAD00000001.csv'), join(typesMixed.source, 'LOAD00000001.csv'))
+  await tsTyped(typesMixed.source, EVERY_TYPE, typesMixed.target)
+  await tsTyped(typesMixed.source, EVERY_TYPE, typesMixed.allTs)
+  cpSync(
+    join(TYPES, 'every_type', '20211017-194324349.csv'),
+    join(typesMixed.source, '20211017-194324349.csv'),
+  )
+  runs.push({
+    id: 'types-mixed-2',
+    source: typesMixed.source,
+    target: typesMixed.target,
+    asOf: TYPES_AS_OF,
+    config: EVERY_TYPE,
+  })
   results = await sparkBatch(runs)
-}, 170_000)
+}, 300_000)
 
 describe('Spark job conformance', () => {
   for (const c of success) {
@@ -431,5 +561,75 @@ describe('Spark job conformance', () => {
     // All three stages hold the reference case's six files: the mixed lineage publishes its golden tables.
     expect(listTree(mixed.source)).toEqual(listTree(REF))
     await expectGolden(mixed.target, join(REFERENCE, 'expected'))
+  })
+  for (const [id, c] of Object.entries(TYPED)) {
+    if (c.error) {
+      it(`${id}: Spark fails with ${c.error.code} and the TypeScript engine's message, and commits nothing`, async () => {
+        const r = results.get(id)!
+        expect(r).toMatchObject({ ok: false, code: c.error!.code })
+        expect(r.error).toContain(c.error!.text)
+        const ts = await cli(
+          'run',
+          '--source',
+          c.source,
+          '--target',
+          tempDir(),
+          '--config',
+          c.config,
+          '--as-of',
+          TYPES_AS_OF,
+        )
+        expect(ts.code).toBe(1)
+        expect(ts.err).toContain(r.error)
+        expect(listTree(c.spark)).toEqual([])
+      })
+      continue
+    }
+    it(`${id}: Spark publishes ${c.table} as the TypeScript engine does (every value, logical type, field id)`, async () => {
+      const r = results.get(id)!
+      expect(r.error ?? '').toBe('')
+      expect(r.ok).toBe(true)
+      const ts = await tsTyped(c.source, c.config)
+      await expectSameTables(c.spark, ts, c.table)
+      const [a, b] = [await current(c.spark, c.table), await current(ts, c.table)]
+      expect(comparable(a)).toEqual(comparable(b))
+      expect(a.engine.name).toBe('lakesync-spark')
+      if (c.table === 'orders') {
+        // No features section: nothing but the table is published, and the record says nothing of features.
+        expect(Object.keys(a.outputs)).toEqual(['users'])
+        expect(a.rows).toEqual({ users: 4 })
+        expect(a.features).toBeUndefined()
+        expect(listTree(c.spark).filter((f) => f.endsWith('.parquet'))).toEqual([
+          'orders/v=00000000000000000001/part-00000.parquet',
+        ])
+      }
+    })
+  }
+
+  it('every type: DMS Parquet and DMS CSV of the same rows publish the same table in Spark', async () => {
+    for (const [csv, parquet] of [
+      ['types-csv', 'types-parquet'],
+      ['orders-csv', 'orders-parquet-ms'],
+    ] as const) {
+      const { table } = TYPED[csv]!
+      expect(results.get(parquet)!.ok).toBe(true)
+      expect(await published(TYPED[parquet]!.spark, 'users', table)).toEqual(
+        await published(TYPED[csv]!.spark, 'users', table),
+      )
+    }
+  })
+
+  it('every type, mixed runs: TypeScript v1, Spark v2, TypeScript v3 equal an all-TypeScript lineage', async () => {
+    expect(results.get('types-mixed-2')).toMatchObject({ ok: true, version: 2 })
+    await tsTyped(typesMixed.source, EVERY_TYPE, typesMixed.allTs) // all-TypeScript v2
+    await expectSameTables(typesMixed.target, typesMixed.allTs, 'every_type')
+    cpSync(TYPES_LATER, join(typesMixed.source, '20211018-000000000.csv'))
+    await tsTyped(typesMixed.source, EVERY_TYPE, typesMixed.target) // reads Spark's v2 back
+    await tsTyped(typesMixed.source, EVERY_TYPE, typesMixed.allTs)
+    await expectSameTables(typesMixed.target, typesMixed.allTs, 'every_type')
+    const log = await readCommitLog(new LocalStorage(typesMixed.target), 'every_type')
+    expect(log.committed.map((r) => r.engine.name)).toEqual(['lakesync', 'lakesync-spark', 'lakesync'])
+    const all = await readCommitLog(new LocalStorage(typesMixed.allTs), 'every_type')
+    expect(log.committed.map((r) => comparable(r))).toEqual(all.committed.map((r) => comparable(r)))
   })
 })

@@ -4,18 +4,15 @@ repaired by the next run. Used on Glue (boto3); local runs have no catalog."""
 
 from __future__ import annotations
 
-HIVE = {"int32": "int", "string": "string", "date": "date", "double": "double"}
-FEATURES_COLUMNS = [("user_id", "int32"), ("name", "string"), ("city", "string"), ("last_login", "date"),
-                    ("state", "string"), ("last_login_rank_by_city", "int32"),
-                    ("login_rate_last_3_months_by_city", "double"), ("users_by_city", "int32")]
+from .values import features_columns, hive_type
 
 
-def _input(name: str, location: str, columns, version: int) -> dict:
+def _input(name: str, location: str, columns: list[dict], version: int) -> dict:
     return {
         "Name": name, "TableType": "EXTERNAL_TABLE",
         "Parameters": {"classification": "parquet", "EXTERNAL": "TRUE", "lakesync_version": str(version)},
         "StorageDescriptor": {
-            "Location": location, "Columns": [{"Name": n, "Type": HIVE[t]} for n, t in columns],
+            "Location": location, "Columns": [{"Name": c["name"], "Type": hive_type(c)} for c in columns],
             "InputFormat": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat",
             "OutputFormat": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat",
             "SerdeInfo": {"SerializationLibrary": "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"},
@@ -31,14 +28,16 @@ def _version(glue, database: str, name: str) -> str | None:
 
 
 def publish(database: str, target_root: str, spec: dict, record: dict, client=None) -> None:
-    """Points both tables at record's version; a catalog already there is left alone (each run checks it)."""
+    """Points the table (and its features table, when the version published one) at record's version; a catalog
+    already there is left alone (each run checks it)."""
     from .plan import features_table_name, version_dir
     from .storage import aws_client
 
     glue = client or aws_client("glue")
     root = target_root.rstrip("/")
-    tables = [(spec["name"], [(c["name"], c["type"]) for c in spec["columns"]]),
-              (features_table_name(spec["name"]), FEATURES_COLUMNS)]
+    tables = [(spec["name"], spec["columns"])]
+    if "features" in spec and record.get("outputs", {}).get("users_features"):
+        tables.append((features_table_name(spec["name"]), features_columns(spec)))
     if all(_version(glue, database, name) == str(record["version"]) for name, _ in tables):
         return
     try:

@@ -1,10 +1,11 @@
-"""DMS file names and order (etl/dms/files.ts) and the strict RFC 4180 reader (etl/dms/csv.ts), in plain Python.
+"""DMS file names and order (etl/dms/files.ts), the strict RFC 4180 reader (etl/dms/csv.ts) and the DMS Parquet
+reader (etl/dms/parquet.ts), in plain Python.
 
-The reader runs inside Spark tasks (one file per call) and yields rows as tuples; it enforces the TypeScript
-reader's rules: quoted fields with doubled quotes, delimiters and newlines inside quotes, an empty unquoted field (or
+The readers run inside Spark tasks (one file per call) and yield rows as tuples; they enforce the TypeScript
+readers' rules: quoted fields with doubled quotes, delimiters and newlines inside quotes, an empty unquoted field (or
 csvNullValue) is NULL while a quoted "" is the empty string, LF or CRLF row ends, a tolerated BOM, and errors for a
 blank line, a bare quote in an unquoted field, text after a closing quote, a lone CR, a wrong field count, an unknown
-Op, a NULL key, invalid UTF-8, ints outside -?[0-9]+ / int32, dates that are not real YYYY-MM-DD dates.
+Op, a NULL in any key column, invalid UTF-8, and a value that is not of its column's declared type (values.py).
 """
 
 from __future__ import annotations
@@ -13,13 +14,14 @@ import gzip
 import re
 import zlib
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from decimal import Decimal
 
 from .errors import InputError
+from .values import (days_from_civil, expected_form, format_date, is_real_date, js_string,  # noqa: F401
+                     parse_date, parse_int32, parse_parquet_value, parse_text, quote_value, shown, type_name)
 
 LOAD_NAME = re.compile(r"^LOAD([0-9A-F]{8})\.(csv|csv\.gz|parquet)$")
-CHANGE_NAME = re.compile(r"^(\d{4})(\d{2})(\d{2})-(\d{2})(\d{2})(\d{2})(\d{3,})\.(csv|csv\.gz|parquet)$")
+CHANGE_NAME = re.compile(r"^([0-9]{4})([0-9]{2})([0-9]{2})-([0-9]{2})([0-9]{2})([0-9]{2})([0-9]{3,})"
+                         r"\.(csv|csv\.gz|parquet)$")
 EXTENSION = re.compile(r"\.(csv|csv\.gz|parquet)$")
 
 DEFAULT_FORMAT = {
@@ -42,7 +44,8 @@ USERS_SPEC = {
         {"name": "city", "type": "string"},
         {"name": "last_login", "type": "date"},
     ],
-    "primaryKey": "user_id",
+    "primaryKey": ["user_id"],
+    "features": {"id": "user_id", "name": "name", "city": "city", "lastLogin": "last_login"},
 }
 
 
@@ -55,56 +58,6 @@ class DmsFile:
     format: str  # 'csv' | 'parquet'
     part: int
     timestamp: str
-
-
-def is_real_date(y: int, m: int, d: int) -> bool:
-    if m < 1 or m > 12 or d < 1:
-        return False
-    leap = (y % 4 == 0 and y % 100 != 0) or y % 400 == 0
-    days = (29 if leap else 28) if m == 2 else 30 if m in (4, 6, 9, 11) else 31
-    return d <= days
-
-
-def days_from_civil(y: int, m: int, d: int) -> int:
-    y -= 1 if m <= 2 else 0
-    era = y // 400
-    yoe = y - era * 400
-    doy = (153 * (m + (-3 if m > 2 else 9)) + 2) // 5 + d - 1
-    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
-    return era * 146097 + doe - 719468
-
-
-def format_date(days: int) -> str:
-    z = days + 719468
-    era = z // 146097
-    doe = z - era * 146097
-    yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
-    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
-    mp = (5 * doy + 2) // 153
-    d = doy - (153 * mp + 2) // 5 + 1
-    m = mp + 3 if mp < 10 else mp - 9
-    y = yoe + era * 400 + (1 if m <= 2 else 0)
-    return f"{y:04d}-{m:02d}-{d:02d}"
-
-
-DATE_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
-INT_RE = re.compile(r"^-?[0-9]+$")
-
-
-def parse_date(text: str) -> int | None:
-    if not DATE_RE.match(text) or not text.isascii():
-        return None
-    y, m, d = int(text[0:4]), int(text[5:7]), int(text[8:10])
-    if not is_real_date(y, m, d):
-        return None
-    return days_from_civil(y, m, d)
-
-
-def parse_int32(text: str) -> int | None:
-    if not INT_RE.match(text) or not text.isascii():
-        return None
-    v = int(text)
-    return v if -2147483648 <= v <= 2147483647 else None
 
 
 def classify(path: str) -> DmsFile | None:
@@ -191,10 +144,6 @@ def compare_sequence(a: str, b: str) -> int:
     return -1 if a < b else 1 if a > b else 0
 
 
-def _quote(v: str) -> str:
-    return '"' + v.replace('"', '""') + '"' if len(v) <= 60 else '"' + v[:60].replace('"', '""') + '..."'
-
-
 def parse_csv(raw: bytes, file: str, spec: dict, lay: dict, fmt: dict, gz: bool):
     """Yields (line, op, value..., sequence) per row of one DMS CSV file (sequence: the text of the column that
     orders changes, None when file order does); raises InputError at the first bad byte."""
@@ -214,7 +163,7 @@ def parse_csv(raw: bytes, file: str, spec: dict, lay: dict, fmt: dict, gz: bool)
     delim = fmt["csvDelimiter"]
     null_value = fmt["csvNullValue"]
     columns = spec["columns"]
-    key = next(i for i, c in enumerate(columns) if c["name"] == spec["primaryKey"])
+    is_key = [c["name"] in spec["primaryKey"] for c in columns]
     header = lay["header"]
     field_column = lay["fieldColumn"]
     field_count = len(header)
@@ -290,30 +239,36 @@ def parse_csv(raw: bytes, file: str, spec: dict, lay: dict, fmt: dict, gz: bool)
                 if has_op and fi == 0:
                     op = v
                     if v not in ("I", "U", "D") or (load_only and v != "I"):
-                        fail("unknown_op", f"unknown Op {_quote(v)} (expected "
+                        fail("unknown_op", f"unknown Op {quote_value(v)} (expected "
                              f"{'I in a full-load file' if load_only else 'I, U or D'})", row_line, 1)
                 continue
-            if op == "D" and c != key:
-                continue
+            if op == "D" and not is_key[c]:
+                continue  # the other values of a D row are not read (DMS may write only the key): NULL
             is_null = (not quoted) and (v == "" if null_value is None else v == null_value)
             if is_null:
-                if c == key:
-                    fail("null_key", f"NULL key {spec['primaryKey']} (expected a value)", row_line, fi + 1)
+                if is_key[c]:
+                    fail("null_key", f"NULL key column {columns[c]['name']} (expected a value)", row_line, fi + 1)
                 continue
             t = types[c]
-            if t == "string":
+            if t == "string" or t == "json":
                 values[c] = v
             elif t == "int32":
                 x = parse_int32(v)
                 if x is None:
-                    fail("bad_int", f"bad integer {_quote(v)} for {columns[c]['name']} (expected -?[0-9]+ within "
-                         "the int32 range)", row_line, fi + 1)
+                    fail("bad_int", f"bad integer {quote_value(v)} for {columns[c]['name']} (expected -?[0-9]+ "
+                         "within the int32 range)", row_line, fi + 1)
                 values[c] = x
-            else:
+            elif t == "date":
                 x = parse_date(v)
                 if x is None:
-                    fail("bad_date", f"bad date {_quote(v)} for {columns[c]['name']} (expected a real calendar "
+                    fail("bad_date", f"bad date {quote_value(v)} for {columns[c]['name']} (expected a real calendar "
                          "date YYYY-MM-DD)", row_line, fi + 1)
+                values[c] = x
+            else:
+                x, why = parse_text(columns[c], v)
+                if why is not None:
+                    fail("bad_value", f"bad {type_name(columns[c])} {quote_value(v)} for {columns[c]['name']}: {why} "
+                         f"(expected {expected_form(columns[c])})", row_line, fi + 1)
                 values[c] = x
         return (row_line, op, *values, seq)
 
@@ -341,7 +296,7 @@ def parse_csv(raw: bytes, file: str, spec: dict, lay: dict, fmt: dict, gz: bool)
             first = False
             names = [v for v, _ in fields]
             if names != header:
-                fail("bad_header", f"header {_quote(','.join(names))} does not match the table "
+                fail("bad_header", f"header {quote_value(','.join(names))} does not match the table "
                      f"(expected {','.join(header)})", 1, 1)
             continue
         yield convert(fields, row_line)
@@ -349,7 +304,7 @@ def parse_csv(raw: bytes, file: str, spec: dict, lay: dict, fmt: dict, gz: bool)
 
 def parse_city_map(raw: bytes, file: str) -> dict[str, str]:
     spec = {"name": "city_to_state", "columns": [{"name": "city", "type": "string"},
-                                                 {"name": "state", "type": "string"}], "primaryKey": "city"}
+                                                 {"name": "state", "type": "string"}], "primaryKey": ["city"]}
     fmt = dict(DEFAULT_FORMAT, addColumnName=True)
     out: dict[str, str] = {}
     seen: set[str] = set()
@@ -362,45 +317,49 @@ def parse_city_map(raw: bytes, file: str) -> dict[str, str]:
     return out
 
 
-def _json_quote(v: str) -> str:
-    """quoteValue (etl/errors.ts): JSON-quoted, shortened past 60 characters."""
-    import json
-
-    return json.dumps(v if len(v) <= 60 else v[:57] + "...", ensure_ascii=False)
-
-
-def _js_string(v) -> str:
-    """String(v) as the TypeScript reader renders a Parquet value in messages and sequence values."""
-    if v is None:
-        return "null"
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, float) and v.is_integer() and abs(v) < 1e21:
-        return str(int(v))
-    return str(v)
+def _iso_ms(micros: int) -> str:
+    """Date.prototype.toISOString of a timestamp (millisecond precision, UTC)."""
+    ms = micros // 1000
+    days, rest = divmod(ms, 86_400_000)
+    h, rest = divmod(rest, 3_600_000)
+    mi, rest = divmod(rest, 60_000)
+    s, frac = divmod(rest, 1000)
+    return f"{format_date(days)}T{h:02d}:{mi:02d}:{s:02d}.{frac:03d}Z"
 
 
-def _js_type(v, wide: bool) -> str:
-    if isinstance(v, bool):
-        return "boolean"
-    if isinstance(v, int):
-        return "bigint" if wide else "number"
-    if isinstance(v, float):
-        return "number"
-    return "string" if isinstance(v, str) else "object"
-
-
-def _iso_ms(d) -> str:
-    """Date.prototype.toISOString of a Parquet TIMESTAMP (millisecond precision, UTC)."""
-    if d.tzinfo is not None:
-        d = d.astimezone(timezone.utc)
-    return d.strftime("%Y-%m-%dT%H:%M:%S.") + f"{d.microsecond // 1000:03d}Z"
+def parquet_column(pa, arrow_type, parquet_column_schema) -> tuple[str, dict]:
+    """The kind a DMS Parquet column's values have in the TypeScript reader (values.py) and what the value parser
+    needs of the file column (decimalScale, timeUnit)."""
+    t = arrow_type
+    info: dict = {"decimalScale": None, "timeUnit": None}
+    if pa.types.is_decimal(t):
+        info["decimalScale"] = t.scale
+        physical = parquet_column_schema.physical_type
+        return ("number" if physical == "INT32" else "bigint" if physical == "INT64" else "bytes"), info
+    if pa.types.is_timestamp(t):
+        return "timestamp", info
+    if pa.types.is_time(t):
+        info["timeUnit"] = t.unit
+        return ("number" if pa.types.is_time32(t) else "bigint"), info
+    if pa.types.is_boolean(t):
+        return "boolean", info
+    if pa.types.is_integer(t):
+        return ("bigint" if t.bit_width == 64 else "number"), info
+    if pa.types.is_floating(t) or pa.types.is_date(t):
+        return "number", info
+    if pa.types.is_string(t) or pa.types.is_large_string(t):
+        logical = str(parquet_column_schema.logical_type)
+        return ("bytes" if logical == "JSON" or parquet_column_schema.converted_type == "JSON" else "string"), info
+    if pa.types.is_binary(t) or pa.types.is_large_binary(t) or pa.types.is_fixed_size_binary(t):
+        return "bytes", info
+    return "object", info
 
 
 def parse_parquet(raw: bytes, file: str, spec: dict, lay: dict):
     """Yields the rows parse_csv yields, from one DMS file written with DataFormat=parquet (etl/dms/parquet.ts):
-    columns matched by name exactly as the CSV layout's header, ints within int32 (INT64 columns too), dates as
-    DATE, 32-bit day numbers or YYYY-MM-DD strings, the key never NULL, Op I, U or D; the 1-based row is the line."""
+    columns matched by name exactly as the CSV layout's header, each value read into its column's declared type
+    (values.py parse_parquet_value: decimals exact, timestamps from their raw integer and unit), no key column
+    NULL, Op I, U or D; the 1-based row is the line."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -411,31 +370,54 @@ def parse_parquet(raw: bytes, file: str, spec: dict, lay: dict):
         raise InputError("bad_header", f"dms parquet: {file} is not a readable Parquet file: {e}") from None
     header = lay["header"]
     if names != header:
-        raise InputError("bad_header", f"dms parquet: columns {_json_quote(','.join(names))} of {file} do not match "
+        raise InputError("bad_header", f"dms parquet: columns {quote_value(','.join(names))} of {file} do not match "
                          f"the table (expected {','.join(header)})")
     try:
         table = pf.read()
     except Exception as e:  # noqa: BLE001
         raise InputError("bad_header", f"dms parquet: cannot read {file}: {e}") from None
     columns = spec["columns"]
-    key = next(i for i, c in enumerate(columns) if c["name"] == spec["primaryKey"])
+    is_key = [c["name"] in spec["primaryKey"] for c in columns]
     field_column = lay["fieldColumn"]
     has_op = lay["hasOp"]
     load_only = lay["loadOnly"]
     sequence_field = lay.get("sequenceField", -1)
     data = []
-    wide = []  # INT64 / UINT64 columns: bigint in the TypeScript reader (fine for ints, not for dates)
+    kinds = []
+    infos = []
     for f in range(len(header)):
         col = table.column(f)
         t = col.type
-        if pa.types.is_date32(t):
-            col = col.cast(pa.int32())
-        elif pa.types.is_date64(t):
-            col = col.cast(pa.date32()).cast(pa.int32())
-        elif pa.types.is_timestamp(t):
-            col = col.cast(pa.timestamp("ms", tz=t.tz), safe=False)
-        wide.append(pa.types.is_integer(t) and t.bit_width == 64)
-        data.append(col.to_pylist())
+        kind, info = parquet_column(pa, t, pf.schema.column(f))
+        if kind == "timestamp":
+            unit = t.unit
+            values = col.cast(pa.int64()).to_pylist()
+            data.append([None if v is None else (v, unit) for v in values])
+        elif kind in ("number", "bigint") and (pa.types.is_date(t) or pa.types.is_time(t)):
+            data.append(col.cast(pa.int32() if pa.types.is_date32(t) or pa.types.is_time32(t) else pa.int64())
+                        .to_pylist())
+        elif info["decimalScale"] is not None:
+            width = pf.schema.column(f).length if kind == "bytes" else 0
+            out = []
+            for v in col.to_pylist():
+                if v is None:
+                    out.append(None)
+                    continue
+                sign, digits, exp = v.as_tuple()
+                unscaled = int("".join(map(str, digits)) or "0") * 10 ** (exp + t.scale)
+                unscaled = -unscaled if sign else unscaled
+                if kind == "bytes":
+                    n = width if width and width > 0 else max(1, (unscaled.bit_length() + 8) // 8)
+                    out.append(unscaled.to_bytes(n, "big", signed=True))
+                else:
+                    out.append(unscaled)
+            data.append(out)
+        elif kind == "bytes" and (pa.types.is_string(t) or pa.types.is_large_string(t)):
+            data.append([None if v is None else v.encode("utf-8") for v in col.to_pylist()])
+        else:
+            data.append(col.to_pylist())
+        kinds.append(kind)
+        infos.append(info)
     for r in range(table.num_rows):
         line = r + 1
         op = "I"
@@ -443,8 +425,7 @@ def parse_parquet(raw: bytes, file: str, spec: dict, lay: dict):
         seq = None
         for f in range(len(header)):
             v = data[f][r]
-            if isinstance(v, Decimal):  # DECIMAL columns are numbers in the TypeScript reader
-                v = int(v) if v == v.to_integral_value() else float(v)
+            kind = kinds[f]
 
             def fail(code, what, f=f):
                 raise InputError(code, f"dms parquet: {what} in {file} line {line} column {f + 1}")
@@ -453,47 +434,29 @@ def parse_parquet(raw: bytes, file: str, spec: dict, lay: dict):
             if f == sequence_field:
                 if v is None or v == "":
                     fail("bad_sequence", f"empty {header[f]} (expected the value that orders this change)")
-                seq = _iso_ms(v) if isinstance(v, datetime) else _js_string(v)
+                seq = _iso_ms(_micros_of(v)) if kind == "timestamp" else js_string(v)
                 continue
             if c < 0:
                 if has_op and f == 0:
                     op = v
                     if v not in ("I", "U", "D") or (load_only and v != "I"):
-                        fail("unknown_op", f"unknown Op {_json_quote(_js_string(v))} (expected "
+                        fail("unknown_op", f"unknown Op {quote_value(js_string(v))} (expected "
                              f"{'I in a full-load file' if load_only else 'I, U or D'})")
                 continue
-            if op == "D" and c != key:
+            if op == "D" and not is_key[c]:
                 continue
-            name = columns[c]["name"]
+            cs = columns[c]
             if v is None:
-                if c == key:
-                    fail("null_key", f"NULL key {spec['primaryKey']} (expected a value)")
+                if is_key[c]:
+                    fail("null_key", f"NULL key column {cs['name']} (expected a value)")
                 continue
-            t = columns[c]["type"]
-            if t == "string":
-                if not isinstance(v, str):
-                    fail("bad_header", f"{name} is {_js_type(v, wide[f])} {_json_quote(_js_string(v))} "
-                         "(expected a string)")
-                values[c] = v
-            elif t == "int32":
-                x = v
-                if isinstance(x, float) and x.is_integer():
-                    x = int(x)
-                if isinstance(x, bool) or not isinstance(x, int) or not -2147483648 <= x <= 2147483647:
-                    fail("bad_int", f"bad integer {_json_quote(_js_string(v))} for {name} (expected an int32)")
-                values[c] = x
-            elif t == "date":
-                d = None
-                if isinstance(v, str):
-                    d = parse_date(v)
-                elif isinstance(v, float) and v.is_integer():
-                    d = int(v)
-                elif isinstance(v, int) and not isinstance(v, bool) and not wide[f]:
-                    d = v
-                if d is None:
-                    fail("bad_date", f"bad date {_json_quote(_js_string(v))} for {name} (expected a DATE or "
-                         "YYYY-MM-DD)")
-                values[c] = d
-            else:
-                fail("bad_header", f"{name}: double columns are not read from DMS files")
+            x, why = parse_parquet_value(cs, v, kind, infos[f])
+            if why is not None:
+                fail("bad_value", f"bad {type_name(cs)} {quote_value(shown(v, kind))} for {cs['name']}: {why}")
+            values[c] = x
         yield (line, op, *values, seq)
+
+
+def _micros_of(v) -> int:
+    raw, unit = v
+    return raw * 1000 if unit == "ms" else raw if unit == "us" else raw // 1000 if unit == "ns" else raw * 1_000_000

@@ -1,10 +1,12 @@
 """One run of a table on Spark: the Python twin of etl/pipeline.ts.
 
 List the source, plan (plan.py), read and apply every pending file with one Spark plan (failing closed before
-anything is written), claim the next version in the commit log, write both tables as single Parquet files at the
-paths the TypeScript engine uses, and commit by compare-and-swap. The plan is joins and windows: every change row is
-numbered (file index, row index); a window over the key keeps the last change and the one before it (for the
-per-file counts); an anti-join with the base keeps untouched rows; features are window aggregates.
+anything is written), claim the next version in the commit log, write the table (and its features table, when the
+table's config has a features section) as single Parquet files at the paths and with the Parquet types the
+TypeScript engine uses (parquet_footer.py), and commit by compare-and-swap. The plan is joins and windows: every
+change row is numbered (file index, row index); a window over the key (one or more columns) keeps the last change
+and the one before it (for the per-file counts); an anti-join with the base keeps untouched rows; features are
+window aggregates. Values travel with the types values.py lists.
 """
 
 from __future__ import annotations
@@ -20,9 +22,11 @@ from . import ENGINE_NAME, ENGINE_VERSION
 from .dms import (DEFAULT_FORMAT, USERS_SPEC, compare_sequence, format_date, layout, list_dms_files, parse_city_map,
                   parse_csv, parse_parquet)
 from .errors import InputError, StateError, executor_error, from_spark
+from .parquet_footer import patch_footer
 from .plan import (commit_path, encode, features_table_name, lineage, plan_run, read_commit_log, version_file,
                    version_name)
 from .storage import sha256
+from .values import features_columns, key_text, parse_table_spec, spark_type
 
 COUNT_KEYS = ["inserts", "replaces", "updates", "upsertsOfMissing", "deletes", "deletesOfMissing"]
 CLAIM_TTL_MS = 16 * 60_000
@@ -86,12 +90,6 @@ def _iso(d: datetime) -> str:
     return d.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + f"{d.microsecond // 1000:03d}Z"
 
 
-def _spark_type(t: str):
-    from pyspark.sql import types as T
-
-    return T.StringType() if t == "string" else T.IntegerType()  # dates travel as days since epoch until written
-
-
 def _norm(p: str) -> str:
     if p.startswith("file:"):
         p = p[5:]
@@ -115,14 +113,14 @@ def build(spark, ctx: Context, plan: dict, log: dict, objects: dict) -> dict:
 
     spec, fmt, source = ctx.spec, ctx.fmt, ctx.source
     cols = [c["name"] for c in spec["columns"]]
-    key = spec["primaryKey"]
+    keys = spec["primaryKey"]
     date_cols = [c["name"] for c in spec["columns"] if c["type"] == "date"]
     files = plan["toRead"]
     t0 = time.perf_counter()
     schema = T.StructType(
         [T.StructField("f", T.IntegerType(), False), T.StructField("r", T.IntegerType(), False),
          T.StructField("line", T.IntegerType(), False), T.StructField("op", T.StringType(), False)]
-        + [T.StructField(c["name"], _spark_type(c["type"]), c["name"] != key) for c in spec["columns"]]
+        + [T.StructField(c["name"], spark_type(c), c["name"] not in keys) for c in spec["columns"]]
         + [T.StructField("_seq", T.StringType(), True)])
     index = {_norm(source.url(f.path)): i for i, f in enumerate(files)}
     meta = [(source.name(f.path), f.kind, f.gzip, f.format) for f in files]
@@ -175,25 +173,36 @@ def build(spark, ctx: Context, plan: dict, log: dict, objects: dict) -> dict:
     change_idx = [i for i, f in enumerate(files) if f.kind == "change"]
     if plan["rebuild"]:
         load = parsed.filter(F.col("f").isin(load_idx)) if load_idx else parsed.limit(0)
-        dup = load.groupBy(key).count().filter(F.col("count") > 1).limit(1).collect()
+        dup = load.groupBy(*keys).count().filter(F.col("count") > 1).limit(1).collect()
         if dup:
-            w = Window.partitionBy(key).orderBy("f", "r")
+            w = Window.partitionBy(*keys).orderBy("f", "r")
             second = (load.withColumn("_n", F.row_number().over(w)).filter(F.col("_n") == 2).orderBy("f", "r")
                       .first())
-            first = load.filter(F.col(key) == second[key]).orderBy("f", "r").first()
-            raise InputError("duplicate_key", f"dms csv: duplicate key {key}={second[key]} in the full load in "
-                             f"{meta[second['f']][0]} line {second['line']} (first seen in {meta[first['f']][0]} line "
-                             f"{first['line']}; expected each key once across all LOAD files)")
+            same = None
+            for k in keys:
+                cond = F.col(k) == F.lit(second[k])
+                same = cond if same is None else same & cond
+            first = load.filter(same).orderBy("f", "r").first()
+            column = cols.index(keys[0]) + 1
+            raise InputError("duplicate_key", f"dms csv: duplicate key {key_text(spec, [second[k] for k in keys])} in "
+                             f"the full load in {meta[second['f']][0]} line {second['line']} column {column} (first "
+                             f"seen in {meta[first['f']][0]} line {first['line']}; expected each key once across all "
+                             "LOAD files)")
         base = load.select(*cols)
     else:
         current = log["current"]
         paths = current["outputs"]["users"]
         if len(paths) != 1:
             raise StateError("corrupt_state", f"commit: version {current['version']} lists {len(paths)} users files")
-        prev = spark.read.parquet(ctx.target.url(paths[0]))
+        # The published types read back as the job's own (an explicit schema: Spark has no TIME type, and reads
+        # time and timestamps as their INT64 micros this way); dates as DATE, then day numbers.
+        read_schema = T.StructType([T.StructField(c["name"], spark_type(c, dates_as_days=False), True)
+                                    for c in spec["columns"]])
+        prev = spark.read.schema(read_schema).parquet(ctx.target.url(paths[0]))
         base = prev.select(*[F.expr(f"unix_date(`{c}`)").alias(c) if c in date_cols else F.col(c) for c in cols])
 
     counts_by_file: dict[int, dict] = {i: {k: 0 for k in COUNT_KEYS} for i in change_idx}
+    persisted = []
     # Ordered by a column (applyInSequence): the column's value, then file and row. A rebuild starts a new lineage,
     # whose sequence starts over; otherwise no change may be older than the newest one already applied.
     by_column = ctx.order != "file"
@@ -224,60 +233,36 @@ def build(spark, ctx: Context, plan: dict, log: dict, objects: dict) -> dict:
             if newest is not None and (last_sequence is None or compare_sequence(newest["_seq"], last_sequence) > 0):
                 last_sequence = newest["_seq"]
             order = ["_sd", "_sl", "_ss", "f", "r"]
-        w = Window.partitionBy(key).orderBy(*order)
+        w = Window.partitionBy(*keys).orderBy(*order)
         ch = changes.withColumn("_prev", F.lag("op").over(w)).withColumn("_next", F.lead("op").over(w))
-        base_keys = base.select(F.col(key).alias("_k")).withColumn("_in_base", F.lit(True))
-        ch = ch.join(base_keys, ch[key] == base_keys["_k"], "left")
+        base_keys = base.select(*keys).withColumn("_in_base", F.lit(True))
+        ch = ch.join(base_keys, on=keys, how="left")
         present = F.when(F.col("_prev").isNull(), F.coalesce(F.col("_in_base"), F.lit(False))).otherwise(
             F.col("_prev") != "D")
         what = (F.when(F.col("op") == "I", F.when(present, "replaces").otherwise("inserts"))
                 .when(F.col("op") == "U", F.when(present, "updates").otherwise("upsertsOfMissing"))
                 .otherwise(F.when(present, "deletes").otherwise("deletesOfMissing")))
         ch = ch.persist(StorageLevel.MEMORY_AND_DISK)
+        persisted.append(ch)
         for row in ch.groupBy("f", what.alias("what")).count().collect():
             counts_by_file[row["f"]][row["what"]] = row["count"]
         last = ch.filter(F.col("_next").isNull())
-        kept = base.join(last.select(key), on=key, how="left_anti")
+        kept = base.join(last.select(*keys), on=keys, how="left_anti")
         users = kept.unionByName(last.filter(F.col("op") != "D").select(*cols))
     else:
         users = base
     users = users.persist(StorageLevel.MEMORY_AND_DISK)
     t2 = time.perf_counter()
 
-    # Features, on the merged table (dates as day numbers).
-    city = F.col("city")
-    if ctx.city_aliases:
-        amap = F.create_map(*[F.lit(x) for kv in ctx.city_aliases.items() for x in kv])
-        city = F.coalesce(amap[F.col("city")], F.col("city"))
-    states = spark.createDataFrame(list(ctx.city_to_state.items()) or [("", "")],
-                                   "_city string, state string")
-    if not ctx.city_to_state:
-        states = states.limit(0)
-    wc = Window.partitionBy("city")
-    fe = (users.select("user_id", "name", city.alias("city"), "last_login")
-          .join(F.broadcast(states), F.col("city") == F.col("_city"), "left").drop("_city")
-          .withColumn("last_login_rank_by_city",
-                      F.dense_rank().over(Window.partitionBy("city").orderBy(F.col("last_login").desc_nulls_last())))
-          .withColumn("_k", F.sum(F.when(F.col("last_login").isNotNull()
-                                         & (F.lit(ctx.as_of) - F.col("last_login") <= 90), 1).otherwise(0)).over(wc))
-          .withColumn("users_by_city", F.count(F.lit(1)).over(wc).cast("int"))
-          .withColumn("login_rate_last_3_months_by_city",
-                      F.col("_k").cast("double") / F.col("users_by_city").cast("double")))
-    fe = fe.persist(StorageLevel.MEMORY_AND_DISK)
-    groups = fe.groupBy("city").agg(F.count(F.lit(1)).alias("n"), F.first("state").alias("state")).collect()
-    without = [g for g in groups if g["state"] is None]
-    summary = {"rows": sum(g["n"] for g in groups), "cities": len(groups),
-               "rowsWithoutState": sum(g["n"] for g in without),
-               "citiesWithoutState": sorted((g["city"] for g in without), key=_utf8_key)}
+    users_out = users.repartition(1).sortWithinPartitions(*[F.col(k).asc() for k in keys])
+    features_out = None
+    cleanup = [parsed, users] + ([every] if files else []) + persisted
+    summary = None
+    if "features" in spec:
+        features_out, summary, fe = _features(spark, ctx, users)
+        cleanup.append(fe)
     t3 = time.perf_counter()
 
-    fc = ["user_id", "name", "city", "last_login", "state", "last_login_rank_by_city",
-          "login_rate_last_3_months_by_city", "users_by_city"]
-    users_out = users.repartition(1).sortWithinPartitions(F.col(key).asc())
-    features_out = (fe.repartition(1)
-                    .sortWithinPartitions(F.col("city").asc_nulls_last(), F.col("last_login_rank_by_city").desc(),
-                                          F.col("user_id").asc())
-                    .select(*fc))
     file_records = []
     for i, f in enumerate(files):
         o = objects.get(f.path)
@@ -291,10 +276,50 @@ def build(spark, ctx: Context, plan: dict, log: dict, objects: dict) -> dict:
             rec["counts"] = counts_by_file[i]
         file_records.append(rec)
     return {"users": users_out, "features": features_out, "files": file_records, "summary": summary,
-            "rows": {"users": summary["rows"], "users_features": summary["rows"]},
-            "date_cols": date_cols, "key": key, "cols": cols, "lastSequence": last_sequence,
+            "lastSequence": last_sequence,
             "timings": {"read": (t1 - t0) * 1000, "apply": (t2 - t1) * 1000, "features": (t3 - t2) * 1000},
-            "cleanup": [parsed, users, fe] + ([every] if files else [])}
+            "cleanup": cleanup}
+
+
+def _features(spark, ctx: Context, users):
+    """The per-city features of the merged table (dates as day numbers), in the features table's row order, and
+    their summary (etl/city-features.ts)."""
+    from pyspark import StorageLevel
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    roles = ctx.spec["features"]
+    uid, name, city_col, login = roles["id"], roles["name"], roles["city"], roles["lastLogin"]
+    city = F.col(city_col)
+    if ctx.city_aliases:
+        amap = F.create_map(*[F.lit(x) for kv in ctx.city_aliases.items() for x in kv])
+        city = F.coalesce(amap[F.col(city_col)], F.col(city_col))
+    states = spark.createDataFrame(list(ctx.city_to_state.items()) or [("", "")],
+                                   "_city string, state string")
+    if not ctx.city_to_state:
+        states = states.limit(0)
+    wc = Window.partitionBy(city_col)
+    fe = (users.select(uid, name, city.alias(city_col), login)
+          .join(F.broadcast(states), F.col(city_col) == F.col("_city"), "left").drop("_city")
+          .withColumn("last_login_rank_by_city",
+                      F.dense_rank().over(Window.partitionBy(city_col).orderBy(F.col(login).desc_nulls_last())))
+          .withColumn("_k", F.sum(F.when(F.col(login).isNotNull()
+                                         & (F.lit(ctx.as_of) - F.col(login) <= 90), 1).otherwise(0)).over(wc))
+          .withColumn("users_by_city", F.count(F.lit(1)).over(wc).cast("int"))
+          .withColumn("login_rate_last_3_months_by_city",
+                      F.col("_k").cast("double") / F.col("users_by_city").cast("double")))
+    fe = fe.persist(StorageLevel.MEMORY_AND_DISK)
+    groups = fe.groupBy(city_col).agg(F.count(F.lit(1)).alias("n"), F.first("state").alias("state")).collect()
+    without = [g for g in groups if g["state"] is None]
+    summary = {"rows": sum(g["n"] for g in groups), "cities": len(groups),
+               "rowsWithoutState": sum(g["n"] for g in without),
+               "citiesWithoutState": sorted((g[city_col] for g in without), key=_utf8_key)}
+    fc = [c["name"] for c in features_columns(ctx.spec)]
+    out = (fe.repartition(1)
+           .sortWithinPartitions(F.col(city_col).asc_nulls_last(), F.col("last_login_rank_by_city").desc(),
+                                 F.col(uid).asc())
+           .select(*fc))
+    return out, summary, fe
 
 
 def _older_than(F, last: str):
@@ -311,30 +336,45 @@ def _older_than(F, last: str):
     return F.when(seq.rlike("^[0-9]+$") & (F.length(seq) != len(last)), numeric_older).otherwise(text_older)
 
 
-def _typed(df, cols: list[str], date_cols: list[str], key: str):
-    """Day numbers back to DATE; the key REQUIRED and every other column OPTIONAL, as the TypeScript writer does."""
+def _typed(df, columns: list[dict], keys: list[str]):
+    """Day numbers back to DATE; the key columns REQUIRED and every other column OPTIONAL, as the TypeScript writer
+    declares them (Spark writes a column REQUIRED exactly when it knows it is never NULL)."""
     from pyspark.sql import functions as F
 
     out = []
-    for c in cols:
-        e = F.expr(f"date_from_unix_date(`{c}`)") if c in date_cols else F.col(c)
-        if c == key:
-            e = F.coalesce(e, F.lit(0))  # never NULL (the reader rejects NULL keys): marks the column non-nullable
-        elif not df.schema[c].nullable:
+    for c in columns:
+        name = c["name"]
+        e = F.col(name)
+        if name in keys:
+            # Never NULL (the readers reject NULL keys): coalesce with a constant marks the column non-nullable.
+            e = F.coalesce(e, F.lit(False if c["type"] == "boolean" else "" if c["type"] == "string" else 0)
+                           .cast(df.schema[name].dataType))
+        elif not df.schema[name].nullable:
             # Computed columns (rank, counts) are never NULL, but the TypeScript writer declares every column but
             # the key OPTIONAL; nullif with a value they never take makes Spark declare them nullable too.
-            sentinel = "CAST('NaN' AS DOUBLE)" if df.schema[c].dataType.typeName() == "double" else "-2147483648"
-            e = F.expr(f"nullif(`{c}`, {sentinel})")
-        out.append(e.alias(c))
+            sentinel = "CAST('NaN' AS DOUBLE)" if df.schema[name].dataType.typeName() == "double" else "-2147483648"
+            e = F.expr(f"nullif(`{name}`, {sentinel})")
+        if c["type"] == "date":
+            e = F.date_from_unix_date(e)
+        out.append(e.alias(name))
     return df.select(*out)
 
 
-def _write_one(ctx: Context, df, stage_url: str, path: str) -> None:
-    df.write.mode("overwrite").parquet(stage_url)
+def _write_one(ctx: Context, df, columns: list[dict], keys: list[str], stage_url: str, path: str) -> int:
+    """Writes one table as one Parquet file at `path`: Spark writes the data, then the footer gets the logical types
+    and field ids of etl/parquet/schema.ts (parquet_footer.py). Returns the number of rows (from the footer)."""
+    _typed(df, columns, keys).write.mode("overwrite").parquet(stage_url)
     parts = ctx.target.staged_parts(stage_url)
     if len(parts) != 1:
         raise StateError("write_failed", f"spark: expected one Parquet part in {stage_url}, found {len(parts)}")
-    ctx.target.move_in(parts[0], path)
+    written = {}
+
+    def patch(footer: bytes) -> bytes:
+        out, written["rows"] = patch_footer(footer, columns, keys)
+        return out
+
+    ctx.target.move_in_patched(parts[0], path, patch)
+    return written["rows"]
 
 
 def _abandon(target, entry: dict, reason: str, now: datetime) -> bool:
@@ -427,15 +467,17 @@ def run(spark, ctx: Context) -> dict:
         stage = target.url(f"_lakesync/{table}/spark-staging/{run_id}-{vn}")
         try:
             t3 = time.perf_counter()
-            outputs = {"users": [version_file(table, version)],
-                       "users_features": [version_file(features_table_name(table), version)]}
+            outputs = {"users": [version_file(table, version)]}
+            if built["features"] is not None:
+                outputs["users_features"] = [version_file(features_table_name(table), version)]
+            rows = {}
             try:
-                _write_one(ctx, _typed(built["users"], built["cols"], built["date_cols"], built["key"]),
-                           f"{stage}/users", outputs["users"][0])
-                fcols = ["user_id", "name", "city", "last_login", "state", "last_login_rank_by_city",
-                         "login_rate_last_3_months_by_city", "users_by_city"]
-                _write_one(ctx, _typed(built["features"], fcols, ["last_login"], "user_id"),
-                           f"{stage}/features", outputs["users_features"][0])
+                rows["users"] = _write_one(ctx, built["users"], spec["columns"], spec["primaryKey"],
+                                           f"{stage}/users", outputs["users"][0])
+                if built["features"] is not None:
+                    rows["users_features"] = _write_one(ctx, built["features"], features_columns(spec),
+                                                        [spec["features"]["id"]], f"{stage}/features",
+                                                        outputs["users_features"][0])
             finally:
                 target.remove_tree(stage)
             t4 = time.perf_counter()
@@ -448,7 +490,8 @@ def run(spark, ctx: Context) -> dict:
                 "state": "committed", "version": version, "table": table, "runId": run_id, "asOf": as_of_text,
                 "committedAt": _iso(ctx.now()), "engine": {"name": ENGINE_NAME, "version": ENGINE_VERSION},
                 "source": source.root, "files": built["files"], "fullLoad": plan["rebuild"], "reload": reload,
-                "counts": totals, "rows": built["rows"], "outputs": outputs, "features": built["summary"],
+                "counts": totals, "rows": rows, "outputs": outputs,
+                **({"features": built["summary"]} if built["summary"] is not None else {}),
                 **({"lastSequence": built["lastSequence"]} if built["lastSequence"] is not None else {}),
                 "timingsMs": {"read": round(tm["read"]), "apply": round(tm["apply"]),
                               "features": round(tm["features"]), "write": round((t4 - t3) * 1000),
@@ -481,7 +524,7 @@ def load_config(config_file: str | None, cities_flag: str | None, data_dir: str)
         with open(config_file, encoding="utf-8") as fh:
             raw = json.load(fh)
     fmt = dict(DEFAULT_FORMAT, **raw.get("format", {}))
-    spec = raw.get("table", USERS_SPEC)
+    spec = parse_table_spec(raw["table"]) if "table" in raw else USERS_SPEC
     if "cityAliases" in raw:
         aliases = raw["cityAliases"]
     else:

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 TMP = ".lakesync-tmp-"
 LOCK_STALE_S = 30.0
+MULTIPART_MIN = 5 * 1024 * 1024  # S3's smallest multipart part (but the last)
+COPY_PART = 1024 ** 3  # UploadPartCopy ranges of at most 1 GiB (S3 allows 5 GiB)
 
 
 @dataclass
@@ -158,6 +160,25 @@ class LocalStorage:
         os.makedirs(os.path.dirname(full), exist_ok=True)
         os.replace(staged_url, full)
 
+    def move_in_patched(self, staged_url: str, path: str, patch) -> None:
+        """move_in of a Parquet file whose footer is replaced by patch(footer) (parquet_footer.py): the file is cut
+        before its footer and the new footer appended in place."""
+        from .parquet_footer import footer_trailer, split_file_tail
+
+        with open(staged_url, "r+b") as f:
+            size = f.seek(0, os.SEEK_END)
+            f.seek(max(0, size - 8))
+            n = split_file_tail(f.read(8))
+            start = size - 8 - n
+            f.seek(start)
+            footer = f.read(n)
+            f.seek(start)
+            f.truncate()
+            f.write(footer_trailer(patch(footer)))
+            f.flush()
+            os.fsync(f.fileno())
+        self.move_in(staged_url, path)
+
     def staged_parts(self, staged_dir_url: str) -> list[str]:
         if not os.path.isdir(staged_dir_url):
             return []
@@ -230,6 +251,47 @@ class S3Storage:
     def move_in(self, staged_url: str, path: str) -> None:
         key = staged_url[len(f"s3://{self.bucket}/"):]
         self.s3.copy_object(Bucket=self.bucket, Key=self.prefix + path, CopySource={"Bucket": self.bucket, "Key": key})
+        self.s3.delete_object(Bucket=self.bucket, Key=key)
+
+    def move_in_patched(self, staged_url: str, path: str, patch) -> None:
+        """move_in of a Parquet file whose footer is replaced by patch(footer) (parquet_footer.py). The data before
+        the footer is copied inside S3 (UploadPartCopy) when it is large enough for a multipart part; a small file
+        is read and written whole."""
+        from .parquet_footer import footer_trailer, split_file_tail
+
+        key = staged_url[len(f"s3://{self.bucket}/"):]
+        size = self.s3.head_object(Bucket=self.bucket, Key=key)["ContentLength"]
+
+        def get(first: int, last: int) -> bytes:
+            return self.s3.get_object(Bucket=self.bucket, Key=key, Range=f"bytes={first}-{last}")["Body"].read()
+
+        n = split_file_tail(get(max(0, size - 8), size - 1))
+        start = size - 8 - n
+        trailer = footer_trailer(patch(get(start, start + n - 1)))
+        final = self.prefix + path
+        if start < MULTIPART_MIN:
+            self.s3.put_object(Bucket=self.bucket, Key=final, Body=get(0, start - 1) + trailer)
+        else:
+            # Parts of at most COPY_PART bytes, all but the last (the footer) at least MULTIPART_MIN.
+            count = -(-start // COPY_PART)
+            step = -(-start // count)
+            up = self.s3.create_multipart_upload(Bucket=self.bucket, Key=final)["UploadId"]
+            try:
+                parts = []
+                for i, first in enumerate(range(0, start, step)):
+                    last = min(start, first + step) - 1
+                    r = self.s3.upload_part_copy(Bucket=self.bucket, Key=final, UploadId=up, PartNumber=i + 1,
+                                                 CopySource={"Bucket": self.bucket, "Key": key},
+                                                 CopySourceRange=f"bytes={first}-{last}")
+                    parts.append({"PartNumber": i + 1, "ETag": r["CopyPartResult"]["ETag"]})
+                r = self.s3.upload_part(Bucket=self.bucket, Key=final, UploadId=up, PartNumber=len(parts) + 1,
+                                        Body=trailer)
+                parts.append({"PartNumber": len(parts) + 1, "ETag": r["ETag"]})
+                self.s3.complete_multipart_upload(Bucket=self.bucket, Key=final, UploadId=up,
+                                                  MultipartUpload={"Parts": parts})
+            except BaseException:
+                self.s3.abort_multipart_upload(Bucket=self.bucket, Key=final, UploadId=up)
+                raise
         self.s3.delete_object(Bucket=self.bucket, Key=key)
 
     def staged_parts(self, staged_dir_url: str) -> list[str]:

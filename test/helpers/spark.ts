@@ -23,6 +23,7 @@ export interface SparkResult {
   code?: string
   error?: string
   version?: number
+  ms?: number // the run's wall time in the shared session
 }
 
 /** Runs the project's Python with `args` (environment inherited: useMoto()'s AWS variables reach boto3 and S3A). */

@@ -63,3 +63,27 @@ describe('DMS Parquet files', () => {
     await expectError(dir, 'duplicate_file', 'same DMS file twice')
   })
 })
+
+describe('DMS Parquet timestamp column', () => {
+  it('orders changes by a TIMESTAMP column as ISO text to the millisecond (as the Spark route does)', async () => {
+    const { parseDmsParquet } = await import('../etl/dms/parquet.js')
+    const { csvLayout } = await import('../etl/dms/layout.js')
+    const { DEFAULT_DMS_FORMAT } = await import('../etl/dms/format.js')
+    const { USERS_SPEC } = await import('../etl/table/spec.js')
+    const { readFileSync } = await import('node:fs')
+    const format = { ...DEFAULT_DMS_FORMAT, timestampColumnName: 'ts', orderChangesBy: 'timestamp' as const }
+    const file = join(tempDir(), '20211019-000000000.parquet')
+    await toParquet(
+      "SELECT * FROM (VALUES ('U', TIMESTAMP '2021-10-19 10:00:00.123456', 1, 'a', 'b', DATE '2021-01-01'), ('I', TIMESTAMP '1999-01-01 00:00:00', 2, 'c', 'd', NULL)) t(Op, ts, user_id, name, city, last_login)",
+      file,
+      'snappy',
+    )
+    const parsed = await parseDmsParquet(
+      readFileSync(file),
+      file,
+      USERS_SPEC,
+      csvLayout(USERS_SPEC, format, 'change'),
+    )
+    expect(parsed.sequence).toEqual(['2021-10-19T10:00:00.123Z', '1999-01-01T00:00:00.000Z'])
+  })
+})

@@ -36,10 +36,15 @@ const FAILING = 'error-invalid-utf8'
 const cases = new Map(discoverCases().map((c) => [c.name, c]))
 
 /** The TypeScript engine on S3, publishing to the Glue catalog when a database is given. */
+/**
+ * A TypeScript run beside the Spark ones. Hive-style tables: the Spark route publishes the version folders to Glue and
+ * no Iceberg metadata yet (README, Iceberg), so the two engines are compared like for like.
+ */
 async function tsRun(source: string, target: string, asOf: string, cities: Map<string, string>, db?: string) {
   return runPipeline(
     seedRunOptions(openStorage(source), openStorage(target), cities, {
       asOf: parseDateString(asOf)!,
+      tableFormat: 'hive',
       ...(db ? { catalog: openGlueCatalog(db) } : {}),
     }),
   )

@@ -13,7 +13,7 @@ import { keyColumns } from '../table/spec.js'
 import type { ParsedFile, StringColumn, TableSpec } from '../types.js'
 import { OP_DELETE, OP_INSERT, OP_UPDATE } from '../types.js'
 import type { CsvLayout } from './layout.js'
-import { RAW_PARSERS, rawMetadata, storeParquetValue } from './parquet-values.js'
+import { RAW_PARSERS, type RawTimestamp, rawMetadata, storeParquetValue } from './parquet-values.js'
 
 /** Codecs beyond hyparquet's built-in Snappy, from Node's zlib (DMS ParquetCompression / CompressionType=GZIP). */
 const COMPRESSORS = {
@@ -86,7 +86,7 @@ export async function parseDmsParquet(
       if (f === layout.sequenceField) {
         if (v === null || v === undefined || v === '')
           fail('bad_sequence', `empty ${layout.header[f]} (expected the value that orders this change)`)
-        sequence[r] = v instanceof Date ? v.toISOString() : String(v)
+        sequence[r] = sequenceText(v)
         continue
       }
       if (c < 0) {
@@ -120,6 +120,19 @@ export async function parseDmsParquet(
     lines,
     ...(layout.sequenceField >= 0 ? { sequence } : {}),
   }
+}
+
+/**
+ * A DMS timestamp column's value as the text that orders changes: ISO 8601 in UTC to the millisecond, as the Spark
+ * route writes it (commit records compare it across engines). Timestamps arrive raw (parquet-values.ts RAW_PARSERS).
+ */
+function sequenceText(v: unknown): string {
+  if (typeof v === 'object' && v !== null && 'raw' in v) {
+    const t = v as RawTimestamp
+    const ms = t.unit === 'millis' ? t.raw : t.unit === 'micros' ? t.raw / 1000n : t.raw / 1_000_000n
+    return new Date(Number(ms)).toISOString()
+  }
+  return v instanceof Date ? v.toISOString() : String(v)
 }
 
 /** A value for an error message. */

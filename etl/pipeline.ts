@@ -209,7 +209,7 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
     if (plan.nothingNew && current && current.asOf === asOfText) {
       return result(
         records.length > 0
-          ? `committed version ${current.version} (${commitPath(spec.name, current.version)}): ${records.reduce((n, r) => n + r.files.length, 0)} file(s), ${current.rows.users} users`
+          ? `committed version ${current.version} (${commitPath(spec.name, current.version)}): ${records.reduce((n, r) => n + r.files.length, 0)} file(s), ${current.rows.users} rows`
           : `up to date: version ${current.version} already has every file in ${source.root} and as_of ${asOfText}`,
         current.version,
       )

@@ -73,7 +73,7 @@ export async function tableStatus(
           asOf: r.asOf,
           at: r.committedAt,
           files: r.files.length,
-          detail: `${r.rows.users} users; I ${c.inserts} R ${c.replaces} U ${c.updates} U-missing ${c.upsertsOfMissing} D ${c.deletes} D-missing ${c.deletesOfMissing}${r.reload ? '; reload' : ''}`,
+          detail: `${r.rows.users} rows; I ${c.inserts} R ${c.replaces} U ${c.updates} U-missing ${c.upsertsOfMissing} D ${c.deletes} D-missing ${c.deletesOfMissing}${r.reload ? '; reload' : ''}`,
         }
       }
       if (r.state === 'pending')

@@ -22,7 +22,7 @@ describe('lakesync status', () => {
     expect(r.out).toMatch(/last applied file: 20211018-225959941.csv \(lag \d+ days\)/)
     expect(r.out).toContain('pending files: 1: 20211019-000000000.csv')
     expect(r.out).toContain('last error: none')
-    expect(r.out).toMatch(/ {5}1 {2}committed {2}2021-10-17 .* 6 file\(s\) {2}110 users; I 7 R 0 U 3/)
+    expect(r.out).toMatch(/ {5}1 {2}committed {2}2021-10-17 .* 6 file\(s\) {2}110 rows; I 7 R 0 U 3/)
   })
 
   it('names the error the next run would stop on, and exits 1', async () => {

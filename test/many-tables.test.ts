@@ -176,6 +176,32 @@ describe('a source root of many tables', () => {
   })
 })
 
+describe('a source root of many tables on the Spark route', () => {
+  it('--engine spark mirrors every table as the TypeScript engine does, a failing table named (exit 5)', async () => {
+    const src = root()
+    put(src, 'public/prefs/20211017-200000000.csv', ['U,2,{},maybe'])
+    const cfg = config([USERS, ORDERS, PREFS])
+    const ts = tempDir()
+    const spark = tempDir()
+    const a = await run(src, ts, cfg)
+    const b = await run(src, spark, cfg, '--engine', 'spark')
+    expect([a.code, b.code]).toEqual([5, 5])
+    expect(b.err).toContain('lakesync run: table prefs: ')
+    expect(b.err).toContain('bad boolean "maybe" for active')
+    for (const t of ['users', 'orders']) {
+      const out = async (lake: string) => {
+        const file = join(tempDir(), `${t}.csv`)
+        expect(
+          (await cli('export', '--target', lake, '--config', cfg, '--table', t, '--out', file)).code,
+        ).toBe(0)
+        return readFileSync(file, 'utf8')
+      }
+      expect(await out(spark)).toBe(await out(ts))
+    }
+    expect(committed(spark, 'prefs', 1)).toBe(false)
+  }, 600_000)
+})
+
 describe('exit codes', () => {
   const cfg = () => config([ORDERS])
   it('0: done; 2: bad usage', async () => {

@@ -248,6 +248,9 @@ def parse_csv(raw: bytes, file: str, spec: dict, lay: dict, fmt: dict, gz: bool)
             if is_null:
                 if is_key[c]:
                     fail("null_key", f"NULL key column {columns[c]['name']} (expected a value)", row_line, fi + 1)
+                if columns[c].get("nullable") is False:
+                    fail("null_value", f"NULL in {columns[c]['name']}, which is not nullable (expected a value: the "
+                         "column is NOT NULL at the source)", row_line, fi + 1)
                 continue
             t = types[c]
             if t == "string" or t == "json":
@@ -449,6 +452,9 @@ def parse_parquet(raw: bytes, file: str, spec: dict, lay: dict):
             if v is None:
                 if is_key[c]:
                     fail("null_key", f"NULL key column {cs['name']} (expected a value)")
+                if cs.get("nullable") is False:
+                    fail("null_value", f"NULL in {cs['name']}, which is not nullable (expected a value: the column "
+                         "is NOT NULL at the source)")
                 continue
             x, why = parse_parquet_value(cs, v, kind, infos[f])
             if why is not None:

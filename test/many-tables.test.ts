@@ -162,6 +162,24 @@ describe('a source root of many tables', () => {
     expect(r.err).toContain('has both "table" and "tables"')
   })
 
+  it('report writes an index of every table and a page per table', async () => {
+    const src = root()
+    const lake = tempDir()
+    const cfg = config([USERS, ORDERS, PREFS])
+    put(src, 'public/prefs/20211017-200000000.csv', ['U,2,{},maybe'])
+    expect((await run(src, lake, cfg)).code).toBe(5)
+    const out = join(tempDir(), 'report.html')
+    const r = await cli('report', '--target', lake, '--source', src, '--config', cfg, '--out', out)
+    expect(r.code).toBe(0)
+    expect(r.out).toContain('3 tables')
+    const index = readFileSync(out, 'utf8')
+    for (const t of ['users', 'orders', 'prefs']) {
+      expect(index).toContain(`href="report-${t}.html"`)
+      expect(existsSync(join(out, '..', `report-${t}.html`))).toBe(true)
+    }
+    expect(index).toContain('bad_value: dms csv: bad boolean')
+  })
+
   it('status shows every table', async () => {
     const src = root()
     const lake = tempDir()

@@ -1,9 +1,9 @@
 /** `lakesync report`: one self-contained HTML page with the pipeline's health, recent commits and the features. */
 import { mkdir, writeFile } from 'node:fs/promises'
-import { dirname, resolve } from 'node:path'
+import { basename, dirname, extname, join, resolve } from 'node:path'
 import { loadRunConfig, pickTable } from '../../etl/config/run-config.js'
 import { readReportData } from '../../etl/report/data.js'
-import { reportHtml } from '../../etl/report/html.js'
+import { type IndexEntry, indexHtml, reportHtml } from '../../etl/report/html.js'
 import { PrefixedStorage } from '../../etl/storage/prefixed.js'
 import { type Flags, type Io, openStorage, required } from '../common.js'
 
@@ -13,6 +13,25 @@ export async function reportCommand(flags: Flags, io: Io): Promise<number> {
   const sourceFlag = flags.source as string | undefined
   const source = sourceFlag ? openStorage(sourceFlag, '--source') : undefined
   const config = await loadRunConfig(flags.config as string | undefined)
+  if (config.tables.length > 1 && typeof flags.table !== 'string') {
+    // Every table: an index page at --out and one page per table beside it.
+    const entries: IndexEntry[] = []
+    for (const t of config.tables) {
+      const tableSource = source && t.folder !== null ? new PrefixedStorage(source, t.folder) : source
+      const data = await readReportData(target, t.spec, {
+        ...(tableSource ? { source: { storage: tableSource, format: config.format } } : {}),
+      })
+      const file = `${basename(out, extname(out))}-${t.spec.name}${extname(out) || '.html'}`
+      await mkdir(dirname(resolve(out)), { recursive: true })
+      await writeFile(join(dirname(resolve(out)), file), reportHtml(data))
+      entries.push({ table: t.spec.name, file, health: data.health })
+    }
+    await writeFile(out, indexHtml(entries, new Date()))
+    io.out.write(
+      `wrote ${out}: ${entries.length} tables (${entries.map((e) => `${e.table} ${e.health.level}`).join(', ')})\n`,
+    )
+    return 0
+  }
   const { table } = pickTable(config, flags.table as string | undefined)
   const tableSource = source && table.folder !== null ? new PrefixedStorage(source, table.folder) : source
   const data = await readReportData(target, table.spec, {

@@ -332,3 +332,40 @@ ${commitsSection(data.commits)}
 </html>
 `
 }
+
+/** One table's line on the index page of a many-tables report. */
+export interface IndexEntry {
+  table: string
+  file: string // the table's own report page, relative to the index
+  health: ReportHealth
+}
+
+/** The index page of a many-tables report: every table's health, version, lag, pending files and last error. */
+export function indexHtml(entries: IndexEntry[], generatedAt: Date): string {
+  const cell = (v: string | number | null) => `<td>${v === null ? '' : escapeHtml(String(v))}</td>`
+  const rows = entries
+    .map(
+      (e) =>
+        `<tr data-testid="table-${escapeHtml(e.table)}"><td><a href="${escapeHtml(e.file)}">${escapeHtml(e.table)}</a></td>` +
+        `<td><span class="badge ${e.health.level}">${e.health.level}</span></td>` +
+        cell(e.health.currentVersion) +
+        cell(e.health.asOf) +
+        cell(e.health.lastApplied) +
+        cell(e.health.pending === null ? null : e.health.pending.length) +
+        cell(e.health.error ? `${e.health.error.code}: ${e.health.error.message}` : null) +
+        '</tr>',
+    )
+    .join('\n')
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>lakesync: ${entries.length} tables</title>
+<style>body{font:14px system-ui,sans-serif;margin:2em}table{border-collapse:collapse}td,th{padding:4px 10px;border-bottom:1px solid #ddd;text-align:left}.badge{padding:2px 6px;border-radius:4px;color:#fff}.healthy{background:#2a7}.warning{background:#d90}.failing{background:#c33}.empty{background:#888}</style>
+</head><body>
+<h1>lakesync: ${entries.length} tables</h1>
+<p>Generated ${escapeHtml(generatedAt.toISOString())}. Each table links to its own page.</p>
+<table><thead><tr><th>table</th><th>health</th><th>version</th><th>as_of</th><th>last applied file</th><th>pending files</th><th>next run stops on</th></tr></thead>
+<tbody>
+${rows}
+</tbody></table>
+</body></html>
+`
+}

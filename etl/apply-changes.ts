@@ -13,6 +13,7 @@
  */
 
 import { at, InputError } from './errors.js'
+import { storageOf } from './table/column-types.js'
 import { ensureCapacity, newColumn } from './table/columns.js'
 import {
   appendDictRows,
@@ -159,7 +160,7 @@ function concatTables(spec: TableSpec, tables: Table[], total: number): Table {
       }
       return out
     }
-    if (c.type === 'string') {
+    if (storageOf(c) === 'string') {
       const parts = tables.map((t) => {
         const col = t.columns[ci]!
         return col.type === 'dict' ? expandDict(col, t.length) : (col as StringColumn)

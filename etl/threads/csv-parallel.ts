@@ -108,6 +108,15 @@ function appendColumn(dst: ColumnData, src: ColumnData, at: number, len: number)
   } else if (dst.type === 'int32' && src.type === 'int32') {
     dst.values.set(src.values.subarray(0, len), at)
     dst.valid.set(src.valid.subarray(0, len), at)
+  } else if (dst.type === 'int64' && src.type === 'int64') {
+    dst.values.set(src.values.subarray(0, len), at)
+    dst.valid.set(src.valid.subarray(0, len), at)
+  } else if (dst.type === 'float64' && src.type === 'float64') {
+    dst.values.set(src.values.subarray(0, len), at)
+    dst.valid.set(src.valid.subarray(0, len), at)
+  } else if (dst.type === 'bool' && src.type === 'bool') {
+    dst.values.set(src.values.subarray(0, len), at)
+    dst.valid.set(src.valid.subarray(0, len), at)
   } else if (dst.type === 'date' && src.type === 'date') dst.values.set(src.values.subarray(0, len), at)
   else throw new Error(`csv parallel: cannot join a parsed ${src.type} column to a ${dst.type} column`)
 }

@@ -2,7 +2,7 @@
  * What every bench case shares (bench/run.ts's bulk cases, bench/steady.ts's steady state): one engine run in a fresh
  * child process (bench/measure.ts), lakesync's commit timings, the row-by-row output comparison and the case's label.
  */
-import { execFileSync } from 'node:child_process'
+import { spawnSync } from 'node:child_process'
 import { readdirSync, readFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -20,6 +20,7 @@ export interface Measurement {
 
 export interface CaseResult {
   label?: string // overrides the label made from params
+  table?: 'events' // the mixed-type cases (bench/mixed.ts); absent for the users cases
   params: GenParams
   lakesync: Measurement[]
   duckdb: Measurement[]
@@ -31,22 +32,33 @@ export function measureOnce(
   engine: 'lakesync' | 'duckdb',
   source: string,
   target: string,
-  opts: { keepTarget?: boolean; env?: Record<string, string> } = {},
+  opts: { keepTarget?: boolean; env?: Record<string, string>; config?: string } = {},
 ): Measurement {
   if (!opts.keepTarget) rmSync(target, { recursive: true, force: true })
-  const stdout = execFileSync(process.execPath, [measureJs, engine, source, target, AS_OF], {
+  const args = [measureJs, engine, source, target, AS_OF, ...(opts.config ? [opts.config] : [])]
+  const run = spawnSync(process.execPath, args, {
     encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'inherit'],
-    maxBuffer: 1 << 24,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    maxBuffer: 1 << 26,
     env: { ...process.env, ...opts.env },
   })
-  const line = stdout.trim().split('\n').at(-1) ?? ''
+  process.stderr.write(run.stderr ?? '')
+  if (run.status !== 0) {
+    // The child's own words: measure.ts's error line, or V8's (out of memory), else how it ended.
+    const lines = (run.stderr ?? '').split('\n')
+    const why =
+      lines.find((l) => l.startsWith('measure: ')) ??
+      lines.find((l) => l.startsWith('FATAL ERROR')) ??
+      `exit status ${run.status}${run.signal ? `, signal ${run.signal}` : ''}${run.error ? `: ${run.error.message}` : ''}`
+    throw new Error(`${engine} failed: ${why.replace(/^measure: /, '').slice(0, 400)}`)
+  }
+  const line = run.stdout.trim().split('\n').at(-1) ?? ''
   return JSON.parse(line) as Measurement
 }
 
-/** lakesync's commit record of the newest version in `target`. */
-export function commitTimings(target: string): Record<string, number> {
-  const dir = join(target, '_lakesync', 'users', 'commits')
+/** lakesync's commit record of the newest version of `table` in `target`. */
+export function commitTimings(target: string, table = 'users'): Record<string, number> {
+  const dir = join(target, '_lakesync', table, 'commits')
   const name = readdirSync(dir)
     .filter((n) => n.endsWith('.json'))
     .sort()

@@ -81,7 +81,7 @@ function mapCities(cityFile: string): string[] {
 }
 
 /** A CSV field: quoted when it must be (or when it is the empty string, which unquoted would mean NULL). */
-function field(v: string | null): string {
+export function field(v: string | null): string {
   if (v === null) return ''
   if (v === '' || /[",\r\n]/.test(v)) return `"${v.replaceAll('"', '""')}"`
   return v
@@ -176,7 +176,7 @@ export function dataDir(root: string, p: GenParams): string {
 }
 
 /** A buffered writer of text lines to a file (one syscall per ~1 MB). */
-class LineWriter {
+export class LineWriter {
   private readonly fd: number
   private parts: string[] = []
   private size = 0
@@ -201,7 +201,7 @@ class LineWriter {
 }
 
 /** Change-file name of the i-th file: yyyyMMdd-HHmmssfff, ~7 minutes apart from 2021-10-17 19:43:24.349. */
-function changeFileName(i: number): string {
+export function changeFileName(i: number): string {
   const t = new Date(Date.UTC(2021, 9, 17, 19, 43, 24, 349) + i * 437_123)
   const p = (n: number, w = 2) => String(n).padStart(w, '0')
   return `${t.getUTCFullYear()}${p(t.getUTCMonth() + 1)}${p(t.getUTCDate())}-${p(t.getUTCHours())}${p(t.getUTCMinutes())}${p(t.getUTCSeconds())}${p(t.getUTCMilliseconds(), 3)}.csv`

@@ -10,7 +10,7 @@ import { type CaseResult, commitTimings, compareParquet, label, measureOnce } fr
 import { dataDir, type GenParams, generate } from './generate.js'
 
 /** A folder of hard links to some of the generated files: same inode, so same size and mtime for lakesync. */
-function linkFolder(dir: string, from: string, names: string[]): string {
+export function linkFolder(dir: string, from: string, names: string[]): string {
   if (!existsSync(dir)) {
     mkdirSync(dir, { recursive: true })
     for (const n of names) linkSync(join(from, n), join(dir, n))

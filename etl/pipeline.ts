@@ -206,7 +206,8 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
           : undefined,
     })
     const current = log.current
-    if (plan.nothingNew && current && current.asOf === asOfText) {
+    // A new as_of only matters to a table with features (the daily refresh recomputes them); a mirror is up to date.
+    if (plan.nothingNew && current && (current.asOf === asOfText || !spec.features)) {
       return result(
         records.length > 0
           ? `committed version ${current.version} (${commitPath(spec.name, current.version)}): ${records.reduce((n, r) => n + r.files.length, 0)} file(s), ${current.rows.users} rows`

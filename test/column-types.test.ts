@@ -445,6 +445,28 @@ pq.write_table(t, sys.argv[1] + "/LOAD00000001.parquet")
     expect(readFileSync(file(parquetLake)).equals(readFileSync(file(csvLake)))).toBe(true)
   })
 
+  it('a run on a new day with nothing new commits nothing for a table without features', async () => {
+    const config = ordersConfig()
+    const src = source({ 'LOAD00000001.csv': ['1,1,1.00,'] })
+    const lake = tempDir()
+    expect(
+      (await cli('run', '--source', src, '--target', lake, '--config', config, '--as-of', '2021-10-17')).code,
+    ).toBe(0)
+    const next = await cli(
+      'run',
+      '--source',
+      src,
+      '--target',
+      lake,
+      '--config',
+      config,
+      '--as-of',
+      '2021-10-18',
+    )
+    expect(next.code).toBe(0)
+    expect(next.out).toMatch(/^up to date: version 1 /)
+  })
+
   it('refuses a NULL in any key column, naming the column, file and line', async () => {
     const config = ordersConfig()
     const src = source({ 'LOAD00000001.csv': ['1,1,1.00,', '2,,2.00,'] })

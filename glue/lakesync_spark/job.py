@@ -441,11 +441,12 @@ def run(spark, ctx: Context) -> dict:
                                  "size, different content); run lakesync reload to rebuild the table from the files "
                                  "now in the source")
         current = log["current"]
-        if plan["nothingNew"] and current is not None and current["asOf"] == as_of_text:
+        # A new as_of only matters to a table with features (the daily refresh); a mirror is up to date (as pipeline.ts).
+        if plan["nothingNew"] and current is not None and (current["asOf"] == as_of_text or "features" not in ctx.spec):
             if records:
                 n = sum(len(r["files"]) for r in records)
                 msg = (f"committed version {current['version']} ({commit_path(table, current['version'])}): {n} "
-                       f"file(s), {current['rows']['users']} users")
+                       f"file(s), {current['rows']['users']} rows")
             else:
                 msg = (f"up to date: version {current['version']} already has every file in {source.root} and as_of "
                        f"{as_of_text}")

@@ -4,11 +4,10 @@
  * unscaled integer or bytes come through) and takes timestamps as raw integers with their unit.
  */
 import type { FileMetaData, SchemaElement } from 'hyparquet'
-import { isWideDecimal } from '../table/column-types.js'
-import { appendString, appendText, ensureBytes } from '../table/columns.js'
-import { formatDecimal, maxUnscaled, readBigEndian, writeWideDecimal } from '../table/decimal.js'
+import { appendString, appendText } from '../table/columns.js'
+import { formatDecimal, maxUnscaled, readBigEndian } from '../table/decimal.js'
 import type { ColumnData, ColumnSpec, StringColumn } from '../types.js'
-import { storeText } from './text-values.js'
+import { setInt64, storeDecimal, storeText } from './text-values.js'
 import { parseDateString } from './values.js'
 
 /** A timestamp as hyparquet hands it to our parsers: the raw integer and its unit. */
@@ -62,13 +61,6 @@ function micros(raw: bigint, unit: 'millis' | 'micros' | 'nanos'): bigint | null
   if (unit === 'millis') return raw * 1000n
   if (unit === 'micros') return raw
   return raw % 1000n === 0n ? raw / 1000n : null
-}
-
-function setInt64(col: ColumnData, row: number, v: bigint): null {
-  const out = col as Extract<ColumnData, { type: 'int64' }>
-  out.values[row] = v
-  out.valid[row] = 1
-  return null
 }
 
 /** An integer value (number or bigint) as a bigint, or null. */
@@ -139,13 +131,7 @@ export function storeParquetValue(
         return 'a floating-point number (expected a DECIMAL: a double cannot hold a decimal exactly)'
       const x = decimalValue(c, v, file?.decimalScale ?? null)
       if (typeof x === 'string') return `${x} (the value ${formatRaw(v)})`
-      if (!isWideDecimal(c)) return setInt64(col, row, x)
-      const out = col as StringColumn
-      ensureBytes(out, out.offsets[row]!, 16)
-      writeWideDecimal(x, out.bytes, out.offsets[row]!)
-      out.offsets[row + 1] = out.offsets[row]! + 16
-      out.valid[row] = 1
-      return null
+      return storeDecimal(c, col, row, x)
     }
     case 'float32':
     case 'float64': {

@@ -3,7 +3,7 @@
  * sources), parsed into the column's storage (etl/table/column-types.ts storageOf). The CSV reader's hot loop keeps
  * its own byte parsers for int32, date and text; these run once per field of the other types.
  */
-import { isWideDecimal } from '../table/column-types.js'
+import { isWideDecimal, WIDE_DECIMAL_BYTES } from '../table/column-types.js'
 import { appendString, ensureBytes } from '../table/columns.js'
 import { parseDecimalText, writeWideDecimal } from '../table/decimal.js'
 import type { ColumnData, ColumnSpec, StringColumn } from '../types.js'
@@ -162,13 +162,7 @@ export function storeText(c: ColumnSpec, col: ColumnData, row: number, text: str
     case 'decimal': {
       const v = parseDecimalText(text, c.precision!, c.scale!)
       if (typeof v === 'string') return v
-      if (!isWideDecimal(c)) return setInt64(col, row, v)
-      const out = col as StringColumn
-      ensureBytes(out, out.offsets[row]!, 16)
-      writeWideDecimal(v, out.bytes, out.offsets[row]!)
-      out.offsets[row + 1] = out.offsets[row]! + 16
-      out.valid[row] = 1
-      return null
+      return storeDecimal(c, col, row, v)
     }
     case 'float32':
     case 'float64': {
@@ -209,9 +203,21 @@ export function storeText(c: ColumnSpec, col: ColumnData, row: number, text: str
   }
 }
 
-function setInt64(col: ColumnData, row: number, v: bigint): null {
+/** An int64-stored value (int64, time, timestamps, decimals p ≤ 18) at row `row`. */
+export function setInt64(col: ColumnData, row: number, v: bigint): null {
   const out = col as Extract<ColumnData, { type: 'int64' }>
   out.values[row] = v
+  out.valid[row] = 1
+  return null
+}
+
+/** A decimal's unscaled value at row `row`: an int64 for p ≤ 18, else 16 bytes appended (the column's next row). */
+export function storeDecimal(c: ColumnSpec, col: ColumnData, row: number, v: bigint): null {
+  if (!isWideDecimal(c)) return setInt64(col, row, v)
+  const out = col as StringColumn
+  ensureBytes(out, out.offsets[row]!, WIDE_DECIMAL_BYTES)
+  writeWideDecimal(v, out.bytes, out.offsets[row]!)
+  out.offsets[row + 1] = out.offsets[row]! + WIDE_DECIMAL_BYTES
   out.valid[row] = 1
   return null
 }

@@ -43,6 +43,19 @@ export function decimalBytes(precision: number): number {
 
 const MICROS = struct([[2, struct([])]]) // TimeUnit union: MICROS
 
+/** The LogicalType union's TIME (7) or TIMESTAMP (8) in microseconds, adjusted to UTC or not. */
+function micros(member: 7 | 8, utc: boolean): ThriftValue {
+  return struct([
+    [
+      member,
+      struct([
+        [1, bool(utc)],
+        [2, MICROS],
+      ]),
+    ],
+  ])
+}
+
 export function parquetType(c: ColumnSpec): ParquetColumnType {
   switch (c.type) {
     case 'int16':
@@ -108,45 +121,11 @@ export function parquetType(c: ColumnSpec): ParquetColumnType {
     case 'date':
       return { physical: T_INT32, converted: CT_DATE, logical: struct([[6, struct([])]]) }
     case 'time':
-      return {
-        physical: T_INT64,
-        logical: struct([
-          [
-            7,
-            struct([
-              [1, bool(false)],
-              [2, MICROS],
-            ]),
-          ],
-        ]),
-      }
+      return { physical: T_INT64, logical: micros(7, false) }
     case 'timestamp':
       // No converted type: TIMESTAMP_MICROS means adjusted to UTC, which a timestamp without zone is not.
-      return {
-        physical: T_INT64,
-        logical: struct([
-          [
-            8,
-            struct([
-              [1, bool(false)],
-              [2, MICROS],
-            ]),
-          ],
-        ]),
-      }
+      return { physical: T_INT64, logical: micros(8, false) }
     case 'timestamptz':
-      return {
-        physical: T_INT64,
-        converted: CT_TIMESTAMP_MICROS,
-        logical: struct([
-          [
-            8,
-            struct([
-              [1, bool(true)],
-              [2, MICROS],
-            ]),
-          ],
-        ]),
-      }
+      return { physical: T_INT64, converted: CT_TIMESTAMP_MICROS, logical: micros(8, true) }
   }
 }

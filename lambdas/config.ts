@@ -6,12 +6,15 @@
  *   FINAL_BUCKET     bucket the versions are published to (required)
  *   FINAL_PREFIX     key prefix in FINAL_BUCKET (optional, default none)
  *   GLUE_DATABASE    Glue database whose tables follow each version (optional: no catalog switch without it)
- *   LAKESYNC_TABLES  JSON: { "<table>": { "stagingPrefix": "dms/public/users/", "config": { ...as lakesync --config } } }
+ *   LAKESYNC_TABLES_FILE  a JSON file in the bundle: { "<table>": { "stagingPrefix": "dms/public/users/",
+ *                    "config": { ...as lakesync --config } } } (the CDK stack writes it: no 4 KB bound on tables)
+ *   LAKESYNC_TABLES  the same JSON inline, instead of the file (a hand-made setup of a few tables)
  *   STAGING_EXPIRY_DAYS  age after which applied staging files may be deleted by the lifecycle rule (default 30)
  *   VACUUM_KEEP      committed versions whose files the daily run keeps (default 3; older ones are vacuumed)
  *   GLUE_JOB_NAME    the Glue (Spark) job that takes tables too big for the Lambda (optional: always the Lambda)
  *   LAMBDA_MAX_ROWS, LAMBDA_MAX_PENDING_BYTES  routing thresholds (lambdas/routing.ts has the defaults and why)
  */
+import { readFileSync } from 'node:fs'
 import { type RunConfig, resolveRunConfig } from '../etl/config/run-config.js'
 import { ConfigError } from '../etl/errors.js'
 import { DEFAULT_ROUTING, parseThreshold, type RoutingThresholds } from './routing.js'
@@ -45,14 +48,14 @@ export function loadLambdaConfig(env: NodeJS.ProcessEnv): LambdaConfig {
   }
   const stagingBucket = need('STAGING_BUCKET')
   const finalBucket = need('FINAL_BUCKET')
-  const tablesJson = need('LAKESYNC_TABLES')
+  const tablesJson = tablesText(env, problems)
   const tables: TableRoute[] = []
   if (tablesJson) {
     let parsed: unknown
     try {
-      parsed = JSON.parse(tablesJson)
+      parsed = JSON.parse(tablesJson.text)
     } catch (e) {
-      problems.push(`LAKESYNC_TABLES is not valid JSON: ${(e as Error).message}`)
+      problems.push(`${tablesJson.from} is not valid JSON: ${(e as Error).message}`)
     }
     if (parsed !== undefined) {
       if (
@@ -104,6 +107,27 @@ export function loadLambdaConfig(env: NodeJS.ProcessEnv): LambdaConfig {
     tables,
     glueJobName: env.GLUE_JOB_NAME || undefined,
     routing: { maxLambdaRows: maxRows!, maxLambdaPendingBytes: maxBytes! },
+  }
+}
+
+/** The tables JSON and where it came from: the bundled file (LAKESYNC_TABLES_FILE) or the variable. */
+function tablesText(env: NodeJS.ProcessEnv, problems: string[]): { text: string; from: string } | undefined {
+  const file = env.LAKESYNC_TABLES_FILE
+  const inline = env.LAKESYNC_TABLES
+  if (file && inline) {
+    problems.push('LAKESYNC_TABLES_FILE and LAKESYNC_TABLES are both set: give the tables one way')
+    return undefined
+  }
+  if (inline) return { text: inline, from: 'LAKESYNC_TABLES' }
+  if (!file) {
+    problems.push('LAKESYNC_TABLES_FILE (or LAKESYNC_TABLES) is not set')
+    return undefined
+  }
+  try {
+    return { text: readFileSync(file, 'utf8'), from: `LAKESYNC_TABLES_FILE ${file}` }
+  } catch (e) {
+    problems.push(`LAKESYNC_TABLES_FILE: cannot read ${file}: ${(e as Error).message}`)
+    return undefined
   }
 }
 

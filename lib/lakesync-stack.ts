@@ -140,7 +140,7 @@ export class LakesyncStack extends Stack {
       tables
         .map((t) => `${t.schema}.${t.sourceName}${t.name === t.sourceName ? '' : ` as ${t.name}`}`)
         .join(', '),
-      'the replicated tables (DMS selection rules, LAKESYNC_TABLES entries)',
+      'the replicated tables (DMS selection rules, the merge function tables file)',
     )
     out(
       'LakeUri',

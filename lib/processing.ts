@@ -1,7 +1,7 @@
 /**
  * The merge pipeline: staging-bucket notifications (one filter per table's DMS folder) go to one SQS queue (with a
  * dead-letter queue and an alarm on its depth) that one merge Lambda consumes through an event source mapping; the
- * Lambda routes each notification to its table by key prefix (LAKESYNC_TABLES, one entry per table). An EventBridge
+ * Lambda routes each notification to its table by key prefix (its tables file, one entry per table). An EventBridge
  * rule runs the daily refresh of every table.
  *
  * One writer per table is the commit protocol's job (claim by put-if-absent, commit by compare-and-swap): a run that
@@ -9,9 +9,10 @@
  * commit. So concurrency is capped on the event source mapping (maximum concurrency, 2 at least) and not with
  * reserved concurrency 1, which throttles the poller's invocations and pushes healthy messages towards the DLQ.
  */
-import { readFileSync } from 'node:fs'
+import { createHash } from 'node:crypto'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { Duration, Stack, Validations } from 'aws-cdk-lib'
+import { Duration, Stack, Stage, Validations } from 'aws-cdk-lib'
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch'
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions'
 import * as events from 'aws-cdk-lib/aws-events'
@@ -32,7 +33,7 @@ import { projectRoot } from './paths.js'
 
 /** A table the merge function applies. */
 export interface ProcessingTable {
-  name: string // the published name: its LAKESYNC_TABLES key, lake folders, commit log and Glue tables
+  name: string // the published name: its tables-file key, lake folders, commit log and Glue tables
   stagingPrefix: string // the table's DMS folder, ending in /
   features: boolean // whether it publishes <name>_features
   table: Record<string, unknown> | undefined // the `table` of its Lambda config; undefined: the engine's users spec
@@ -66,6 +67,24 @@ export interface ProcessingProps extends DataAccessProps {
 /** Where the bundle finds data/ (city_to_state.csv, city_aliases.json): copied beside the handler. */
 export const LAMBDA_DATA_DIR = '/var/task/data'
 
+/**
+ * Where the bundle finds its tables (LAKESYNC_TABLES_FILE): every table's config is shipped in the code, not in the
+ * environment, whose 4 KB would cap a deployment at a handful of tables.
+ */
+export const LAMBDA_TABLES_FILE = '/var/task/tables.json'
+
+/**
+ * Writes the function's tables file into the cloud assembly, named by its content (the bundling step copies it beside
+ * the handler), and returns its path.
+ */
+function writeTablesFile(scope: Construct, json: string): string {
+  const dir = join(Stage.of(scope)?.outdir ?? '.', 'lakesync-tables')
+  mkdirSync(dir, { recursive: true })
+  const file = join(dir, `${createHash('sha256').update(json).digest('hex').slice(0, 16)}.json`)
+  writeFileSync(file, json)
+  return file
+}
+
 const ESM_REQUIRE_BANNER =
   "import { createRequire } from 'module'; const require = createRequire(import.meta.url);"
 
@@ -77,6 +96,7 @@ export class Processing extends Construct {
   readonly dlqAlarm: cloudwatch.Alarm
   readonly errorsAlarm: cloudwatch.Alarm
   readonly schedule: events.Rule
+  readonly tablesFile: string // the tables file bundled as LAMBDA_TABLES_FILE (in the cloud assembly)
 
   constructor(scope: Construct, id: string, props: ProcessingProps) {
     super(scope, id)
@@ -123,15 +143,20 @@ export class Processing extends Construct {
     })
 
     const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }
-    const tables = Object.fromEntries(
+    const tablesJson = JSON.stringify(
+      Object.fromEntries(
       props.tables.map((t) => [
         t.name,
         {
           stagingPrefix: t.stagingPrefix,
-          config: { format: props.format, ...(t.table ? { table: t.table } : {}) },
-        },
-      ]),
+            config: { format: props.format, ...(t.table ? { table: t.table } : {}) },
+          },
+        ]),
+      ),
+      null,
+      1,
     )
+    this.tablesFile = writeTablesFile(this, tablesJson)
     this.function = new nodejs.NodejsFunction(this, 'Merge', {
       entry: join(root, 'lambdas', 'merge.ts'),
       handler: 'handler',
@@ -150,7 +175,7 @@ export class Processing extends Construct {
         FINAL_BUCKET: props.finalBucket.bucketName,
         FINAL_PREFIX: props.finalPrefix,
         GLUE_DATABASE: props.glueDatabaseName,
-        LAKESYNC_TABLES: JSON.stringify(tables),
+        LAKESYNC_TABLES_FILE: LAMBDA_TABLES_FILE,
         STAGING_EXPIRY_DAYS: String(props.stagingExpiryDays),
         LAKESYNC_DATA_DIR: LAMBDA_DATA_DIR,
         LAKESYNC_VERSION: pkg.version,
@@ -173,6 +198,7 @@ export class Processing extends Construct {
           beforeInstall: () => [],
           afterBundling: (inputDir: string, outputDir: string) => [
             `cp -R "${inputDir}/data" "${outputDir}/data"`,
+            `cp "${this.tablesFile}" "${outputDir}/tables.json"`,
           ],
         },
       },
@@ -232,8 +258,8 @@ export const LAMBDA_ENVIRONMENT_LIMIT_BYTES = 4096
 
 /**
  * The function's environment must fit Lambda's 4 KB, or the deployment fails late: checked at synth, counting a
- * value known only at deploy time (a bucket or job name) as 128 bytes. LAKESYNC_TABLES holds every table's config,
- * so this bounds how many (and how wide) tables one stack takes.
+ * value known only at deploy time (a bucket or job name) as 128 bytes. The table configs are not in it (the tables
+ * file), so this is a guard on the fixed variables.
  */
 function environmentProblems(stack: Stack, fn: lambda.Function): string[] {
   const cfn = fn.node.defaultChild as lambda.CfnFunction
@@ -243,9 +269,8 @@ function environmentProblems(stack: Stack, fn: lambda.Function): string[] {
   for (const [k, v] of Object.entries(vars))
     size += Buffer.byteLength(k) + (typeof v === 'string' ? Buffer.byteLength(v) : 128)
   if (size <= LAMBDA_ENVIRONMENT_LIMIT_BYTES) return []
-  const tables = typeof vars.LAKESYNC_TABLES === 'string' ? Buffer.byteLength(vars.LAKESYNC_TABLES) : 0
   return [
-    `the merge function's environment needs about ${size} bytes, over Lambda's ${LAMBDA_ENVIRONMENT_LIMIT_BYTES}; LAKESYNC_TABLES (every table's config) takes ${tables}; list fewer or narrower tables (the function reads its table configs from the environment only)`,
+    `the merge function's environment needs about ${size} bytes, over Lambda's ${LAMBDA_ENVIRONMENT_LIMIT_BYTES}`,
   ]
 }
 

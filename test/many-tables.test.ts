@@ -285,13 +285,28 @@ describe('exit codes', () => {
     }
   })
 
-  it('5: some tables failed, the others committed (above); 70: a bug, with its stack', async () => {
-    const { exitCodeOf, describeFailure, combinedExitCode } = await import('../cli/exit-codes.js')
-    const bug = new TypeError("Cannot read properties of undefined (reading 'x')")
-    expect(exitCodeOf(bug)).toBe(70)
-    expect(describeFailure(bug, 70)).toContain(
-      'internal error (a bug in lakesync; please report it): TypeError',
-    )
+  it('70: a bug stops the command with its stack; the table commits on the next run', async () => {
+    const src = root()
+    const lake = tempDir()
+    const cfg = config([ORDERS])
+    process.env.LAKESYNC_FAULT_AT = 'after-claim' // a plain Error mid-run: what a bug looks like
+    try {
+      const r = await run(src, lake, cfg)
+      expect(r.code).toBe(70)
+      expect(r.err).toContain(
+        'lakesync run: table orders: internal error (a bug in lakesync; please report it): Error: injected fault at after-claim',
+      )
+      // The failed run gave its claim up at once, so the next run need not wait for it to expire.
+      expect(JSON.parse(readFileSync(join(lake, commitPath('orders', 1)), 'utf8')).state).toBe('abandoned')
+    } finally {
+      delete process.env.LAKESYNC_FAULT_AT
+    }
+    expect((await run(src, lake, cfg)).code).toBe(0)
+    expect(JSON.parse(readFileSync(join(lake, commitPath('orders', 2)), 'utf8')).state).toBe('committed')
+  })
+
+  it('a many-tables run whose tables all failed alike exits with that class; mixed classes exit 5', async () => {
+    const { combinedExitCode } = await import('../cli/exit-codes.js')
     expect(combinedExitCode([1, 1], 0)).toBe(1)
     expect(combinedExitCode([1, 4], 0)).toBe(5)
     expect(combinedExitCode([4], 2)).toBe(5)

@@ -1,7 +1,10 @@
 /** Routing SQS messages of S3 notifications to tables: decoding keys, ignoring what is not ours. */
+import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { type LambdaConfig, loadLambdaConfig } from '../lambdas/config.js'
 import { decodeS3Key, routeRecords } from '../lambdas/s3-events.js'
+import { tempDir } from './helpers/fixtures.js'
 import { S3_TEST_EVENT, s3Notification, sqsRecord } from './helpers/sqs-events.js'
 
 const config: LambdaConfig = loadLambdaConfig({
@@ -68,5 +71,21 @@ describe('S3 event routing', () => {
         LAKESYNC_TABLES: JSON.stringify({ a: { stagingPrefix: 'x/' }, b: { stagingPrefix: 'x/y/' } }),
       }),
     ).toThrow(/staging prefixes of b and a overlap/)
+  })
+
+  it('reads the tables from the bundled file the stack ships (LAKESYNC_TABLES_FILE), or names what is wrong', () => {
+    const dir = tempDir()
+    const file = join(dir, 'tables.json')
+    writeFileSync(file, JSON.stringify({ users: { stagingPrefix: 'dms/public/users' } }))
+    const base = { STAGING_BUCKET: 's', FINAL_BUCKET: 'f' }
+    const config = loadLambdaConfig({ ...base, LAKESYNC_TABLES_FILE: file })
+    expect(config.tables).toEqual([{ table: 'users', stagingPrefix: 'dms/public/users/', config: {} }])
+    expect(() => loadLambdaConfig({ ...base, LAKESYNC_TABLES_FILE: join(dir, 'none.json') })).toThrow(
+      /LAKESYNC_TABLES_FILE: cannot read .*none\.json/,
+    )
+    expect(() => loadLambdaConfig({ ...base, LAKESYNC_TABLES_FILE: file, LAKESYNC_TABLES: '{}' })).toThrow(
+      /both set/,
+    )
+    expect(() => loadLambdaConfig(base)).toThrow(/LAKESYNC_TABLES_FILE \(or LAKESYNC_TABLES\) is not set/)
   })
 })

@@ -14,6 +14,7 @@ import { type RunResult, runPipeline } from '../../etl/pipeline.js'
 import { runTables } from '../../etl/run-tables.js'
 import { asOfFlag, type Flags, type Io, openStorage, required } from '../common.js'
 import { combinedExitCode, describeFailure, EXIT, exitCodeOf } from '../exit-codes.js'
+import { faultHookFromEnv } from '../fault-hook.js'
 import { sparkRun } from './spark.js'
 
 /** `--tables a,b`: the published names to run, or undefined for all. */
@@ -92,6 +93,7 @@ export async function runCommand(flags: Flags, io: Io, reload = false): Promise<
       ? (await import('../../etl/catalog/glue.js')).openGlueCatalog(database)
       : undefined
   const started = performance.now()
+  const faults = faultHookFromEnv()
   const settings: RunSettings = {
     source,
     target,
@@ -99,6 +101,7 @@ export async function runCommand(flags: Flags, io: Io, reload = false): Promise<
     engineVersion: io.version,
     reload,
     ...(catalog ? { catalog } : {}),
+    ...(faults ? { faults } : {}),
     onWarning: (m) => io.err.write(`lakesync: warning: ${m}\n`),
   }
   if (!many) {

@@ -1,9 +1,9 @@
 /**
  * The one test that bundles the merge Lambda for real: local esbuild, no Docker. The bundle must hold the ESM
- * handler and the data/ folder, stay under a size bound, and load and answer an event in a plain Node process.
+ * handler, the data/ folder and the tables file, stay under a size bound, and load and answer an event in a plain Node process.
  */
 import { execFileSync } from 'node:child_process'
-import { existsSync, readdirSync, statSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createApp } from '../../lib/app.js'
@@ -35,6 +35,7 @@ describe('merge Lambda bundle (esbuild, no Docker)', () => {
     expect(size).toBeLessThan(MAX_BUNDLE_BYTES)
     expect(existsSync(join(asset, 'data', 'city_to_state.csv'))).toBe(true)
     expect(existsSync(join(asset, 'data', 'city_aliases.json'))).toBe(true)
+    expect(Object.keys(JSON.parse(readFileSync(join(asset, 'tables.json'), 'utf8')))).toEqual(['users'])
   })
 
   it('loads in Node with the stack environment and ignores an s3:TestEvent without touching AWS', () => {
@@ -48,7 +49,7 @@ describe('merge Lambda bundle (esbuild, no Docker)', () => {
         AWS_REGION: 'us-east-1',
         STAGING_BUCKET: 'staging',
         FINAL_BUCKET: 'final',
-        LAKESYNC_TABLES: JSON.stringify({ users: { stagingPrefix: 'dms/public/users/' } }),
+        LAKESYNC_TABLES_FILE: join(asset, 'tables.json'),
         LAKESYNC_DATA_DIR: join(asset, 'data'),
         POWERTOOLS_DEV: 'false',
       },

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { DEFAULT_DMS_FORMAT } from '../../etl/dms/format.js'
 import type { DmsFormat } from '../../etl/types.js'
 import { DEFAULT_PARAMS, paramsFromContext } from '../../lib/config.js'
-import { type Json, removeOutdirs, synthTemplate } from './synth.js'
+import { type Json, removeOutdirs, synthTemplate, synthWithTables } from './synth.js'
 
 /** The merge function (the stack also holds CDK's bucket-notifications handler). */
 const MERGE = { Properties: { Description: Match.stringLikeRegexp('^lakesync: applies DMS files') } }
@@ -47,10 +47,11 @@ const list = <T>(v: T | T[] | undefined): T[] => (v === undefined ? [] : Array.i
 
 describe('lakesync stack (defaults)', () => {
   let t: Template
+  let tables: Json // the merge function's tables file
   let ids: { staging: string; final: string; logs: string; queue: string; dlq: string; merge: string }
 
   beforeAll(() => {
-    t = synthTemplate()
+    ;({ template: t, tables } = synthWithTables())
     const bucketId = (id: string) =>
       Object.keys(t.findResources('AWS::S3::Bucket')).find((k) => k.includes(id))!
     const [queue] = only(t, 'AWS::SQS::Queue', { Properties: { RedrivePolicy: Match.anyValue() } })
@@ -149,8 +150,6 @@ describe('lakesync stack (defaults)', () => {
       Rfc4180: true,
     })
     // The function reads with the very same format.
-    const [, merge] = only(t, 'AWS::Lambda::Function', MERGE)
-    const tables = JSON.parse(merge.Properties.Environment.Variables.LAKESYNC_TABLES)
     expect(tables.users.config.format).toEqual(DEFAULT_DMS_FORMAT)
   })
 
@@ -245,8 +244,8 @@ describe('lakesync stack (defaults)', () => {
       FINAL_PREFIX: 'lake/',
       GLUE_DATABASE: 'lakesync',
       LAKESYNC_DATA_DIR: '/var/task/data',
+      LAKESYNC_TABLES_FILE: '/var/task/tables.json',
     })
-    const tables = JSON.parse(env.LAKESYNC_TABLES)
     expect(Object.keys(tables)).toEqual(['users'])
     const rules: Json[] = t.toJSON().Resources[ids.staging].Properties.LifecycleConfiguration.Rules
     const expiry = rules.find((r) => r.ExpirationInDays !== undefined)

@@ -1,5 +1,5 @@
 /** Builds the lakesync CDK app for the tests: bundling skipped unless asked, cdk-nag only when asked. */
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Template } from 'aws-cdk-lib/assertions'
@@ -27,7 +27,14 @@ export function buildApp(context: Record<string, unknown> = {}, nag = false): La
 }
 
 export function synthTemplate(context: Record<string, unknown> = {}): Template {
-  return Template.fromStack(buildApp(context).stack)
+  return synthWithTables(context).template
+}
+
+/** The template and the merge function's tables file (bundled as LAKESYNC_TABLES_FILE), parsed. */
+export function synthWithTables(context: Record<string, unknown> = {}): { template: Template; tables: Json } {
+  const { stack } = buildApp(context)
+  const template = Template.fromStack(stack)
+  return { template, tables: JSON.parse(readFileSync(stack.processing.tablesFile, 'utf8')) }
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: CloudFormation JSON

@@ -1,7 +1,7 @@
 /**
  * The stack with a list of tables (`lakesync:tables`), synthesized for real: users (features), sales.orders (composite
  * key, decimal, timestamptz) and events (json, boolean). One DMS task selects all three in limited LOB mode that fails
- * instead of truncating; one queue and one function take them all, LAKESYNC_TABLES has one entry per table (accepted
+ * instead of truncating; one queue and one function take them all, its tables file has one entry per table (accepted
  * by the function's own config loader), and every grant is scoped to a table's prefixes and catalog tables.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
@@ -15,7 +15,7 @@ import type { RunConfig } from '../../etl/config/run-config.js'
 import { DEFAULT_DMS_FORMAT } from '../../etl/dms/format.js'
 import { loadLambdaConfig, resolveTableConfigs } from '../../lambdas/config.js'
 import { paramsFromContext, stackTables } from '../../lib/config.js'
-import { type Json, removeOutdirs, synthTemplate } from './synth.js'
+import { type Json, removeOutdirs, synthTemplate, synthWithTables } from './synth.js'
 import { THREE_TABLES, THREE_TABLES_CONTEXT } from './tables.js'
 
 const MERGE = { Properties: { Description: Match.stringLikeRegexp('^lakesync: applies DMS files') } }
@@ -62,10 +62,11 @@ const LAKE = [
 describe('lakesync stack with three tables', () => {
   let t: Template
   let env: Record<string, Json>
+  let tablesJson: Json // the function's tables file
   let ids: { staging: string; final: string; queue: string; merge: string }
 
   beforeAll(() => {
-    t = synthTemplate(THREE_TABLES_CONTEXT)
+    ;({ template: t, tables: tablesJson } = synthWithTables(THREE_TABLES_CONTEXT))
     const bucketId = (id: string) =>
       Object.keys(t.findResources('AWS::S3::Bucket')).find((k) => k.includes(id))!
     const [queue] = only(t, 'AWS::SQS::Queue', { Properties: { RedrivePolicy: Match.anyValue() } })
@@ -144,8 +145,10 @@ describe('lakesync stack with three tables', () => {
     for (const r of expiring) expect(String(r.ExpirationInDays)).toBe(env.STAGING_EXPIRY_DAYS)
   })
 
-  it('gives LAKESYNC_TABLES one entry per table: its staging prefix and its columns, key and features', () => {
-    const tables = JSON.parse(env.LAKESYNC_TABLES)
+  it('bundles a tables file with one entry per table: its staging prefix and its columns, key and features', () => {
+    expect(env.LAKESYNC_TABLES_FILE).toBe('/var/task/tables.json')
+    expect(env).not.toHaveProperty('LAKESYNC_TABLES')
+    const tables = tablesJson
     expect(Object.keys(tables)).toEqual(['users', 'orders', 'events'])
     expect(tables.users.stagingPrefix).toBe('dms/public/users/')
     expect(tables.orders.stagingPrefix).toBe('dms/sales/orders/')
@@ -160,7 +163,10 @@ describe('lakesync stack with three tables', () => {
 
   it("is accepted by the function's own config loader, which routes and resolves each table", async () => {
     const config = loadLambdaConfig({
-      ...Object.fromEntries(Object.entries(env).filter(([, v]) => typeof v === 'string')),
+      ...Object.fromEntries(
+        Object.entries(env).filter(([k, v]) => typeof v === 'string' && k !== 'LAKESYNC_TABLES_FILE'),
+      ),
+      LAKESYNC_TABLES: JSON.stringify(tablesJson),
       STAGING_BUCKET: 'staging',
       FINAL_BUCKET: 'final',
     })
@@ -184,7 +190,7 @@ describe('lakesync stack with three tables', () => {
     const config = loadLambdaConfig({
       STAGING_BUCKET: 's',
       FINAL_BUCKET: 'f',
-      LAKESYNC_TABLES: env.LAKESYNC_TABLES,
+      LAKESYNC_TABLES: JSON.stringify(tablesJson),
     })
     const published = new Map<string, string[]>() // Glue table -> its column types, as the function publishes them
     for (const [, rc] of resolveTableConfigs(config)) {
@@ -293,11 +299,9 @@ describe('lakesync stack tables parameter', () => {
   })
 
   it('publishes a table under publishAs, read from its source folder', () => {
-    const t = synthTemplate({
+    const { template: t, tables } = synthWithTables({
       'lakesync:tables': [orders, { ...orders, schema: 'archive', publishAs: 'orders_archive' }],
     })
-    const [, fn] = only(t, 'AWS::Lambda::Function', MERGE)
-    const tables = JSON.parse(fn.Properties.Environment.Variables.LAKESYNC_TABLES)
     expect(Object.keys(tables)).toEqual(['orders', 'orders_archive'])
     expect(tables.orders_archive.stagingPrefix).toBe('dms/archive/orders/')
     expect(tables.orders_archive.config.table.name).toBe('orders_archive')
@@ -350,9 +354,13 @@ describe('lakesync stack tables parameter', () => {
     expect(() => paramsFromContext(ctx({ 'lakesync:dmsLobMaxSizeKb': '204800' }))).toThrow(/dmsLobMaxSizeKb/)
   })
 
-  it("fails the synth when the tables' configs would not fit the function's 4 KB environment", () => {
-    const wide = Array.from({ length: 12 }, (_, i) => ({ ...orders, name: `orders_${i}` }))
-    expect(() => synthTemplate({ 'lakesync:tables': wide })).toThrow(/over Lambda's 4096/)
+  it("takes 200 tables: their configs are bundled, not in the function's 4 KB environment", () => {
+    const many = Array.from({ length: 200 }, (_, i) => ({ ...orders, name: `orders_${i}` }))
+    const { template: t, tables } = synthWithTables({ 'lakesync:tables': many })
+    expect(Object.keys(tables)).toHaveLength(200)
+    expect(tables.orders_199.stagingPrefix).toBe('dms/sales/orders_199/')
+    const [, fn] = only(t, 'AWS::Lambda::Function', MERGE)
+    expect(JSON.stringify(fn.Properties.Environment.Variables).length).toBeLessThan(1024)
   })
 })
 

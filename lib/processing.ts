@@ -145,10 +145,10 @@ export class Processing extends Construct {
     const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }
     const tablesJson = JSON.stringify(
       Object.fromEntries(
-      props.tables.map((t) => [
-        t.name,
-        {
-          stagingPrefix: t.stagingPrefix,
+        props.tables.map((t) => [
+          t.name,
+          {
+            stagingPrefix: t.stagingPrefix,
             config: { format: props.format, ...(t.table ? { table: t.table } : {}) },
           },
         ]),

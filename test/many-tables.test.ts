@@ -8,68 +8,8 @@ import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { commitPath } from '../etl/commit/layout.js'
 import { cli } from './helpers/cli.js'
-import { SEED, SEED_FILES, tempDir } from './helpers/fixtures.js'
-
-const USERS = {
-  schema: 'public',
-  name: 'users',
-  columns: [
-    { name: 'user_id', type: 'int32' },
-    { name: 'name', type: 'string' },
-    { name: 'city', type: 'string' },
-    { name: 'last_login', type: 'date' },
-  ],
-  primaryKey: 'user_id',
-  features: { id: 'user_id', name: 'name', city: 'city', lastLogin: 'last_login' },
-}
-const ORDERS = {
-  schema: 'sales',
-  name: 'orders',
-  columns: [
-    { name: 'order_id', type: 'int64' },
-    { name: 'line_no', type: 'int16' },
-    { name: 'amount', type: 'decimal(12,2)' },
-    { name: 'placed', type: 'timestamptz' },
-  ],
-  primaryKey: ['order_id', 'line_no'],
-}
-const PREFS = {
-  schema: 'public',
-  name: 'prefs',
-  columns: [
-    { name: 'id', type: 'int64' },
-    { name: 'settings', type: 'json' },
-    { name: 'active', type: 'boolean' },
-  ],
-  primaryKey: 'id',
-}
-
-function config(tables: unknown[], extra: Record<string, unknown> = {}): string {
-  const file = join(tempDir(), 'lakesync.json')
-  writeFileSync(file, JSON.stringify({ tables, ...extra }))
-  return file
-}
-
-/** A DMS root: the seed users (without its later change files), orders and prefs. */
-function root(): string {
-  const dir = tempDir('lakesync-root-')
-  mkdirSync(join(dir, 'public', 'users'), { recursive: true })
-  for (const f of SEED_FILES.slice(0, 2)) cpSync(join(SEED, f), join(dir, 'public', 'users', f))
-  put(dir, 'sales/orders/LOAD00000001.csv', ['1,1,10.00,2021-10-17 10:00:00+00', '1,2,5.50,'])
-  put(dir, 'public/prefs/LOAD00000001.csv', ['1,"{""theme"": ""dark""}",true', '2,[],false'])
-  return dir
-}
-
-function put(dir: string, path: string, lines: string[]): void {
-  mkdirSync(join(dir, path, '..'), { recursive: true })
-  writeFileSync(join(dir, path), `${lines.join('\n')}\n`)
-}
-
-const run = (src: string, lake: string, cfg: string, ...more: string[]) =>
-  cli('run', '--source', src, '--target', lake, '--config', cfg, '--as-of', '2021-10-17', ...more)
-
-const committed = (lake: string, table: string, version: number) =>
-  existsSync(join(lake, commitPath(table, version)))
+import { tempDir } from './helpers/fixtures.js'
+import { committed, config, ORDERS, PREFS, put, root, run, USERS } from './helpers/three-tables.js'
 
 describe('a source root of many tables', () => {
   it('mirrors every table in one run; a change to one table commits only that table', async () => {
@@ -192,32 +132,6 @@ describe('a source root of many tables', () => {
     expect(s.out).toContain('table prefs in')
     expect(s.out.match(/pending files: 1: LOAD00000001.csv/g)?.length).toBe(2)
   })
-})
-
-describe('a source root of many tables on the Spark route', () => {
-  it('--engine spark mirrors every table as the TypeScript engine does, a failing table named (exit 5)', async () => {
-    const src = root()
-    put(src, 'public/prefs/20211017-200000000.csv', ['U,2,{},maybe'])
-    const cfg = config([USERS, ORDERS, PREFS])
-    const ts = tempDir()
-    const spark = tempDir()
-    const a = await run(src, ts, cfg)
-    const b = await run(src, spark, cfg, '--engine', 'spark')
-    expect([a.code, b.code]).toEqual([5, 5])
-    expect(b.err).toContain('lakesync run: table prefs: ')
-    expect(b.err).toContain('bad boolean "maybe" for active')
-    for (const t of ['users', 'orders']) {
-      const out = async (lake: string) => {
-        const file = join(tempDir(), `${t}.csv`)
-        expect(
-          (await cli('export', '--target', lake, '--config', cfg, '--table', t, '--out', file)).code,
-        ).toBe(0)
-        return readFileSync(file, 'utf8')
-      }
-      expect(await out(spark)).toBe(await out(ts))
-    }
-    expect(committed(spark, 'prefs', 1)).toBe(false)
-  }, 600_000)
 })
 
 describe('exit codes', () => {

@@ -8,7 +8,8 @@
  * no features) from CSV and from millisecond DMS Parquet, and bad values, NULL and duplicate composite keys failing
  * with the TypeScript engine's code and message. All Spark work runs in ONE local Spark session
  * (`glue/run_local.py --batch`), started in beforeAll: a JVM start costs seconds, a run in a warm session well under
- * one.
+ * one. A DMS root of three tables (test/helpers/three-tables.ts) runs through `lakesync run --engine spark` against
+ * the TypeScript engine's run of it.
  */
 import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -36,6 +37,7 @@ import {
 } from './helpers/fixtures.js'
 import { parquetSeed, queryRows, sqlString, toParquet } from './helpers/parquet.js'
 import { PYTHON, python, type SparkResult, type SparkRun, sparkBatch } from './helpers/spark.js'
+import * as three from './helpers/three-tables.js'
 
 // ---------------------------------------------------------------- reading published tables back with DuckDB
 
@@ -632,4 +634,26 @@ describe('Spark job conformance', () => {
     const all = await readCommitLog(new LocalStorage(typesMixed.allTs), 'every_type')
     expect(log.committed.map((r) => comparable(r))).toEqual(all.committed.map((r) => comparable(r)))
   })
+})
+
+describe('Spark job conformance: a DMS root of three tables', () => {
+  it('--engine spark mirrors every table as the TypeScript engine does; a failing table is named (exit 5) and catches up once fixed', async () => {
+    const src = three.root()
+    three.put(src, 'public/prefs/20211017-200000000.csv', ['U,2,{},maybe'])
+    const cfg = three.config([three.USERS, three.ORDERS, three.PREFS])
+    const ts = tempDir()
+    const spark = tempDir()
+    const a = await three.run(src, ts, cfg)
+    const b = await three.run(src, spark, cfg, '--engine', 'spark')
+    expect([a.code, b.code]).toEqual([5, 5])
+    expect(b.err).toContain('lakesync run: table prefs: ')
+    expect(b.err).toContain('bad boolean "maybe" for active')
+    for (const t of ['users', 'orders']) await expectSameTables(spark, ts, t)
+    expect(three.committed(spark, 'prefs', 1)).toBe(false)
+
+    three.put(src, 'public/prefs/20211017-200000000.csv', ['U,2,{},true'])
+    const fixed = [await three.run(src, ts, cfg), await three.run(src, spark, cfg, '--engine', 'spark')]
+    expect(fixed.map((r) => r.code)).toEqual([0, 0])
+    for (const t of ['users', 'orders', 'prefs']) await expectSameTables(spark, ts, t)
+  }, 600_000)
 })

@@ -11,8 +11,10 @@ requirements="$root/requirements-spark.txt"
 stamp="$venv/.requirements-spark.sha256"
 
 # The S3A jars local Spark needs for s3:// locations (test/spark-s3.test.ts), fetched once from Maven Central into
-# .venv/spark-jars by glue/run_local.py's own function, so no test downloads anything.
+# .venv/spark-jars by glue/run_local.py's own function, and the Iceberg Spark runtime the tests read published tables
+# with (test/helpers/iceberg_spark_read.py), so no test downloads anything.
 fetch_s3a_jars() {
+  "$venv/bin/python" "$root/test/helpers/iceberg_spark_read.py" --fetch-jar
   "$venv/bin/python" -c "
 import sys
 sys.path.insert(0, '$root/glue')

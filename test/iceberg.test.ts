@@ -9,7 +9,14 @@ import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { cli } from './helpers/cli.js'
 import { SEED, SEED_FILES, tempDir } from './helpers/fixtures.js'
-import { exportRows, ICEBERG_READERS, readIceberg, sortRows } from './helpers/iceberg-readers.js'
+import {
+  exportRows,
+  ICEBERG_READERS,
+  type IcebergRead,
+  readIceberg,
+  readIcebergSpark,
+  sortRows,
+} from './helpers/iceberg-readers.js'
 import { useMoto } from './helpers/moto.js'
 import { newBucket, putObject } from './helpers/s3-source.js'
 import { python } from './helpers/spark.js'
@@ -51,104 +58,143 @@ async function runAndExport(
   return out
 }
 
-/** Both readers, at `snapshot` (default: current), equal to the export text. */
-async function expectReadersEqual(table: string, exported: string, snapshot?: number): Promise<void> {
-  for (const reader of ICEBERG_READERS) {
-    const read = await readIceberg(reader, table, snapshot === undefined ? undefined : String(snapshot))
-    const want = exportRows(exported, read.schema.fields)
-    expect({ reader, snapshot, columns: read.columns }).toEqual({ reader, snapshot, columns: want.columns })
-    expect({ reader, snapshot, rows: sortRows(read.rows) }).toEqual({ reader, snapshot, rows: want.rows })
-  }
+/** A read equal to the export text (columns, and rows in one order). */
+function expectEqualToExport(read: IcebergRead, exported: string, snapshot?: number): void {
+  const { reader } = read
+  const want = exportRows(exported, read.schema.fields)
+  expect({ reader, snapshot, columns: read.columns }).toEqual({ reader, snapshot, columns: want.columns })
+  expect({ reader, snapshot, rows: sortRows(read.rows) }).toEqual({ reader, snapshot, rows: want.rows })
+}
+
+/**
+ * DuckDB and pyiceberg at once, at `snapshot` (default: current), equal to the export text; Spark's read of the same
+ * is gathered in `spark` (one Spark session per test: `expectSparkEqual`).
+ */
+async function expectReadersEqual(
+  table: string,
+  exported: string,
+  snapshot?: number,
+  spark?: SparkChecks,
+): Promise<void> {
+  for (const reader of ICEBERG_READERS)
+    expectEqualToExport(
+      await readIceberg(reader, table, snapshot === undefined ? undefined : String(snapshot)),
+      exported,
+      snapshot,
+    )
+  spark?.push({ table, exported, ...(snapshot === undefined ? {} : { snapshot }) })
+}
+
+const SPARK_TIMEOUT_MS = 300_000 // a test that reads with Spark starts a JVM
+
+type SparkChecks = { table: string; exported: string; snapshot?: number }[]
+
+/** Spark's reads of every gathered check, in one session, each equal to its export text. */
+async function expectSparkEqual(checks: SparkChecks): Promise<void> {
+  const reads = await readIcebergSpark(checks)
+  for (const [i, c] of checks.entries()) expectEqualToExport(reads[i]!, c.exported, c.snapshot)
 }
 
 describe('Iceberg tables', () => {
-  it('users and users_features: every version a snapshot, read back by DuckDB and pyiceberg, time travel included', async () => {
-    const src = tempDir()
-    const lake = tempDir()
-    const exports: Map<string, string>[] = []
-    cpSync(join(SEED, SEED_FILES[0]), join(src, SEED_FILES[0]))
-    exports.push(await runAndExport(src, lake, null, ['users', 'features']))
-    for (const f of SEED_FILES.slice(1, 3)) {
-      cpSync(join(SEED, f), join(src, f))
+  it(
+    'users and users_features: every version a snapshot, read back by DuckDB, pyiceberg and Spark, time travel included',
+    async () => {
+      const spark: SparkChecks = []
+      const src = tempDir()
+      const lake = tempDir()
+      const exports: Map<string, string>[] = []
+      cpSync(join(SEED, SEED_FILES[0]), join(src, SEED_FILES[0]))
       exports.push(await runAndExport(src, lake, null, ['users', 'features']))
-    }
-    const users = join(lake, 'users')
-    const features = join(lake, 'users_features')
-    expect(readFileSync(join(users, 'metadata', 'version-hint.text'), 'utf8')).toBe('3')
-    await expectReadersEqual(users, exports[2]!.get('users')!)
-    await expectReadersEqual(features, exports[2]!.get('features')!)
-    for (const v of [1, 2]) {
-      await expectReadersEqual(users, exports[v - 1]!.get('users')!, v)
-      await expectReadersEqual(features, exports[v - 1]!.get('features')!, v)
-    }
-    const meta = await readIceberg('pyiceberg', users)
-    expect(meta.schema.fields.map((f) => [f.id, f.name, f.type, f.required])).toEqual([
-      [1, 'user_id', 'int', true],
-      [2, 'name', 'string', false],
-      [3, 'city', 'string', false],
-      [4, 'last_login', 'date', false],
-    ])
-    expect(meta.schema.identifierFieldIds).toEqual([1])
-    expect(
-      meta.snapshots.map((s) => [s.id, s.parentId, s.operation, s.summary?.['lakesync.version']]),
-    ).toEqual([
-      ['1', null, 'append', '1'],
-      ['2', '1', 'overwrite', '2'],
-      ['3', '2', 'overwrite', '3'],
-    ])
-    expect(meta.snapshots[2]!.summary?.['total-records']).toBe(
-      String(exports[2]!.get('users')!.trim().split('\n').length - 1),
-    )
+      for (const f of SEED_FILES.slice(1, 3)) {
+        cpSync(join(SEED, f), join(src, f))
+        exports.push(await runAndExport(src, lake, null, ['users', 'features']))
+      }
+      const users = join(lake, 'users')
+      const features = join(lake, 'users_features')
+      expect(readFileSync(join(users, 'metadata', 'version-hint.text'), 'utf8')).toBe('3')
+      await expectReadersEqual(users, exports[2]!.get('users')!, undefined, spark)
+      await expectReadersEqual(features, exports[2]!.get('features')!, undefined, spark)
+      for (const v of [1, 2]) {
+        await expectReadersEqual(users, exports[v - 1]!.get('users')!, v, spark)
+        await expectReadersEqual(features, exports[v - 1]!.get('features')!, v, spark)
+      }
+      await expectSparkEqual(spark)
+      const meta = await readIceberg('pyiceberg', users)
+      expect(meta.schema.fields.map((f) => [f.id, f.name, f.type, f.required])).toEqual([
+        [1, 'user_id', 'int', true],
+        [2, 'name', 'string', false],
+        [3, 'city', 'string', false],
+        [4, 'last_login', 'date', false],
+      ])
+      expect(meta.schema.identifierFieldIds).toEqual([1])
+      expect(
+        meta.snapshots.map((s) => [s.id, s.parentId, s.operation, s.summary?.['lakesync.version']]),
+      ).toEqual([
+        ['1', null, 'append', '1'],
+        ['2', '1', 'overwrite', '2'],
+        ['3', '2', 'overwrite', '3'],
+      ])
+      expect(meta.snapshots[2]!.summary?.['total-records']).toBe(
+        String(exports[2]!.get('users')!.trim().split('\n').length - 1),
+      )
 
-    // Vacuum keeps two versions: the first snapshot is expired before its files go; the others still travel.
-    expect((await cli('vacuum', '--target', lake, '--keep', '2')).code).toBe(0)
-    const after = await readIceberg('pyiceberg', users)
-    expect(after.snapshots.map((s) => s.id)).toEqual(['2', '3'])
-    await expectReadersEqual(users, exports[1]!.get('users')!, 2)
-    await expectReadersEqual(users, exports[2]!.get('users')!)
-  })
+      // Vacuum keeps two versions: the first snapshot is expired before its files go; the others still travel.
+      expect((await cli('vacuum', '--target', lake, '--keep', '2')).code).toBe(0)
+      const after = await readIceberg('pyiceberg', users)
+      expect(after.snapshots.map((s) => s.id)).toEqual(['2', '3'])
+      await expectReadersEqual(users, exports[1]!.get('users')!, 2)
+      await expectReadersEqual(users, exports[2]!.get('users')!)
+    },
+    SPARK_TIMEOUT_MS,
+  )
 
-  it('a table of many types with a composite key: types, values and time travel', async () => {
-    const dir = tempDir()
-    const config = join(dir, 'accounts.json')
-    writeFileSync(config, JSON.stringify({ table: ACCOUNTS }))
-    const src = join(dir, 'src')
-    mkdirSync(src)
-    writeFileSync(
-      join(src, 'LOAD00000001.csv'),
-      [
-        '1,1,1234567890123456.7890,1969-12-31 23:59:59.5+00,true,"{""a"": 1}",\\x00ff,1950-01-01,1.5,Zoë',
-        '1,2,-0.0001,2038-01-19 03:14:08+00,false,[],\\x,2000-02-29,-2.25e-10,""',
-        '9223372036854775807,-32768,,,,,,,,',
-      ].join('\n') + '\n',
-    )
-    const lake = join(dir, 'lake')
-    const v1 = await runAndExport(src, lake, config, ['accounts'])
-    writeFileSync(
-      join(src, '20211017-194324349.csv'),
-      'U,1,2,10.0000,2021-10-17 12:00:00+02,true,{},\\xdead,2021-10-17,3,x\nD,9223372036854775807,-32768,,,,,,,,\n',
-    )
-    const v2 = await runAndExport(src, lake, config, ['accounts'])
-    const table = join(lake, 'accounts')
-    await expectReadersEqual(table, v2.get('accounts')!)
-    await expectReadersEqual(table, v1.get('accounts')!, 1)
-    const meta = await readIceberg('pyiceberg', table)
-    expect(
-      meta.schema.fields.map((f) => `${f.id} ${f.name} ${f.type}${f.required ? ' required' : ''}`),
-    ).toEqual([
-      '1 id long required',
-      '2 region int required',
-      '3 balance decimal(20, 4)',
-      '4 opened timestamptz',
-      '5 active boolean',
-      '6 profile string',
-      '7 avatar binary',
-      '8 born date',
-      '9 score double',
-      '10 nick string',
-    ])
-    expect(meta.schema.identifierFieldIds).toEqual([1, 2])
-  })
+  it(
+    'a table of many types with a composite key: types, values and time travel',
+    async () => {
+      const dir = tempDir()
+      const config = join(dir, 'accounts.json')
+      writeFileSync(config, JSON.stringify({ table: ACCOUNTS }))
+      const src = join(dir, 'src')
+      mkdirSync(src)
+      writeFileSync(
+        join(src, 'LOAD00000001.csv'),
+        `${[
+          '1,1,1234567890123456.7890,1969-12-31 23:59:59.5+00,true,"{""a"": 1}",\\x00ff,1950-01-01,1.5,Zoë',
+          '1,2,-0.0001,2038-01-19 03:14:08+00,false,[],\\x,2000-02-29,-2.25e-10,""',
+          '9223372036854775807,-32768,,,,,,,,',
+        ].join('\n')}\n`,
+      )
+      const lake = join(dir, 'lake')
+      const v1 = await runAndExport(src, lake, config, ['accounts'])
+      writeFileSync(
+        join(src, '20211017-194324349.csv'),
+        'U,1,2,10.0000,2021-10-17 12:00:00+02,true,{},\\xdead,2021-10-17,3,x\nD,9223372036854775807,-32768,,,,,,,,\n',
+      )
+      const v2 = await runAndExport(src, lake, config, ['accounts'])
+      const table = join(lake, 'accounts')
+      const spark: SparkChecks = []
+      await expectReadersEqual(table, v2.get('accounts')!, undefined, spark)
+      await expectReadersEqual(table, v1.get('accounts')!, 1, spark)
+      await expectSparkEqual(spark)
+      const meta = await readIceberg('pyiceberg', table)
+      expect(
+        meta.schema.fields.map((f) => `${f.id} ${f.name} ${f.type}${f.required ? ' required' : ''}`),
+      ).toEqual([
+        '1 id long required',
+        '2 region int required',
+        '3 balance decimal(20, 4)',
+        '4 opened timestamptz',
+        '5 active boolean',
+        '6 profile string',
+        '7 avatar binary',
+        '8 born date',
+        '9 score double',
+        '10 nick string',
+      ])
+      expect(meta.schema.identifierFieldIds).toEqual([1, 2])
+    },
+    SPARK_TIMEOUT_MS,
+  )
 
   it('--table-format hive (or publish.tableFormat) publishes the version folders only', async () => {
     const src = tempDir()
@@ -199,28 +245,35 @@ describe('Iceberg tables on S3 (moto)', () => {
   const moto = useMoto()
   afterAll(() => moto.reset())
 
-  it('DuckDB and pyiceberg read s3:// tables equal to lakesync export, current and by time travel', async () => {
-    const bucket = await newBucket(moto, 'ice')
-    const src = `s3://${bucket}/dms/public/users`
-    const lake = `s3://${bucket}/lake`
-    await putObject(
-      moto,
-      bucket,
-      `dms/public/users/${SEED_FILES[0]}`,
-      readFileSync(join(SEED, SEED_FILES[0])),
-    )
-    const first = await runAndExport(src, lake, null, ['users', 'features'])
-    await putObject(
-      moto,
-      bucket,
-      `dms/public/users/${SEED_FILES[1]}`,
-      readFileSync(join(SEED, SEED_FILES[1])),
-    )
-    const second = await runAndExport(src, lake, null, ['users', 'features'])
-    await expectReadersEqual(`${lake}/users`, second.get('users')!)
-    await expectReadersEqual(`${lake}/users_features`, second.get('features')!)
-    await expectReadersEqual(`${lake}/users`, first.get('users')!, 1)
-    const meta = await readIceberg('pyiceberg', `${lake}/users`)
-    expect(meta.metadataLocation).toBe(`${lake}/users/metadata/v2.metadata.json`)
-  })
+  it(
+    'DuckDB, pyiceberg and Spark read s3:// tables equal to lakesync export, current and by time travel',
+    async () => {
+      const spark: SparkChecks = []
+      const bucket = await newBucket(moto, 'ice')
+      const src = `s3://${bucket}/dms/public/users`
+      const lake = `s3://${bucket}/lake`
+      await putObject(
+        moto,
+        bucket,
+        `dms/public/users/${SEED_FILES[0]}`,
+        readFileSync(join(SEED, SEED_FILES[0])),
+      )
+      const first = await runAndExport(src, lake, null, ['users', 'features'])
+      await putObject(
+        moto,
+        bucket,
+        `dms/public/users/${SEED_FILES[1]}`,
+        readFileSync(join(SEED, SEED_FILES[1])),
+      )
+      const second = await runAndExport(src, lake, null, ['users', 'features'])
+      await expectReadersEqual(`${lake}/users`, second.get('users')!, undefined, spark)
+      await expectReadersEqual(`${lake}/users_features`, second.get('features')!, undefined, spark)
+      await expectReadersEqual(`${lake}/users`, first.get('users')!, 1, spark)
+      await expectReadersEqual(`${lake}/users_features`, first.get('features')!, 1, spark)
+      await expectSparkEqual(spark)
+      const meta = await readIceberg('pyiceberg', `${lake}/users`)
+      expect(meta.metadataLocation).toBe(`${lake}/users/metadata/v2.metadata.json`)
+    },
+    SPARK_TIMEOUT_MS,
+  )
 })

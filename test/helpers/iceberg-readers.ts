@@ -1,19 +1,22 @@
 /**
  * Independent Iceberg readers for the tests: DuckDB's `iceberg` extension and pyiceberg, which lakesync does not
  * contain, run through test/helpers/iceberg_read.py in the project's .venv (installed offline-ready by
- * scripts/setup-test-env.sh). One Python process per read. The output format (values rendered as `lakesync export`
+ * scripts/setup-test-env.sh), one Python process per read; and Spark with the Iceberg runtime
+ * (test/helpers/iceberg_spark_read.py), many reads in one Spark session. The output format (values rendered as `lakesync export`
  * renders CSV cells; rows sorted) is described in iceberg_read.py.
  *
  * Both readers need `metadata/version-hint.text` to hold just the version number (no newline) when given a table
  * folder; either also takes a metadata file. s3:// tables are read with the standard AWS variables (useMoto()).
  */
+import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { REPO } from './fixtures.js'
+import { REPO, tempDir } from './fixtures.js'
 import { python } from './spark.js'
 
-export type IcebergReader = 'duckdb' | 'pyiceberg'
+export type IcebergReader = 'duckdb' | 'pyiceberg' | 'spark'
 export const ICEBERG_READERS: readonly IcebergReader[] = ['duckdb', 'pyiceberg']
 export const ICEBERG_READ = join(REPO, 'test', 'helpers', 'iceberg_read.py')
+export const ICEBERG_SPARK_READ = join(REPO, 'test', 'helpers', 'iceberg_spark_read.py')
 
 /** A rendered value: text as `lakesync export` writes it, a number for float and double, null for NULL. */
 export type IcebergValue = string | number | null
@@ -61,6 +64,32 @@ export async function readIceberg(
   if (code !== 0)
     throw new Error(`iceberg_read.py --reader ${reader} --table ${table} exited ${code}:\n${stderr}`)
   return JSON.parse(stdout) as IcebergRead
+}
+
+/**
+ * Spark's reads of each `{table, snapshot}` (time travel by `snapshot-id`; current when absent), in one Spark
+ * session: a JVM start costs seconds, so a test gathers its reads and makes them at once.
+ */
+export async function readIcebergSpark(
+  reads: { table: string; snapshot?: string | bigint | number }[],
+): Promise<IcebergRead[]> {
+  const file = join(tempDir('lakesync-spark-reads-'), 'reads.json')
+  writeFileSync(
+    file,
+    JSON.stringify(
+      reads.map((r) => ({ table: r.table, snapshot: r.snapshot === undefined ? null : Number(r.snapshot) })),
+    ),
+  )
+  const { code, stdout, stderr } = await python([ICEBERG_SPARK_READ, '--reads', file])
+  if (code !== 0) throw new Error(`iceberg_spark_read.py exited ${code}:\n${stderr.slice(-4000)}`)
+  const out = stdout
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as IcebergRead & { error?: string })
+  if (out.length !== reads.length) throw new Error(`expected ${reads.length} Spark reads, got:\n${stdout}`)
+  for (const [i, r] of out.entries())
+    if (r.error) throw new Error(`Spark read of ${reads[i]!.table} @ ${reads[i]!.snapshot}: ${r.error}`)
+  return out
 }
 
 /** Every reader on the same table and snapshot, in parallel. */

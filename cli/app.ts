@@ -118,11 +118,12 @@ const COMMANDS: Record<string, CommandSpec> = {
   vacuum: {
     summary:
       'delete the files of versions older than the newest N (never the current one) and of failed versions',
-    usage: 'lakesync vacuum --target DIR|s3://... [--keep N]',
+    usage: 'lakesync vacuum --target DIR|s3://... [--keep N] [--glue-database NAME]',
     options: [
       TARGET,
       { name: 'keep', value: 'N', help: 'committed versions to keep', default: '3' },
       CONFIG,
+      GLUE,
       { ...TABLE, help: 'only this table of the config', default: 'every table' },
     ],
     run: vacuumCommand,

@@ -84,14 +84,18 @@ function joinUrl(root: string, path: string): string {
 }
 
 /** Points the catalog at `record`'s version unless it already does. */
-async function publishCatalog(opts: RunOptions, record: CommitRecord): Promise<void> {
+async function publishCatalog(
+  opts: Pick<RunOptions, 'target' | 'spec' | 'tableFormat' | 'catalog'>,
+  record: CommitRecord,
+): Promise<void> {
   const { catalog, target, spec } = opts
   if (!catalog) return
   const tables = [spec, ...(record.outputs.users_features && spec.features ? [featuresSpecFor(spec)] : [])]
   const names = tables.map((t) => t.name)
-  const versions = await catalog.currentVersions(names)
-  if (names.every((n) => versions.get(n) === record.version)) return
   const iceberg = (opts.tableFormat ?? 'iceberg') === 'iceberg'
+  // An Iceberg table may need newer metadata at the same version (after vacuum): publish decides, table by table.
+  const versions = iceberg ? null : await catalog.currentVersions(names)
+  if (versions && names.every((n) => versions.get(n) === record.version)) return
   const published = await Promise.all(
     tables.map(async (t) => {
       // An Iceberg table: its root and the newest metadata (published before the catalog, in the run's order).
@@ -120,7 +124,7 @@ async function publishCatalog(opts: RunOptions, record: CommitRecord): Promise<v
  * files of `fresh` (the version this run just wrote) are taken from memory.
  */
 async function publishTableFormat(
-  opts: RunOptions,
+  opts: Pick<RunOptions, 'target' | 'spec' | 'tableFormat' | 'faults'>,
   records: CommitRecord[],
   fresh?: { users: Uint8Array; features: Uint8Array | null },
   freshRecord?: CommitRecord,
@@ -146,6 +150,19 @@ async function publishTableFormat(
       bytesOf: memory('users_features'),
       ...(opts.faults ? { faults: opts.faults } : {}),
     })
+}
+
+/**
+ * Publishes what the commit log holds (the Iceberg metadata of every committed version, the catalog switch) without
+ * applying anything: after another engine (the Spark job) committed, the same code that publishes a run's versions.
+ */
+export async function publishCommitted(
+  opts: Pick<RunOptions, 'target' | 'spec' | 'tableFormat' | 'catalog'>,
+): Promise<void> {
+  const log = await readCommitLog(opts.target, opts.spec.name)
+  if (!log.current) return
+  await publishTableFormat(opts, log.committed)
+  await publishCatalog(opts, log.current)
 }
 
 export async function runPipeline(opts: RunOptions): Promise<RunResult> {

@@ -19,7 +19,7 @@ from pyspark.context import SparkContext
 
 from lakesync_spark.dms import parse_date
 from lakesync_spark.errors import LakesyncError
-from lakesync_spark.job import Context, configure, load_config, run
+from lakesync_spark.job import Context, catalog_database, configure, load_config, run
 from lakesync_spark.storage import open_storage
 
 REQUIRED = ["JOB_NAME", "table", "source", "target", "as_of", "config"]
@@ -50,12 +50,13 @@ def main() -> int:
             json.dump(raw, fh)
         data_dir = os.environ.get("LAKESYNC_DATA_DIR", os.getcwd())  # --extra-files land in the working directory
         spec, fmt, aliases, city_map = load_config(config_file, cities, data_dir)
+        database = catalog_database(config_file, opts.get("glue_database") or None)
     as_of = parse_date(opts["as_of"])
     if as_of is None:
         raise LakesyncError("bad_usage", f"--as-of {opts['as_of']!r} is not a date (expected YYYY-MM-DD)")
     target = open_storage(opts["target"])
     ctx = Context(open_storage(opts["source"]), target, as_of, city_map, aliases, spec=spec, fmt=fmt,
-                  warn=lambda m: print(f"lakesync: warning: {m}"), glue_database=opts.get("glue_database") or None)
+                  warn=lambda m: print(f"lakesync: warning: {m}"), glue_database=database)
     result = run(spark, ctx)
     print(f"lakesync: {result['message']}")
     job.commit()

@@ -111,7 +111,7 @@ def s3a_conf(jars: list[str]) -> dict[str, str]:
 def one_run(spark, spec: dict) -> dict:
     from lakesync_spark.dms import parse_date
     from lakesync_spark.errors import LakesyncError
-    from lakesync_spark.job import Context, load_config, run
+    from lakesync_spark.job import Context, catalog_database, load_config, run
     from lakesync_spark.storage import open_storage
 
     try:
@@ -123,7 +123,7 @@ def one_run(spark, spec: dict) -> dict:
         warnings: list[str] = []
         ctx = Context(open_storage(spec["source"]), open_storage(spec["target"]), as_of, city_map, aliases,
                       spec=table, fmt=fmt, reload=bool(spec.get("reload")), warn=warnings.append,
-                      glue_database=spec.get("glueDatabase") or None)
+                      glue_database=catalog_database(spec.get("config"), spec.get("glueDatabase") or None))
         res = run(spark, ctx)
         return {"ok": True, "message": res["message"], "version": res["version"], "warnings": warnings,
                 "records": res["records"]}

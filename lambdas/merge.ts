@@ -93,7 +93,7 @@ export async function handler(event: SQSEvent | ScheduledEvent): Promise<SQSBatc
         failed.push(route.table)
         continue
       }
-      const removed = await vacuumTable(config, route)
+      const removed = await vacuumTable(config, route, await runConfigs.get(route.table)!)
       logger.info('vacuum', {
         table: route.table,
         deleted: removed.deleted.length,

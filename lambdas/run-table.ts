@@ -7,7 +7,7 @@ import { type RunConfig, runOptionsFor } from '../etl/config/run-config.js'
 import { DEFAULT_DMS_FORMAT } from '../etl/dms/format.js'
 import { formatDate } from '../etl/dms/values.js'
 import { InputError } from '../etl/errors.js'
-import { type RunResult, runPipeline } from '../etl/pipeline.js'
+import { publishCommitted, type RunResult, runPipeline } from '../etl/pipeline.js'
 import { awsRegion, openStorage } from '../etl/storage/open.js'
 import type { Storage } from '../etl/storage/storage.js'
 import type { DmsFormat } from '../etl/types.js'
@@ -27,9 +27,25 @@ function targetOf(config: LambdaConfig) {
   return openStorage(`s3://${config.finalBucket}/${config.finalPrefix}`)
 }
 
-/** Deletes the files of versions older than the newest VACUUM_KEEP (the daily schedule does this after the run). */
-export async function vacuumTable(config: LambdaConfig, route: TableRoute): Promise<VacuumResult> {
-  return vacuum(targetOf(config), route.table, config.vacuumKeep)
+/**
+ * Deletes the files of versions older than the newest VACUUM_KEEP (the daily schedule does this after the run); the
+ * Glue Iceberg tables then follow the metadata vacuum wrote without the expired snapshots.
+ */
+export async function vacuumTable(
+  config: LambdaConfig,
+  route: TableRoute,
+  runConfig: RunConfig,
+): Promise<VacuumResult> {
+  const target = targetOf(config)
+  const result = await vacuum(target, route.table, config.vacuumKeep)
+  if (config.glueDatabase && result.deleted.length > 0)
+    await publishCommitted({
+      target,
+      spec: runConfig.table,
+      tableFormat: runConfig.tableFormat,
+      catalog: openGlueCatalog(config.glueDatabase),
+    })
+  return result
 }
 
 /**

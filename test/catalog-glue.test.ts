@@ -143,6 +143,26 @@ describe('GlueCatalog', () => {
     )
   })
 
+  it("follows an Iceberg table's newer metadata at the same version (vacuum's), never older metadata", async () => {
+    const catalog = new GlueCatalog(moto.glue, database)
+    const at = (version: number, k: number): CatalogTable => ({
+      ...users(version),
+      iceberg: {
+        tableLocation: 's3://final/lake/users',
+        metadataLocation: `s3://final/lake/users/metadata/v${k}.metadata.json`,
+      },
+    })
+    const metadata = async () => (await getTable('users')).Parameters?.metadata_location
+    await catalog.publish([at(2, 2)])
+    await catalog.publish([at(2, 3)]) // vacuum expired a snapshot of version 2's table
+    expect(await metadata()).toBe('s3://final/lake/users/metadata/v3.metadata.json')
+    await catalog.publish([at(2, 2)]) // a slow publisher of the older metadata
+    expect(await metadata()).toBe('s3://final/lake/users/metadata/v3.metadata.json')
+    expect((await getTable('users')).Parameters?.previous_metadata_location).toBe(
+      's3://final/lake/users/metadata/v2.metadata.json',
+    )
+  })
+
   it('publishes into an existing database', async () => {
     await new GlueCatalog(moto.glue, database).publish([users(1)])
     await new GlueCatalog(moto.glue, database).publish([features(4)])

@@ -146,6 +146,18 @@ describe('merge Lambda on moto (S3 -> SQS -> handler -> S3 + Glue)', () => {
       'users/v=00000000000000000002/part-00000.parquet',
       'users_features/v=00000000000000000002/part-00000.parquet',
     ])
+    // Vacuum expired snapshot 1 in new metadata; the Glue tables follow it (no reader lands on metadata that
+    // lists deleted files).
+    for (const table of ['users', 'users_features']) {
+      const hint = new TextDecoder().decode(await target().read(`${table}/metadata/version-hint.text`))
+      expect((await glueVersion(table)).metadata).toBe(
+        `s3://${final}/lake/${table}/metadata/v${hint}.metadata.json`,
+      )
+      const meta = JSON.parse(
+        new TextDecoder().decode(await target().read(`${table}/metadata/v${hint}.metadata.json`)),
+      )
+      expect(meta.snapshots.map((x: { 'snapshot-id': number }) => x['snapshot-id'])).toEqual([2])
+    }
   })
 
   it('a replayed message commits nothing', async () => {

@@ -30,11 +30,13 @@ import {
   listTree,
   rejection,
   runEngine,
+  SEED,
   SEED_CITIES,
   SEED_FILES,
   seedOptions,
   tempDir,
 } from './helpers/fixtures.js'
+import { exportRows, ICEBERG_READERS, readIceberg, sortRows } from './helpers/iceberg-readers.js'
 import { parquetSeed, queryRows, sqlString, toParquet } from './helpers/parquet.js'
 import { PYTHON, python, type SparkResult, type SparkRun, sparkBatch } from './helpers/spark.js'
 import * as three from './helpers/three-tables.js'
@@ -655,5 +657,41 @@ describe('Spark job conformance: a DMS root of three tables', () => {
     const fixed = [await three.run(src, ts, cfg), await three.run(src, spark, cfg, '--engine', 'spark')]
     expect(fixed.map((r) => r.code)).toEqual([0, 0])
     for (const t of ['users', 'orders', 'prefs']) await expectSameTables(spark, ts, t)
+  }, 600_000)
+
+  it('Lambda and Spark runs alternate on one Iceberg table: TypeScript v1, Spark v2, TypeScript v3, each a snapshot that readers see', async () => {
+    const src = three.root() // users: the full load and the first change file
+    const cfg = three.config([three.USERS, three.ORDERS])
+    const lake = tempDir()
+    const users = join(lake, 'users')
+    const stages: [string[], string][] = [
+      [[], 'lakesync'],
+      [[SEED_FILES[2]!], 'spark'],
+      [[SEED_FILES[3]!], 'lakesync'],
+    ]
+    for (const [v, [files, engine]] of stages.entries()) {
+      for (const f of files) cpSync(join(SEED, f), join(src, 'public', 'users', f))
+      const r = await three.run(src, lake, cfg, '--engine', engine)
+      expect(r.code, r.err).toBe(0)
+      const exported = join(tempDir(), 'users.csv')
+      expect(
+        (await cli('export', '--target', lake, '--config', cfg, '--table', 'users', '--out', exported)).code,
+      ).toBe(0)
+      for (const reader of ICEBERG_READERS) {
+        const read = await readIceberg(reader, users)
+        const want = exportRows(readFileSync(exported, 'utf8'), read.schema.fields)
+        expect({ reader, version: v + 1, rows: sortRows(read.rows) }).toEqual({
+          reader,
+          version: v + 1,
+          rows: want.rows,
+        })
+      }
+      const meta = await readIceberg('pyiceberg', users)
+      expect(meta.snapshots.map((s) => s.summary?.['lakesync.version'])).toEqual(
+        Array.from({ length: v + 1 }, (_, i) => String(i + 1)),
+      )
+    }
+    const log = await readCommitLog(new LocalStorage(lake), 'users')
+    expect(log.committed.map((r) => r.engine.name)).toEqual(['lakesync', 'lakesync-spark', 'lakesync'])
   }, 600_000)
 })

@@ -1,7 +1,8 @@
 /**
  * `lakesync run --engine spark`: the Glue job's logic (glue/lakesync_spark) in Spark local mode, on folders. It
  * spawns `.venv/bin/python glue/run_local.py` (pyspark 3.5.6 from scripts/setup-spark.sh, Java 17) and relays its
- * output and exit code. S3 locations are for the Glue job itself: local Spark has no S3 filesystem jars.
+ * output and exit code, then publishes the Iceberg metadata of what Spark committed (etl/pipeline.ts
+ * publishCommitted). S3 locations are for the Glue job itself: local Spark has no S3 filesystem jars.
  */
 import { spawn, spawnSync } from 'node:child_process'
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
@@ -9,6 +10,8 @@ import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { loadRunConfig, packageRoot, type RunConfig } from '../../etl/config/run-config.js'
 import { ConfigError } from '../../etl/errors.js'
+import { publishCommitted } from '../../etl/pipeline.js'
+import { LocalStorage } from '../../etl/storage/local.js'
 import { type Flags, type Io, required } from '../common.js'
 import { combinedExitCode, EXIT } from '../exit-codes.js'
 
@@ -44,8 +47,31 @@ export async function sparkRun(flags: Flags, io: Io, reload: boolean): Promise<n
   if (missing !== undefined) throw new ConfigError('bad_config', `spark: ${missing}`)
   const configFile = flags.config as string | undefined
   const config = await loadRunConfig(configFile, flags.cities as string | undefined)
-  if (config.tables[0]!.folder !== null)
-    return sparkTables(python, root, source, target, config, flags, io, reload)
+  const format = flags['table-format']
+  if (format !== undefined && format !== 'iceberg' && format !== 'hive')
+    throw new ConfigError('bad_usage', `--table-format ${JSON.stringify(format)}: expected iceberg or hive`)
+  if (format !== undefined) config.tableFormat = format
+  const code =
+    config.tables[0]!.folder !== null
+      ? await sparkTables(python, root, source, target, config, flags, io, reload)
+      : await sparkOne(python, root, source, target, flags, io, reload)
+  // The Spark job writes the versions and the commit log; their Iceberg metadata is published by the same code as
+  // after a TypeScript run (a table that failed in Spark may still have committed earlier versions).
+  const lake = new LocalStorage(target)
+  for (const t of config.tables)
+    await publishCommitted({ target: lake, spec: t.spec, tableFormat: config.tableFormat })
+  return code
+}
+
+async function sparkOne(
+  python: string,
+  root: string,
+  source: string,
+  target: string,
+  flags: Flags,
+  io: Io,
+  reload: boolean,
+): Promise<number> {
   const args = [join(root, 'glue', 'run_local.py'), '--source', source, '--target', target]
   for (const name of ['as-of', 'cities', 'config'] as const) {
     const v = flags[name]

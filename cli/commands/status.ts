@@ -2,6 +2,7 @@
 
 import { loadRunConfig, pickTable, type RunConfig } from '../../etl/config/run-config.js'
 import { ConfigError } from '../../etl/errors.js'
+import { publishCommitted } from '../../etl/pipeline.js'
 import { tableStatus } from '../../etl/status.js'
 import { PrefixedStorage } from '../../etl/storage/prefixed.js'
 import type { Storage } from '../../etl/storage/storage.js'
@@ -71,8 +72,17 @@ export async function vacuumCommand(flags: Flags, io: Io): Promise<number> {
     throw new ConfigError('bad_usage', `--keep must be a whole number >= 1, got ${flags.keep}`)
   const config = await loadRunConfig(flags.config as string | undefined)
   const tables = typeof flags.table === 'string' ? [pickTable(config, flags.table).table] : config.tables
+  // The Glue client (and the AWS SDK) is loaded only when a catalog is asked for.
+  const database = flags['glue-database']
+  const catalog =
+    typeof database === 'string'
+      ? (await import('../../etl/catalog/glue.js')).openGlueCatalog(database)
+      : undefined
   for (const t of tables) {
     const r = await vacuum(target, t.spec.name, keep)
+    // The catalog's Iceberg tables follow the metadata that vacuum wrote without the expired snapshots.
+    if (catalog && r.deleted.length > 0)
+      await publishCommitted({ target, spec: t.spec, tableFormat: config.tableFormat, catalog })
     io.out.write(
       `${tables.length > 1 ? `${t.spec.name}: ` : ''}deleted ${r.deleted.length} file(s) and ${r.deletedSnapshots.length} snapshot(s); kept versions ${r.keptVersions.join(', ') || 'none'}\n`,
     )

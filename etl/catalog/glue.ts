@@ -164,6 +164,7 @@ export class GlueCatalog implements Catalog {
       // Never move a table back: another writer may have published a newer version meanwhile.
       const published = Number(current.Parameters?.[VERSION_PARAMETER])
       if (Number.isFinite(published) && published > table.version) return
+      if (published === table.version && !newerMetadata(table, current.Parameters?.metadata_location)) return
       try {
         // VersionId: Glue refuses the update if the table changed since it was read (optimistic concurrency).
         await this.client.send(
@@ -182,6 +183,23 @@ export class GlueCatalog implements Catalog {
     }
     throw new Error(`glue: ${where} kept changing under this publish; run again`)
   }
+}
+
+/** `v<K>.metadata.json`'s K, or null for another name. */
+function metadataNumber(location: string | undefined): number | null {
+  const m = location === undefined ? null : /\/v(\d+)\.metadata\.json$/.exec(location)
+  return m ? Number(m[1]) : null
+}
+
+/**
+ * At the same version, an Iceberg table still moves to newer metadata of it (vacuum's, which expired snapshots);
+ * never to older, and a Hive-style table has nothing to move.
+ */
+function newerMetadata(table: CatalogTable, current: string | undefined): boolean {
+  if (!table.iceberg) return false
+  const next = metadataNumber(table.iceberg.metadataLocation)
+  const now = metadataNumber(current)
+  return next !== null && (now === null || next > now)
 }
 
 let sharedGlue: GlueClient | undefined

@@ -21,7 +21,7 @@ from urllib.parse import unquote
 from . import ENGINE_NAME, ENGINE_VERSION
 from .dms import (DEFAULT_FORMAT, USERS_SPEC, compare_sequence, format_date, layout, list_dms_files, parse_city_map,
                   parse_csv, parse_parquet)
-from .errors import InputError, StateError, executor_error, from_spark
+from .errors import InputError, LakesyncError, StateError, executor_error, from_spark
 from .parquet_footer import patch_footer
 from .plan import (commit_path, encode, features_table_name, lineage, plan_run, read_commit_log, version_file,
                    version_name)
@@ -516,6 +516,20 @@ def run(spark, ctx: Context) -> dict:
         reload = False
         _publish_catalog(ctx, record)
         attempt += 1
+
+
+def catalog_database(config_file: str | None, glue_database: str | None) -> str | None:
+    """The Glue database this job switches: only a Hive-style table's (`"publish": {"tableFormat": "hive"}`). An
+    Iceberg table's catalog entry follows its metadata, which lakesync's TypeScript code publishes after this job
+    (etl/pipeline.ts publishCommitted): this job never writes a Hive definition over an Iceberg table."""
+    raw: dict = {}
+    if config_file is not None:
+        with open(config_file, encoding="utf-8") as fh:
+            raw = json.load(fh)
+    table_format = (raw.get("publish") or {}).get("tableFormat", "iceberg")
+    if table_format not in ("iceberg", "hive"):
+        raise LakesyncError("bad_config", f'config: publish.tableFormat must be "iceberg" or "hive", got {table_format!r}')
+    return glue_database if table_format == "hive" else None
 
 
 def load_config(config_file: str | None, cities_flag: str | None, data_dir: str):

@@ -213,6 +213,58 @@ describe('Iceberg tables', () => {
     expect(bad.err).toContain('publish.tableFormat must be iceberg or hive, got "delta"')
   })
 
+  it('decimal bounds are exact (INT32, INT64 and fixed-length decimals): a filter at the bound keeps the file', async () => {
+    const dir = tempDir()
+    const config = join(dir, 'prices.json')
+    const prices = {
+      name: 'prices',
+      columns: [
+        { name: 'id', type: 'int32' },
+        { name: 'small', type: 'decimal(5,2)' },
+        { name: 'mid', type: 'decimal(18,4)' },
+        { name: 'wide', type: 'decimal(38,10)' },
+      ],
+      primaryKey: 'id',
+    }
+    writeFileSync(config, JSON.stringify({ table: prices }))
+    const src = join(dir, 'src')
+    mkdirSync(src)
+    writeFileSync(
+      join(src, 'LOAD00000001.csv'),
+      `${[
+        '1,-999.99,-99999999999999.9999,-1234567890123456789012345678.0123456789',
+        '2,0.01,12345678901234.5679,0.0000000001',
+        '3,,,',
+      ].join('\n')}\n`,
+    )
+    const lake = join(dir, 'lake')
+    await runAndExport(src, lake, config, [])
+    const script = `
+import sys, json
+from decimal import Decimal
+from pyiceberg.table import StaticTable
+from pyiceberg.expressions import GreaterThanOrEqual, GreaterThan
+t = StaticTable.from_metadata(sys.argv[1])
+m = t.inspect.files().to_pylist()[0]["readable_metrics"]
+top = "12345678901234.5679"
+print(json.dumps({
+  "bounds": {k: [str(m[k]["lower_bound"]), str(m[k]["upper_bound"]), m[k]["null_value_count"]] for k in ("small", "mid", "wide")},
+  "atUpper": len(list(t.scan(row_filter=GreaterThanOrEqual("mid", Decimal(top))).plan_files())),
+  "aboveUpper": len(list(t.scan(row_filter=GreaterThan("mid", Decimal(top))).plan_files())),
+}))
+`
+    const r = await python(['-c', script, join(lake, 'prices', 'metadata', 'v1.metadata.json')])
+    expect(r.stderr).toBe('')
+    const got = JSON.parse(r.stdout)
+    expect(got.bounds).toEqual({
+      small: ['-999.99', '0.01', 1],
+      mid: ['-99999999999999.9999', '12345678901234.5679', 1],
+      wide: ['-1234567890123456789012345678.0123456789', '1E-10', 1],
+    })
+    expect(got.atUpper).toBe(1) // a double would round 12345678901234.5679 down and skip the file here
+    expect(got.aboveUpper).toBe(0)
+  })
+
   it('manifests carry per-column bounds: a key filter skips a file outside its range', async () => {
     const src = tempDir()
     const lake = tempDir()

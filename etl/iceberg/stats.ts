@@ -73,7 +73,10 @@ function rawStatistics(bytes: Uint8Array): Map<string, { min?: Uint8Array; max?:
   const text = new TextDecoder()
   for (const group of (meta.field_4 ?? []) as { field_1: { field_3?: Record<string, unknown> }[] }[])
     for (const chunk of group.field_1) {
-      const m = chunk.field_3 as { field_3: Uint8Array[]; field_12?: { field_5?: Uint8Array; field_6?: Uint8Array } }
+      const m = chunk.field_3 as {
+        field_3: Uint8Array[]
+        field_12?: { field_5?: Uint8Array; field_6?: Uint8Array }
+      }
       const name = m.field_3.map((p) => text.decode(p)).join('.')
       const list = out.get(name) ?? []
       list.push({ min: m.field_12?.field_6, max: m.field_12?.field_5 })
@@ -169,7 +172,8 @@ export function dataFileEntry(bytes: Uint8Array, spec: TableSpec, path: string):
     if (c.type === 'decimal') {
       raw ??= rawStatistics(bytes)
       const allNull = meta.row_groups.map((g) => {
-        const s = g.columns.find((x) => x.meta_data?.path_in_schema.join('.') === c.name)?.meta_data?.statistics
+        const s = g.columns.find((x) => x.meta_data?.path_in_schema.join('.') === c.name)?.meta_data
+          ?.statistics
         return s?.null_count !== undefined && Number(s.null_count) === Number(g.num_rows)
       })
       const bounds = bounded ? decimalBounds(c, raw.get(c.name), allNull) : null

@@ -12,18 +12,19 @@ import {
   startMerge,
 } from './apply-changes.js'
 import { type CityFeatureOptions, type CityFeatures, cityFeatures } from './city-features.js'
+import { TARGET_FILE_BYTES } from './commit/layout.js'
 import { loadVersionTable } from './commit/load-version.js'
 import { type AppliedFile, type CommitLog, lineage } from './commit/log.js'
 import type { RunPlan } from './commit/plan.js'
 import { encodeSnapshot } from './commit/snapshot.js'
 import { compareSequence } from './dms/format.js'
 import { InputError } from './errors.js'
-import { writeParquet } from './parquet/writer.js'
+import { type ParquetWriteOptions, writeParquetFiles } from './parquet/writer.js'
 import { readDmsFile } from './read-dms-file.js'
 import type { Storage, StoredObject } from './storage/storage.js'
-import { encodeParquetParallel } from './threads/parquet-parallel.js'
+import { encodeParquetFilesParallel } from './threads/parquet-parallel.js'
 import { parallelForRows } from './threads/policy.js'
-import { encodeParquetAsync, warmPool } from './threads/worker-pool.js'
+import { encodeParquetFilesAsync, warmPool } from './threads/worker-pool.js'
 import type { DmsFormat, ParsedFile, Table, TableSpec } from './types.js'
 
 /** What building a version uses. */
@@ -36,6 +37,7 @@ export interface BuildInputs {
   onWarning?: (message: string) => void // a snapshot that cannot be used
   onProgress?: (rowsDone: number, file: string) => void // after each file is read
   onPhase?: (phase: 'applying' | 'computing features') => void // long steps as they start
+  targetFileBytes?: number // a table's Parquet files hold about this much each (layout.ts TARGET_FILE_BYTES)
 }
 
 /** The tables of the next version, built in memory from the plan; nothing is written. */
@@ -110,6 +112,7 @@ export async function buildVersion(
     users,
     spec.features ? inputs.features : null,
     () => onPhase('computing features'),
+    { targetFileBytes: inputs.targetFileBytes ?? TARGET_FILE_BYTES },
   )
   return {
     users,
@@ -123,8 +126,8 @@ export async function buildVersion(
 
 /** The bytes of a version's files. */
 export interface EncodedOutputs {
-  users: Uint8Array
-  features: Uint8Array | null
+  users: Uint8Array[] // the table's files: one, or several key ranges of a large table
+  features: Uint8Array[] | null
   snapshot: Uint8Array
 }
 
@@ -162,7 +165,8 @@ export function checkNotOlder(
 async function versionOutputs(
   users: Table,
   options: CityFeatureOptions | null,
-  onFeatures: () => void = () => {},
+  onFeatures: () => void,
+  files: ParquetWriteOptions,
 ): Promise<VersionOutputs> {
   const t0 = performance.now()
   let features: CityFeatures
@@ -170,21 +174,25 @@ async function versionOutputs(
   let t1: number
   if (options === null) {
     // A mirrored table without features: the table and its snapshot.
-    const usersParquet = parallelForRows(users.length) ? encodeParquetAsync(users) : null
+    const usersParquet = parallelForRows(users.length) ? encodeParquetFilesAsync(users, files) : null
     usersParquet?.catch(() => {}) // awaited below
     const snapshot = encodeSnapshot(users)
-    encoded = { users: usersParquet ? await usersParquet : writeParquet(users), features: null, snapshot }
+    encoded = {
+      users: usersParquet ? await usersParquet : writeParquetFiles(users, files),
+      features: null,
+      snapshot,
+    }
     return { features: null, encoded, timings: { features: 0, encode: performance.now() - t0 } }
   }
   if (parallelForRows(users.length)) {
     // Both threads: the worker encodes the users table (a copy of its arrays) while this thread computes the
     // features, then they share the features' columns; this thread encodes the snapshot while the worker finishes.
-    const usersParquet = encodeParquetAsync(users)
+    const usersParquet = encodeParquetFilesAsync(users, files)
     usersParquet.catch(() => {}) // awaited below; this only keeps an early failure from going unhandled meanwhile
     onFeatures()
     features = cityFeatures(users, options)
     t1 = performance.now()
-    const featuresParquet = encodeParquetParallel(features.table)
+    const featuresParquet = encodeParquetFilesParallel(features.table, files)
     featuresParquet.catch(() => {}) // awaited below
     const snapshot = encodeSnapshot(users)
     encoded = { users: await usersParquet, features: await featuresParquet, snapshot }
@@ -193,8 +201,8 @@ async function versionOutputs(
     features = cityFeatures(users, options)
     t1 = performance.now()
     encoded = {
-      users: writeParquet(users),
-      features: writeParquet(features.table),
+      users: writeParquetFiles(users, files),
+      features: writeParquetFiles(features.table, files),
       snapshot: encodeSnapshot(users),
     }
   }

@@ -41,6 +41,7 @@ export interface RunOptions {
   engineVersion: string // recorded in the commit
   catalog?: Catalog // switched to each new version after its commit (Glue); none for local runs
   tableFormat?: 'iceberg' | 'hive' // iceberg (default): each version is also an Iceberg snapshot (etl/iceberg/)
+  targetFileBytes?: number // a table's Parquet files hold about this much each; default 128 MiB (commit/layout.ts)
   reload?: boolean // rebuild from every file in the source as a new version (lakesync reload)
   stagingExpiryDays?: number // applied files older than this may vanish from the source; default 30
   claimTtlMs?: number // a claim older than this is abandoned by the next run; default 16 min (> Lambda's 15)
@@ -126,19 +127,21 @@ async function publishCatalog(
 async function publishTableFormat(
   opts: Pick<RunOptions, 'target' | 'spec' | 'tableFormat' | 'faults'>,
   records: CommitRecord[],
-  fresh?: { users: Uint8Array; features: Uint8Array | null },
+  fresh?: { users: Uint8Array[]; features: Uint8Array[] | null },
   freshRecord?: CommitRecord,
 ): Promise<void> {
   if ((opts.tableFormat ?? 'iceberg') !== 'iceberg') return
   const { target, spec } = opts
+  // The files the run just wrote are still in memory: their footers are read from there.
   const memory = (which: 'users' | 'users_features') => (path: string) => {
-    if (!fresh || !freshRecord || freshRecord.outputs[which]?.[0] !== path) return undefined
-    return which === 'users' ? fresh.users : (fresh.features ?? undefined)
+    const i = freshRecord?.outputs[which]?.indexOf(path) ?? -1
+    if (!fresh || i < 0) return undefined
+    return (which === 'users' ? fresh.users : fresh.features)?.[i]
   }
   await publishIceberg(target, {
     spec,
     records,
-    fileOf: (r) => r.outputs.users[0],
+    filesOf: (r) => r.outputs.users,
     bytesOf: memory('users'),
     ...(opts.faults ? { faults: opts.faults } : {}),
   })
@@ -146,7 +149,7 @@ async function publishTableFormat(
     await publishIceberg(target, {
       spec: featuresSpecFor(spec),
       records,
-      fileOf: (r) => r.outputs.users_features?.[0],
+      filesOf: (r) => r.outputs.users_features,
       bytesOf: memory('users_features'),
       ...(opts.faults ? { faults: opts.faults } : {}),
     })
@@ -248,6 +251,7 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
         ...(opts.onWarning ? { onWarning: opts.onWarning } : {}),
         ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
         ...(opts.onPhase ? { onPhase: opts.onPhase } : {}),
+        ...(opts.targetFileBytes !== undefined ? { targetFileBytes: opts.targetFileBytes } : {}),
       },
       plan,
       objects,
@@ -273,18 +277,21 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
       opts.onPhase?.('writing')
       const t3 = performance.now()
       const featuresBytes = built.encoded.features
+      const featuresName = featuresTableName(spec.name)
       const outputs = {
-        users: [versionFile(spec.name, version)],
-        ...(featuresBytes ? { users_features: [versionFile(featuresTableName(spec.name), version)] } : {}),
+        users: built.encoded.users.map((_, i) => versionFile(spec.name, version, i)),
+        ...(featuresBytes
+          ? { users_features: featuresBytes.map((_, i) => versionFile(featuresName, version, i)) }
+          : {}),
       }
-      // The three files are written at once: each write ends in a flush to disk (local) or an upload (S3), and
-      // those overlap. A failure is raised once all have settled, so that nothing lands after the claim is given up.
+      const writeAll = (paths: string[], files: Uint8Array[]) =>
+        Promise.all(paths.map((p, i) => target.write(p, files[i]!)))
+      // The files are written at once: each write ends in a flush to disk (local) or an upload (S3), and those
+      // overlap. A failure is raised once all have settled, so that nothing lands after the claim is given up.
       let snapshotMs = 0
       const [usersWrite, featuresWrite, snapshotWrite] = await Promise.allSettled([
-        target.write(outputs.users[0]!, built.encoded.users).then(() => faults('after-write-users')),
-        featuresBytes && outputs.users_features
-          ? target.write(outputs.users_features[0]!, featuresBytes)
-          : null,
+        writeAll(outputs.users, built.encoded.users).then(() => faults('after-write-users')),
+        featuresBytes && outputs.users_features ? writeAll(outputs.users_features, featuresBytes) : null,
         writeSnapshot(target, spec.name, version, built.encoded.snapshot).then((ref) => {
           snapshotMs = performance.now() - t3
           return ref

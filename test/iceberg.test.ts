@@ -85,7 +85,7 @@ async function expectReadersEqual(
   spark?.push({ table, exported, ...(snapshot === undefined ? {} : { snapshot }) })
 }
 
-const SPARK_TIMEOUT_MS = 300_000 // a test that reads with Spark starts a JVM
+const LONG_TEST_MS = 300_000 // tests that start Spark (a JVM) or write millions of rows
 
 type SparkChecks = { table: string; exported: string; snapshot?: number }[]
 
@@ -145,7 +145,7 @@ describe('Iceberg tables', () => {
       await expectReadersEqual(users, exports[1]!.get('users')!, 2)
       await expectReadersEqual(users, exports[2]!.get('users')!)
     },
-    SPARK_TIMEOUT_MS,
+    LONG_TEST_MS,
   )
 
   it(
@@ -193,7 +193,7 @@ describe('Iceberg tables', () => {
       ])
       expect(meta.schema.identifierFieldIds).toEqual([1, 2])
     },
-    SPARK_TIMEOUT_MS,
+    LONG_TEST_MS,
   )
 
   it('--table-format hive (or publish.tableFormat) publishes the version folders only', async () => {
@@ -265,6 +265,66 @@ print(json.dumps({
     expect(got.aboveUpper).toBe(0)
   })
 
+  it(
+    'a large table is several data files, each a key range: a key filter plans one file of three',
+    async () => {
+      const dir = tempDir()
+      const src = join(dir, 'src')
+      mkdirSync(src)
+      const n = 2_200_000 // row groups of 1M rows: files of 1M, 1M and 0.2M rows at a tiny target size
+      const lines: string[] = []
+      for (let i = 1; i <= n; i++)
+        lines.push(`${i},n${i % 997},City${i % 50},2021-0${1 + (i % 9)}-1${i % 10}`)
+      writeFileSync(join(src, 'LOAD00000001.csv'), `${lines.join('\n')}\n`)
+      const config = join(dir, 'lakesync.json')
+      writeFileSync(config, JSON.stringify({ publish: { targetFileMiB: 0.001 } }))
+      const lake = join(dir, 'lake')
+      const r = await cli(
+        'run',
+        '--source',
+        src,
+        '--target',
+        lake,
+        '--config',
+        config,
+        '--as-of',
+        '2021-10-17',
+      )
+      expect(r.code, r.err).toBe(0)
+      const script = `
+import sys, json
+sys.path.insert(0, 'test/helpers')
+import duckdb, iceberg_read
+from pyiceberg.table import StaticTable
+from pyiceberg.expressions import And, GreaterThanOrEqual, LessThanOrEqual
+t = StaticTable.from_metadata(sys.argv[1] + "/metadata/v1.metadata.json")
+files = t.inspect.files().to_pylist()
+con = duckdb.connect(config={"allow_unsigned_extensions": "true", "autoinstall_known_extensions": "false", "autoload_known_extensions": "false"})
+for name in ["avro", "iceberg"]:
+    con.execute(f"LOAD '{iceberg_read.duckdb_extension_file(name)}'")
+scan = f"iceberg_scan('{sys.argv[1]}')"
+print(json.dumps({
+  "files": [[f["record_count"], f["readable_metrics"]["user_id"]["lower_bound"], f["readable_metrics"]["user_id"]["upper_bound"]] for f in files],
+  "planned": len(list(t.scan(row_filter=And(GreaterThanOrEqual("user_id", 1200000), LessThanOrEqual("user_id", 1300000))).plan_files())),
+  "duckdb": con.execute(f"SELECT count(*), sum(user_id) FROM {scan}").fetchone(),
+  "range": con.execute(f"SELECT count(*) FROM {scan} WHERE user_id BETWEEN 1200000 AND 1300000").fetchone()[0],
+}))
+`
+      const out = await python(['-c', script, join(lake, 'users')])
+      expect(out.code, out.stderr).toBe(0)
+      const got = JSON.parse(out.stdout)
+      expect(got.files.sort((a: number[], b: number[]) => a[1]! - b[1]!)).toEqual([
+        [1 << 20, 1, 1 << 20],
+        [1 << 20, (1 << 20) + 1, 2 << 20],
+        [n - (2 << 20), (2 << 20) + 1, n],
+      ])
+      expect(got.planned).toBe(1)
+      expect(got.duckdb).toEqual([n, (n * (n + 1)) / 2])
+      expect(got.range).toBe(100_001)
+    },
+    LONG_TEST_MS,
+  )
+
   it('manifests carry per-column bounds: a key filter skips a file outside its range', async () => {
     const src = tempDir()
     const lake = tempDir()
@@ -326,6 +386,6 @@ describe('Iceberg tables on S3 (moto)', () => {
       const meta = await readIceberg('pyiceberg', `${lake}/users`)
       expect(meta.metadataLocation).toBe(`${lake}/users/metadata/v2.metadata.json`)
     },
-    SPARK_TIMEOUT_MS,
+    LONG_TEST_MS,
   )
 })

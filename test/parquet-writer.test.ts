@@ -8,10 +8,19 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { USERS_FEATURES_SPEC } from '../etl/city-features.js'
 import { parquetToTable } from '../etl/parquet/reader.js'
-import { writeParquet } from '../etl/parquet/writer.js'
+import {
+  type EncodedColumnChunk,
+  fileRanges,
+  writeParquet,
+  writeParquetFiles,
+} from '../etl/parquet/writer.js'
 import { tableToCsv } from '../etl/report/csv-export.js'
 import { stringColumnFrom } from '../etl/table/columns.js'
-import { encodeParquetParallel, splitColumns } from '../etl/threads/parquet-parallel.js'
+import {
+  encodeParquetFilesParallel,
+  encodeParquetParallel,
+  splitColumns,
+} from '../etl/threads/parquet-parallel.js'
 import type { Table } from '../etl/types.js'
 import { NULL_DATE } from '../etl/types.js'
 import { tempDir } from './helpers/fixtures.js'
@@ -241,6 +250,47 @@ describe('encodeParquetParallel', () => {
     expect(splitColumns(t).worker.length).toBeGreaterThan(0)
     const parallel = await encodeParquetParallel(t, { rowGroupSize: 1000 })
     expect(Buffer.from(parallel).equals(Buffer.from(writeParquet(t, { rowGroupSize: 1000 })))).toBe(true)
+  })
+})
+
+describe('several files per table (targetFileBytes)', () => {
+  const rows: FeatureRow[] = []
+  for (let i = 0; i < 5000; i++)
+    rows.push([i, `n${i % 97}`, i % 5 ? 'Austin' : null, 18000 + (i % 30), 'S', i % 7, i / 5000, i % 11])
+
+  it('cuts a table into files of whole row groups, each about the target, together the whole table in order', async () => {
+    const t = table(rows)
+    const opts = { rowGroupSize: 1000, targetFileBytes: 1 } // every row group exceeds 1 byte: one file each
+    const files = writeParquetFiles(t, opts)
+    expect(files).toHaveLength(5)
+    const back = await Promise.all(files.map((f) => parquetToTable(f, USERS_FEATURES_SPEC, 'x')))
+    expect(back.map((b) => b.length)).toEqual([1000, 1000, 1000, 1000, 1000])
+    expect(back.map((b) => tableToCsv(b).split('\n')[1]!.split(',')[0])).toEqual([
+      '0',
+      '1000',
+      '2000',
+      '3000',
+      '4000',
+    ])
+    expect((await encodeParquetFilesParallel(t, opts)).map((f) => Buffer.from(f).toString('hex'))).toEqual(
+      files.map((f) => Buffer.from(f).toString('hex')),
+    )
+    const whole = writeParquetFiles(t, { rowGroupSize: 1000 })
+    expect(whole).toHaveLength(1)
+    expect(Buffer.from(whole[0]!).equals(Buffer.from(writeParquet(t, { rowGroupSize: 1000 })))).toBe(true)
+  })
+
+  it('groups row groups up to the target; a group larger than it is a file of its own', () => {
+    const chunk = (size: number) => ({ size }) as EncodedColumnChunk
+    const columns = [[10, 10, 10, 50, 10].map(chunk), [5, 5, 5, 5, 5].map(chunk)] // groups of 15, 15, 15, 55, 15
+    expect(fileRanges(columns, 30)).toEqual([
+      [0, 2],
+      [2, 3],
+      [3, 4],
+      [4, 5],
+    ])
+    expect(fileRanges(columns)).toEqual([[0, 5]])
+    expect(fileRanges([[chunk(0)]], 1)).toEqual([[0, 1]]) // an empty table: one empty file
   })
 })
 

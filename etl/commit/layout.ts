@@ -26,9 +26,15 @@ export function versionDir(table: string, version: number): string {
 }
 
 /** The one Parquet file of a published table's version, relative to the target. */
-export function versionFile(table: string, version: number): string {
-  return `${versionDir(table, version)}part-00000.parquet`
+export function versionFile(table: string, version: number, part = 0): string {
+  return `${versionDir(table, version)}part-${String(part).padStart(5, '0')}.parquet`
 }
+
+/**
+ * About how large a published Parquet file grows before a version's table is cut into the next (row groups stay
+ * whole): Iceberg's and Spark's default target, so a key-range filter reads only some files of a large table.
+ */
+export const TARGET_FILE_BYTES = 128 * 1024 * 1024
 
 /** The version of a path under a published table's folders (`<table>/v=<20 digits>/...`), or null. */
 export function versionOfPath(path: string): number | null {

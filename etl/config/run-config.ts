@@ -27,6 +27,7 @@ export interface RunConfig {
   table: TableSpec // the replicated table (the first of `tables` in the many-tables form)
   tables: SourceTable[] // every configured table: one with folder null in the single-table form
   tableFormat: 'iceberg' | 'hive' // publish.tableFormat
+  targetFileBytes?: number // publish.targetFileMiB; default TARGET_FILE_BYTES (etl/commit/layout.ts)
   cityToState: Map<string, string> // state lookup
   cityAliases: Map<string, string> // city spellings folded before the features
   citiesFile: string // where the map came from
@@ -53,22 +54,37 @@ export function packageRoot(): string {
 
 const CONFIG_KEYS = ['format', 'table', 'tables', 'publish', 'cityAliases', 'cities']
 
-/** `"publish": {"tableFormat": "iceberg" | "hive"}`: iceberg (the default) also publishes Iceberg metadata. */
-function parsePublish(value: unknown): 'iceberg' | 'hive' {
-  if (value === undefined) return 'iceberg'
+/**
+ * `"publish": {"tableFormat": "iceberg" | "hive", "targetFileMiB": N}`: iceberg (the default) also publishes Iceberg
+ * metadata; a table's Parquet files hold about N MiB each (default TARGET_FILE_BYTES).
+ */
+function parsePublish(value: unknown): { tableFormat: 'iceberg' | 'hive'; targetFileBytes?: number } {
+  if (value === undefined) return { tableFormat: 'iceberg' }
   const v = (typeof value === 'object' && value !== null && !Array.isArray(value) ? value : null) as Record<
     string,
     unknown
   > | null
-  if (v === null || Object.keys(v).some((k) => k !== 'tableFormat'))
-    throw new ConfigError('bad_config', 'config: publish must be {"tableFormat": "iceberg" | "hive"}')
-  if (v.tableFormat === undefined) return 'iceberg'
-  if (v.tableFormat !== 'iceberg' && v.tableFormat !== 'hive')
+  if (v === null || Object.keys(v).some((k) => k !== 'tableFormat' && k !== 'targetFileMiB'))
+    throw new ConfigError(
+      'bad_config',
+      'config: publish must be {"tableFormat": "iceberg" | "hive", "targetFileMiB": N} (both optional)',
+    )
+  const format = v.tableFormat ?? 'iceberg'
+  if (format !== 'iceberg' && format !== 'hive')
     throw new ConfigError(
       'bad_config',
       `config: publish.tableFormat must be iceberg or hive, got ${JSON.stringify(v.tableFormat)}`,
     )
-  return v.tableFormat
+  const mib = v.targetFileMiB
+  if (mib !== undefined && (typeof mib !== 'number' || !(mib > 0)))
+    throw new ConfigError(
+      'bad_config',
+      `config: publish.targetFileMiB must be a positive number of MiB, got ${JSON.stringify(mib)}`,
+    )
+  return {
+    tableFormat: format,
+    ...(mib !== undefined ? { targetFileBytes: Math.round(mib * 1024 * 1024) } : {}),
+  }
 }
 const SOURCE_NAME = /^[A-Za-z_][A-Za-z0-9_$-]*$/
 
@@ -210,7 +226,7 @@ export async function resolveRunConfig(
     format,
     table,
     tables,
-    tableFormat: parsePublish(obj.publish),
+    ...parsePublish(obj.publish),
     cityAliases,
     cityToState: parseCityMap(bytes, citiesFile),
     citiesFile,
@@ -233,6 +249,7 @@ export function runOptionsFor(config: RunConfig, settings: RunSettings): RunOpti
     spec: config.table,
     format: config.format,
     tableFormat: config.tableFormat,
+    ...(config.targetFileBytes !== undefined ? { targetFileBytes: config.targetFileBytes } : {}),
     cityToState: config.cityToState,
     cityAliases: config.cityAliases,
   }

@@ -45,6 +45,7 @@ export interface NewSnapshot {
   timestampMs: number
   manifestList: string
   records: number
+  files: number // data files
   fileSize: number
 }
 
@@ -100,6 +101,7 @@ export function withSnapshots(
     const before = parent?.summary
     const removedRecords = before ? Number(before['total-records']) : 0
     const removedSize = before ? Number(before['total-files-size']) : 0
+    const removedFiles = before ? before['total-data-files'] : '0'
     const snap: Snapshot = {
       'snapshot-id': a.version,
       ...(parent ? { 'parent-snapshot-id': parent['snapshot-id'] } : {}),
@@ -109,17 +111,17 @@ export function withSnapshots(
       'schema-id': 0,
       summary: {
         operation: parent ? 'overwrite' : 'append',
-        'added-data-files': '1',
+        'added-data-files': String(a.files),
         'added-records': String(a.records),
         'added-files-size': String(a.fileSize),
         ...(parent
           ? {
-              'deleted-data-files': '1',
+              'deleted-data-files': removedFiles,
               'deleted-records': String(removedRecords),
               'removed-files-size': String(removedSize),
             }
           : {}),
-        'total-data-files': '1',
+        'total-data-files': String(a.files),
         'total-records': String(a.records),
         'total-files-size': String(a.fileSize),
         'total-delete-files': '0',

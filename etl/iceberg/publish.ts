@@ -76,7 +76,7 @@ async function createOnce(target: Storage, path: string, bytes: Uint8Array): Pro
 export interface PublishInput {
   spec: TableSpec // the published table (a mirror, or a features table)
   records: CommitRecord[] // committed versions, oldest first
-  fileOf: (record: CommitRecord) => string | undefined // the version's data file of this table, if it has one
+  filesOf: (record: CommitRecord) => string[] | undefined // the version's data files of this table, if it has any
   bytesOf?: (path: string) => Uint8Array | undefined // files still in memory (the run that just wrote them)
   faults?: (step: IcebergFaultStep) => void | Promise<void> // test hook: throws to simulate a crash at a step
 }
@@ -96,25 +96,30 @@ export async function publishIceberg(target: Storage, input: PublishInput): Prom
   for (let attempt = 0; attempt < 8; attempt++) {
     const newest = await newestMetadata(target, table)
     const current = newest?.metadata['current-snapshot-id'] ?? -1
-    const todo = input.records.filter((r) => r.version > current && input.fileOf(r) !== undefined)
+    const todo = input.records.filter((r) => r.version > current && (input.filesOf(r)?.length ?? 0) > 0)
     if (todo.length === 0) {
       if (newest) await bringHintForward(target, table, newest.k)
       return
     }
     const added: NewSnapshot[] = []
     for (const r of todo) {
-      const file = input.fileOf(r)!
-      let bytes = input.bytesOf?.(file)
-      if (bytes === undefined) {
-        try {
-          bytes = await target.read(file)
-        } catch {
-          continue // vacuumed before it was published: no snapshot for it
+      const entries = []
+      for (const file of input.filesOf(r)!) {
+        let bytes = input.bytesOf?.(file)
+        if (bytes === undefined) {
+          try {
+            bytes = await target.read(file)
+          } catch {
+            break // vacuumed before it was published: no snapshot for it
+          }
         }
+        entries.push(dataFileEntry(bytes, spec, storageUri(target.root, file)))
       }
-      const entry = dataFileEntry(bytes, spec, storageUri(target.root, file))
+      if (entries.length < input.filesOf(r)!.length) continue
+      const records = entries.reduce((n, e) => n + e.records, 0)
+      const fileSize = entries.reduce((n, e) => n + e.size, 0)
       const manifest = `${metadataDir(table)}${r.version}-m0.avro`
-      const manifestData = await manifestBytes([entry], r.version, r.version, JSON.stringify(schema))
+      const manifestData = await manifestBytes(entries, r.version, r.version, JSON.stringify(schema))
       await createOnce(target, manifest, manifestData)
       const list = `${metadataDir(table)}snap-${r.version}-1.avro`
       const parent = added.at(-1)?.version ?? (current >= 0 ? current : null)
@@ -125,8 +130,8 @@ export async function publishIceberg(target: Storage, input: PublishInput): Prom
             length: manifestData.length,
             snapshotId: r.version,
             sequenceNumber: r.version,
-            files: 1,
-            rows: entry.records,
+            files: entries.length,
+            rows: records,
           },
         ],
         r.version,
@@ -138,8 +143,9 @@ export async function publishIceberg(target: Storage, input: PublishInput): Prom
         version: r.version,
         timestampMs: Date.parse(r.committedAt),
         manifestList: storageUri(target.root, list),
-        records: entry.records,
-        fileSize: bytes.length,
+        records,
+        files: entries.length,
+        fileSize,
       })
     }
     if (added.length === 0) return

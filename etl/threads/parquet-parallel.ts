@@ -6,6 +6,7 @@
  */
 import {
   assembleParquet,
+  assembleParquetFiles,
   type EncodedColumnChunk,
   encodeColumn,
   type ParquetWriteOptions,
@@ -45,14 +46,13 @@ export function splitColumns(table: Table): { worker: number[]; here: number[] }
   return { worker, here }
 }
 
-export async function encodeParquetParallel(
+/** Every column of `table` encoded, some in a worker while this thread encodes the others. */
+async function encodeColumnsParallel(
   table: Table,
-  opts: ParquetWriteOptions = {},
-): Promise<Uint8Array> {
-  if (!parallelForColumns(table.columns.length)) {
-    const columns = table.spec.columns.map((_, ci) => encodeColumn(table, ci, opts))
-    return assembleParquet(table.spec, table.length, columns, opts)
-  }
+  opts: ParquetWriteOptions,
+): Promise<EncodedColumnChunk[][]> {
+  if (!parallelForColumns(table.columns.length))
+    return table.spec.columns.map((_, ci) => encodeColumn(table, ci, opts))
   const { worker, here } = splitColumns(table)
   // Only the worker's columns are copied to it; the spec keeps the key name, which decides REQUIRED/OPTIONAL.
   const sub: Table = {
@@ -68,5 +68,20 @@ export async function encodeParquetParallel(
   worker.forEach((i, k) => {
     columns[i] = done[k]!
   })
-  return assembleParquet(table.spec, table.length, columns, opts)
+  return columns
+}
+
+export async function encodeParquetParallel(
+  table: Table,
+  opts: ParquetWriteOptions = {},
+): Promise<Uint8Array> {
+  return assembleParquet(table.spec, table.length, await encodeColumnsParallel(table, opts), opts)
+}
+
+/** encodeParquetParallel as files of about `opts.targetFileBytes` (etl/parquet/writer.ts assembleParquetFiles). */
+export async function encodeParquetFilesParallel(
+  table: Table,
+  opts: ParquetWriteOptions = {},
+): Promise<Uint8Array[]> {
+  return assembleParquetFiles(table.spec, await encodeColumnsParallel(table, opts), opts)
 }

@@ -34,6 +34,7 @@ import {
   encodeColumn,
   type ParquetWriteOptions,
   writeParquet,
+  writeParquetFiles,
 } from '../parquet/writer.js'
 import type { DmsFormat, ParsedFile, Table, TableSpec } from '../types.js'
 
@@ -66,6 +67,7 @@ const TASKS = {
     return parseDmsCsvPart(bytes, file, spec, layout, format, continuation, bytes.byteLength, { dictionary })
   },
   encodeParquet: (a: EncodeParquetArgs): Uint8Array => writeParquet(a.table, a.opts),
+  encodeParquetFiles: (a: EncodeParquetArgs): Uint8Array[] => writeParquetFiles(a.table, a.opts),
   /** Some columns of a table, encoded for assembleParquet (the caller encodes the others meanwhile). */
   encodeColumns: (a: EncodeParquetArgs): EncodedColumnChunk[][] =>
     a.table.spec.columns.map((_, ci) => encodeColumn(a.table, ci, a.opts)),
@@ -353,6 +355,11 @@ export function encodeParquetAsync(
 ): Promise<Uint8Array> {
   const { transfer = false, ...writeOpts } = opts
   return runTask('encodeParquet', { table, opts: writeOpts }, transfer ? transferables(table) : [])
+}
+
+/** `writeParquetFiles` in a worker (files of about `opts.targetFileBytes`), as encodeParquetAsync. */
+export function encodeParquetFilesAsync(table: Table, opts: ParquetWriteOptions = {}): Promise<Uint8Array[]> {
+  return runTask('encodeParquetFiles', { table, opts })
 }
 
 if (!isMainThread && (workerData as WorkerFlag | undefined)?.lakesyncWorker === true) serve()

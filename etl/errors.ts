@@ -29,6 +29,7 @@ export type ErrorCode =
   | 'late_file'
   | 'changed_file'
   | 'missing_file'
+  | 'ambiguous_file_time' // a local-time CDC name in the hour repeated at a DST change, undecidable
   // configuration and usage
   | 'bad_config'
   | 'bad_usage'

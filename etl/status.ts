@@ -39,16 +39,17 @@ export function changeFileTime(name: string): number | null {
 export function lastAppliedOf(
   log: CommitLog,
   now: Date,
+  timeZone: string | null = null,
 ): { lastApplied: string | null; lagMs: number | null } {
   const applied = lineage(log).flatMap((r) => r.files)
-  const changes = applied.filter((f) => f.kind === 'change').map((f) => f.path)
-  const lastApplied =
-    changes
-      .sort((a, b) => compareChangeFiles(classifyDmsFile(a) as DmsFile, classifyDmsFile(b) as DmsFile))
-      .at(-1) ??
-    applied.at(-1)?.path ??
-    null
-  const t = lastApplied ? changeFileTime(lastApplied) : null
+  // Names in a local zone (format.datePartitionTimezone) are ordered and aged by their UTC time.
+  const changes = applied
+    .filter((f) => f.kind === 'change')
+    .map((f) => classifyDmsFile(f.path, '', { timeZone, mtimeMs: () => f.mtimeMs }) as DmsFile)
+    .sort(compareChangeFiles)
+  const newest = changes.at(-1)
+  const lastApplied = newest?.path ?? applied.at(-1)?.path ?? null
+  const t = newest ? changeFileTime(`${newest.timestamp.slice(0, 8)}-${newest.timestamp.slice(8)}`) : null
   return { lastApplied, lagMs: t === null ? null : now.getTime() - t }
 }
 
@@ -86,7 +87,7 @@ export async function tableStatus(
         }
       return { version: r.version, state: r.state, at: r.abandonedAt, files: 0, detail: r.reason }
     })
-  const { lastApplied, lagMs } = lastAppliedOf(log, now)
+  const { lastApplied, lagMs } = lastAppliedOf(log, now, format.datePartitionTimezone)
 
   let pending: string[] = []
   let error: TableStatus['error'] = null
@@ -94,7 +95,7 @@ export async function tableStatus(
   if (lastAbandoned)
     error = { code: 'run_failed', message: `version ${lastAbandoned.version}: ${lastAbandoned.reason}` }
   try {
-    const planned = await planSource(source, log, format.orderChangesBy, {
+    const planned = await planSource(source, log, format, {
       stagingExpiryDays: opts.stagingExpiryDays,
       now: now.getTime(),
     })

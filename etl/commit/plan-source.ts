@@ -35,14 +35,19 @@ const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex')
 export async function planSource(
   source: Storage,
   log: CommitLog,
-  orderChangesBy: DmsFormat['orderChangesBy'],
+  format: Pick<DmsFormat, 'orderChangesBy' | 'datePartitionTimezone'>,
   opts: SourcePlanOptions = {},
 ): Promise<SourcePlan> {
   const listed = await source.list()
   const objects = new Map(listed.map((o) => [o.path, o]))
+  const clock = {
+    timeZone: format.datePartitionTimezone ?? null,
+    mtimeMs: (path: string) => objects.get(path)?.mtimeMs,
+  }
   const listing = listDmsFiles(
     listed.map((o) => o.path),
     source.root,
+    clock,
   )
   if (opts.onIgnored) for (const p of listing.ignored) opts.onIgnored(p)
   const { reload, stagingExpiryDays, now } = opts
@@ -50,7 +55,8 @@ export async function planSource(
     reload,
     stagingExpiryDays,
     now,
-    fileOrder: orderChangesBy === 'file',
+    fileOrder: format.orderChangesBy === 'file',
+    timeZone: clock.timeZone,
   })
   await verifyUnchanged(source, plan)
   const pending = plan.toRead

@@ -27,6 +27,7 @@ export interface PlanOptions {
   stagingExpiryDays?: number // applied files older than this may disappear (lifecycle rule); default 30
   now?: number // ms since epoch
   fileOrder?: boolean // changes are ordered by file name (default); when false a column orders them instead
+  timeZone?: string | null // format.datePartitionTimezone: change-file names in this zone's local time
 }
 
 const DAY_MS = 86_400_000
@@ -42,7 +43,7 @@ export function planRun(
   sourceRoot: string,
   opts: PlanOptions = {},
 ): RunPlan {
-  const { reload = false, stagingExpiryDays = 30, now = Date.now(), fileOrder = true } = opts
+  const { reload = false, stagingExpiryDays = 30, now = Date.now(), fileOrder = true, timeZone = null } = opts
   const source = { root: sourceRoot }
   const all = [...listing.loads, ...listing.changes]
   if (reload || log.current === undefined) {
@@ -112,7 +113,11 @@ export function planRun(
       )
     const byPath = new Map(listing.changes.map((f) => [f.path, f]))
     const newest = appliedChanges
-      .map((a) => byPath.get(a.path) ?? (classifyDmsFile(a.path) as DmsFile))
+      .map(
+        (a) =>
+          byPath.get(a.path) ??
+          (classifyDmsFile(a.path, sourceRoot, { timeZone, mtimeMs: () => a.mtimeMs }) as DmsFile),
+      )
       .sort(compareChangeFiles)
       .at(-1)!
     const late = fileOrder ? pendingChanges.find((f) => compareChangeFiles(f, newest) < 0) : undefined

@@ -1,5 +1,6 @@
 import { InputError } from '../errors.js'
 import { objectName } from '../storage/storage.js'
+import { utcTimestamp } from './time-zone.js'
 
 /** One DMS file of a table's source folder, classified by its name. */
 export interface DmsFile {
@@ -10,7 +11,13 @@ export interface DmsFile {
   format: 'csv' | 'parquet' // DMS DataFormat, from the extension
   part: number // LOAD: the hexadecimal part counter; change: 0
   segment?: string // LOAD of a parallel load: its segment (`SEGMENT<n>` prefix or partition folder); else ''
-  timestamp: string // change: yyyyMMddHHmmss plus the fraction digits; LOAD: ''
+  timestamp: string // change: yyyyMMddHHmmss plus the fraction digits, in UTC; LOAD: ''
+}
+
+/** How change-file names tell time: UTC (DMS's default), or local time in a zone (DatePartitionTimezone). */
+export interface NameClock {
+  timeZone: string | null // format.datePartitionTimezone
+  mtimeMs: (path: string) => number | undefined // a file's modification time: decides the hour a DST change repeats
 }
 
 /** The source folder's files in the order they must be applied. */
@@ -26,7 +33,7 @@ const CHANGE_NAME = /^(\d{4})(\d{2})(\d{2})-(\d{2})(\d{2})(\d{2})(\d{3,})\.(csv|
 const EXTENSION = /\.(csv|csv\.gz|parquet)$/
 
 /** Classifies one path; throws for a name that is a CSV or Parquet file but not a well-formed DMS name. */
-export function classifyDmsFile(path: string, root = ''): DmsFile | 'ignored' {
+export function classifyDmsFile(path: string, root = '', clock?: NameClock): DmsFile | 'ignored' {
   const name = path.slice(path.lastIndexOf('/') + 1)
   if (!EXTENSION.test(name)) return 'ignored'
   const load = LOAD_NAME.exec(name)
@@ -50,6 +57,8 @@ export function classifyDmsFile(path: string, root = ''): DmsFile | 'ignored' {
   const change = CHANGE_NAME.exec(name)
   if (change && isRealTimestamp(change)) {
     const [, y, mo, d, h, mi, s, frac, ext] = change
+    const local = `${y}${mo}${d}${h}${mi}${s}${frac}`
+    const zone = clock?.timeZone ?? null
     return {
       path,
       name,
@@ -58,7 +67,7 @@ export function classifyDmsFile(path: string, root = ''): DmsFile | 'ignored' {
       format: ext === 'parquet' ? 'parquet' : 'csv',
       part: 0,
       segment: '',
-      timestamp: `${y}${mo}${d}${h}${mi}${s}${frac}`,
+      timestamp: zone === null ? local : utcTimestamp(local, zone, clock!.mtimeMs(path), named(root, path)),
     }
   }
   throw new InputError(
@@ -132,13 +141,13 @@ export function compareChangeFiles(a: DmsFile, b: DmsFile): number {
  * and on `X.csv` beside `X.csv.gz`: each would make the order or the content a guess. LOAD files in subfolders are
  * the segments of a parallel load (one LOAD name per folder).
  */
-export function listDmsFiles(paths: readonly string[], root = ''): DmsListing {
+export function listDmsFiles(paths: readonly string[], root = '', clock?: NameClock): DmsListing {
   const loads: DmsFile[] = []
   const changes: DmsFile[] = []
   const ignored: string[] = []
   const byStem = new Map<string, string>()
   for (const path of paths) {
-    const f = classifyDmsFile(path, root)
+    const f = classifyDmsFile(path, root, clock)
     if (f === 'ignored') {
       ignored.push(path)
       continue

@@ -1,5 +1,6 @@
 import { ConfigError } from '../errors.js'
 import type { DmsFormat } from '../types.js'
+import { isTimeZone } from './time-zone.js'
 
 /** Defaults match the seed data: no header, no Op in LOAD files, `,`, NULL as an empty unquoted field. */
 export const DEFAULT_DMS_FORMAT: DmsFormat = {
@@ -12,6 +13,7 @@ export const DEFAULT_DMS_FORMAT: DmsFormat = {
   changeSequenceColumnName: null,
   changeSequencePosition: 'last',
   orderChangesBy: 'file',
+  datePartitionTimezone: null,
 }
 
 /** Merges a partial format from a config file over the defaults, rejecting unknown keys and bad values. */
@@ -84,6 +86,11 @@ export function parseDmsFormat(value: unknown): DmsFormat {
     throw new ConfigError(
       'bad_config',
       'config: format.orderChangesBy "changeSequence" needs format.changeSequenceColumnName',
+    )
+  if (f.datePartitionTimezone !== null && !isTimeZone(f.datePartitionTimezone))
+    throw new ConfigError(
+      'bad_config',
+      `config: format.datePartitionTimezone must be an IANA time zone in Area/Location form (e.g. "Europe/Paris") or null, got ${JSON.stringify(f.datePartitionTimezone)}`,
     )
   return f
 }

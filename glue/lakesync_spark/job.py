@@ -21,7 +21,7 @@ from urllib.parse import unquote
 from . import ENGINE_NAME, ENGINE_VERSION
 from .dms import (DEFAULT_FORMAT, USERS_SPEC, compare_sequence, format_date, layout, list_dms_files, parse_city_map,
                   parse_csv, parse_parquet)
-from .errors import InputError, StateError, executor_error, from_spark
+from .errors import InputError, LakesyncError, StateError, executor_error, from_spark
 from .parquet_footer import patch_footer
 from .plan import (commit_path, encode, features_table_name, lineage, plan_run, read_commit_log, version_file,
                    version_name)
@@ -525,6 +525,10 @@ def load_config(config_file: str | None, cities_flag: str | None, data_dir: str)
         with open(config_file, encoding="utf-8") as fh:
             raw = json.load(fh)
     fmt = dict(DEFAULT_FORMAT, **raw.get("format", {}))
+    # Local-time CDC names need the IANA database the TypeScript engine orders them with: refused here, not misread.
+    if fmt.get("datePartitionTimezone") is not None:
+        raise LakesyncError("bad_config", "config: format.datePartitionTimezone is not supported by the Spark engine "
+                            "yet (change files would be ordered by local time); run this table with --engine lakesync")
     spec = parse_table_spec(raw["table"]) if "table" in raw else USERS_SPEC
     if "cityAliases" in raw:
         aliases = raw["cityAliases"]

@@ -37,6 +37,7 @@ export type ErrorCode =
   // target state
   | 'commit_conflict'
   | 'corrupt_state'
+  | 'not_skippable' // lakesync skip/unskip refused: no such change file, already applied, or depended on
   | 'too_large' // a table beyond what one process holds (route it to Spark)
 
 /** Where in an input file an error points (all 1-based). */

@@ -68,11 +68,11 @@ export async function planSource(
 /** Applied files whose ETag or mtime changed must still hash the same: a re-upload of identical bytes is a no-op. */
 async function verifyUnchanged(source: Storage, plan: RunPlan): Promise<void> {
   for (const f of plan.recheck) {
-    const a = plan.applied.get(f.path)!
+    const a = plan.applied.get(f.path) ?? plan.skipped.get(f.path)!
     if (sha256(await source.read(f.path)) !== a.sha256)
       throw new InputError(
         'changed_file',
-        `dms files: ${objectName(source, f.path)} changed after it was applied (same size, different content); run lakesync reload to rebuild the table from the files now in the source`,
+        `dms files: ${objectName(source, f.path)} changed after it was ${plan.applied.has(f.path) ? 'applied' : 'set aside'} (same size, different content); run lakesync reload to rebuild the table from the files now in the source`,
         { file: objectName(source, f.path) },
       )
   }

@@ -436,8 +436,10 @@ def run(spark, ctx: Context) -> dict:
         plan = plan_run(loads, changes, objects, log, source, reload, ctx.staging_expiry_days,
                         ctx.now().timestamp() * 1000, file_order=ctx.order == "file")
         for f in plan["recheck"]:
-            if sha256(source.read(f.path)) != plan["applied"][f.path]["sha256"]:
-                raise InputError("changed_file", f"dms files: {source.name(f.path)} changed after it was applied (same "
+            known = plan["applied"].get(f.path) or plan["skipped"][f.path]
+            if sha256(source.read(f.path)) != known["sha256"]:
+                what = "applied" if f.path in plan["applied"] else "set aside"
+                raise InputError("changed_file", f"dms files: {source.name(f.path)} changed after it was {what} (same "
                                  "size, different content); run lakesync reload to rebuild the table from the files "
                                  "now in the source")
         current = log["current"]

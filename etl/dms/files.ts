@@ -70,6 +70,12 @@ export function classifyDmsFile(path: string, root = '', clock?: NameClock): Dms
       timestamp: zone === null ? local : utcTimestamp(local, zone, clock!.mtimeMs(path), named(root, path)),
     }
   }
+  if (/^CDC_TXN-/.test(name))
+    throw new InputError(
+      'bad_file_name',
+      `dms files: ${JSON.stringify(named(root, path))} is a DMS transaction file (PreserveTransactions with CdcPath), which lakesync does not read yet; leave PreserveTransactions false on the S3 endpoint so that each table's changes go to its own folder`,
+      { file: named(root, path) },
+    )
   throw new InputError(
     'bad_file_name',
     `dms files: malformed DMS file name ${JSON.stringify(named(root, path))} (expected LOAD<8 hex digits>, SEGMENT<n>_LOAD<8 hex digits> or yyyyMMdd-HHmmssfff with a real date and time, then .csv, .csv.gz or .parquet)`,

@@ -16,12 +16,21 @@ export const DEFAULT_DMS_FORMAT: DmsFormat = {
   datePartitionTimezone: null,
 }
 
+/** DMS settings lakesync does not read yet, with the value that means "off": any other value is refused by name. */
+const NOT_SUPPORTED_YET: Record<string, unknown> = { preserveTransactions: false, cdcPath: null }
+
 /** Merges a partial format from a config file over the defaults, rejecting unknown keys and bad values. */
 export function parseDmsFormat(value: unknown): DmsFormat {
   if (value === undefined) return DEFAULT_DMS_FORMAT
   if (typeof value !== 'object' || value === null)
     throw new ConfigError('bad_config', 'config: format must be an object')
-  const v = value as Record<string, unknown>
+  for (const [k, off] of Object.entries(NOT_SUPPORTED_YET))
+    if (k in value && (value as Record<string, unknown>)[k] !== off)
+      throw new ConfigError(
+        'bad_config',
+        `config: format.${k} ${JSON.stringify((value as Record<string, unknown>)[k])} is not supported yet: DMS PreserveTransactions with CdcPath writes the changes of every table to CDC_TXN-<timestamp>.csv files in one folder, which lakesync does not read; leave PreserveTransactions false on the S3 endpoint so that each table's changes go to its own folder (docs/dms-format.md)`,
+      )
+  const v = Object.fromEntries(Object.entries(value).filter(([k]) => !(k in NOT_SUPPORTED_YET)))
   for (const k of Object.keys(v))
     if (!(k in DEFAULT_DMS_FORMAT))
       throw new ConfigError(

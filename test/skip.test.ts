@@ -76,7 +76,9 @@ describe('lakesync skip', () => {
     expect((await cliRun(source, target)).code).toBe(0)
     // The bad file arrives late: older than every applied change file, the run stops with late_file...
     writeFileSync(join(source, BAD), 'U,6,Mindy George,Los Angeles,2021-10-15\n')
-    expect((await cliRun(source, target)).err).toContain('applying it now would reorder changes')
+    const late = await cliRun(source, target)
+    expect(late.err).toContain('applying it now would reorder changes')
+    expect(late.err).toContain(`or lakesync skip ${BAD} to set it aside`)
     // ...until it is set aside.
     expect((await skip(source, target)).code).toBe(0)
     const run = await cliRun(source, target)

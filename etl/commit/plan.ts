@@ -123,9 +123,9 @@ export function planRun(
     if (late)
       throw new InputError(
         'late_file',
-        reloadHint(
+        `${reloadHint(
           `dms files: ${objectName(source, late.path)} is older than ${objectName(source, newest.path)}, which is already applied; applying it now would reorder changes`,
-        ),
+        )}, or lakesync skip ${late.path} to set it aside`,
         { file: objectName(source, late.path) },
       )
   }

@@ -129,7 +129,7 @@ def plan_run(loads: list[DmsFile], changes: list[DmsFile], objects: dict, log: d
         if late is not None:
             raise InputError("late_file", _reload_hint(
                 f"dms files: {source.name(late.path)} is older than {source.name(newest.path)}, which is already "
-                "applied; applying it now would reorder changes"))
+                "applied; applying it now would reorder changes") + f", or lakesync skip {late.path} to set it aside")
     rebuild = len(pending_loads) > 0
     to_read = loads + pending_changes if rebuild else pending_changes
     return {"rebuild": rebuild, "toRead": to_read, "recheck": recheck, "applied": applied, "skipped": skipped,

@@ -2,9 +2,14 @@
  * Parallel full load [S3T "Parallel load of partitioned sources"]: segments named SEGMENT<n>_LOAD<counter> in the
  * table folder, or LOAD<counter> files in one folder per partition or named segment, are parts of one full load.
  */
+import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
+import { readCommitLog } from '../etl/commit/log.js'
 import { listDmsFiles } from '../etl/dms/files.js'
-import { currentTables, rejection, runEngine, SEED_CITIES } from './helpers/fixtures.js'
+import { LocalStorage } from '../etl/storage/local.js'
+import { cli } from './helpers/cli.js'
+import { currentTables, rejection, runEngine, SEED_CITIES, tempDir } from './helpers/fixtures.js'
 import { sourceDir } from './helpers/source-files.js'
 import { tableRows } from './helpers/tables.js'
 
@@ -99,5 +104,46 @@ describe('parallel full-load segments', () => {
     expect(e.message).toContain(second)
     expect(e.location).toMatchObject({ line: 2, column: 1 })
     expect(e.location?.file).toContain(second)
+  })
+
+  it('reads the segments of each table in a DMS root of <schema>/<table>/ folders', async () => {
+    const root = sourceDir({
+      'app/a/custom_segment1/LOAD00000001.csv': '1,x\n',
+      'app/a/custom_segment2/LOAD00000001.csv': '2,y\n',
+      'app/b/SEGMENT1_LOAD00000001.csv': '1,x\n',
+      'app/b/SEGMENT2_LOAD00000001.csv': '2,y\n',
+    })
+    const columns = [
+      { name: 'id', type: 'int32' },
+      { name: 'v', type: 'string' },
+    ]
+    const config = join(tempDir(), 'config.json')
+    writeFileSync(
+      config,
+      JSON.stringify({
+        tables: ['a', 'b'].map((name) => ({ name, schema: 'app', columns, primaryKey: 'id' })),
+      }),
+    )
+    const target = tempDir()
+    const run = await cli(
+      'run',
+      '--source',
+      root,
+      '--target',
+      target,
+      '--config',
+      config,
+      '--as-of',
+      '2021-10-17',
+    )
+    expect(run.code).toBe(0)
+    for (const [table, files] of [
+      ['a', ['custom_segment1/LOAD00000001.csv', 'custom_segment2/LOAD00000001.csv']],
+      ['b', ['SEGMENT1_LOAD00000001.csv', 'SEGMENT2_LOAD00000001.csv']],
+    ] as const) {
+      const log = await readCommitLog(new LocalStorage(target), table)
+      expect(log.current?.files.map((f) => f.path)).toEqual(files)
+      expect(log.current?.rows.users).toBe(2)
+    }
   })
 })

@@ -7,9 +7,10 @@
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { readCommitLog } from '../etl/commit/log.js'
+import { claimVersion, readCommitLog } from '../etl/commit/log.js'
 import { LocalStorage } from '../etl/storage/local.js'
 import { cli, cliProcess, cliRun } from './helpers/cli.js'
+import { pendingClaim } from './helpers/commit-records.js'
 import { SEED_FILES, seedCopy, tempDir } from './helpers/fixtures.js'
 import { sourceDir } from './helpers/source-files.js'
 
@@ -115,6 +116,20 @@ describe('lakesync skip', () => {
     await cliRun(source, target)
     await refusal(BAD, 'was applied by version 1')
     expect((await cli('skip', '--source', source, '--target', target, BAD)).code).toBe(2) // no --reason
+  })
+
+  it('waits for a run that holds a live claim (exit 3), and takes over an expired one', async () => {
+    const [source, target] = [badSource(), tempDir()]
+    const lake = new LocalStorage(target)
+    await claimVersion(lake, pendingClaim(1, 'run-a', new Date()))
+    const busy = await skip(source, target)
+    expect(busy.code).toBe(3)
+    expect(busy.err).toContain('version 1 is being written by run run-a')
+    const other = tempDir()
+    await claimVersion(new LocalStorage(other), pendingClaim(1, 'run-b', new Date(Date.now() - 3_600_000)))
+    expect((await skip(source, other)).code).toBe(0)
+    const states = (await readCommitLog(new LocalStorage(other), 'users')).entries.map((e) => e.record.state)
+    expect(states).toEqual(['abandoned', 'skipped'])
   })
 
   it('is idempotent: the same file set aside twice is one record', async () => {

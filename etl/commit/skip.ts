@@ -55,7 +55,7 @@ export async function skipFile(
   const { target, spec, format, path, now = () => new Date(), faults = () => {} } = opts
   for (let attempt = 0; attempt < 20; attempt++) {
     const log = await readCommitLog(target, spec.name)
-    if (await waitForClaim(target, log, now())) continue
+    if (await waitForClaim(target, log, now(), 'skip')) continue
     const listed = (await source.list()).find((o) => o.path === path)
     if (!listed) refuse(`there is no file ${JSON.stringify(objectName(source, path))}`)
     const clock: NameClock = { timeZone: format.datePartitionTimezone, mtimeMs: () => listed.mtimeMs }
@@ -104,7 +104,7 @@ export async function unskipFile(opts: SkipOptions): Promise<UnskipRecord> {
   const { target, spec, format, path, now = () => new Date(), faults = () => {} } = opts
   for (let attempt = 0; attempt < 20; attempt++) {
     const log = await readCommitLog(target, spec.name)
-    if (await waitForClaim(target, log, now())) continue
+    if (await waitForClaim(target, log, now(), 'unskip')) continue
     const skip = activeSkips(log).get(path)
     if (!skip) refuse(`${path} is not set aside in the log of ${spec.name}`)
     const dependent = dependentOn(log, skip, format.datePartitionTimezone)
@@ -153,13 +153,18 @@ function dependentOn(
  * A live claim means a run planned with the log as it was: busy (exit 3). An expired one is abandoned, as a run
  * would (true: read the log again).
  */
-async function waitForClaim(target: Storage, log: CommitLog, now: Date): Promise<boolean> {
+async function waitForClaim(
+  target: Storage,
+  log: CommitLog,
+  now: Date,
+  verb: 'skip' | 'unskip',
+): Promise<boolean> {
   const head = log.head
   if (head?.record.state !== 'pending') return false
   if (now.getTime() < Date.parse(head.record.expiresAt))
     throw new StateError(
       'commit_conflict',
-      `skip: version ${head.record.version} is being written by run ${head.record.runId} (claimed ${head.record.claimedAt}); try again when it is done`,
+      `${verb}: version ${head.record.version} is being written by run ${head.record.runId} (claimed ${head.record.claimedAt}); try again when it is done`,
     )
   await abandonClaim(target, head, `claim expired at ${head.record.expiresAt}`, now)
   return true

@@ -10,6 +10,7 @@ import { captureCommand } from './commands/capture.js'
 import { reportCommand } from './commands/report.js'
 import { runCommand } from './commands/run.js'
 import { schemaCommand } from './commands/schema.js'
+import { skipCommand, unskipCommand } from './commands/skip.js'
 import { statusCommand, vacuumCommand } from './commands/status.js'
 import { exportCommand, showCommand } from './commands/tables.js'
 import type { Flags, Io } from './common.js'
@@ -26,6 +27,7 @@ interface CommandSpec {
   summary: string
   usage: string
   options: OptionSpec[]
+  positional?: OptionSpec // one operand (FILE), passed as the flag of its name
   run: (flags: Flags, io: Io) => Promise<number>
 }
 
@@ -89,6 +91,24 @@ const TABLES: OptionSpec = {
   default: 'every table',
 }
 
+const SKIP_TABLE: OptionSpec = {
+  name: 'table',
+  value: 'NAME',
+  help: 'the table whose file it is (required when the config has several tables)',
+}
+const SKIP_FILE: OptionSpec = {
+  name: 'file',
+  value: 'FILE',
+  help: "the change file, relative to the table's folder",
+}
+const REASON: OptionSpec = { name: 'reason', value: 'TEXT', help: 'why, recorded in the commit log' }
+const BY: OptionSpec = {
+  name: 'by',
+  value: 'WHO',
+  help: 'who, recorded in the commit log',
+  default: 'the OS user',
+}
+
 const COMMANDS: Record<string, CommandSpec> = {
   run: {
     summary: 'apply the pending DMS files in SOURCE and publish a new version to TARGET',
@@ -127,6 +147,23 @@ const COMMANDS: Record<string, CommandSpec> = {
       { ...TABLE, help: 'only this table of the config', default: 'every table' },
     ],
     run: vacuumCommand,
+  },
+  skip: {
+    summary:
+      'set a change file aside in the commit log (who, why, its SHA-256 and rows): the next run applies the files after it',
+    usage:
+      'lakesync skip --source DIR|s3://... --target DIR|s3://... [--config FILE] [--table NAME] FILE --reason TEXT [--by WHO]',
+    options: [SOURCE, TARGET, CONFIG, SKIP_TABLE, REASON, BY],
+    positional: SKIP_FILE,
+    run: skipCommand,
+  },
+  unskip: {
+    summary: 'take back a skip while no committed version depends on it: the next run applies the file',
+    usage:
+      'lakesync unskip --target DIR|s3://... [--config FILE] [--table NAME] FILE [--reason TEXT] [--by WHO]',
+    options: [TARGET, CONFIG, SKIP_TABLE, { ...REASON, help: 'why it comes back' }, BY],
+    positional: SKIP_FILE,
+    run: unskipCommand,
   },
   export: {
     summary: 'write the current version of a table to a file',
@@ -231,8 +268,8 @@ function mainHelp(): string {
 
 function commandHelp(name: string, c: CommandSpec): string {
   const lines = [`lakesync ${name}: ${c.summary}`, '', `Usage: ${c.usage}`, '', 'Options:']
-  for (const o of c.options) {
-    const flag = `--${o.name}${o.value ? ` ${o.value}` : ''}`
+  for (const o of c.positional ? [...c.options, { ...c.positional, name: '' }] : c.options) {
+    const flag = o.name === '' ? (o.value ?? '') : `--${o.name}${o.value ? ` ${o.value}` : ''}`
     lines.push(`  ${flag.padEnd(28)} ${o.help}${o.default ? ` (default: ${o.default})` : ''}`)
   }
   lines.push(`  ${'--help'.padEnd(28)} show this help`)
@@ -260,7 +297,13 @@ export async function main(argv: string[], io: Omit<Io, 'version'>): Promise<num
       ...command.options.map((o) => [o.name, { type: o.value ? ('string' as const) : ('boolean' as const) }]),
       ['help', { type: 'boolean' as const, short: 'h' }],
     ])
-    flags = parseArgs({ args: rest, options, strict: true, allowPositionals: false }).values as Flags
+    const parsed = parseArgs({ args: rest, options, strict: true, allowPositionals: !!command.positional })
+    flags = parsed.values as Flags
+    if (command.positional) {
+      if (parsed.positionals.length > 1)
+        throw new Error(`one ${command.positional.value} expected, got ${parsed.positionals.join(' ')}`)
+      flags[command.positional.name] = parsed.positionals[0]
+    }
   } catch (e) {
     io.err.write(`lakesync ${name}: ${(e as Error).message}\n\n${commandHelp(name, command)}`)
     return 2

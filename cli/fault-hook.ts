@@ -1,13 +1,9 @@
 /**
  * `LAKESYNC_FAULT_AT=<step>[:kill]`: a test hook on the real command. At the named commit step (etl/pipeline.ts
- * FaultStep) the run throws a plain Error (a stand-in for a bug: exit 70) or, with `:kill`, dies by SIGKILL as a
+ * FaultStep; etl/commit/skip.ts SkipFaultStep for skip and unskip) the run throws a plain Error (a stand-in for a bug: exit 70) or, with `:kill`, dies by SIGKILL as a
  * crashed container would. Unset in every real deployment; docs/commit-protocol.md lists the steps.
  */
-import type { FaultStep } from '../etl/pipeline.js'
-
-export function faultHookFromEnv(
-  env: NodeJS.ProcessEnv = process.env,
-): ((step: FaultStep) => void) | undefined {
+export function faultHookFromEnv(env: NodeJS.ProcessEnv = process.env): ((step: string) => void) | undefined {
   const spec = env.LAKESYNC_FAULT_AT
   if (!spec) return undefined
   const [at, how] = spec.split(':')

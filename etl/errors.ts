@@ -29,6 +29,7 @@ export type ErrorCode =
   | 'late_file'
   | 'changed_file'
   | 'missing_file'
+  | 'ambiguous_file_time' // a local-time CDC name in the hour repeated at a DST change, undecidable
   // configuration and usage
   | 'bad_config'
   | 'bad_usage'
@@ -36,6 +37,7 @@ export type ErrorCode =
   // target state
   | 'commit_conflict'
   | 'corrupt_state'
+  | 'not_skippable' // lakesync skip/unskip refused: no such change file, already applied, or depended on
   | 'too_large' // a table beyond what one process holds (route it to Spark)
 
 /** Where in an input file an error points (all 1-based). */

@@ -216,7 +216,7 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
       continue
     }
 
-    const { plan, objects } = await planSource(source, log, opts.format.orderChangesBy, {
+    const { plan, objects } = await planSource(source, log, opts.format, {
       reload,
       stagingExpiryDays: opts.stagingExpiryDays,
       now: now().getTime(),

@@ -4,7 +4,14 @@
  */
 
 import { appliedSequence, checkNotOlder } from './build.js'
-import { type CommitLog, type CommitRecord, lineage, readCommitLog } from './commit/log.js'
+import {
+  activeSkips,
+  type CommitLog,
+  type CommitRecord,
+  describeSkipRecord,
+  lineage,
+  readCommitLog,
+} from './commit/log.js'
 import { planSource } from './commit/plan-source.js'
 import { classifyDmsFile, compareChangeFiles, type DmsFile } from './dms/files.js'
 import { LakesyncError } from './errors.js'
@@ -20,6 +27,33 @@ export interface TableStatus {
   lagMs: number | null // now minus the timestamp in the last applied change file's name
   pending: string[] // files the next run would apply, in order
   error: { code: string; message: string } | null // what the next run would stop on, or the last failed claim
+  skipped: SkippedStatus[] // files set aside (lakesync skip), oldest first
+}
+
+/** A file set aside, for status and report. */
+export interface SkippedStatus {
+  path: string
+  version: number // of the skip record
+  rows: number | null // data rows it held
+  by: string
+  reason: string
+  at: string // ISO timestamp
+  readError: string | null // why it could not be applied
+}
+
+/** The files set aside now (lakesync skip), oldest first. */
+export function skippedOf(log: CommitLog): SkippedStatus[] {
+  return [...activeSkips(log).values()]
+    .sort((a, b) => a.version - b.version)
+    .map((r) => ({
+      path: r.file.path,
+      version: r.version,
+      rows: r.file.rows,
+      by: r.by,
+      reason: r.reason,
+      at: r.skippedAt,
+      readError: r.file.readError,
+    }))
 }
 
 export interface StatusOptions {
@@ -39,16 +73,17 @@ export function changeFileTime(name: string): number | null {
 export function lastAppliedOf(
   log: CommitLog,
   now: Date,
+  timeZone: string | null = null,
 ): { lastApplied: string | null; lagMs: number | null } {
   const applied = lineage(log).flatMap((r) => r.files)
-  const changes = applied.filter((f) => f.kind === 'change').map((f) => f.path)
-  const lastApplied =
-    changes
-      .sort((a, b) => compareChangeFiles(classifyDmsFile(a) as DmsFile, classifyDmsFile(b) as DmsFile))
-      .at(-1) ??
-    applied.at(-1)?.path ??
-    null
-  const t = lastApplied ? changeFileTime(lastApplied) : null
+  // Names in a local zone (format.datePartitionTimezone) are ordered and aged by their UTC time.
+  const changes = applied
+    .filter((f) => f.kind === 'change')
+    .map((f) => classifyDmsFile(f.path, '', { timeZone, mtimeMs: () => f.mtimeMs }) as DmsFile)
+    .sort(compareChangeFiles)
+  const newest = changes.at(-1)
+  const lastApplied = newest?.path ?? applied.at(-1)?.path ?? null
+  const t = newest ? changeFileTime(`${newest.timestamp.slice(0, 8)}-${newest.timestamp.slice(8)}`) : null
   return { lastApplied, lagMs: t === null ? null : now.getTime() - t }
 }
 
@@ -84,9 +119,11 @@ export async function tableStatus(
           files: 0,
           detail: `claimed by run ${r.runId} until ${r.expiresAt}`,
         }
-      return { version: r.version, state: r.state, at: r.abandonedAt, files: 0, detail: r.reason }
+      if (r.state === 'abandoned')
+        return { version: r.version, state: r.state, at: r.abandonedAt, files: 0, detail: r.reason }
+      return { version: r.version, state: r.state, files: 0, ...describeSkipRecord(r) }
     })
-  const { lastApplied, lagMs } = lastAppliedOf(log, now)
+  const { lastApplied, lagMs } = lastAppliedOf(log, now, format.datePartitionTimezone)
 
   let pending: string[] = []
   let error: TableStatus['error'] = null
@@ -94,7 +131,7 @@ export async function tableStatus(
   if (lastAbandoned)
     error = { code: 'run_failed', message: `version ${lastAbandoned.version}: ${lastAbandoned.reason}` }
   try {
-    const planned = await planSource(source, log, format.orderChangesBy, {
+    const planned = await planSource(source, log, format, {
       stagingExpiryDays: opts.stagingExpiryDays,
       now: now.getTime(),
     })
@@ -111,5 +148,15 @@ export async function tableStatus(
     if (e instanceof LakesyncError) error = { code: e.code, message: e.message }
     else error = { code: 'error', message: (e as Error).message }
   }
-  return { table: spec.name, current: log.current ?? null, versions, lastApplied, lagMs, pending, error }
+  const skipped = skippedOf(log)
+  return {
+    table: spec.name,
+    current: log.current ?? null,
+    versions,
+    lastApplied,
+    lagMs,
+    pending,
+    error,
+    skipped,
+  }
 }

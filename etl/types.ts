@@ -59,6 +59,7 @@ export interface DmsFormat {
   changeSequenceColumnName: string | null // a column added by a DMS transformation rule ($AR_H_CHANGE_SEQ), or null
   changeSequencePosition: 'afterOp' | 'last' // where that column sits (after Op and the timestamp, or last)
   orderChangesBy: 'file' | 'timestamp' | 'changeSequence' // file/row order, or the timestamp or change-sequence column
+  datePartitionTimezone: string | null // DatePartitionTimezone: CDC names in this IANA zone's local time; null = UTC
 }
 
 /** JS strings with NULL as null: the form conversions to and from other libraries use. */

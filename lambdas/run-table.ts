@@ -56,7 +56,10 @@ export async function measureTable(
   source: Storage,
   target: Storage,
   table: string,
-  opts: { format?: Pick<DmsFormat, 'orderChangesBy'>; stagingExpiryDays?: number } = {},
+  opts: {
+    format?: Pick<DmsFormat, 'orderChangesBy' | 'datePartitionTimezone'>
+    stagingExpiryDays?: number
+  } = {},
 ): Promise<{
   stateRows: number
   pendingBytes: number
@@ -64,7 +67,7 @@ export async function measureTable(
   range: [string, string] | null
 }> {
   const log = await readCommitLog(target, table)
-  const planned = await planSource(source, log, (opts.format ?? DEFAULT_DMS_FORMAT).orderChangesBy, {
+  const planned = await planSource(source, log, opts.format ?? DEFAULT_DMS_FORMAT, {
     stagingExpiryDays: opts.stagingExpiryDays,
   }).catch((e: unknown) => {
     if (e instanceof InputError) return null

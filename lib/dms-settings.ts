@@ -28,6 +28,8 @@ export function dmsS3CsvSettings(format: DmsFormat, tuning: S3TargetTuning): Cfn
     cdcMaxBatchInterval: tuning.cdcMaxBatchIntervalSeconds,
     cdcMinFileSize: tuning.cdcMinFileSizeKb,
     datePartitionEnabled: tuning.datePartitionEnabled,
+    // CDC names in this zone's local time: the reader converts them back to UTC to order them.
+    ...(format.datePartitionTimezone !== null ? { datePartitionTimezone: format.datePartitionTimezone } : {}),
   }
 }
 

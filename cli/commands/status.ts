@@ -55,6 +55,11 @@ async function printStatus(
     `pending files: ${s.pending.length}${s.pending.length ? `: ${s.pending.slice(0, 10).join(', ')}${s.pending.length > 10 ? ', ...' : ''}` : ''}`,
   )
   w(`last error: ${s.error ? `${s.error.code}: ${s.error.message}` : 'none'}`)
+  w(`skipped files: ${s.skipped.length}`)
+  for (const k of s.skipped)
+    w(
+      `  ${k.path}: ${k.rows ?? 'unknown'} rows, set aside in version ${k.version} by ${k.by} at ${k.at}: ${k.reason}`,
+    )
   if (s.versions.length) {
     w('versions (newest first):')
     for (const v of s.versions.slice(0, Number((flags.limit as string | undefined) ?? '10')))

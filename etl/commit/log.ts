@@ -72,7 +72,41 @@ export interface AbandonedRecord {
   reason: string // why: expired claim, or the run failed after claiming
 }
 
-export type LogRecord = CommitRecord | ClaimRecord | AbandonedRecord
+/** A change file set aside by `lakesync skip`: runs apply the files after it without it (etl/commit/skip.ts). */
+export interface SkipRecord {
+  state: 'skipped'
+  version: number // its place in the log (no data version is written under this number)
+  table: string
+  file: SkippedFile
+  by: string // who set it aside
+  reason: string // why
+  skippedAt: string // ISO timestamp
+}
+
+/** The skipped file as it was when set aside: runs check it is still the same file. */
+export interface SkippedFile {
+  path: string // relative to the table's source folder
+  size: number // bytes as stored
+  sha256: string // of the stored bytes
+  etag?: string // S3 ETag
+  mtimeMs?: number // modification time
+  rows: number | null // data rows it held (null when not even its rows could be told apart)
+  readError: string | null // why it could not be applied, as the reader said (null when it reads)
+}
+
+/** `lakesync unskip`: the skip record `skipVersion` no longer holds; the file is pending again. */
+export interface UnskipRecord {
+  state: 'unskipped'
+  version: number
+  table: string
+  skipVersion: number // the SkipRecord taken back
+  path: string // its file
+  by: string
+  reason: string
+  unskippedAt: string // ISO timestamp
+}
+
+export type LogRecord = CommitRecord | ClaimRecord | AbandonedRecord | SkipRecord | UnskipRecord
 
 /** A record as read, with the ETag needed to compare-and-swap it. */
 export interface LogEntry {
@@ -130,6 +164,37 @@ export async function claimVersion(target: Storage, claim: ClaimRecord): Promise
   return target.createExclusive(commitPath(claim.table, claim.version), encode(claim))
 }
 
+/** Writes a skip or unskip record at its version, only if that version is free: its ETag, or null when taken. */
+export async function createLogRecord(
+  target: Storage,
+  record: SkipRecord | UnskipRecord,
+): Promise<string | null> {
+  return target.createExclusive(commitPath(record.table, record.version), encode(record))
+}
+
+/** When a skip or unskip record was written, and what it says, for status and report. */
+export function describeSkipRecord(r: SkipRecord | UnskipRecord): { at: string; detail: string } {
+  if (r.state === 'skipped')
+    return {
+      at: r.skippedAt,
+      detail: `set aside ${r.file.path} (${r.file.rows ?? 'unknown'} rows) by ${r.by}: ${r.reason}`,
+    }
+  return {
+    at: r.unskippedAt,
+    detail: `took back ${r.path} (set aside in version ${r.skipVersion}) by ${r.by}: ${r.reason}`,
+  }
+}
+
+/** The files set aside now: skip records not taken back by a later unskip record, by path. */
+export function activeSkips(log: CommitLog): Map<string, SkipRecord> {
+  const out = new Map<string, SkipRecord>()
+  for (const { record: r } of log.entries) {
+    if (r.state === 'skipped') out.set(r.file.path, r)
+    else if (r.state === 'unskipped' && out.get(r.path)?.version === r.skipVersion) out.delete(r.path)
+  }
+  return out
+}
+
 /** Turns our claim into the commit; null when the claim was abandoned meanwhile (then nothing is committed). */
 export async function completeClaim(
   target: Storage,
@@ -151,7 +216,7 @@ export async function abandonClaim(
     state: 'abandoned',
     version: r.version,
     table: r.table,
-    runId: r.runId,
+    runId: 'runId' in r ? r.runId : '', // only claims are abandoned
     abandonedAt: now.toISOString(),
     reason,
   }

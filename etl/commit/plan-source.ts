@@ -35,14 +35,19 @@ const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex')
 export async function planSource(
   source: Storage,
   log: CommitLog,
-  orderChangesBy: DmsFormat['orderChangesBy'],
+  format: Pick<DmsFormat, 'orderChangesBy' | 'datePartitionTimezone'>,
   opts: SourcePlanOptions = {},
 ): Promise<SourcePlan> {
   const listed = await source.list()
   const objects = new Map(listed.map((o) => [o.path, o]))
+  const clock = {
+    timeZone: format.datePartitionTimezone ?? null,
+    mtimeMs: (path: string) => objects.get(path)?.mtimeMs,
+  }
   const listing = listDmsFiles(
     listed.map((o) => o.path),
     source.root,
+    clock,
   )
   if (opts.onIgnored) for (const p of listing.ignored) opts.onIgnored(p)
   const { reload, stagingExpiryDays, now } = opts
@@ -50,7 +55,8 @@ export async function planSource(
     reload,
     stagingExpiryDays,
     now,
-    fileOrder: orderChangesBy === 'file',
+    fileOrder: format.orderChangesBy === 'file',
+    timeZone: clock.timeZone,
   })
   await verifyUnchanged(source, plan)
   const pending = plan.toRead
@@ -62,11 +68,11 @@ export async function planSource(
 /** Applied files whose ETag or mtime changed must still hash the same: a re-upload of identical bytes is a no-op. */
 async function verifyUnchanged(source: Storage, plan: RunPlan): Promise<void> {
   for (const f of plan.recheck) {
-    const a = plan.applied.get(f.path)!
+    const a = plan.applied.get(f.path) ?? plan.skipped.get(f.path)!
     if (sha256(await source.read(f.path)) !== a.sha256)
       throw new InputError(
         'changed_file',
-        `dms files: ${objectName(source, f.path)} changed after it was applied (same size, different content); run lakesync reload to rebuild the table from the files now in the source`,
+        `dms files: ${objectName(source, f.path)} changed after it was ${plan.applied.has(f.path) ? 'applied' : 'set aside'} (same size, different content); run lakesync reload to rebuild the table from the files now in the source`,
         { file: objectName(source, f.path) },
       )
   }

@@ -6,19 +6,22 @@
  * - Files the lineage applied must not change, and must not vanish before the staging expiry age.
  * - A change file older than the newest applied one, or a LOAD file after changes were applied, stops the run:
  *   applying it would reorder changes or mix two loads. `lakesync reload` is the way out.
+ * - A change file set aside by `lakesync skip` (etl/commit/skip.ts) is left out, and the checks above pass over it;
+ *   it must still be the file that was set aside.
  */
 
 import { classifyDmsFile, compareChangeFiles, type DmsFile, type DmsListing } from '../dms/files.js'
 import { InputError } from '../errors.js'
 import { objectName, type StoredObject } from '../storage/storage.js'
-import type { AppliedFile, CommitLog } from './log.js'
-import { lineage } from './log.js'
+import type { AppliedFile, CommitLog, SkippedFile } from './log.js'
+import { activeSkips, lineage } from './log.js'
 
 export interface RunPlan {
   rebuild: boolean // start from the LOAD files (no state yet, LOAD parts still arriving, or reload)
   toRead: DmsFile[] // files to read, in apply order (LOAD parts first when rebuilding)
   recheck: DmsFile[] // applied files whose ETag/mtime changed: planSource compares their SHA-256 with the log's
   applied: Map<string, AppliedFile> // the lineage's files by path
+  skipped: Map<string, SkippedFile> // files set aside (lakesync skip) by path: never read
   nothingNew: boolean // no file to apply
 }
 
@@ -27,6 +30,7 @@ export interface PlanOptions {
   stagingExpiryDays?: number // applied files older than this may disappear (lifecycle rule); default 30
   now?: number // ms since epoch
   fileOrder?: boolean // changes are ordered by file name (default); when false a column orders them instead
+  timeZone?: string | null // format.datePartitionTimezone: change-file names in this zone's local time
 }
 
 const DAY_MS = 86_400_000
@@ -42,16 +46,24 @@ export function planRun(
   sourceRoot: string,
   opts: PlanOptions = {},
 ): RunPlan {
-  const { reload = false, stagingExpiryDays = 30, now = Date.now(), fileOrder = true } = opts
+  const { reload = false, stagingExpiryDays = 30, now = Date.now(), fileOrder = true, timeZone = null } = opts
   const source = { root: sourceRoot }
-  const all = [...listing.loads, ...listing.changes]
+  const skipped = new Map([...activeSkips(log)].map(([path, r]) => [path, r.file]))
+  const recheck: DmsFile[] = []
+  for (const f of listing.changes) {
+    const s = skipped.get(f.path)
+    const o = objects.get(f.path)
+    if (s && o && !sameFile(s, o, source, f, 'set aside')) recheck.push(f)
+  }
+  const changes = listing.changes.filter((f) => !skipped.has(f.path))
+  const all = [...listing.loads, ...changes]
   if (reload || log.current === undefined) {
     if (listing.loads.length === 0) {
-      if (listing.changes.length > 0)
+      if (changes.length > 0)
         throw new InputError(
           'no_full_load',
-          `dms files: ${sourceRoot} has ${listing.changes.length} change file(s) but no full load (LOAD*.csv), and there is no previous version to apply them to`,
-          { file: objectName(source, listing.changes[0]!.path) },
+          `dms files: ${sourceRoot} has ${changes.length} change file(s) but no full load (LOAD*.csv), and there is no previous version to apply them to`,
+          { file: objectName(source, changes[0]!.path) },
         )
       throw new InputError(
         'no_full_load',
@@ -61,28 +73,16 @@ export function planRun(
         },
       )
     }
-    return { rebuild: true, toRead: all, recheck: [], applied: new Map(), nothingNew: false }
+    return { rebuild: true, toRead: all, recheck, applied: new Map(), skipped, nothingNew: false }
   }
 
   const applied = new Map<string, AppliedFile>()
   for (const rec of lineage(log)) for (const f of rec.files) applied.set(f.path, f)
 
-  const recheck: DmsFile[] = []
   for (const f of all) {
     const a = applied.get(f.path)
     const o = objects.get(f.path)
-    if (!a || !o) continue
-    if (a.size !== o.size)
-      throw new InputError(
-        'changed_file',
-        reloadHint(
-          `dms files: ${objectName(source, f.path)} changed after it was applied (${a.size} bytes then, ${o.size} now)`,
-        ),
-        { file: objectName(source, f.path) },
-      )
-    const sameEtag = a.etag !== undefined && o.etag !== undefined && a.etag === o.etag
-    const sameMtime = a.mtimeMs !== undefined && o.mtimeMs !== undefined && a.mtimeMs === o.mtimeMs
-    if (!sameEtag && !sameMtime) recheck.push(f)
+    if (a && o && !sameFile(a, o, source, f, 'applied')) recheck.push(f)
   }
 
   const expiry = now - stagingExpiryDays * DAY_MS
@@ -99,7 +99,7 @@ export function planRun(
   }
 
   const pendingLoads = listing.loads.filter((f) => !applied.has(f.path))
-  const pendingChanges = listing.changes.filter((f) => !applied.has(f.path))
+  const pendingChanges = changes.filter((f) => !applied.has(f.path))
   const appliedChanges = [...applied.values()].filter((a) => a.kind === 'change')
   if (appliedChanges.length > 0) {
     if (pendingLoads.length > 0)
@@ -110,23 +110,51 @@ export function planRun(
         ),
         { file: objectName(source, pendingLoads[0]!.path) },
       )
-    const byPath = new Map(listing.changes.map((f) => [f.path, f]))
+    const byPath = new Map(changes.map((f) => [f.path, f]))
     const newest = appliedChanges
-      .map((a) => byPath.get(a.path) ?? (classifyDmsFile(a.path) as DmsFile))
+      .map(
+        (a) =>
+          byPath.get(a.path) ??
+          (classifyDmsFile(a.path, sourceRoot, { timeZone, mtimeMs: () => a.mtimeMs }) as DmsFile),
+      )
       .sort(compareChangeFiles)
       .at(-1)!
     const late = fileOrder ? pendingChanges.find((f) => compareChangeFiles(f, newest) < 0) : undefined
     if (late)
       throw new InputError(
         'late_file',
-        reloadHint(
+        `${reloadHint(
           `dms files: ${objectName(source, late.path)} is older than ${objectName(source, newest.path)}, which is already applied; applying it now would reorder changes`,
-        ),
+        )}, or lakesync skip ${late.path} to set it aside`,
         { file: objectName(source, late.path) },
       )
   }
   // LOAD parts that arrive before any change is applied join the current load: rebuild from all parts.
   const rebuild = pendingLoads.length > 0
   const toRead = rebuild ? [...listing.loads, ...pendingChanges] : pendingChanges
-  return { rebuild, toRead, recheck, applied, nothingNew: toRead.length === 0 }
+  return { rebuild, toRead, recheck, applied, skipped, nothingNew: toRead.length === 0 }
+}
+
+/**
+ * Size differs: changed (throws). Same ETag or mtime: the same file (true). Otherwise false: planSource compares
+ * the SHA-256 with the log's.
+ */
+function sameFile(
+  known: Pick<AppliedFile, 'size' | 'etag' | 'mtimeMs'>,
+  o: StoredObject,
+  source: { root: string },
+  f: DmsFile,
+  what: 'applied' | 'set aside',
+): boolean {
+  if (known.size !== o.size)
+    throw new InputError(
+      'changed_file',
+      reloadHint(
+        `dms files: ${objectName(source, f.path)} changed after it was ${what} (${known.size} bytes then, ${o.size} now)`,
+      ),
+      { file: objectName(source, f.path) },
+    )
+  const sameEtag = known.etag !== undefined && o.etag !== undefined && known.etag === o.etag
+  const sameMtime = known.mtimeMs !== undefined && o.mtimeMs !== undefined && known.mtimeMs === o.mtimeMs
+  return sameEtag || sameMtime
 }

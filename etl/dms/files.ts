@@ -1,5 +1,6 @@
 import { InputError } from '../errors.js'
 import { objectName } from '../storage/storage.js'
+import { utcTimestamp } from './time-zone.js'
 
 /** One DMS file of a table's source folder, classified by its name. */
 export interface DmsFile {
@@ -9,28 +10,39 @@ export interface DmsFile {
   gzip: boolean // name ends in .csv.gz (DMS CompressionType=GZIP)
   format: 'csv' | 'parquet' // DMS DataFormat, from the extension
   part: number // LOAD: the hexadecimal part counter; change: 0
-  timestamp: string // change: yyyyMMddHHmmss plus the fraction digits; LOAD: ''
+  segment?: string // LOAD of a parallel load: its segment (`SEGMENT<n>` prefix or partition folder); else ''
+  timestamp: string // change: yyyyMMddHHmmss plus the fraction digits, in UTC; LOAD: ''
+}
+
+/** How change-file names tell time: UTC (DMS's default), or local time in a zone (DatePartitionTimezone). */
+export interface NameClock {
+  timeZone: string | null // format.datePartitionTimezone
+  mtimeMs: (path: string) => number | undefined // a file's modification time: decides the hour a DST change repeats
 }
 
 /** The source folder's files in the order they must be applied. */
 export interface DmsListing {
-  loads: DmsFile[] // full-load parts in counter order
+  loads: DmsFile[] // full-load parts in segment, then counter order
   changes: DmsFile[] // change files in timestamp order
   ignored: string[] // paths that are not .csv/.csv.gz/.parquet (README, _SUCCESS, ...): skipped with a warning
 }
 
-const LOAD_NAME = /^LOAD([0-9A-F]{8})\.(csv|csv\.gz|parquet)$/
+// A parallel load without partition folders prefixes its segment: SEGMENT1_LOAD00000001.csv [S3T parallel load].
+const LOAD_NAME = /^(SEGMENT[1-9][0-9]*_)?LOAD([0-9A-F]{8})\.(csv|csv\.gz|parquet)$/
 const CHANGE_NAME = /^(\d{4})(\d{2})(\d{2})-(\d{2})(\d{2})(\d{2})(\d{3,})\.(csv|csv\.gz|parquet)$/
 const EXTENSION = /\.(csv|csv\.gz|parquet)$/
 
 /** Classifies one path; throws for a name that is a CSV or Parquet file but not a well-formed DMS name. */
-export function classifyDmsFile(path: string, root = ''): DmsFile | 'ignored' {
+export function classifyDmsFile(path: string, root = '', clock?: NameClock): DmsFile | 'ignored' {
   const name = path.slice(path.lastIndexOf('/') + 1)
   if (!EXTENSION.test(name)) return 'ignored'
   const load = LOAD_NAME.exec(name)
   if (load) {
-    const ext = load[2]!
-    const part = Number.parseInt(load[1]!, 16)
+    const ext = load[3]!
+    const part = Number.parseInt(load[2]!, 16)
+    // A LOAD file in a subfolder is a segment of a parallel load into partition folders [S3T parallel load].
+    const folder = path.slice(0, Math.max(0, path.lastIndexOf('/')))
+    const prefix = load[1]?.slice(0, -1) ?? ''
     return {
       path,
       name,
@@ -38,12 +50,15 @@ export function classifyDmsFile(path: string, root = ''): DmsFile | 'ignored' {
       gzip: ext === 'csv.gz',
       format: ext === 'parquet' ? 'parquet' : 'csv',
       part,
+      segment: folder && prefix ? `${folder}/${prefix}` : folder || prefix,
       timestamp: '',
     }
   }
   const change = CHANGE_NAME.exec(name)
   if (change && isRealTimestamp(change)) {
     const [, y, mo, d, h, mi, s, frac, ext] = change
+    const local = `${y}${mo}${d}${h}${mi}${s}${frac}`
+    const zone = clock?.timeZone ?? null
     return {
       path,
       name,
@@ -51,12 +66,19 @@ export function classifyDmsFile(path: string, root = ''): DmsFile | 'ignored' {
       gzip: ext === 'csv.gz',
       format: ext === 'parquet' ? 'parquet' : 'csv',
       part: 0,
-      timestamp: `${y}${mo}${d}${h}${mi}${s}${frac}`,
+      segment: '',
+      timestamp: zone === null ? local : utcTimestamp(local, zone, clock!.mtimeMs(path), named(root, path)),
     }
   }
+  if (/^CDC_TXN-/.test(name))
+    throw new InputError(
+      'bad_file_name',
+      `dms files: ${JSON.stringify(named(root, path))} is a DMS transaction file (PreserveTransactions with CdcPath), which lakesync does not read yet; leave PreserveTransactions false on the S3 endpoint so that each table's changes go to its own folder`,
+      { file: named(root, path) },
+    )
   throw new InputError(
     'bad_file_name',
-    `dms files: malformed DMS file name ${JSON.stringify(named(root, path))} (expected LOAD<8 hex digits> or yyyyMMdd-HHmmssfff with a real date and time, then .csv, .csv.gz or .parquet)`,
+    `dms files: malformed DMS file name ${JSON.stringify(named(root, path))} (expected LOAD<8 hex digits>, SEGMENT<n>_LOAD<8 hex digits> or yyyyMMdd-HHmmssfff with a real date and time, then .csv, .csv.gz or .parquet)`,
     { file: named(root, path) },
   )
 }
@@ -91,27 +113,53 @@ export function compareTimestamps(a: string, b: string): number {
   return pa < pb ? -1 : pa > pb ? 1 : 0
 }
 
+/**
+ * Orders segment names naturally: text runs as text, digit runs as numbers (`SEGMENT2` < `SEGMENT10`,
+ * `custom_segment2` < `custom_segment10`); the Spark engine's segment_key (glue/lakesync_spark/dms.py) agrees.
+ */
+export function compareSegments(a: string, b: string): number {
+  const ka = a.match(/[0-9]+|[^0-9]+/g) ?? []
+  const kb = b.match(/[0-9]+|[^0-9]+/g) ?? []
+  for (let i = 0; i < Math.min(ka.length, kb.length); i++) {
+    const x = ka[i]!
+    const y = kb[i]!
+    const dx = /^[0-9]/.test(x)
+    const dy = /^[0-9]/.test(y)
+    if (dx !== dy) return dx ? 1 : -1
+    const c = dx ? Number(x) - Number(y) || (x < y ? -1 : x > y ? 1 : 0) : x < y ? -1 : x > y ? 1 : 0
+    if (c !== 0) return c
+  }
+  return ka.length - kb.length
+}
+
+/** Full-load order: segment (parallel load), then the hexadecimal counter within it. */
+export function compareLoadFiles(a: DmsFile, b: DmsFile): number {
+  return compareSegments(a.segment ?? '', b.segment ?? '') || a.part - b.part
+}
+
 /** DMS apply order: changes by timestamp value, equal values by full name. */
 export function compareChangeFiles(a: DmsFile, b: DmsFile): number {
   return compareTimestamps(a.timestamp, b.timestamp) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)
 }
 
 /**
- * Lists a source folder's DMS files in apply order. Fails on malformed names, on one name in two folders and on
- * `X.csv` beside `X.csv.gz`: each would make the order or the content a guess.
+ * Lists a source folder's DMS files in apply order. Fails on malformed names, on one change-file name in two folders
+ * and on `X.csv` beside `X.csv.gz`: each would make the order or the content a guess. LOAD files in subfolders are
+ * the segments of a parallel load (one LOAD name per folder).
  */
-export function listDmsFiles(paths: readonly string[], root = ''): DmsListing {
+export function listDmsFiles(paths: readonly string[], root = '', clock?: NameClock): DmsListing {
   const loads: DmsFile[] = []
   const changes: DmsFile[] = []
   const ignored: string[] = []
   const byStem = new Map<string, string>()
   for (const path of paths) {
-    const f = classifyDmsFile(path, root)
+    const f = classifyDmsFile(path, root, clock)
     if (f === 'ignored') {
       ignored.push(path)
       continue
     }
-    const stem = f.name.replace(EXTENSION, '')
+    // Segments of a parallel load reuse LOAD names in their own folders: a LOAD name is unique within its folder.
+    const stem = (f.kind === 'load' ? f.path : f.name).replace(EXTENSION, '')
     const seen = byStem.get(stem)
     if (seen !== undefined)
       throw new InputError(
@@ -122,7 +170,7 @@ export function listDmsFiles(paths: readonly string[], root = ''): DmsListing {
     byStem.set(stem, path)
     ;(f.kind === 'load' ? loads : changes).push(f)
   }
-  loads.sort((a, b) => a.part - b.part)
+  loads.sort(compareLoadFiles)
   changes.sort(compareChangeFiles)
   ignored.sort()
   return { loads, changes, ignored }

@@ -1,5 +1,6 @@
 import { ConfigError } from '../errors.js'
 import type { DmsFormat } from '../types.js'
+import { isTimeZone } from './time-zone.js'
 
 /** Defaults match the seed data: no header, no Op in LOAD files, `,`, NULL as an empty unquoted field. */
 export const DEFAULT_DMS_FORMAT: DmsFormat = {
@@ -12,14 +13,24 @@ export const DEFAULT_DMS_FORMAT: DmsFormat = {
   changeSequenceColumnName: null,
   changeSequencePosition: 'last',
   orderChangesBy: 'file',
+  datePartitionTimezone: null,
 }
+
+/** DMS settings lakesync does not read yet, with the value that means "off": any other value is refused by name. */
+const NOT_SUPPORTED_YET: Record<string, unknown> = { preserveTransactions: false, cdcPath: null }
 
 /** Merges a partial format from a config file over the defaults, rejecting unknown keys and bad values. */
 export function parseDmsFormat(value: unknown): DmsFormat {
   if (value === undefined) return DEFAULT_DMS_FORMAT
   if (typeof value !== 'object' || value === null)
     throw new ConfigError('bad_config', 'config: format must be an object')
-  const v = value as Record<string, unknown>
+  for (const [k, off] of Object.entries(NOT_SUPPORTED_YET))
+    if (k in value && (value as Record<string, unknown>)[k] !== off)
+      throw new ConfigError(
+        'bad_config',
+        `config: format.${k} ${JSON.stringify((value as Record<string, unknown>)[k])} is not supported yet: DMS PreserveTransactions with CdcPath writes the changes of every table to CDC_TXN-<timestamp>.csv files in one folder, which lakesync does not read; leave PreserveTransactions false on the S3 endpoint so that each table's changes go to its own folder (docs/dms-format.md)`,
+      )
+  const v = Object.fromEntries(Object.entries(value).filter(([k]) => !(k in NOT_SUPPORTED_YET)))
   for (const k of Object.keys(v))
     if (!(k in DEFAULT_DMS_FORMAT))
       throw new ConfigError(
@@ -84,6 +95,11 @@ export function parseDmsFormat(value: unknown): DmsFormat {
     throw new ConfigError(
       'bad_config',
       'config: format.orderChangesBy "changeSequence" needs format.changeSequenceColumnName',
+    )
+  if (f.datePartitionTimezone !== null && !isTimeZone(f.datePartitionTimezone))
+    throw new ConfigError(
+      'bad_config',
+      `config: format.datePartitionTimezone must be an IANA time zone in Area/Location form (e.g. "Europe/Paris") or null, got ${JSON.stringify(f.datePartitionTimezone)}`,
     )
   return f
 }

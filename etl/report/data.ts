@@ -7,8 +7,8 @@
 
 import { featuresSpecFor } from '../city-features.js'
 import { readVersionTable } from '../commit/load-version.js'
-import { type CommitLog, type LogRecord, readCommitLog } from '../commit/log.js'
-import { lastAppliedOf, type TableStatus, tableStatus } from '../status.js'
+import { type CommitLog, describeSkipRecord, type LogRecord, readCommitLog } from '../commit/log.js'
+import { lastAppliedOf, type SkippedStatus, skippedOf, type TableStatus, tableStatus } from '../status.js'
 import type { Storage } from '../storage/storage.js'
 import { stringAt } from '../table/columns.js'
 import { BytesDictionary } from '../table/dictionary.js'
@@ -56,6 +56,7 @@ export interface ReportHealth {
   pending: string[] | null // files the next run would apply (null without a source)
   error: { code: string; message: string } | null // what the next run would stop on (null without a source)
   versions: { committed: number; abandoned: number; pending: number }
+  skipped: SkippedStatus[] // files set aside (lakesync skip), oldest first
 }
 
 export interface ReportFeatures {
@@ -128,7 +129,8 @@ function commitPoint(r: LogRecord): CommitPoint {
   const rest = { users: null, runMs: null, fullLoad: false, reload: false }
   if (r.state === 'pending')
     return { ...base, ...rest, at: r.claimedAt, detail: `claimed by run ${r.runId} until ${r.expiresAt}` }
-  return { ...base, ...rest, at: r.abandonedAt, detail: r.reason }
+  if (r.state === 'abandoned') return { ...base, ...rest, at: r.abandonedAt, detail: r.reason }
+  return { ...base, ...rest, ...describeSkipRecord(r) }
 }
 
 /** Per-city rows, the rank histogram and the cities without a state, from a users_features table. */
@@ -227,6 +229,7 @@ function healthOf(inputs: ReportInputs): ReportHealth {
     pending,
     error,
     versions: { committed: count('committed'), abandoned: count('abandoned'), pending: count('pending') },
+    skipped: skippedOf(log),
   }
 }
 

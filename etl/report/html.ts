@@ -184,6 +184,14 @@ function healthSection(h: ReportHealth): string {
             ? esc(h.pending.slice(0, 5).join(', ') + (h.pending.length > 5 ? ', ...' : ''))
             : 'nothing waits',
         )
+  const skipped = h.skipped.length
+    ? `<div class="alert" data-testid="skipped"><strong>Set aside</strong> (lakesync skip; their rows are not in the table): ${h.skipped
+        .map(
+          (s) =>
+            `<span data-testid="skipped-file">${esc(s.path)}</span> (${s.rows === null ? 'rows unknown' : `${int(s.rows)} rows`}, by ${esc(s.by)} ${esc(when(s.at))}: ${esc(s.reason)})`,
+        )
+        .join('; ')}</div>`
+    : ''
   return `<section>
 <h2>Pipeline health <span class="badge ${h.level}" data-testid="health">${h.level}</span></h2>
 <p class="summary">${esc(h.summary)}</p>
@@ -194,7 +202,7 @@ ${card('Last applied file', 'last-applied', h.lastApplied ?? 'none', lag ? `<spa
 ${pending}
 ${card('Last failure', 'failure-count', h.lastFailure ? `v${h.lastFailure.version}` : 'none', `${int(h.versions.committed)} committed, ${int(h.versions.abandoned)} abandoned, ${int(h.versions.pending)} in progress`)}
 </div>
-${nextError}${failure}
+${nextError}${failure}${skipped}
 </section>`
 }
 

@@ -19,7 +19,8 @@ from .errors import InputError
 from .values import (days_from_civil, expected_form, format_date, is_real_date, js_string,  # noqa: F401
                      parse_date, parse_int32, parse_parquet_value, parse_text, quote_value, shown, type_name)
 
-LOAD_NAME = re.compile(r"^LOAD([0-9A-F]{8})\.(csv|csv\.gz|parquet)$")
+# A parallel load without partition folders prefixes its segment: SEGMENT1_LOAD00000001.csv (etl/dms/files.ts).
+LOAD_NAME = re.compile(r"^(SEGMENT[1-9][0-9]*_)?LOAD([0-9A-F]{8})\.(csv|csv\.gz|parquet)$")
 CHANGE_NAME = re.compile(r"^([0-9]{4})([0-9]{2})([0-9]{2})-([0-9]{2})([0-9]{2})([0-9]{2})([0-9]{3,})"
                          r"\.(csv|csv\.gz|parquet)$")
 EXTENSION = re.compile(r"\.(csv|csv\.gz|parquet)$")
@@ -58,6 +59,7 @@ class DmsFile:
     format: str  # 'csv' | 'parquet'
     part: int
     timestamp: str
+    segment: str = ""  # LOAD of a parallel load: its SEGMENT<n> prefix or partition folder
 
 
 def classify(path: str) -> DmsFile | None:
@@ -67,9 +69,12 @@ def classify(path: str) -> DmsFile | None:
         return None
     m = LOAD_NAME.match(name)
     if m:
-        ext = m.group(2)
+        ext = m.group(3)
+        folder = path.rsplit("/", 1)[0] if "/" in path else ""
+        prefix = (m.group(1) or "")[:-1]
+        segment = f"{folder}/{prefix}" if folder and prefix else folder or prefix
         return DmsFile(path, name, "load", ext == "csv.gz", "parquet" if ext == "parquet" else "csv",
-                       int(m.group(1), 16), "")
+                       int(m.group(2), 16), "", segment)
     m = CHANGE_NAME.match(name)
     if m:
         y, mo, d, h, mi, s = (int(m.group(i)) for i in range(1, 7))
@@ -77,13 +82,23 @@ def classify(path: str) -> DmsFile | None:
             ext = m.group(8)
             ts = "".join(m.group(i) for i in range(1, 8))
             return DmsFile(path, name, "change", ext == "csv.gz", "parquet" if ext == "parquet" else "csv", 0, ts)
-    raise InputError("bad_file_name", f"dms files: malformed DMS file name \"{path}\" (expected LOAD<8 hex digits> "
-                     "or yyyyMMdd-HHmmssfff with a real date and time, then .csv, .csv.gz or .parquet)")
+    if name.startswith("CDC_TXN-"):
+        raise InputError("bad_file_name", f"dms files: \"{path}\" is a DMS transaction file (PreserveTransactions with "
+                         "CdcPath), which lakesync does not read yet; leave PreserveTransactions false on the S3 "
+                         "endpoint so that each table's changes go to its own folder")
+    raise InputError("bad_file_name", f"dms files: malformed DMS file name \"{path}\" (expected LOAD<8 hex digits>, "
+                     "SEGMENT<n>_LOAD<8 hex digits> or yyyyMMdd-HHmmssfff with a real date and time, then .csv, "
+                     ".csv.gz or .parquet)")
 
 
 def change_key(f: DmsFile):
     """DMS apply order of change files: timestamp value (the fraction as a decimal fraction), then the name."""
     return (f.timestamp.ljust(40, "0"), f.name.encode("utf-8"))
+
+
+def segment_key(segment: str):
+    """Natural order of segment names (compareSegments in etl/dms/files.ts): text runs as text, digit runs as numbers."""
+    return [(1, int(x), x) if x[0] in "0123456789" else (0, x, "") for x in re.findall(r"[0-9]+|[^0-9]+", segment)]
 
 
 def list_dms_files(paths: list[str]) -> tuple[list[DmsFile], list[DmsFile], list[str]]:
@@ -94,13 +109,14 @@ def list_dms_files(paths: list[str]) -> tuple[list[DmsFile], list[DmsFile], list
         if f is None:
             ignored.append(p)
             continue
-        stem = EXTENSION.sub("", f.name)
+        # Segments of a parallel load reuse LOAD names in their own folders: a LOAD name is unique per folder.
+        stem = EXTENSION.sub("", f.path if f.kind == "load" else f.name)
         if stem in by_stem:
             raise InputError("duplicate_file", f"dms files: \"{p}\" and \"{by_stem[stem]}\" are the same DMS file twice "
                              "(same name in two folders, or one name with two extensions); remove one")
         by_stem[stem] = p
         (loads if f.kind == "load" else changes).append(f)
-    loads.sort(key=lambda f: f.part)
+    loads.sort(key=lambda f: (segment_key(f.segment), f.part))
     changes.sort(key=change_key)
     return loads, changes, sorted(ignored)
 

@@ -436,8 +436,10 @@ def run(spark, ctx: Context) -> dict:
         plan = plan_run(loads, changes, objects, log, source, reload, ctx.staging_expiry_days,
                         ctx.now().timestamp() * 1000, file_order=ctx.order == "file")
         for f in plan["recheck"]:
-            if sha256(source.read(f.path)) != plan["applied"][f.path]["sha256"]:
-                raise InputError("changed_file", f"dms files: {source.name(f.path)} changed after it was applied (same "
+            known = plan["applied"].get(f.path) or plan["skipped"][f.path]
+            if sha256(source.read(f.path)) != known["sha256"]:
+                what = "applied" if f.path in plan["applied"] else "set aside"
+                raise InputError("changed_file", f"dms files: {source.name(f.path)} changed after it was {what} (same "
                                  "size, different content); run lakesync reload to rebuild the table from the files "
                                  "now in the source")
         current = log["current"]
@@ -539,6 +541,14 @@ def load_config(config_file: str | None, cities_flag: str | None, data_dir: str)
         with open(config_file, encoding="utf-8") as fh:
             raw = json.load(fh)
     fmt = dict(DEFAULT_FORMAT, **raw.get("format", {}))
+    if fmt.get("preserveTransactions", False) is not False or fmt.get("cdcPath") is not None:
+        raise LakesyncError("bad_config", "config: format.preserveTransactions/cdcPath (CDC_TXN-<timestamp>.csv "
+                            "transaction files) is not supported yet; leave PreserveTransactions false on the S3 "
+                            "endpoint so that each table's changes go to its own folder")
+    # Local-time CDC names need the IANA database the TypeScript engine orders them with: refused here, not misread.
+    if fmt.get("datePartitionTimezone") is not None:
+        raise LakesyncError("bad_config", "config: format.datePartitionTimezone is not supported by the Spark engine "
+                            "yet (change files would be ordered by local time); run this table with --engine lakesync")
     spec = parse_table_spec(raw["table"]) if "table" in raw else USERS_SPEC
     if "cityAliases" in raw:
         aliases = raw["cityAliases"]

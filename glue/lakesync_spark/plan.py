@@ -79,6 +79,14 @@ def _reload_hint(what: str) -> str:
 
 def plan_run(loads: list[DmsFile], changes: list[DmsFile], objects: dict, log: dict, source,
              reload: bool, staging_expiry_days: float, now_ms: float, file_order: bool = True) -> dict:
+    # Change files set aside by `lakesync skip` (etl/commit/skip.ts) are left out; each must still be that file.
+    skipped = active_skips(log)
+    recheck = []
+    for f in changes:
+        k, o = skipped.get(f.path), objects.get(f.path)
+        if k is not None and o is not None and not _same_file(k, o, source, f, "set aside"):
+            recheck.append(f)
+    changes = [f for f in changes if f.path not in skipped]
     all_files = loads + changes
     if reload or log["current"] is None:
         if not loads:
@@ -87,22 +95,15 @@ def plan_run(loads: list[DmsFile], changes: list[DmsFile], objects: dict, log: d
                                  "full load (LOAD*.csv), and there is no previous version to apply them to")
             raise InputError("no_full_load", f"dms files: {source.root} holds no DMS files (expected LOAD*.csv and "
                              "change files)")
-        return {"rebuild": True, "toRead": all_files, "recheck": [], "applied": {}, "nothingNew": False}
+        return {"rebuild": True, "toRead": all_files, "recheck": recheck, "applied": {}, "skipped": skipped,
+                "nothingNew": False}
     applied: dict[str, dict] = {}
     for rec in lineage(log):
         for f in rec["files"]:
             applied[f["path"]] = f
-    recheck = []
     for f in all_files:
         a, o = applied.get(f.path), objects.get(f.path)
-        if a is None or o is None:
-            continue
-        if a["size"] != o.size:
-            raise InputError("changed_file", _reload_hint(f"dms files: {source.name(f.path)} changed after it was "
-                                                          f"applied ({a['size']} bytes then, {o.size} now)"))
-        same_etag = a.get("etag") is not None and o.etag is not None and a["etag"] == o.etag
-        same_mtime = a.get("mtimeMs") is not None and o.mtime_ms is not None and a["mtimeMs"] == o.mtime_ms
-        if not same_etag and not same_mtime:
+        if a is not None and o is not None and not _same_file(a, o, source, f, "applied"):
             recheck.append(f)
     expiry = now_ms - staging_expiry_days * DAY_MS
     for a in applied.values():
@@ -128,8 +129,30 @@ def plan_run(loads: list[DmsFile], changes: list[DmsFile], objects: dict, log: d
         if late is not None:
             raise InputError("late_file", _reload_hint(
                 f"dms files: {source.name(late.path)} is older than {source.name(newest.path)}, which is already "
-                "applied; applying it now would reorder changes"))
+                "applied; applying it now would reorder changes") + f", or lakesync skip {late.path} to set it aside")
     rebuild = len(pending_loads) > 0
     to_read = loads + pending_changes if rebuild else pending_changes
-    return {"rebuild": rebuild, "toRead": to_read, "recheck": recheck, "applied": applied,
+    return {"rebuild": rebuild, "toRead": to_read, "recheck": recheck, "applied": applied, "skipped": skipped,
             "nothingNew": len(to_read) == 0}
+
+
+def active_skips(log: dict) -> dict[str, dict]:
+    """The files set aside now, by path: skip records not taken back by a later unskip record (log.ts activeSkips)."""
+    records: dict[str, dict] = {}
+    for e in log["entries"]:
+        r = e["record"]
+        if r["state"] == "skipped":
+            records[r["file"]["path"]] = r
+        elif r["state"] == "unskipped" and records.get(r["path"], {}).get("version") == r["skipVersion"]:
+            del records[r["path"]]
+    return {path: r["file"] for path, r in records.items()}
+
+
+def _same_file(known: dict, o, source, f: DmsFile, what: str) -> bool:
+    """Size differs: changed (raises). Same ETag or mtime: the same file. Otherwise False: re-hash it."""
+    if known["size"] != o.size:
+        raise InputError("changed_file", _reload_hint(f"dms files: {source.name(f.path)} changed after it was "
+                                                      f"{what} ({known['size']} bytes then, {o.size} now)"))
+    same_etag = known.get("etag") is not None and o.etag is not None and known["etag"] == o.etag
+    same_mtime = known.get("mtimeMs") is not None and o.mtime_ms is not None and known["mtimeMs"] == o.mtime_ms
+    return same_etag or same_mtime

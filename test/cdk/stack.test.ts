@@ -28,12 +28,21 @@ function formatOf(s3: Json): Partial<DmsFormat> {
     timestampColumnName: s3.TimestampColumnName ?? null,
     csvDelimiter: s3.CsvDelimiter,
     csvNullValue: s3.CsvNullValue ?? null,
+    datePartitionTimezone: s3.DatePartitionTimezone ?? null,
   }
 }
 
 function pick(f: DmsFormat): Partial<DmsFormat> {
   const { includeOpForFullLoad, addColumnName, timestampColumnName, csvDelimiter, csvNullValue } = f
-  return { includeOpForFullLoad, addColumnName, timestampColumnName, csvDelimiter, csvNullValue }
+  const { datePartitionTimezone } = f
+  return {
+    includeOpForFullLoad,
+    addColumnName,
+    timestampColumnName,
+    csvDelimiter,
+    csvNullValue,
+    datePartitionTimezone,
+  }
 }
 
 /** Every statement of every IAM policy in the template. */
@@ -351,6 +360,7 @@ describe('lakesync stack parameters', () => {
       csvNullValue: 'NULL',
       changeSequenceColumnName: 'change_seq',
       orderChangesBy: 'changeSequence',
+      datePartitionTimezone: 'Europe/Paris',
     }
     const t = synthTemplate({
       'lakesync:dmsFormat': JSON.stringify(format),

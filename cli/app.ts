@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { Writable } from 'node:stream'
 import { parseArgs } from 'node:util'
 import { packageRoot } from '../etl/config/run-config.js'
 import { captureCommand } from './commands/capture.js'
@@ -70,6 +71,12 @@ const ENGINE: OptionSpec = {
   help: 'spark runs the Glue job (glue/) in Spark local mode on folders: needs Java 17 and pyspark in .venv',
   default: 'lakesync',
 }
+const JSON_OUT: OptionSpec = {
+  name: 'json',
+  help: 'print one JSON object instead of text (README, "Machine-readable output")',
+}
+const QUIET: OptionSpec = { name: 'quiet', help: 'print nothing on success; errors still go to stderr' }
+const VERBOSE: OptionSpec = { name: 'verbose', help: 'also print each applied file with its rows and counts' }
 const TABLE: OptionSpec = {
   name: 'table',
   value: 'NAME|NAME_features',
@@ -113,13 +120,39 @@ const COMMANDS: Record<string, CommandSpec> = {
   run: {
     summary: 'apply the pending DMS files in SOURCE and publish a new version to TARGET',
     usage: `lakesync run ${RUN_USAGE}`,
-    options: [SOURCE, TARGET, CITIES, AS_OF, GLUE, CONFIG, TABLES, TABLE_FORMAT, ENGINE],
+    options: [
+      SOURCE,
+      TARGET,
+      CITIES,
+      AS_OF,
+      GLUE,
+      CONFIG,
+      TABLES,
+      TABLE_FORMAT,
+      ENGINE,
+      JSON_OUT,
+      QUIET,
+      VERBOSE,
+    ],
     run: (flags, io) => runCommand(flags, io, false),
   },
   reload: {
     summary: 'rebuild the table from every file now in SOURCE, in DMS order, as a new version',
     usage: `lakesync reload ${RUN_USAGE}`,
-    options: [SOURCE, TARGET, CITIES, AS_OF, GLUE, CONFIG, TABLES, TABLE_FORMAT, ENGINE],
+    options: [
+      SOURCE,
+      TARGET,
+      CITIES,
+      AS_OF,
+      GLUE,
+      CONFIG,
+      TABLES,
+      TABLE_FORMAT,
+      ENGINE,
+      JSON_OUT,
+      QUIET,
+      VERBOSE,
+    ],
     run: (flags, io) => runCommand(flags, io, true),
   },
   status: {
@@ -132,6 +165,7 @@ const COMMANDS: Record<string, CommandSpec> = {
       { name: 'limit', value: 'N', help: 'versions to list', default: '10' },
       CONFIG,
       { ...TABLE, help: 'only this table of the config', default: 'every table' },
+      JSON_OUT,
     ],
     run: statusCommand,
   },
@@ -145,6 +179,8 @@ const COMMANDS: Record<string, CommandSpec> = {
       CONFIG,
       GLUE,
       { ...TABLE, help: 'only this table of the config', default: 'every table' },
+      JSON_OUT,
+      QUIET,
     ],
     run: vacuumCommand,
   },
@@ -153,7 +189,7 @@ const COMMANDS: Record<string, CommandSpec> = {
       'set a change file aside in the commit log (who, why, its SHA-256 and rows): the next run applies the files after it',
     usage:
       'lakesync skip --source DIR|s3://... --target DIR|s3://... [--config FILE] [--table NAME] FILE --reason TEXT [--by WHO]',
-    options: [SOURCE, TARGET, CONFIG, SKIP_TABLE, REASON, BY],
+    options: [SOURCE, TARGET, CONFIG, SKIP_TABLE, REASON, BY, JSON_OUT, QUIET],
     positional: SKIP_FILE,
     run: skipCommand,
   },
@@ -193,6 +229,8 @@ const COMMANDS: Record<string, CommandSpec> = {
       { name: 'out', value: 'FILE', help: 'HTML file to write' },
       CONFIG,
       { ...TABLE, help: 'the table of a many-tables config to report on', default: 'the only table' },
+      JSON_OUT,
+      QUIET,
     ],
     run: reportCommand,
   },
@@ -313,7 +351,9 @@ export async function main(argv: string[], io: Omit<Io, 'version'>): Promise<num
     return 0
   }
   try {
-    return await command.run(flags, { ...io, version: version() })
+    // --quiet: nothing on stdout (errors still reach stderr); --json prints its object regardless.
+    const out = flags.quiet && !flags.json ? new Writable({ write: (_c, _e, cb) => cb() }) : io.out
+    return await command.run(flags, { ...io, out, version: version() })
   } catch (e) {
     const code = exitCodeOf(e)
     io.err.write(`lakesync ${name}: ${describeFailure(e, code)}\n`)

@@ -6,6 +6,7 @@ import { readReportData } from '../../etl/report/data.js'
 import { type IndexEntry, indexHtml, reportHtml } from '../../etl/report/html.js'
 import { PrefixedStorage } from '../../etl/storage/prefixed.js'
 import { type Flags, type Io, openStorage, required } from '../common.js'
+import { printJson, wantsJson } from '../json-output.js'
 
 export async function reportCommand(flags: Flags, io: Io): Promise<number> {
   const target = openStorage(required(flags, 'target'), '--target')
@@ -27,9 +28,15 @@ export async function reportCommand(flags: Flags, io: Io): Promise<number> {
       entries.push({ table: t.spec.name, file, health: data.health })
     }
     await writeFile(out, indexHtml(entries, new Date()))
-    io.out.write(
-      `wrote ${out}: ${entries.length} tables (${entries.map((e) => `${e.table} ${e.health.level}`).join(', ')})\n`,
-    )
+    if (wantsJson(flags))
+      printJson(io, {
+        out,
+        tables: entries.map((e) => ({ table: e.table, file: join(dirname(out), e.file), health: e.health })),
+      })
+    else
+      io.out.write(
+        `wrote ${out}: ${entries.length} tables (${entries.map((e) => `${e.table} ${e.health.level}`).join(', ')})\n`,
+      )
     return 0
   }
   const { table } = pickTable(config, flags.table as string | undefined)
@@ -40,6 +47,10 @@ export async function reportCommand(flags: Flags, io: Io): Promise<number> {
   await mkdir(dirname(resolve(out)), { recursive: true })
   await writeFile(out, reportHtml(data))
   const h = data.health
+  if (wantsJson(flags)) {
+    printJson(io, { out, tables: [{ table: table.spec.name, file: out, health: h }] })
+    return 0
+  }
   io.out.write(
     `wrote ${out}: ${h.level}; version ${h.currentVersion ?? 'none'}${h.asOf ? ` as_of ${h.asOf}` : ''}, ${data.features ? `${data.features.rows} users` : `table ${table.spec.name}`}\n`,
   )

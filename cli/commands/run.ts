@@ -15,6 +15,7 @@ import { runTables } from '../../etl/run-tables.js'
 import { asOfFlag, type Flags, type Io, openStorage, required } from '../common.js'
 import { combinedExitCode, describeFailure, EXIT, exitCodeOf } from '../exit-codes.js'
 import { faultHookFromEnv } from '../fault-hook.js'
+import { failedEntry, printJson, type RunEntry, runEntry, wantsJson } from '../json-output.js'
 import { sparkRun } from './spark.js'
 
 /** `--tables a,b`: the published names to run, or undefined for all. */
@@ -36,13 +37,24 @@ function tablesFlag(flags: Flags, config: RunConfig): string[] | undefined {
 }
 
 /** What a run printed for one table: its message, its versions, the cities without a state. */
-function report(result: RunResult, io: Io, prefix = ''): void {
+function report(result: RunResult, io: Io, prefix = '', verbose = false): void {
   io.out.write(`${prefix}${result.message}\n`)
   for (const rec of result.records) {
     const c = rec.counts
     io.out.write(
       `${prefix}  v${rec.version} as_of ${rec.asOf}: ${rec.files.length} file(s); inserts ${c.inserts}, replaces ${c.replaces}, updates ${c.updates}, upserts-of-missing ${c.upsertsOfMissing}, deletes ${c.deletes}, deletes-of-missing ${c.deletesOfMissing}\n`,
     )
+    if (verbose)
+      for (const f of rec.files)
+        io.out.write(
+          `${prefix}    ${f.path}: ${f.rows} rows${
+            f.counts
+              ? `; ${Object.entries(f.counts)
+                  .map(([k, n]) => `${k} ${n}`)
+                  .join(', ')}`
+              : ''
+          }\n`,
+        )
   }
   const f = result.record?.features
   if (f && f.rowsWithoutState > 0) {
@@ -104,8 +116,9 @@ export async function runCommand(flags: Flags, io: Io, reload = false): Promise<
     ...(faults ? { faults } : {}),
     onWarning: (m) => io.err.write(`lakesync: warning: ${m}\n`),
   }
+  const json = wantsJson(flags)
   if (!many) {
-    const result = await runPipeline(
+    const run = runPipeline(
       runOptionsFor(config, {
         ...settings,
         onPhase: io.errIsTty ? (phase) => io.err.write(`\r${phase}...\x1b[K`) : undefined,
@@ -119,28 +132,41 @@ export async function runCommand(flags: Flags, io: Io, reload = false): Promise<
           : undefined,
       }),
     )
+    // With --json the failure is an entry too; the error still reaches stderr and the exit code.
+    const result = json
+      ? await run.catch((e: unknown) => {
+          printJson(io, { tables: [failedEntry(config.table.name, e)] })
+          throw e
+        })
+      : await run
     if (io.errIsTty) io.err.write('\r\x1b[K')
-    report(result, io)
+    if (json) printJson(io, { tables: [runEntry(config.table.name, result)] })
+    else report(result, io, '', flags.verbose === true)
     return busyCode(result, io, config.table.name)
   }
   const { spec: _first, ...common } = runOptionsFor(config, settings)
   const outcomes = await runTables({ ...common, tables: config.tables, ...(only ? { only } : {}) })
   const failures: number[] = []
+  const entries: RunEntry[] = []
   let fine = 0
   for (const o of outcomes) {
     if (o.status === 'no files') {
-      io.out.write(`${o.table}: no files under its folder in ${source.root}\n`)
+      if (!json) io.out.write(`${o.table}: no files under its folder in ${source.root}\n`)
+      entries.push({ table: o.table, status: 'unchanged', versions: [], applied: [], error: null })
       fine++
     } else if (o.status === 'ran') {
-      report(o.result, io, `${o.table}: `)
+      if (!json) report(o.result, io, `${o.table}: `, flags.verbose === true)
+      entries.push(runEntry(o.table, o.result))
       const code = busyCode(o.result, io, o.table)
       if (code === EXIT.ok) fine++
       else failures.push(code)
     } else {
       const code = exitCodeOf(o.error)
       io.err.write(`lakesync run: table ${o.table}: ${describeFailure(o.error, code)}\n`)
+      entries.push(failedEntry(o.table, o.error))
       failures.push(code)
     }
   }
+  if (json) printJson(io, { tables: entries })
   return combinedExitCode(failures, fine)
 }

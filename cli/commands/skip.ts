@@ -6,6 +6,7 @@ import { ConfigError } from '../../etl/errors.js'
 import { PrefixedStorage } from '../../etl/storage/prefixed.js'
 import { type Flags, type Io, openStorage, required } from '../common.js'
 import { faultHookFromEnv } from '../fault-hook.js'
+import { printJson, wantsJson } from '../json-output.js'
 
 /** The OS user running the command; `unknown` where the platform has none (a container without a passwd entry). */
 function osUser(): string {
@@ -52,6 +53,10 @@ export async function skipCommand(flags: Flags, io: Io): Promise<number> {
     ...(faults ? { faults } : {}),
   })
   const f = record.file
+  if (wantsJson(flags)) {
+    printJson(io, { tables: [{ ...record, table: table.spec.name, already }] })
+    return 0
+  }
   io.out.write(
     already
       ? `${f.path} is already set aside (version ${record.version}, by ${record.by} at ${record.skippedAt})\n`
@@ -73,6 +78,10 @@ export async function unskipCommand(flags: Flags, io: Io): Promise<number> {
     reason: (flags.reason as string | undefined) ?? '',
     ...(faults ? { faults } : {}),
   })
+  if (wantsJson(flags)) {
+    printJson(io, { tables: [{ ...record, table: table.spec.name }] })
+    return 0
+  }
   io.out.write(
     `took back ${record.path} (set aside in version ${record.skipVersion}; log version ${record.version}); the next run applies it\n`,
   )

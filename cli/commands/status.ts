@@ -3,12 +3,13 @@
 import { loadRunConfig, pickTable, type RunConfig } from '../../etl/config/run-config.js'
 import { ConfigError } from '../../etl/errors.js'
 import { publishCommitted } from '../../etl/pipeline.js'
-import { tableStatus } from '../../etl/status.js'
+import { type TableStatus, tableStatus } from '../../etl/status.js'
 import { PrefixedStorage } from '../../etl/storage/prefixed.js'
 import type { Storage } from '../../etl/storage/storage.js'
 import type { TableSpec } from '../../etl/types.js'
 import { vacuum } from '../../etl/vacuum.js'
 import { type Flags, type Io, openStorage, required } from '../common.js'
+import { printJson, wantsJson } from '../json-output.js'
 
 function duration(ms: number): string {
   const s = Math.round(ms / 1000)
@@ -25,12 +26,37 @@ export async function statusCommand(flags: Flags, io: Io): Promise<number> {
   const config = await loadRunConfig(flags.config as string | undefined)
   const tables = typeof flags.table === 'string' ? [pickTable(config, flags.table).table] : config.tables
   let failing = 0
+  const entries: unknown[] = []
   for (const [i, t] of tables.entries()) {
-    if (i > 0) io.out.write('\n')
     const tableSource = t.folder === null ? source : new PrefixedStorage(source, t.folder)
+    if (wantsJson(flags)) {
+      const s = await tableStatus(tableSource, target, t.spec, config.format)
+      entries.push(statusEntry(s))
+      failing += s.error ? 1 : 0
+      continue
+    }
+    if (i > 0) io.out.write('\n')
     failing += (await printStatus(tableSource, target, t.spec, config, flags, io)) ? 1 : 0
   }
+  if (wantsJson(flags)) printJson(io, { tables: entries })
   return failing > 0 ? 1 : 0
+}
+
+/** A table's `status --json` entry. */
+function statusEntry(s: TableStatus) {
+  return {
+    table: s.table,
+    version: s.current?.version ?? null,
+    asOf: s.current?.asOf ?? null,
+    committedAt: s.current?.committedAt ?? null,
+    rows: s.current?.rows.users ?? null,
+    lastApplied: s.lastApplied,
+    lagSeconds: s.lagMs === null ? null : Math.round(s.lagMs / 1000),
+    pending: s.pending,
+    skipped: s.skipped,
+    versions: s.versions,
+    error: s.error,
+  }
 }
 
 /** One table's block; true when its next run would stop on an error. */
@@ -83,14 +109,18 @@ export async function vacuumCommand(flags: Flags, io: Io): Promise<number> {
     typeof database === 'string'
       ? (await import('../../etl/catalog/glue.js')).openGlueCatalog(database)
       : undefined
+  const entries: unknown[] = []
   for (const t of tables) {
     const r = await vacuum(target, t.spec.name, keep)
+    entries.push({ table: t.spec.name, ...r })
     // The catalog's Iceberg tables follow the metadata that vacuum wrote without the expired snapshots.
     if (catalog && r.deleted.length > 0)
       await publishCommitted({ target, spec: t.spec, tableFormat: config.tableFormat, catalog })
-    io.out.write(
-      `${tables.length > 1 ? `${t.spec.name}: ` : ''}deleted ${r.deleted.length} file(s) and ${r.deletedSnapshots.length} snapshot(s); kept versions ${r.keptVersions.join(', ') || 'none'}\n`,
-    )
+    if (!wantsJson(flags))
+      io.out.write(
+        `${tables.length > 1 ? `${t.spec.name}: ` : ''}deleted ${r.deleted.length} file(s) and ${r.deletedSnapshots.length} snapshot(s); kept versions ${r.keptVersions.join(', ') || 'none'}\n`,
+      )
   }
+  if (wantsJson(flags)) printJson(io, { tables: entries })
   return 0
 }

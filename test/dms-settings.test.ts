@@ -16,6 +16,7 @@ import type { Table, TableSpec } from '../etl/types.js'
 import { enc } from './helpers/bytes.js'
 import { rejection, seedOptions } from './helpers/fixtures.js'
 import { MemoryStorage } from './helpers/memory-storage.js'
+import { python } from './helpers/spark.js'
 import { tableRows } from './helpers/tables.js'
 
 /** users without features, `last_login` NOT NULL so a kept value that came back NULL would stop the run. */
@@ -199,5 +200,48 @@ describe('Rfc4180 and CsvRowDelimiter', () => {
     expect(await mirrored(crlf)).toBe(`${HEADER}${LOAD}`)
     for (const bad of ['ab', '\r', '"', ','])
       expect(() => parseDmsFormat({ csvRowDelimiter: bad })).toThrow(/csvRowDelimiter must be/)
+  })
+})
+
+describe('the Spark engine (glue/lakesync_spark)', () => {
+  it('reads cdcInsertsOnly and rfc4180=false, and refuses by name what it does not read', async () => {
+    // Context is where a run's format and table meet (glue_entry.py and run_local.py build one from --config).
+    const script = [
+      'import json, sys',
+      "sys.path.insert(0, 'glue')",
+      'from lakesync_spark.job import Context',
+      'from lakesync_spark.values import parse_table_spec',
+      'for fmt, table in json.loads(sys.argv[1]):',
+      '    try:',
+      '        Context(None, None, 0, {}, {}, spec=table and parse_table_spec(table), fmt=fmt)',
+      "        print('accepted')",
+      '    except Exception as e:',
+      '        print(e)',
+    ].join('\n')
+    const added = {
+      name: 'users',
+      columns: [
+        { name: 'user_id', type: 'int32' },
+        { name: 'phone', type: 'string', added: true },
+      ],
+      primaryKey: 'user_id',
+    }
+    const cases = [
+      [{ cdcInsertsOnly: true, rfc4180: false }, null],
+      [{ useCsvNoSupValue: true, csvNoSupValue: 'NOSUP' }, null],
+      [{ csvRowDelimiter: '|' }, null],
+      [{ someFutureSetting: true }, null],
+      [{}, added],
+    ]
+    const { stdout, code } = await python(['-c', script, JSON.stringify(cases)])
+    expect(code).toBe(0)
+    const lines = stdout.trim().split('\n')
+    expect(lines[0]).toBe('accepted')
+    expect(lines[1]).toContain(
+      'format.useCsvNoSupValue with format.csvNoSupValue: the Spark engine does not read it',
+    )
+    expect(lines[2]).toContain("format.csvRowDelimiter '|': the Spark engine does not read it")
+    expect(lines[3]).toContain('unknown format setting "someFutureSetting"')
+    expect(lines[4]).toContain('column phone is declared "added": the Spark engine does not read it')
   })
 })

@@ -28,12 +28,23 @@ function formatOf(s3: Json): Partial<DmsFormat> {
     timestampColumnName: s3.TimestampColumnName ?? null,
     csvDelimiter: s3.CsvDelimiter,
     csvNullValue: s3.CsvNullValue ?? null,
+    cdcInsertsOnly: s3.CdcInsertsOnly,
+    cdcInsertsAndUpdates: s3.CdcInsertsAndUpdates,
+    useCsvNoSupValue: s3.UseCsvNoSupValue ?? false,
+    csvNoSupValue: s3.CsvNoSupValue ?? null,
+    rfc4180: s3.Rfc4180,
+    csvRowDelimiter: s3.CsvRowDelimiter,
   }
 }
 
 function pick(f: DmsFormat): Partial<DmsFormat> {
   const { includeOpForFullLoad, addColumnName, timestampColumnName, csvDelimiter, csvNullValue } = f
-  return { includeOpForFullLoad, addColumnName, timestampColumnName, csvDelimiter, csvNullValue }
+  const { cdcInsertsOnly, cdcInsertsAndUpdates, useCsvNoSupValue, csvNoSupValue, rfc4180, csvRowDelimiter } =
+    f
+  return {
+    ...{ includeOpForFullLoad, addColumnName, timestampColumnName, csvDelimiter, csvNullValue },
+    ...{ cdcInsertsOnly, cdcInsertsAndUpdates, useCsvNoSupValue, csvNoSupValue, rfc4180, csvRowDelimiter },
+  }
 }
 
 /** Every statement of every IAM policy in the template. */

@@ -16,6 +16,7 @@ import type { DictColumn, DmsFormat, ParsedFile, StringColumn, TableSpec } from 
 import { OP_DELETE, OP_INSERT, OP_UPDATE } from '../types.js'
 import { noSupText } from './format.js'
 import type { CsvLayout } from './layout.js'
+import { allowedOps, expectedOps } from './op-rules.js'
 import { fewestFields, fileShape, tooFewFieldsHint, tooManyFieldsHint } from './row-shape.js'
 import { expectedForm, parsedAsText, storeText } from './text-values.js'
 import { parseDate, parseInt32 } from './values.js'
@@ -196,12 +197,7 @@ export class DmsCsvReader {
     this.nullBytes = format.csvNullValue === null ? null : Buffer.from(format.csvNullValue, 'utf8')
     const noSup = layout.loadOnly ? null : noSupText(format)
     this.noSup = noSup === null ? null : Buffer.from(noSup, 'utf8')
-    this.allowedOps =
-      layout.loadOnly || format.cdcInsertsOnly
-        ? 1 << OP_INSERT
-        : format.cdcInsertsAndUpdates
-          ? (1 << OP_INSERT) | (1 << OP_UPDATE)
-          : (1 << OP_INSERT) | (1 << OP_UPDATE) | (1 << OP_DELETE)
+    this.allowedOps = allowedOps(format, layout.loadOnly)
     this.fieldColumn = layout.fieldColumn
     this.fieldCount = layout.fieldCount
     this.fieldNames = layout.header
@@ -257,7 +253,6 @@ export class DmsCsvReader {
     this.fieldCount = names.length
     this.fieldNames = names
     this.missing = shape.missing
-    this.minFields = names.length
     this.action = this.actions(shape.sequenceField)
   }
 
@@ -433,7 +428,7 @@ export class DmsCsvReader {
             if (op === 0 || ((allowedOps >> op) & 1) === 0)
               throw csvError(
                 'unknown_op',
-                `unknown Op ${quoteValue(text(s, e, escaped))} (expected ${this.expectedOps()})`,
+                `unknown Op ${quoteValue(text(s, e, escaped))} (expected ${expectedOps(allowedOps, layout.loadOnly)})`,
                 file,
                 fieldLine,
                 field + 1,
@@ -582,8 +577,9 @@ export class DmsCsvReader {
         // A header other than the config's (a column added or dropped at the source): matched by name.
         if (names.join('\u0000') !== layout.header.join('\u0000')) {
           this.useHeader(names)
-          ;({ fieldCount, fieldColumn, fieldNames, missing, minFields, action } = this)
+          ;({ fieldCount, fieldColumn, fieldNames, missing, action } = this)
         }
+        minFields = fieldCount // the header says which fields every row of the file has
         headerPending = false
         continue
       }
@@ -611,15 +607,7 @@ export class DmsCsvReader {
     this.row = row
     this.headerPending = headerPending
     this.kept = kept
-  }
-
-  /** The Op values this file may hold, for the unknown-Op message. */
-  private expectedOps(): string {
-    const ok = this.allowedOps
-    if (this.layout.loadOnly) return 'I in a full-load file'
-    if (ok === 1 << OP_INSERT) return 'I: format.cdcInsertsOnly'
-    if (ok === ((1 << OP_INSERT) | (1 << OP_UPDATE))) return 'I or U: format.cdcInsertsAndUpdates'
-    return 'I, U or D'
+    this.minFields = minFields
   }
 
   /** The parsed file, once every byte has been read; `endLine` is the line after the last byte. */

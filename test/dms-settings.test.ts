@@ -138,6 +138,23 @@ describe('UseCsvNoSupValue and CsvNoSupValue', () => {
     expect(await mirrored(target)).toBe(`${HEADER}1,Alice,Houston,2021-10-05\n`)
   })
 
+  it('keeps values of columns the full load stored as dictionary codes (repeated cities)', async () => {
+    const rows = Array.from(
+      { length: 200 },
+      (_, i) => `${i + 1},N${i + 1},${i % 2 ? 'Austin' : 'Boston'},2021-10-01\n`,
+    )
+    const src = await source({
+      'LOAD00000001.csv': rows.join(''),
+      '20211017-000000001.csv': 'U,1,One,NOSUP,2021-10-05\nU,2,NOSUP,NOSUP,2021-10-06\nU,2,Two,NOSUP,NOSUP\n',
+    })
+    const table = tableRows(await current(await run(src, nosup)))
+    expect(table.slice(0, 3)).toEqual([
+      ['1', 'One', 'Boston', '2021-10-05'],
+      ['2', 'Two', 'Austin', '2021-10-06'],
+      ['3', 'N3', 'Boston', '2021-10-01'],
+    ])
+  })
+
   it('is an error in a key column, in an I row and in a U row of a key the table does not hold', async () => {
     const cases: [string, string][] = [
       ['U,NOSUP,Al,Austin,2021-10-05\n', 'in key column user_id'],

@@ -18,6 +18,7 @@ import { parseTableSpec } from '../etl/table/spec.js'
 import type { TableSpec } from '../etl/types.js'
 import { enc } from './helpers/bytes.js'
 import { rejection, seedOptions, tempDir } from './helpers/fixtures.js'
+import { readIceberg, readIcebergAll } from './helpers/iceberg-readers.js'
 import { MemoryStorage } from './helpers/memory-storage.js'
 import { toParquet } from './helpers/parquet.js'
 
@@ -90,6 +91,27 @@ describe('a column added at the source during CDC', () => {
     ])
     expect(metadata['current-schema-id']).toBe(1)
     expect(metadata.snapshots.map((s) => s['schema-id'])).toEqual([0, 1])
+  })
+
+  it('Iceberg readers (DuckDB, pyiceberg) read the new column now and the old snapshot before it', async () => {
+    const lake = tempDir('lakesync-added-iceberg-')
+    const source = new MemoryStorage()
+    const target = new LocalStorage(lake)
+    await write(source, { 'LOAD00000001.csv': LOAD })
+    await run(source, target, BEFORE)
+    await write(source, { '20211017-000000001.csv': 'I,3,Cy,Chicago,2021-10-06,555-0100\n' })
+    await run(source, target, AFTER)
+    const now = await readIcebergAll(join(lake, 'users'))
+    for (const read of Object.values(now)) {
+      expect(read.columns).toEqual(['user_id', 'name', 'city', 'last_login', 'phone'])
+      expect(read.rows.map((r) => [r[0], r[4]])).toEqual([
+        ['1', null],
+        ['2', null],
+        ['3', '555-0100'],
+      ])
+    }
+    const before = await readIceberg('pyiceberg', join(lake, 'users'), '1')
+    expect(before.rows.map((r) => r[1])).toEqual(['Alice', 'Bob'])
   })
 
   it('without headers: a missing column that is not declared added needs headers or a reload', async () => {

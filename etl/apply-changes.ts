@@ -26,7 +26,16 @@ import { type Key, type KeyIndex, newKeyIndex, sortedKeyIndex } from './table/ke
 import { type KeyShape, keyAt, keyComparator2, keyShape, keyText } from './table/keys.js'
 import { appendRow, takeFrom2 } from './table/rows.js'
 import { stableSortByInt32 } from './table/sort.js'
-import type { ColumnData, DictColumn, OpCounts, ParsedFile, StringColumn, Table, TableSpec } from './types.js'
+import type {
+  ColumnData,
+  DictColumn,
+  KeptValues,
+  OpCounts,
+  ParsedFile,
+  StringColumn,
+  Table,
+  TableSpec,
+} from './types.js'
 import { OP_DELETE, OP_INSERT } from './types.js'
 
 /**
@@ -219,6 +228,8 @@ export function applyChange(state: MergeState, changes: ParsedFile, r: number, c
     alive[row] = 0
   } else if (op === OP_INSERT) counts.inserts++
   else counts.upsertsOfMissing++
+  const kept = changes.kept
+  if (kept !== undefined && !present) refuseKeptOfMissing(changes, r, kept)
   const { base, tail } = state
   const to = tail.length
   const id = base.length + to
@@ -232,9 +243,37 @@ export function applyChange(state: MergeState, changes: ParsedFile, r: number, c
     state.lookups[c] ??= BytesDictionary.of(base.columns[c] as DictColumn)
     return state.lookups[c]
   })
+  if (kept !== undefined) keepValues(state, kept, r, row, to)
   state.alive[id] = 1
   index.set(k, id)
   state.tail = { ...tail, length: to + 1 }
+}
+
+/** CsvNoSupValue in a U row of a key the table does not hold: there is no value to keep. */
+function refuseKeptOfMissing(changes: ParsedFile, r: number, kept: KeptValues): void {
+  const c = kept.rows.findIndex((rows) => rows !== null && rows[r] === 1)
+  if (c < 0) return
+  const loc = { file: changes.file, line: changes.lines[r]!, column: kept.field[c]! }
+  throw new InputError(
+    'nosup_value',
+    `dms csv: CsvNoSupValue in column ${changes.rows.spec.columns[c]!.name} of a U row whose key is not in the table${at(loc)} (expected a value: there is no previous value to keep)`,
+    loc,
+  )
+}
+
+/** Tail row `to` takes the previous row's value in each column row `r` kept (CsvNoSupValue). */
+function keepValues(state: MergeState, kept: KeptValues, r: number, row: number, to: number): void {
+  const { base, tail } = state
+  const old = row < base.length ? base.columns : tail.columns
+  const from = row < base.length ? row : row - base.length
+  kept.rows.forEach((rows, c) => {
+    if (rows === null || rows[r] !== 1) return
+    // The tail's row `to` is its last, so a string column's bytes are rewritten in place.
+    appendRow([old[c]!], from, [tail.columns[c]!], to, () => {
+      state.lookups[c] ??= BytesDictionary.of(base.columns[c] as DictColumn)
+      return state.lookups[c]
+    })
+  })
 }
 
 /** Applies one change file to the state, in row order; returns what its rows did. */

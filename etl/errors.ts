@@ -20,6 +20,8 @@ export type ErrorCode =
   | 'bad_header'
   | 'bad_line_end'
   | 'bad_sequence'
+  | 'nosup_value' // CsvNoSupValue where no previous value can be kept (key column, I row, U of a missing key)
+  | 'new_column' // a field or header column the table config does not declare (a column added at the source)
   // files
   | 'truncated_gzip'
   | 'duplicate_key'

@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto'
 import { gunzipSync } from 'node:zlib'
 import { DmsCsvReader, parseDmsCsv } from './dms/csv.js'
 import type { DmsFile } from './dms/files.js'
+import { noSupText } from './dms/format.js'
 import { type CsvLayout, csvLayout } from './dms/layout.js'
 import { parseDmsParquet } from './dms/parquet.js'
 import { at, InputError } from './errors.js'
@@ -11,7 +12,7 @@ import { isNullAt } from './table/columns.js'
 import { parseDmsCsvParallel } from './threads/csv-parallel.js'
 import { parallelForCsvBytes } from './threads/policy.js'
 import type { DmsFormat, ParsedFile, TableSpec } from './types.js'
-import { OP_DELETE } from './types.js'
+import { OP_DELETE, OP_INSERT } from './types.js'
 
 export interface ReadFile {
   raw: Uint8Array // the stored bytes (compressed for .gz)
@@ -34,8 +35,32 @@ export async function readDmsFile(
   format: DmsFormat,
 ): Promise<ReadFile> {
   const read = await readAndParse(source, f, spec, format)
-  checkNotNull(read.parsed, spec, csvLayout(spec, format, f.kind))
+  const { parsed } = read
+  // CdcInsertsOnly/CdcInsertsAndUpdates without an Op field: each change row is an insert-or-replace by key.
+  if (f.kind === 'change' && parsed.ops === null)
+    parsed.ops = new Uint8Array(parsed.rows.length).fill(OP_INSERT)
+  checkNotNull(parsed, spec, csvLayout(spec, format, f.kind))
   return read
+}
+
+/**
+ * Whether a CSV file may be cut into pieces for the parallel parse, which cuts after line feeds outside `"` and
+ * reads the header in the first piece only: not with another row delimiter or quoting, nor when the header is not
+ * the config's (its columns are then matched by name, which the later pieces would not know), nor with NOSUP values
+ * (whose kept columns the pieces do not join).
+ */
+function cuttable(bytes: Uint8Array, format: DmsFormat, layout: CsvLayout): boolean {
+  if (!format.rfc4180 || (format.csvRowDelimiter !== '\n' && format.csvRowDelimiter !== '\r\n')) return false
+  if (!layout.loadOnly && noSupText(format) !== null) return false
+  if (!format.addColumnName) return true
+  const header = Buffer.from(`${layout.header.join(format.csvDelimiter)}\n`)
+  const start = bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0
+  const line = bytes.subarray(start, start + header.length)
+  const crlf = Buffer.from(`${layout.header.join(format.csvDelimiter)}\r\n`)
+  return (
+    Buffer.compare(line, header) === 0 ||
+    Buffer.compare(bytes.subarray(start, start + crlf.length), crlf) === 0
+  )
 }
 
 /**
@@ -46,8 +71,10 @@ function checkNotNull(p: ParsedFile, spec: TableSpec, layout: CsvLayout): void {
   spec.columns.forEach((c, ci) => {
     if (c.nullable !== false) return
     const col = p.rows.columns[ci]!
+    const kept = p.kept?.rows[ci]
     for (let r = 0; r < p.rows.length; r++) {
       if (p.ops !== null && p.ops[r] === OP_DELETE) continue
+      if (kept && kept[r] === 1) continue // CsvNoSupValue: the previous value stays
       if (!isNullAt(col, r)) continue
       const loc = { file: p.file, line: p.lines[r]!, column: layout.fieldColumn.indexOf(ci) + 1 }
       throw new InputError(
@@ -71,19 +98,22 @@ async function readAndParse(
   const hash = createHash('sha256')
   let hashed = 0
   let reader: DmsCsvReader | null | undefined // decided on the first piece, which tells the size
+  const rowEnd = format.csvRowDelimiter.length === 1 ? format.csvRowDelimiter.charCodeAt(0) : LF
   const raw = await readInPieces(source, f.path, (bytes, end) => {
     hash.update(bytes.subarray(hashed, end))
     hashed = end
     if (reader === undefined)
       reader =
-        f.format === 'csv' && !f.gzip && !parallelForCsvBytes(bytes.length)
+        f.format === 'csv' &&
+        !f.gzip &&
+        !(parallelForCsvBytes(bytes.length) && cuttable(bytes, format, layout))
           ? new DmsCsvReader(name, spec, layout, format, {
               dictionary: f.kind === 'load',
               sizeHint: bytes.length,
             })
           : null
     if (reader === null || end === bytes.length) return // the last piece is read below, as the end of the file
-    const cut = bytes.lastIndexOf(LF, end - 1) + 1
+    const cut = bytes.lastIndexOf(rowEnd, end - 1) + 1
     if (cut > reader.position) reader.read(bytes, cut, false)
   })
   const sha256 = hash.digest('hex')
@@ -91,7 +121,11 @@ async function readAndParse(
     reader.read(raw, raw.length, true)
     return { raw, sha256, parsed: reader.finish().parsed }
   }
-  if (f.format === 'parquet') return { raw, sha256, parsed: await parseDmsParquet(raw, name, spec, layout) }
+  if (f.format === 'parquet') {
+    // The Op rule of CdcInsertsOnly/CdcInsertsAndUpdates is for .csv only [S3T]: Parquet change rows keep Op.
+    const op = csvLayout(spec, { ...format, cdcInsertsOnly: false, cdcInsertsAndUpdates: false }, f.kind)
+    return { raw, sha256, parsed: await parseDmsParquet(raw, name, spec, op) }
+  }
   let bytes = raw
   if (f.gzip)
     try {
@@ -106,8 +140,9 @@ async function readAndParse(
     }
   // Large files (a full load) are parsed on every core; the result and errors are the serial parser's. A full load's
   // repetitive string columns come back as dictionary columns, which the merge keeps (change files are small).
-  const parsed = parallelForCsvBytes(bytes.length)
-    ? await parseDmsCsvParallel(bytes, name, spec, layout, format)
-    : parseDmsCsv(bytes, name, spec, layout, format, { dictionary: f.kind === 'load' })
+  const parsed =
+    parallelForCsvBytes(bytes.length) && cuttable(bytes, format, layout)
+      ? await parseDmsCsvParallel(bytes, name, spec, layout, format)
+      : parseDmsCsv(bytes, name, spec, layout, format, { dictionary: f.kind === 'load' })
   return { raw, sha256, parsed }
 }

@@ -27,6 +27,7 @@ export interface ColumnSpec {
   precision?: number // decimal only: 1..38 digits
   scale?: number // decimal only: 0..precision fraction digits
   nullable?: boolean // false: a NULL in an I or U row is an input error (NOT NULL at the source); default true
+  added?: boolean // added at the source during CDC (trailing columns only): rows written before it read NULL
 }
 
 /** The columns the per-city features use (a table's `features` config section; the README's Features). */
@@ -60,6 +61,12 @@ export interface DmsFormat {
   changeSequencePosition: 'afterOp' | 'last' // where that column sits (after Op and the timestamp, or last)
   orderChangesBy: 'file' | 'timestamp' | 'changeSequence' // file/row order, or the timestamp or change-sequence column
   datePartitionTimezone: string | null // DatePartitionTimezone: CDC names in this IANA zone's local time; null = UTC
+  cdcInsertsOnly: boolean // CdcInsertsOnly: change files hold only I rows (no Op field without includeOpForFullLoad)
+  cdcInsertsAndUpdates: boolean // CdcInsertsAndUpdates: change files hold I and U rows (same Op rule)
+  useCsvNoSupValue: boolean // UseCsvNoSupValue: columns missing from the supplemental log are written as csvNoSupValue
+  csvNoSupValue: string | null // CsvNoSupValue: that text; on a U row the column keeps its previous value
+  rfc4180: boolean // Rfc4180: fields may be quoted ("" inside); false: every byte between delimiters is the value
+  csvRowDelimiter: string // CsvRowDelimiter: "\n" (CRLF also read), "\r\n", or one other ASCII character
 }
 
 /** JS strings with NULL as null: the form conversions to and from other libraries use. */
@@ -158,6 +165,13 @@ export interface ParsedFile {
   ops: Uint8Array | null // OpCode per row; null for full-load files without an Op column
   lines: Int32Array // physical line where each row starts (for errors found after parsing)
   sequence?: string[] // per-row ordering value when the DmsFormat orders changes by a column
+  kept?: KeptValues // U rows whose columns held CsvNoSupValue; absent when none did
+}
+
+/** The columns of U rows that keep their previous value (DMS CsvNoSupValue: not in the supplemental log). */
+export interface KeptValues {
+  rows: (Uint8Array | null)[] // per spec column: 1 per row that keeps the column's value; null when no row does
+  field: Int32Array // per spec column: its 1-based field number in the file (for errors)
 }
 
 /** Per-file counts of what each change did, each relative to the table just before that row. */

@@ -17,11 +17,16 @@ export function dmsS3CsvSettings(format: DmsFormat, tuning: S3TargetTuning): Cfn
   return {
     dataFormat: 'csv',
     compressionType: 'NONE',
-    rfc4180: true, // quote fields holding the delimiter, quotes or line breaks: the reader is an RFC 4180 parser
-    csvRowDelimiter: '\n',
+    rfc4180: format.rfc4180, // true: fields holding the delimiter, quotes or line breaks are quoted
+    csvRowDelimiter: format.csvRowDelimiter,
     csvDelimiter: format.csvDelimiter,
     includeOpForFullLoad: format.includeOpForFullLoad,
     addColumnName: format.addColumnName,
+    cdcInsertsOnly: format.cdcInsertsOnly,
+    cdcInsertsAndUpdates: format.cdcInsertsAndUpdates,
+    ...(format.useCsvNoSupValue && format.csvNoSupValue !== null
+      ? { useCsvNoSupValue: true, csvNoSupValue: format.csvNoSupValue }
+      : {}),
     // Absent = DMS's default: NULL is written as an empty unquoted field, which is what `csvNullValue: null` reads.
     ...(format.csvNullValue !== null ? { csvNullValue: format.csvNullValue } : {}),
     ...(format.timestampColumnName !== null ? { timestampColumnName: format.timestampColumnName } : {}),

@@ -131,6 +131,23 @@ describe('GlueCatalog', () => {
     )
   })
 
+  it('gives an existing table a column added to the config (issue 19) on the next publish', async () => {
+    const catalog = new GlueCatalog(moto.glue, database)
+    await catalog.publish([users(1)])
+    const v2 = users(2)
+    await catalog.publish([
+      { ...v2, columns: [...v2.columns, { name: 'phone', type: 'string', added: true }] },
+    ])
+    const t = await getTable('users')
+    expect(t.StorageDescriptor?.Columns?.map((c) => `${c.Name} ${c.Type}`)).toEqual([
+      'id int',
+      'name string',
+      'birth_date date',
+      'phone string',
+    ])
+    expect(t.StorageDescriptor?.Location).toBe(v2.location)
+  })
+
   it('reports null for tables that are absent, with or without the database', async () => {
     const catalog = new GlueCatalog(moto.glue, database)
     expect(await catalog.currentVersions(['users'])).toEqual(new Map([['users', null]]))

@@ -7,6 +7,7 @@
  * field, or the unquoted csvNullValue when the format sets one. Lines end in LF.
  */
 import { csvLayout } from '../dms/layout.js'
+import { ConfigError } from '../errors.js'
 import type { DmsFormat, TableSpec } from '../types.js'
 
 export type CaptureOp = 'I' | 'U' | 'D'
@@ -35,6 +36,15 @@ export function csvField(value: string | null, format: DmsFormat): string {
   return value
 }
 
+/** The first format setting capture does not write (issue 19's settings that drop ops or change the syntax), or null. */
+function captureRefuses(f: DmsFormat): string | null {
+  if (f.cdcInsertsOnly) return 'cdcInsertsOnly'
+  if (f.cdcInsertsAndUpdates) return 'cdcInsertsAndUpdates'
+  if (!f.rfc4180) return 'rfc4180'
+  if (f.csvRowDelimiter !== '\n') return 'csvRowDelimiter'
+  return null // useCsvNoSupValue: PostgreSQL logical replication sends every column, so no NOSUP value is written
+}
+
 /** Renders the rows of one kind of file; `withHeader` adds the AddColumnName header row (first chunk of a file). */
 export class DmsRowWriter {
   private readonly layout
@@ -45,6 +55,12 @@ export class DmsRowWriter {
     readonly format: DmsFormat,
     readonly kind: 'load' | 'change',
   ) {
+    const unwritten = captureRefuses(format)
+    if (unwritten !== null)
+      throw new ConfigError(
+        'bad_config',
+        `capture: format.${unwritten} is not written by lakesync capture (it writes what DMS writes with the defaults: every op with its Op field, RFC 4180, LF rows); remove it from the config used for capture`,
+      )
     this.layout = csvLayout(spec, format, kind)
     this.extras = this.layout.header.map((name, i) => {
       const c = this.layout.fieldColumn[i]!

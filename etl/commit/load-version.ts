@@ -12,7 +12,8 @@ import { createHash } from 'node:crypto'
 import { LakesyncError, StateError } from '../errors.js'
 import { parquetToTable } from '../parquet/reader.js'
 import type { Storage } from '../storage/storage.js'
-import type { Table, TableSpec } from '../types.js'
+import { ensureCapacity, newColumn } from '../table/columns.js'
+import type { ColumnData, Table, TableSpec } from '../types.js'
 import { snapshotPath } from './layout.js'
 import type { CommitRecord, SnapshotRef } from './log.js'
 import { decodeSnapshot, SNAPSHOT_FORMAT } from './snapshot.js'
@@ -104,6 +105,28 @@ async function loadSnapshot(
   try {
     return decodeSnapshot(bytes, spec, ref.path)
   } catch (e) {
+    // Written before trailing `added` columns were declared: those read NULL.
+    for (let n = spec.columns.length - 1; n > 0 && spec.columns[n]!.added === true; n--)
+      try {
+        return withNullColumns(
+          decodeSnapshot(bytes, { ...spec, columns: spec.columns.slice(0, n) }, ref.path),
+          spec,
+        )
+      } catch {
+        // not this prefix either
+      }
     return `cannot be decoded (${(e as Error).message})`
   }
+}
+
+/** `table` with the columns of `spec` it lacks (trailing added ones) appended, NULL in every row. */
+function withNullColumns(table: Table, spec: TableSpec): Table {
+  const columns = spec.columns.map((c, i) => {
+    const have = table.columns[i]
+    if (have !== undefined) return have
+    const col = newColumn(c, 0)
+    ensureCapacity([col], table.length)
+    return col as ColumnData
+  })
+  return { spec, length: table.length, columns }
 }

@@ -14,7 +14,10 @@ import { BytesDictionary, dictionaryLimit, expandDict, MAX_DICTIONARY } from '..
 import { keyColumns } from '../table/spec.js'
 import type { DictColumn, DmsFormat, ParsedFile, StringColumn, TableSpec } from '../types.js'
 import { OP_DELETE, OP_INSERT, OP_UPDATE } from '../types.js'
+import { noSupText } from './format.js'
 import type { CsvLayout } from './layout.js'
+import { allowedOps, expectedOps } from './op-rules.js'
+import { fewestFields, fileShape, tooFewFieldsHint, tooManyFieldsHint } from './row-shape.js'
 import { expectedForm, parsedAsText, storeText } from './text-values.js'
 import { parseDate, parseInt32 } from './values.js'
 
@@ -150,12 +153,22 @@ export interface DmsCsvReaderOptions extends ParseCsvOptions {
  */
 export class DmsCsvReader {
   private readonly delim: number
+  private readonly rowEnd: number // LF (CRLF also read), or the one-byte CsvRowDelimiter
+  private readonly quote: number // QUOTE, or -1 with Rfc4180=false: a `"` is then a plain byte
   private readonly nullBytes: Buffer | null
+  private readonly noSup: Buffer | null // CsvNoSupValue in a change file: the U row keeps that column's value
+  private readonly allowedOps: number // bit per Op code the file may hold
+  private kept: (Uint8Array | null)[] | null = null // per column, rows holding the NOSUP text; null until one does
+  private fieldColumn: Int32Array // the layout's, or the file header's when it names other columns
+  private fieldCount: number
+  private fieldNames: string[]
+  private missing: Int32Array = new Int32Array(0) // columns the file's header lacks: NULL in every row
+  private minFields: number // a header-less row may lack trailing `added` columns
   private readonly isKey: Uint8Array // per column: 1 = part of the primary key
   private readonly byteClass = new Uint8Array(256)
   private readonly columns: ColumnBuilder[]
   private readonly dicts: (BytesDictionary | null)[]
-  private readonly action: Int8Array
+  private action: Int8Array
   private readonly sequence: string[] = []
   private readonly names: string[] = []
   private capacity: number
@@ -178,15 +191,25 @@ export class DmsCsvReader {
     const { continuation = false, sizeHint = 0 } = opts
     this.continuation = continuation
     this.delim = format.csvDelimiter.charCodeAt(0)
+    const r = format.csvRowDelimiter
+    this.rowEnd = r === '\n' || r === '\r\n' ? LF : r.charCodeAt(0)
+    this.quote = format.rfc4180 ? QUOTE : -1
     this.nullBytes = format.csvNullValue === null ? null : Buffer.from(format.csvNullValue, 'utf8')
+    const noSup = layout.loadOnly ? null : noSupText(format)
+    this.noSup = noSup === null ? null : Buffer.from(noSup, 'utf8')
+    this.allowedOps = allowedOps(format, layout.loadOnly)
+    this.fieldColumn = layout.fieldColumn
+    this.fieldCount = layout.fieldCount
+    this.fieldNames = layout.header
+    this.minFields = fewestFields(spec, layout)
     this.isKey = new Uint8Array(spec.columns.length)
     for (const k of keyColumns(spec)) this.isKey[k] = 1
     this.headerPending = format.addColumnName && !continuation
     const { byteClass } = this
     byteClass[this.delim] = C_END
-    byteClass[LF] = C_END
-    byteClass[CR] = C_END
-    byteClass[QUOTE] = C_QUOTE
+    byteClass[this.rowEnd] = C_END
+    if (this.rowEnd === LF) byteClass[CR] = C_END
+    if (format.rfc4180) byteClass[QUOTE] = C_QUOTE
     const columns: ColumnBuilder[] = spec.columns.map((c) => newColumn(c, 0))
     this.columns = columns
     const capacity = Math.max(16, Math.ceil(sizeHint / 32))
@@ -206,17 +229,31 @@ export class DmsCsvReader {
     // A string column's text is at most the file's size; start at a fair share and let it double.
     for (const c of columns)
       if (c.type === 'string') ensureBytes(c, 0, Math.ceil(Math.max(16, sizeHint) / (stringCount + 1)))
-    const { fieldColumn, hasOp, sequenceField } = layout
-    this.action = Int8Array.from(layout.header, (_, f) => {
-      const c = fieldColumn[f]!
+    this.action = this.actions(layout.sequenceField)
+    this.ops = new Uint8Array(layout.hasOp ? capacity : 0)
+    this.lines = new Int32Array(capacity)
+  }
+
+  /** What the reader does with each field, for the current field-to-column map. */
+  private actions(sequenceField: number): Int8Array {
+    const { fieldColumn, spec, columns, layout } = this
+    return Int8Array.from(fieldColumn, (c, f) => {
       if (f === sequenceField) return F_SEQUENCE
-      if (c < 0) return hasOp && f === 0 ? F_OP : F_SKIP
+      if (c < 0) return layout.hasOp && f === 0 ? F_OP : F_SKIP
       if (parsedAsText(spec.columns[c]!)) return F_TYPED
       const t = columns[c]!.type
       return t === 'int32' ? F_INT : t === 'date' ? F_DATE : t === 'dict' ? F_DICT : F_STRING
     })
-    this.ops = new Uint8Array(hasOp ? capacity : 0)
-    this.lines = new Int32Array(capacity)
+  }
+
+  /** A header that differs from the config's: columns matched by name (etl/dms/row-shape.ts). */
+  private useHeader(names: string[]): void {
+    const shape = fileShape(names, this.spec, this.layout, this.file, 'dms csv')
+    this.fieldColumn = shape.fieldColumn
+    this.fieldCount = names.length
+    this.fieldNames = names
+    this.missing = shape.missing
+    this.action = this.actions(shape.sequenceField)
   }
 
   /** The byte the next `read` starts at. */
@@ -246,17 +283,22 @@ export class DmsCsvReader {
       spec,
       layout,
       delim,
+      rowEnd,
+      quote,
       nullBytes,
+      noSup,
+      allowedOps,
       isKey,
       byteClass,
       columns,
       dicts,
-      action,
       sequence,
       names,
     } = this
-    const { fieldCount, fieldColumn, hasOp } = layout
-    let { capacity, scratch, ops, lines, line, row, headerPending } = this
+    const { hasOp } = layout
+    const crlf = rowEnd === LF // a CR before the LF is part of the line end
+    let { capacity, scratch, ops, lines, line, row, headerPending, kept } = this
+    let { fieldCount, fieldColumn, fieldNames, missing, minFields, action } = this
 
     /** The field [s, e) as text, for the sequence column and error messages. */
     const text = (s: number, e: number, escaped: boolean): string => {
@@ -268,7 +310,7 @@ export class DmsCsvReader {
     if (i === 0 && !this.continuation && n >= 3 && b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf) i = 3
     rows: while (i < n) {
       // A blank line is an error, not an empty row.
-      if (b[i] === LF || (b[i] === CR && b[i + 1] === LF))
+      if (b[i] === rowEnd || (crlf && b[i] === CR && b[i + 1] === LF))
         throw csvError('blank_line', 'blank line (expected a row of fields)', file, line, 1)
       const header = headerPending
       if (!header && row >= capacity) {
@@ -280,6 +322,13 @@ export class DmsCsvReader {
         const grownLines = new Int32Array(capacity)
         grownLines.set(lines)
         lines = grownLines
+        if (kept !== null)
+          for (let c = 0; c < kept.length; c++) {
+            const k = kept[c]
+            if (!k) continue
+            kept[c] = new Uint8Array(capacity)
+            kept[c]!.set(k)
+          }
       }
       if (!header) lines[row] = line
       const rowLine = line
@@ -293,7 +342,7 @@ export class DmsCsvReader {
         let e: number
         let quoted = false
         let escaped = false
-        if (b[i] === QUOTE) {
+        if (b[i] === quote) {
           quoted = true
           s = i + 1
           let j = s
@@ -323,7 +372,7 @@ export class DmsCsvReader {
             break
           }
           e = j
-          for (let k = buf.indexOf(LF, s); k >= 0 && k < e; k = buf.indexOf(LF, k + 1)) line++
+          for (let k = buf.indexOf(rowEnd, s); k >= 0 && k < e; k = buf.indexOf(rowEnd, k + 1)) line++
           i = j + 1
           if (i < n && byteClass[b[i]!] !== C_END)
             throw csvError(
@@ -361,7 +410,7 @@ export class DmsCsvReader {
           if (field >= fieldCount)
             throw csvError(
               'field_count',
-              `too many fields (expected ${fieldCount}: ${layout.header.join(',')})`,
+              `too many fields (expected ${fieldCount}: ${fieldNames.join(',')})${tooManyFieldsHint(spec, field)}`,
               file,
               fieldLine,
               field + 1,
@@ -376,10 +425,10 @@ export class DmsCsvReader {
           if (act === F_OP) {
             const v = e - s === 1 ? b[s] : 0
             op = v === 73 ? OP_INSERT : v === 85 ? OP_UPDATE : v === 68 ? OP_DELETE : 0
-            if (op === 0 || (layout.loadOnly && op !== OP_INSERT))
+            if (op === 0 || ((allowedOps >> op) & 1) === 0)
               throw csvError(
                 'unknown_op',
-                `unknown Op ${quoteValue(text(s, e, escaped))} (expected ${layout.loadOnly ? 'I in a full-load file' : 'I, U or D'})`,
+                `unknown Op ${quoteValue(text(s, e, escaped))} (expected ${expectedOps(allowedOps, layout.loadOnly)})`,
                 file,
                 fieldLine,
                 field + 1,
@@ -389,7 +438,7 @@ export class DmsCsvReader {
             if (isNull || s === e)
               throw csvError(
                 'bad_sequence',
-                `empty ${layout.header[field]} (expected the value that orders this change)`,
+                `empty ${fieldNames[field]} (expected the value that orders this change)`,
                 file,
                 fieldLine,
                 field + 1,
@@ -397,6 +446,27 @@ export class DmsCsvReader {
             sequence[row] = text(s, e, escaped)
           } else if (act === F_SKIP) {
             // The DMS timestamp column, when it does not order the changes: not stored.
+          } else if (
+            noSup !== null &&
+            !quoted &&
+            e - s === noSup.length &&
+            buf.compare(noSup, 0, noSup.length, s, e) === 0
+          ) {
+            // CsvNoSupValue: a column missing from the source's supplemental log. A U row keeps its value.
+            if (isKey[c] === 1 || op === OP_INSERT)
+              throw csvError(
+                'nosup_value',
+                `CsvNoSupValue ${quoteValue(text(s, e, escaped))} in ${isKey[c] === 1 ? 'key column' : 'an I row, column'} ${spec.columns[c]!.name} (expected a value: only a U row's non-key columns can keep their previous value)`,
+                file,
+                fieldLine,
+                field + 1,
+              )
+            if (op === OP_UPDATE) {
+              kept ??= spec.columns.map(() => null)
+              kept[c] ??= new Uint8Array(capacity)
+              kept[c]![row] = 1
+            }
+            setNull(columns[c]!, row)
           } else if (op === OP_DELETE && isKey[c] !== 1) {
             // The other values of a D row are not read (DMS may write only the key): NULL.
             setNull(columns[c]!, row)
@@ -485,7 +555,7 @@ export class DmsCsvReader {
           i++
           continue
         }
-        if (t === LF) {
+        if (t === rowEnd) {
           i++
           line++
           break
@@ -504,25 +574,28 @@ export class DmsCsvReader {
         )
       }
       if (header) {
-        if (names.join('\u0000') !== layout.header.join('\u0000'))
-          throw csvError(
-            'bad_header',
-            `header ${quoteValue(names.join(','))} does not match the table (expected ${layout.header.join(',')})`,
-            file,
-            1,
-            1,
-          )
+        // A header other than the config's (a column added or dropped at the source): matched by name.
+        if (names.join('\u0000') !== layout.header.join('\u0000')) {
+          this.useHeader(names)
+          ;({ fieldCount, fieldColumn, fieldNames, missing, action } = this)
+        }
+        minFields = fieldCount // the header says which fields every row of the file has
         headerPending = false
         continue
       }
-      if (field !== fieldCount)
-        throw csvError(
-          'field_count',
-          `${field} fields (expected ${fieldCount}: ${layout.header.join(',')})`,
-          file,
-          rowLine,
-          field,
-        )
+      if (field !== fieldCount) {
+        if (field < minFields || field > fieldCount)
+          throw csvError(
+            'field_count',
+            `${field} fields (expected ${fieldCount}: ${fieldNames.join(',')})${tooFewFieldsHint(spec, layout)}`,
+            file,
+            rowLine,
+            field,
+          )
+        // Written before trailing `added` columns existed: they read NULL.
+        for (let f = field; f < fieldCount; f++) setNull(columns[fieldColumn[f]!]!, row)
+      }
+      for (let m = 0; m < missing.length; m++) setNull(columns[missing[m]!]!, row)
       row++
     }
     this.pos = i
@@ -533,11 +606,13 @@ export class DmsCsvReader {
     this.line = line
     this.row = row
     this.headerPending = headerPending
+    this.kept = kept
+    this.minFields = minFields
   }
 
   /** The parsed file, once every byte has been read; `endLine` is the line after the last byte. */
   finish(): { parsed: ParsedFile; endLine: number } {
-    const { columns, dicts, row, spec, layout } = this
+    const { columns, dicts, row, spec, layout, kept, fieldColumn } = this
     // A dictionary column keeps its codes only where dictionaryEncodeColumns would have (the same limit).
     columns.forEach((c, ci) => {
       const dict = dicts[ci]
@@ -554,6 +629,11 @@ export class DmsCsvReader {
       ops: layout.hasOp ? this.ops.subarray(0, row) : null,
       lines: this.lines.subarray(0, row),
       ...(layout.sequenceField >= 0 ? { sequence: this.sequence } : {}),
+      ...(kept === null
+        ? {}
+        : {
+            kept: { rows: kept, field: Int32Array.from(spec.columns, (_, c) => fieldColumn.indexOf(c) + 1) },
+          }),
     }
     return { parsed, endLine: this.line }
   }

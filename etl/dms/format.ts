@@ -14,6 +14,12 @@ export const DEFAULT_DMS_FORMAT: DmsFormat = {
   changeSequencePosition: 'last',
   orderChangesBy: 'file',
   datePartitionTimezone: null,
+  cdcInsertsOnly: false,
+  cdcInsertsAndUpdates: false,
+  useCsvNoSupValue: false,
+  csvNoSupValue: null,
+  rfc4180: true,
+  csvRowDelimiter: '\n',
 }
 
 /** DMS settings lakesync does not read yet, with the value that means "off": any other value is refused by name. */
@@ -38,7 +44,14 @@ export function parseDmsFormat(value: unknown): DmsFormat {
         `config: unknown format setting ${JSON.stringify(k)} (known: ${Object.keys(DEFAULT_DMS_FORMAT).join(', ')})`,
       )
   const f: DmsFormat = { ...DEFAULT_DMS_FORMAT, ...(v as Partial<DmsFormat>) }
-  for (const k of ['includeOpForFullLoad', 'addColumnName'] as const)
+  for (const k of [
+    'includeOpForFullLoad',
+    'addColumnName',
+    'cdcInsertsOnly',
+    'cdcInsertsAndUpdates',
+    'useCsvNoSupValue',
+    'rfc4180',
+  ] as const)
     if (typeof f[k] !== 'boolean')
       throw new ConfigError('bad_config', `config: format.${k} must be true or false`)
   if (
@@ -101,7 +114,50 @@ export function parseDmsFormat(value: unknown): DmsFormat {
       'bad_config',
       `config: format.datePartitionTimezone must be an IANA time zone in Area/Location form (e.g. "Europe/Paris") or null, got ${JSON.stringify(f.datePartitionTimezone)}`,
     )
+  checkCdcSettings(f)
   return f
+}
+
+/** The settings of issue 19: which rows change files hold, the NOSUP text, quoting and the row delimiter. */
+function checkCdcSettings(f: DmsFormat): void {
+  if (f.cdcInsertsOnly && f.cdcInsertsAndUpdates)
+    throw new ConfigError(
+      'bad_config',
+      'config: format.cdcInsertsOnly and format.cdcInsertsAndUpdates cannot both be true (DMS refuses both on one endpoint)',
+    )
+  const r = f.csvRowDelimiter
+  if (
+    typeof r !== 'string' ||
+    !(r === '\n' || r === '\r\n' || (r.length === 1 && r.charCodeAt(0) < 128 && r !== '"' && r !== '\r')) ||
+    r === f.csvDelimiter
+  )
+    throw new ConfigError(
+      'bad_config',
+      `config: format.csvRowDelimiter must be "\\n", "\\r\\n" or one ASCII character other than a quote, a carriage return and the csvDelimiter, got ${JSON.stringify(r)}`,
+    )
+  const v = f.csvNoSupValue
+  if (v !== null && (typeof v !== 'string' || v === ''))
+    throw new ConfigError('bad_config', 'config: format.csvNoSupValue must be a non-empty string or null')
+  if (typeof v === 'string' && (/["\r\n]/.test(v) || v.includes(f.csvDelimiter) || v.includes(r)))
+    throw new ConfigError(
+      'bad_config',
+      'config: format.csvNoSupValue must not contain the delimiter, a quote or a line break',
+    )
+  if (v !== null && v === f.csvNullValue)
+    throw new ConfigError(
+      'bad_config',
+      'config: format.csvNoSupValue must differ from format.csvNullValue (a field could not be told NULL or kept)',
+    )
+}
+
+/** Whether change files carry no Op field: DMS drops it with CdcInsertsOnly/AndUpdates unless IncludeOpForFullLoad. */
+export function changeRowsWithoutOp(f: DmsFormat): boolean {
+  return (f.cdcInsertsOnly || f.cdcInsertsAndUpdates) && !f.includeOpForFullLoad
+}
+
+/** The NOSUP text that marks a kept column in a change row, or null when DMS writes NULL for those columns. */
+export function noSupText(f: DmsFormat): string | null {
+  return f.useCsvNoSupValue ? f.csvNoSupValue : null
 }
 
 /**

@@ -4,6 +4,7 @@
  * and the capture's DMS writer all follow it.
  */
 import type { DmsFormat, TableSpec } from '../types.js'
+import { changeRowsWithoutOp } from './format.js'
 
 /** Which field of a row holds what, for one kind of DMS file under one DmsFormat. */
 export interface CsvLayout {
@@ -20,7 +21,8 @@ export interface CsvLayout {
  * Only change files capture the ordering field: full-load rows are a set and carry no order.
  */
 export function csvLayout(spec: TableSpec, format: DmsFormat, kind: 'load' | 'change'): CsvLayout {
-  const hasOp = kind === 'change' || format.includeOpForFullLoad
+  // CdcInsertsOnly/CdcInsertsAndUpdates without IncludeOpForFullLoad: change rows carry no Op either.
+  const hasOp = kind === 'change' ? !changeRowsWithoutOp(format) : format.includeOpForFullLoad
   const header: string[] = []
   const fieldColumn: number[] = []
   const extra = (name: string | null, position: 'afterOp' | 'last', where: 'afterOp' | 'last') => {

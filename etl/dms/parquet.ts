@@ -1,7 +1,7 @@
 /**
  * DMS files written with DataFormat=parquet (`LOAD00000001.parquet`, `20211017-194324349.parquet`): the same rules
  * as the CSV reader, applied to typed Parquet values. Columns are matched by name (Op, the timestamp column, the
- * table's columns) and must be exactly those; each value is read into its column's declared type
+ * table's columns); a declared column the file lacks reads NULL (etl/dms/row-shape.ts), an undeclared one stops; each value is read into its column's declared type
  * (etl/dms/parquet-values.ts), the key is never NULL, Op is I, U or D. Errors name the file, the row (as "line", 1-based) and the column.
  */
 import { brotliDecompressSync, gunzipSync } from 'node:zlib'
@@ -14,6 +14,7 @@ import type { ParsedFile, StringColumn, TableSpec } from '../types.js'
 import { OP_DELETE, OP_INSERT, OP_UPDATE } from '../types.js'
 import type { CsvLayout } from './layout.js'
 import { RAW_PARSERS, type RawTimestamp, rawMetadata, storeParquetValue } from './parquet-values.js'
+import { fileShape } from './row-shape.js'
 
 /** Codecs beyond hyparquet's built-in Snappy, from Node's zlib (DMS ParquetCompression / CompressionType=GZIP). */
 const COMPRESSORS = {
@@ -39,12 +40,11 @@ export async function parseDmsParquet(
     )
   }
   const names = metadata.schema.slice(1).map((s) => s.name)
-  if (names.join('\u0000') !== layout.header.join('\u0000'))
-    throw new InputError(
-      'bad_header',
-      `dms parquet: columns ${quoteValue(names.join(','))} of ${file} do not match the table (expected ${layout.header.join(',')})`,
-      { file },
-    )
+  // Other columns than the config's (added or dropped at the source): matched by name, absent ones read NULL.
+  const { fieldColumn, sequenceField, header } =
+    names.join('\u0000') === layout.header.join('\u0000')
+      ? layout
+      : fileShape(names, spec, layout, file, 'dms parquet')
   let rows: unknown[][] = []
   const raw = rawMetadata(metadata)
   try {
@@ -76,16 +76,16 @@ export async function parseDmsParquet(
     // Every string column starts the row as NULL (an empty range): D rows and NULL values leave it so.
     for (const c of stringColumns) c.offsets[r + 1] = c.offsets[r]!
     let op = OP_INSERT
-    for (let f = 0; f < layout.fieldCount; f++) {
+    for (let f = 0; f < header.length; f++) {
       const v = row[f]
       const loc = { file, line: r + 1, column: f + 1 }
       const fail = (code: ConstructorParameters<typeof InputError>[0], what: string): never => {
         throw new InputError(code, `dms parquet: ${what}${at(loc)}`, loc)
       }
-      const c = layout.fieldColumn[f]!
-      if (f === layout.sequenceField) {
+      const c = fieldColumn[f]!
+      if (f === sequenceField) {
         if (v === null || v === undefined || v === '')
-          fail('bad_sequence', `empty ${layout.header[f]} (expected the value that orders this change)`)
+          fail('bad_sequence', `empty ${header[f]} (expected the value that orders this change)`)
         sequence[r] = sequenceText(v)
         continue
       }
@@ -108,7 +108,7 @@ export async function parseDmsParquet(
         if (isKey[c] === 1) fail('null_key', `NULL key column ${cs.name} (expected a value)`)
         continue
       }
-      const problem = storeParquetValue(cs, col, r, v, raw.columns.get(layout.header[f]!))
+      const problem = storeParquetValue(cs, col, r, v, raw.columns.get(header[f]!))
       if (problem !== null)
         fail('bad_value', `bad ${typeName(cs)} ${quoteValue(shown(v))} for ${cs.name}: ${problem}`)
     }

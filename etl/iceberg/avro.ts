@@ -198,6 +198,7 @@ export function manifestBytes(
   snapshotId: number,
   sequenceNumber: number,
   schemaJson: string,
+  schemaId = 0,
 ): Promise<Uint8Array> {
   const records = files.map((f) => ({
     status: 1,
@@ -225,7 +226,7 @@ export function manifestBytes(
   }))
   return container(MANIFEST_ENTRY, records, {
     schema: schemaJson,
-    'schema-id': '0',
+    'schema-id': String(schemaId),
     'partition-spec': '[]',
     'partition-spec-id': '0',
     'format-version': '2',

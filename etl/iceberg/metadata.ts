@@ -63,7 +63,7 @@ export function emptyMetadata(
     'last-sequence-number': 0,
     'last-updated-ms': nowMs,
     'last-column-id': Math.max(0, ...schema.fields.map((f) => f.id)),
-    'current-schema-id': 0,
+    'current-schema-id': schema['schema-id'],
     schemas: [schema],
     'default-spec-id': 0,
     'partition-specs': [{ 'spec-id': 0, fields: [] }],
@@ -81,8 +81,23 @@ export function emptyMetadata(
 }
 
 /**
+ * `schema` with its id in the table: the current schema's when the fields are the same, else a new one (a column
+ * added to the config, issue 19), which withSnapshots records as a schema change.
+ */
+export function schemaInTable(prev: TableMetadata | undefined, schema: IcebergSchema): IcebergSchema {
+  if (prev === undefined) return { ...schema, 'schema-id': 0 }
+  const same = (s: IcebergSchema) =>
+    JSON.stringify([s.fields, s['identifier-field-ids']]) ===
+    JSON.stringify([schema.fields, schema['identifier-field-ids']])
+  const current = prev.schemas.find((s) => s['schema-id'] === prev['current-schema-id'])
+  if (current && same(current)) return current
+  return { ...schema, 'schema-id': Math.max(...prev.schemas.map((s) => s['schema-id'])) + 1 }
+}
+
+/**
  * The next metadata: `prev` (stored at `prevFile`) plus `added` snapshots in version order, the last one current.
- * The schema is the table's now (lakesync versions share one schema per table today).
+ * `schema` (from schemaInTable) is the snapshots' schema; a new one is appended and made current, the older ones
+ * kept for the snapshots that use them.
  */
 export function withSnapshots(
   prev: TableMetadata,
@@ -108,7 +123,7 @@ export function withSnapshots(
       'sequence-number': a.version,
       'timestamp-ms': a.timestampMs,
       'manifest-list': a.manifestList,
-      'schema-id': 0,
+      'schema-id': schema['schema-id'],
       summary: {
         operation: parent ? 'overwrite' : 'append',
         'added-data-files': String(a.files),
@@ -141,7 +156,10 @@ export function withSnapshots(
     'last-sequence-number': Math.max(prev['last-sequence-number'], current['sequence-number']),
     'last-updated-ms': updated,
     'last-column-id': Math.max(prev['last-column-id'], ...schema.fields.map((f) => f.id)),
-    schemas: [schema],
+    schemas: prev.schemas.some((s) => s['schema-id'] === schema['schema-id'])
+      ? prev.schemas
+      : [...prev.schemas, schema],
+    'current-schema-id': schema['schema-id'],
     'current-snapshot-id': current['snapshot-id'],
     refs: { ...prev.refs, main: { 'snapshot-id': current['snapshot-id'], type: 'branch' } },
     snapshots,

@@ -19,6 +19,7 @@ import { manifestBytes, manifestListBytes } from './avro.js'
 import {
   emptyMetadata,
   type NewSnapshot,
+  schemaInTable,
   type TableMetadata,
   withoutSnapshots,
   withSnapshots,
@@ -92,9 +93,9 @@ export type IcebergFaultStep = 'after-iceberg-manifests' | 'after-iceberg-metada
 export async function publishIceberg(target: Storage, input: PublishInput): Promise<void> {
   const { spec } = input
   const table = spec.name
-  const schema = icebergSchema(spec)
   for (let attempt = 0; attempt < 8; attempt++) {
     const newest = await newestMetadata(target, table)
+    const schema = schemaInTable(newest?.metadata, icebergSchema(spec))
     const current = newest?.metadata['current-snapshot-id'] ?? -1
     const todo = input.records.filter((r) => r.version > current && (input.filesOf(r)?.length ?? 0) > 0)
     if (todo.length === 0) {
@@ -119,7 +120,13 @@ export async function publishIceberg(target: Storage, input: PublishInput): Prom
       const records = entries.reduce((n, e) => n + e.records, 0)
       const fileSize = entries.reduce((n, e) => n + e.size, 0)
       const manifest = `${metadataDir(table)}${r.version}-m0.avro`
-      const manifestData = await manifestBytes(entries, r.version, r.version, JSON.stringify(schema))
+      const manifestData = await manifestBytes(
+        entries,
+        r.version,
+        r.version,
+        JSON.stringify(schema),
+        schema['schema-id'],
+      )
       await createOnce(target, manifest, manifestData)
       const list = `${metadataDir(table)}snap-${r.version}-1.avro`
       const parent = added.at(-1)?.version ?? (current >= 0 ? current : null)

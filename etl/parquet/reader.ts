@@ -16,8 +16,9 @@ export async function parquetToTable(bytes: Uint8Array, spec: TableSpec, file: s
   const metadata = parquetMetadata(arrayBuffer)
   const n = Number(metadata.num_rows)
   const names = metadata.schema.slice(1).map((s) => s.name)
+  // A column added to the config after this version was written: NULL in each of its rows.
   for (const c of spec.columns)
-    if (!names.includes(c.name))
+    if (!names.includes(c.name) && c.added !== true)
       throw new StateError(
         'corrupt_state',
         `parquet: ${file} has no column ${c.name} (columns: ${names.join(', ')})`,
@@ -27,7 +28,7 @@ export async function parquetToTable(bytes: Uint8Array, spec: TableSpec, file: s
   await parquetRead({
     file: arrayBuffer,
     metadata: raw.metadata,
-    columns: spec.columns.map((c) => c.name),
+    columns: spec.columns.map((c) => c.name).filter((c) => names.includes(c)),
     utf8: false,
     parsers: RAW_PARSERS,
     onChunk: (chunk) => {

@@ -80,16 +80,27 @@ export function parseTableSpec(value: unknown, where = 'table'): TableSpec {
     if (typeof col.name !== 'string' || !NAME.test(col.name))
       throw new ConfigError('bad_config', `config: ${where}.columns[${i}].name must be an identifier`)
     for (const k of Object.keys(col))
-      if (k !== 'name' && k !== 'type' && k !== 'nullable')
+      if (k !== 'name' && k !== 'type' && k !== 'nullable' && k !== 'added')
         throw new ConfigError(
           'bad_config',
-          `config: unknown key ${JSON.stringify(k)} in ${where}.columns[${i}] (known: name, type, nullable)`,
+          `config: unknown key ${JSON.stringify(k)} in ${where}.columns[${i}] (known: name, type, nullable, added)`,
         )
-    if (col.nullable !== undefined && typeof col.nullable !== 'boolean')
-      throw new ConfigError('bad_config', `config: ${where}.columns[${i}].nullable must be true or false`)
+    for (const k of ['nullable', 'added'] as const)
+      if (col[k] !== undefined && typeof col[k] !== 'boolean')
+        throw new ConfigError('bad_config', `config: ${where}.columns[${i}].${k} must be true or false`)
+    if (col.added === true && col.nullable === false)
+      throw new ConfigError(
+        'bad_config',
+        `config: ${where}.columns[${i}] (${col.name}) is added and not nullable: rows written before it was added read NULL`,
+      )
     const spec = parseColumnType(col.name, col.type, `${where}.columns[${i}].type`)
-    return col.nullable === false ? { ...spec, nullable: false } : spec
+    return {
+      ...spec,
+      ...(col.nullable === false ? { nullable: false } : {}),
+      ...(col.added === true ? { added: true } : {}),
+    }
   })
+  checkAddedColumns(columns, where)
   const names = new Set<string>()
   for (const c of columns) {
     if (names.has(c.name)) throw new ConfigError('bad_config', `config: ${where} has column ${c.name} twice`)
@@ -105,6 +116,11 @@ export function parseTableSpec(value: unknown, where = 'table'): TableSpec {
     const key = columns.find((c) => c.name === k)
     if (!key)
       throw new ConfigError('bad_config', `config: ${where}.primaryKey ${JSON.stringify(k)} is not a column`)
+    if (key.added)
+      throw new ConfigError(
+        'bad_config',
+        `config: ${where}.primaryKey column ${key.name} is declared added (a key column is in every row: reload the table after changing the key)`,
+      )
     const problem = keyProblem(key)
     if (problem)
       throw new ConfigError(
@@ -117,6 +133,21 @@ export function parseTableSpec(value: unknown, where = 'table'): TableSpec {
     throw new ConfigError('bad_config', `config: ${where}.primaryKey names a column twice`)
   const features = v.features === undefined ? undefined : parseFeatures(v.features, columns, where)
   return { name: v.name, columns, primaryKey, ...(features ? { features } : {}) }
+}
+
+/**
+ * Columns added at the source during CDC (`"added": true`) come last: DMS appends a new column to the rows, so only
+ * trailing additions can be told apart in files without headers.
+ */
+function checkAddedColumns(columns: ColumnSpec[], where: string): void {
+  const first = columns.findIndex((c) => c.added === true)
+  if (first < 0) return
+  const later = columns.slice(first).find((c) => c.added !== true)
+  if (later)
+    throw new ConfigError(
+      'bad_config',
+      `config: ${where}.columns: ${later.name} follows the added column ${columns[first]!.name} but is not added (added columns are the last ones, in the order they were added)`,
+    )
 }
 
 /** Indexes of the key columns in the spec, in key order. */

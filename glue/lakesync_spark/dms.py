@@ -16,6 +16,7 @@ import zlib
 from dataclasses import dataclass
 
 from .errors import InputError
+from .settings import allowed_ops, change_rows_without_op, ops_expected
 from .values import (days_from_civil, expected_form, format_date, is_real_date, js_string,  # noqa: F401
                      parse_date, parse_int32, parse_parquet_value, parse_text, quote_value, shown, type_name)
 
@@ -35,6 +36,13 @@ DEFAULT_FORMAT = {
     "changeSequenceColumnName": None,
     "changeSequencePosition": "last",
     "orderChangesBy": "file",
+    "cdcInsertsOnly": False,
+    "cdcInsertsAndUpdates": False,
+    "useCsvNoSupValue": False,
+    "csvNoSupValue": None,
+    "rfc4180": True,
+    "csvRowDelimiter": "\n",
+    "datePartitionTimezone": None,
 }
 
 USERS_SPEC = {
@@ -123,7 +131,7 @@ def list_dms_files(paths: list[str]) -> tuple[list[DmsFile], list[DmsFile], list
 
 def layout(spec: dict, fmt: dict, kind: str) -> dict:
     """Which field holds what (csvLayout in etl/dms/csv.ts)."""
-    has_op = kind == "change" or fmt["includeOpForFullLoad"]
+    has_op = not change_rows_without_op(fmt) if kind == "change" else fmt["includeOpForFullLoad"]
     header: list[str] = []
     field_column: list[int] = []
     if has_op:
@@ -144,7 +152,7 @@ def layout(spec: dict, fmt: dict, kind: str) -> dict:
                   else fmt["changeSequenceColumnName"] if order == "changeSequence" else None)
     sequence_field = header.index(order_name) if kind == "change" and order_name is not None else -1
     return {"header": header, "fieldColumn": field_column, "hasOp": has_op, "loadOnly": kind == "load",
-            "sequenceField": sequence_field}
+            "sequenceField": sequence_field, "ops": allowed_ops(fmt, kind)}
 
 
 DIGITS = re.compile(r"^[0-9]+$")
@@ -186,6 +194,8 @@ def parse_csv(raw: bytes, file: str, spec: dict, lay: dict, fmt: dict, gz: bool)
     has_op = lay["hasOp"]
     load_only = lay["loadOnly"]
     sequence_field = lay.get("sequenceField", -1)
+    ops = "I" if load_only else lay.get("ops", "IUD")
+    rfc4180 = fmt.get("rfc4180", True)
     types = [c["type"] for c in columns]
     n = len(text)
     pos = 0
@@ -254,9 +264,8 @@ def parse_csv(raw: bytes, file: str, spec: dict, lay: dict, fmt: dict, gz: bool)
             if c < 0:
                 if has_op and fi == 0:
                     op = v
-                    if v not in ("I", "U", "D") or (load_only and v != "I"):
-                        fail("unknown_op", f"unknown Op {quote_value(v)} (expected "
-                             f"{'I in a full-load file' if load_only else 'I, U or D'})", row_line, 1)
+                    if v not in ("I", "U", "D") or v not in ops:
+                        fail("unknown_op", f"unknown Op {quote_value(v)} (expected {ops_expected(ops, load_only)})", row_line, 1)
                 continue
             if op == "D" and not is_key[c]:
                 continue  # the other values of a D row are not read (DMS may write only the key): NULL
@@ -299,7 +308,7 @@ def parse_csv(raw: bytes, file: str, spec: dict, lay: dict, fmt: dict, gz: bool)
         nl = text.find("\n", pos)
         end = n if nl < 0 else nl
         seg = text[pos:end]
-        if '"' not in seg:
+        if not rfc4180 or '"' not in seg:  # Rfc4180=false: a quote is a plain character
             if seg.endswith("\r") and nl >= 0:
                 seg = seg[:-1]
             if "\r" in seg:

@@ -23,6 +23,7 @@ from .dms import (DEFAULT_FORMAT, USERS_SPEC, compare_sequence, format_date, lay
                   parse_csv, parse_parquet)
 from .errors import InputError, LakesyncError, StateError, executor_error, from_spark
 from .parquet_footer import patch_footer
+from .settings import check_format, check_spec
 from .plan import (commit_path, encode, features_table_name, lineage, plan_run, read_commit_log, version_file,
                    version_name)
 from .storage import sha256
@@ -76,7 +77,9 @@ class Context:
         self.city_to_state = city_to_state
         self.city_aliases = city_aliases
         self.spec = spec or USERS_SPEC
-        self.fmt = fmt or DEFAULT_FORMAT
+        self.fmt = dict(DEFAULT_FORMAT, **(fmt or {}))
+        check_format(fmt or {}, DEFAULT_FORMAT)  # a setting this engine cannot read is refused, never ignored
+        check_spec(self.spec)
         self.reload = reload
         self.staging_expiry_days = staging_expiry_days
         self.max_commits = max_commits
@@ -125,6 +128,9 @@ def build(spark, ctx: Context, plan: dict, log: dict, objects: dict) -> dict:
     index = {_norm(source.url(f.path)): i for i, f in enumerate(files)}
     meta = [(source.name(f.path), f.kind, f.gzip, f.format) for f in files]
     layouts = {k: layout(spec, fmt, k) for k in ("load", "change")}
+    # The Op rule of CdcInsertsOnly/CdcInsertsAndUpdates is for .csv only: Parquet change rows keep Op.
+    csv_only = dict(fmt, cdcInsertsOnly=False, cdcInsertsAndUpdates=False)
+    parquet_layouts = {k: layout(spec, csv_only, k) for k in ("load", "change")}
     file_rows = [0] * len(files)
     file_meta: list[tuple[int, str]] = [(0, "")] * len(files)
     if files:
@@ -138,7 +144,7 @@ def build(spark, ctx: Context, plan: dict, log: dict, objects: dict) -> dict:
             try:
                 # DMS Parquet files (DataFormat=parquet) are read whole by pyarrow in the task, like a CSV file:
                 # one file per task, rows numbered in the file's order.
-                rows = (parse_parquet(raw, name, spec, layouts[kind]) if form == "parquet"
+                rows = (parse_parquet(raw, name, spec, parquet_layouts[kind]) if form == "parquet"
                         else parse_csv(raw, name, spec, layouts[kind], fmt, gz))
                 for r, t in enumerate(rows):
                     n += 1

@@ -29,18 +29,23 @@ function formatOf(s3: Json): Partial<DmsFormat> {
     csvDelimiter: s3.CsvDelimiter,
     csvNullValue: s3.CsvNullValue ?? null,
     datePartitionTimezone: s3.DatePartitionTimezone ?? null,
+    cdcInsertsOnly: s3.CdcInsertsOnly,
+    cdcInsertsAndUpdates: s3.CdcInsertsAndUpdates,
+    useCsvNoSupValue: s3.UseCsvNoSupValue ?? false,
+    csvNoSupValue: s3.CsvNoSupValue ?? null,
+    rfc4180: s3.Rfc4180,
+    csvRowDelimiter: s3.CsvRowDelimiter,
   }
 }
 
 function pick(f: DmsFormat): Partial<DmsFormat> {
   const { includeOpForFullLoad, addColumnName, timestampColumnName, csvDelimiter, csvNullValue } = f
   const { datePartitionTimezone } = f
+  const { cdcInsertsOnly, cdcInsertsAndUpdates, useCsvNoSupValue, csvNoSupValue, rfc4180, csvRowDelimiter } =
+    f
   return {
-    includeOpForFullLoad,
-    addColumnName,
-    timestampColumnName,
-    csvDelimiter,
-    csvNullValue,
+    ...{ includeOpForFullLoad, addColumnName, timestampColumnName, csvDelimiter, csvNullValue },
+    ...{ cdcInsertsOnly, cdcInsertsAndUpdates, useCsvNoSupValue, csvNoSupValue, rfc4180, csvRowDelimiter },
     datePartitionTimezone,
   }
 }

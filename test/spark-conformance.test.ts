@@ -464,7 +464,7 @@ beforeAll(async () => {
     config: EVERY_TYPE,
   })
   results = await sparkBatch(runs)
-}, 300_000)
+}, 900_000) // one Spark session for every run: minutes, more on a loaded machine
 
 describe('Spark job conformance', () => {
   for (const c of success) {

@@ -62,7 +62,7 @@ beforeAll(async () => {
   dirs.set('skipped', { source, spark })
   runs.push({ id: 'skipped', source, target: spark, asOf: '2021-10-17' })
   results = await sparkBatch(runs)
-}, 300_000)
+}, 900_000) // one Spark session: minutes on a loaded machine
 
 describe('Spark job: parallel loads, skipped files and refused settings', () => {
   it.each(['segment-prefix', 'segment-folders'])(

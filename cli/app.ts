@@ -75,12 +75,22 @@ const TABLE: OptionSpec = {
 }
 
 const RUN_USAGE =
-  '--source DIR|s3://... --target DIR|s3://... [--config FILE] [--tables A,B] [--cities FILE] [--as-of YYYY-MM-DD] [--glue-database NAME] [--engine lakesync|spark]'
+  '--source DIR|s3://... --target DIR|s3://... [--config FILE] [--tables A,B] [--cities FILE] [--as-of YYYY-MM-DD] [--glue-database NAME] [--engine lakesync|spark] [--lease-seconds N] [--wait]'
 const TABLE_FORMAT: OptionSpec = {
   name: 'table-format',
   value: 'iceberg|hive',
   help: 'iceberg: each version is also an Iceberg snapshot; hive: the version folders only',
   default: "the config's publish.tableFormat, else iceberg",
+}
+const LEASE: OptionSpec = {
+  name: 'lease-seconds',
+  value: 'N',
+  help: 'lease of the claimed version, renewed every third of it: a dead run holds the table this long at most',
+  default: '60',
+}
+const WAIT: OptionSpec = {
+  name: 'wait',
+  help: 'when another run holds the table (exit 3 otherwise), wait for its lease to end, then run',
 }
 const TABLES: OptionSpec = {
   name: 'tables',
@@ -93,13 +103,13 @@ const COMMANDS: Record<string, CommandSpec> = {
   run: {
     summary: 'apply the pending DMS files in SOURCE and publish a new version to TARGET',
     usage: `lakesync run ${RUN_USAGE}`,
-    options: [SOURCE, TARGET, CITIES, AS_OF, GLUE, CONFIG, TABLES, TABLE_FORMAT, ENGINE],
+    options: [SOURCE, TARGET, CITIES, AS_OF, GLUE, CONFIG, TABLES, TABLE_FORMAT, ENGINE, LEASE, WAIT],
     run: (flags, io) => runCommand(flags, io, false),
   },
   reload: {
     summary: 'rebuild the table from every file now in SOURCE, in DMS order, as a new version',
     usage: `lakesync reload ${RUN_USAGE}`,
-    options: [SOURCE, TARGET, CITIES, AS_OF, GLUE, CONFIG, TABLES, TABLE_FORMAT, ENGINE],
+    options: [SOURCE, TARGET, CITIES, AS_OF, GLUE, CONFIG, TABLES, TABLE_FORMAT, ENGINE, LEASE, WAIT],
     run: (flags, io) => runCommand(flags, io, true),
   },
   status: {

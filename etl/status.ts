@@ -4,6 +4,7 @@
  */
 
 import { appliedSequence, checkNotOlder } from './build.js'
+import { describeLease, type LeaseView, leaseOf } from './commit/lease.js'
 import { type CommitLog, type CommitRecord, lineage, readCommitLog } from './commit/log.js'
 import { planSource } from './commit/plan-source.js'
 import { classifyDmsFile, compareChangeFiles, type DmsFile } from './dms/files.js'
@@ -20,6 +21,7 @@ export interface TableStatus {
   lagMs: number | null // now minus the timestamp in the last applied change file's name
   pending: string[] // files the next run would apply, in order
   error: { code: string; message: string } | null // what the next run would stop on, or the last failed claim
+  lease: LeaseView | null // the claim on the next version, live or with its holder presumed dead; null when none
 }
 
 export interface StatusOptions {
@@ -82,7 +84,7 @@ export async function tableStatus(
           state: r.state,
           at: r.claimedAt,
           files: 0,
-          detail: `claimed by run ${r.runId} until ${r.expiresAt}`,
+          detail: describeLease(leaseOf({ record: r, etag: '' }, now)!),
         }
       return { version: r.version, state: r.state, at: r.abandonedAt, files: 0, detail: r.reason }
     })
@@ -111,5 +113,15 @@ export async function tableStatus(
     if (e instanceof LakesyncError) error = { code: e.code, message: e.message }
     else error = { code: 'error', message: (e as Error).message }
   }
-  return { table: spec.name, current: log.current ?? null, versions, lastApplied, lagMs, pending, error }
+  const lease = leaseOf(log.head, now)
+  return {
+    table: spec.name,
+    current: log.current ?? null,
+    versions,
+    lastApplied,
+    lagMs,
+    pending,
+    error,
+    lease,
+  }
 }

@@ -1,5 +1,6 @@
 /** `lakesync status` and `lakesync vacuum`: the table's log, lag and pending files; removing old versions. */
 
+import { describeLease } from '../../etl/commit/lease.js'
 import { loadRunConfig, pickTable, type RunConfig } from '../../etl/config/run-config.js'
 import { ConfigError } from '../../etl/errors.js'
 import { tableStatus } from '../../etl/status.js'
@@ -54,6 +55,7 @@ async function printStatus(
     `pending files: ${s.pending.length}${s.pending.length ? `: ${s.pending.slice(0, 10).join(', ')}${s.pending.length > 10 ? ', ...' : ''}` : ''}`,
   )
   w(`last error: ${s.error ? `${s.error.code}: ${s.error.message}` : 'none'}`)
+  if (s.lease) w(`lease: ${describeLease(s.lease)}`)
   if (s.versions.length) {
     w('versions (newest first):')
     for (const v of s.versions.slice(0, Number((flags.limit as string | undefined) ?? '10')))
@@ -74,7 +76,7 @@ export async function vacuumCommand(flags: Flags, io: Io): Promise<number> {
   for (const t of tables) {
     const r = await vacuum(target, t.spec.name, keep)
     io.out.write(
-      `${tables.length > 1 ? `${t.spec.name}: ` : ''}deleted ${r.deleted.length} file(s) and ${r.deletedSnapshots.length} snapshot(s); kept versions ${r.keptVersions.join(', ') || 'none'}\n`,
+      `${tables.length > 1 ? `${t.spec.name}: ` : ''}deleted ${r.deleted.length} file(s) and ${r.deletedSnapshots.length} snapshot(s)${r.deletedTemporaries.length > 0 ? ` (and ${r.deletedTemporaries.length} temporary file(s) of dead runs)` : ''}; kept versions ${r.keptVersions.join(', ') || 'none'}\n`,
     )
   }
   return 0

@@ -18,6 +18,7 @@ import { loadLambdaConfig, resolveTableConfigs, type TableRoute } from './config
 import { planRetry, returnIn, visibilityUntil } from './retry.js'
 import { runTable, sweepReason, vacuumTable } from './run-table.js'
 import { routeRecords } from './s3-events.js'
+import { SWEEP_EVENT, type SweepEvent } from './sweep-event.js'
 
 const config = loadLambdaConfig(process.env)
 const runConfigs = resolveTableConfigs(config)
@@ -27,9 +28,6 @@ const ENGINE_VERSION = process.env.LAKESYNC_VERSION ?? 'lambda'
 const sqs = new SQSClient({ region: awsRegion() })
 
 type ScheduledEvent = EventBridgeEvent<'Scheduled Event', unknown>
-/** The periodic sweep's input (lib/processing.ts sets it on its rule). */
-export const SWEEP_EVENT = { lakesync: 'sweep' } as const
-type SweepEvent = typeof SWEEP_EVENT
 
 /** Logs and records the metrics of one table's run. */
 function report(table: string, result: RunResult, ms: number): void {

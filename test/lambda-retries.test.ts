@@ -25,6 +25,7 @@ import { beforeAll, describe, expect, it, vi } from 'vitest'
 import { claimVersion, readCommitLog } from '../etl/commit/log.js'
 import { openStorage } from '../etl/storage/open.js'
 import { planRetry, visibilityUntil } from '../lambdas/retry.js'
+import { SWEEP_EVENT as SWEEP } from '../lambdas/sweep-event.js'
 import { pendingClaim } from './helpers/commit-records.js'
 import { SEED, SEED_FILES } from './helpers/fixtures.js'
 import { useMoto } from './helpers/moto.js'
@@ -56,7 +57,6 @@ describe('merge Lambda on moto: busy tables and the sweep', () => {
   const sqs = new SQSClient({ endpoint: moto.endpoint, region: 'us-east-1' })
   let queueUrl = ''
   let handler: (e: unknown) => Promise<SQSBatchResponse | undefined>
-  let SWEEP: unknown
   const target = () => openStorage(`s3://${final}/lake/`)
 
   beforeAll(async () => {
@@ -93,9 +93,7 @@ describe('merge Lambda on moto: busy tables and the sweep', () => {
     })
     delete process.env.GLUE_DATABASE
     vi.resetModules()
-    const merge = await import('../lambdas/merge.js')
-    handler = merge.handler as typeof handler
-    SWEEP = merge.SWEEP_EVENT
+    handler = (await import('../lambdas/merge.js')).handler as typeof handler
     await settle([]) // the s3:TestEvent moto may send when the notification is configured
   })
 

@@ -93,6 +93,10 @@ describe('lakesync stack (defaults)', () => {
       WorkerType: 'G.1X',
       NumberOfWorkers: 4,
     })
+    // Nothing is fetched from PyPI at job start (a job in a private subnet without NAT must start): no pip modules.
+    const [job] = Object.values(t.findResources('AWS::Glue::Job')) as Json[]
+    expect(job.Properties.DefaultArguments).not.toHaveProperty('--additional-python-modules')
+    expect(JSON.stringify(t.toJSON())).not.toMatch(/additional-python-modules|python-modules-installer|pypi/i)
     t.hasResourceProperties('AWS::IAM::Policy', {
       PolicyDocument: {
         Statement: Match.arrayWith([

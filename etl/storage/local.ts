@@ -49,8 +49,12 @@ export class LocalStorage implements Storage {
         else if (ent.isFile() && !ent.name.startsWith(TMP)) {
           const path = relative(this.root, full).split(sep).join('/')
           if (!path.startsWith(prefix)) continue
-          const s = await stat(full)
-          out.push({ path, size: s.size, mtimeMs: s.mtimeMs })
+          // Gone since readdir (a lock file of a compare-and-swap, an object vacuum removed): not listed.
+          const s = await stat(full).catch((e: unknown) => {
+            if (errno(e) === 'ENOENT') return null
+            throw e
+          })
+          if (s !== null) out.push({ path, size: s.size, mtimeMs: s.mtimeMs })
         }
       }
     }

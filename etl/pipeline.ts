@@ -179,7 +179,9 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
       await publishTableFormat(opts, log.committed)
       await publishCatalog(opts, log.current)
     }
-    if (attempt === 0) await removeDeadTemporaries(target, spec.name, claimTtlMs, now())
+    // Never younger than the default lease: a short lease must not cut another run's slow flush of a big file.
+    if (attempt === 0)
+      await removeDeadTemporaries(target, spec.name, Math.max(claimTtlMs, DEFAULT_LEASE_MS), now())
     const head = log.head
     const lease = leaseOf(head, now())
     if (head && lease) {

@@ -84,12 +84,22 @@ const TABLE: OptionSpec = {
 }
 
 const RUN_USAGE =
-  '--source DIR|s3://... --target DIR|s3://... [--config FILE] [--tables A,B] [--cities FILE] [--as-of YYYY-MM-DD] [--glue-database NAME] [--engine lakesync|spark]'
+  '--source DIR|s3://... --target DIR|s3://... [--config FILE] [--tables A,B] [--cities FILE] [--as-of YYYY-MM-DD] [--glue-database NAME] [--engine lakesync|spark] [--lease-seconds N] [--wait]'
 const TABLE_FORMAT: OptionSpec = {
   name: 'table-format',
   value: 'iceberg|hive',
   help: 'iceberg: each version is also an Iceberg snapshot; hive: the version folders only',
   default: "the config's publish.tableFormat, else iceberg",
+}
+const LEASE: OptionSpec = {
+  name: 'lease-seconds',
+  value: 'N',
+  help: 'lease of the claimed version, renewed every third of it: a dead run holds the table this long at most',
+  default: '60',
+}
+const WAIT: OptionSpec = {
+  name: 'wait',
+  help: 'when another run holds the table (exit 3 otherwise), wait for its lease to end, then run',
 }
 const TABLES: OptionSpec = {
   name: 'tables',
@@ -133,6 +143,8 @@ const COMMANDS: Record<string, CommandSpec> = {
       JSON_OUT,
       QUIET,
       VERBOSE,
+      LEASE,
+      WAIT,
     ],
     run: (flags, io) => runCommand(flags, io, false),
   },
@@ -152,6 +164,8 @@ const COMMANDS: Record<string, CommandSpec> = {
       JSON_OUT,
       QUIET,
       VERBOSE,
+      LEASE,
+      WAIT,
     ],
     run: (flags, io) => runCommand(flags, io, true),
   },

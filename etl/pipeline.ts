@@ -13,6 +13,8 @@ import { buildVersion } from './build.js'
 import type { Catalog } from './catalog/catalog.js'
 import { featuresSpecFor } from './city-features.js'
 import { commitPath, featuresTableName, versionDir, versionFile } from './commit/layout.js'
+import { DEFAULT_LEASE_MS, describeLease, holdLease, leaseOf } from './commit/lease.js'
+import { removeDeadTemporaries } from './commit/leftovers.js'
 import { writeSnapshot } from './commit/load-version.js'
 import {
   abandonClaim,
@@ -44,7 +46,8 @@ export interface RunOptions {
   targetFileBytes?: number // a table's Parquet files hold about this much each; default 128 MiB (commit/layout.ts)
   reload?: boolean // rebuild from every file in the source as a new version (lakesync reload)
   stagingExpiryDays?: number // applied files older than this may vanish from the source; default 30
-  claimTtlMs?: number // a claim older than this is abandoned by the next run; default 16 min (> Lambda's 15)
+  claimTtlMs?: number // the lease: a claim not renewed for this long is abandoned by the next run; default 60 s
+  heartbeatMs?: number // how often the holder renews its claim; default a third of the lease (etl/commit/lease.ts)
   maxCommits?: number // commits per run before returning (the source keeps changing); default 10
   onWarning?: (message: string) => void // ignored files and the like
   onProgress?: (rowsDone: number, file: string) => void // after each file is read
@@ -74,11 +77,10 @@ export interface RunResult {
   records: CommitRecord[] // this run's commits, oldest first
   record: CommitRecord | null // the last of them
   message: string // one line for humans
-  busy?: { runId: string; claimedAt: string; expiresAt: string } // another run holds the table's next version
+  busy?: { runId: string; claimedAt: string; expiresAt: string; heartbeatAt?: string } // another run holds the table
 }
 
 const ENGINE = 'lakesync'
-const DEFAULT_CLAIM_TTL_MS = 16 * 60_000
 
 function joinUrl(root: string, path: string): string {
   return `${root.replace(/\/+$/, '')}/${path}`
@@ -171,7 +173,7 @@ export async function publishCommitted(
 export async function runPipeline(opts: RunOptions): Promise<RunResult> {
   const { source, target, spec, onWarning = () => {}, faults = () => {} } = opts
   const now = opts.now ?? (() => new Date())
-  const claimTtlMs = opts.claimTtlMs ?? DEFAULT_CLAIM_TTL_MS
+  const claimTtlMs = opts.claimTtlMs ?? DEFAULT_LEASE_MS
   const maxCommits = opts.maxCommits ?? 10
   const asOfText = formatDate(opts.asOf)
   const runId = randomUUID()
@@ -197,22 +199,37 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
       await publishTableFormat(opts, log.committed)
       await publishCatalog(opts, log.current)
     }
+    // Never younger than the default lease: a short lease must not cut another run's slow flush of a big file.
+    if (attempt === 0)
+      await removeDeadTemporaries(target, spec.name, Math.max(claimTtlMs, DEFAULT_LEASE_MS), now())
     const head = log.head
-    if (head?.record.state === 'pending') {
-      const expires = Date.parse(head.record.expiresAt)
-      if (now().getTime() < expires) {
-        const by = `version ${head.record.version} is being written by run ${head.record.runId} (claimed ${head.record.claimedAt})`
-        const { runId: holder, claimedAt, expiresAt } = head.record
+    const lease = leaseOf(head, now())
+    if (head && lease) {
+      if (lease.live) {
+        const by = `version ${lease.version} is being written by run ${lease.runId} (claimed ${lease.claimedAt}${lease.heartbeatAt ? `, last heartbeat ${lease.heartbeatAt}` : ''}, lease until ${lease.expiresAt})`
         return result(
           records.length > 0
             ? `committed version ${records.at(-1)!.version}; ${by}, which will apply what arrived since`
-            : `${by}: it applies every file it finds, so nothing is left for this run`,
+            : `${by}: it applies every file it finds; if it dies, a run after its lease takes over`,
           log.current?.version ?? 0,
-          { runId: holder, claimedAt, expiresAt },
+          {
+            runId: lease.runId,
+            claimedAt: lease.claimedAt,
+            expiresAt: lease.expiresAt,
+            ...(lease.heartbeatAt ? { heartbeatAt: lease.heartbeatAt } : {}),
+          },
         )
       }
-      await abandonClaim(target, head, `claim expired at ${head.record.expiresAt}`, now())
-      onWarning(`abandoned the expired claim of version ${head.record.version} by run ${head.record.runId}`)
+      // The holder stopped renewing: presumed dead. The swap fails if it renewed meanwhile (then look again).
+      if (
+        await abandonClaim(
+          target,
+          head,
+          `lease expired at ${lease.expiresAt} (${describeLease(lease)})`,
+          now(),
+        )
+      )
+        onWarning(`abandoned the expired claim of version ${lease.version} by run ${lease.runId}`)
       continue
     }
 
@@ -271,6 +288,13 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
     }
     const claimEtag = await claimVersion(target, claim)
     if (claimEtag === null) continue // another run claimed this version first: look again
+    // From here until the commit the claim is renewed every heartbeat; a dead run stops renewing it.
+    const held = holdLease(target, claim, claimEtag, {
+      leaseMs: claimTtlMs,
+      ...(opts.heartbeatMs !== undefined ? { heartbeatMs: opts.heartbeatMs } : {}),
+      now,
+      onWarning,
+    })
     let record: CommitRecord
     try {
       await faults('after-claim')
@@ -334,19 +358,23 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
         },
       }
     } catch (e) {
-      // Give the version up now rather than after the claim's TTL, so the next run need not wait. Best effort:
-      // if this fails too, the claim expires.
-      await abandonClaim(
-        target,
-        { record: claim, etag: claimEtag },
-        `run failed: ${(e as Error).message}`,
-        now(),
-      ).catch(() => {})
+      // Give the version up now rather than after the lease, so the next run need not wait. Best effort:
+      // if this fails too, the lease lapses.
+      const etag = await held.release()
+      if (etag !== null)
+        await abandonClaim(
+          target,
+          { record: claim, etag },
+          `run failed: ${(e as Error).message}`,
+          now(),
+        ).catch(() => {})
       throw e
     }
-    if ((await completeClaim(target, record, claimEtag)) === null) {
+    // The swap is on our last renewal's ETag: it fails if any other run touched the claim (a lost lease).
+    const leaseEtag = await held.release()
+    if (leaseEtag === null || (await completeClaim(target, record, leaseEtag)) === null) {
       onWarning(
-        `the claim of version ${version} was abandoned by another run before this run committed; retrying`,
+        `the claim of version ${version} was abandoned by another run before this run committed (its lease lapsed); retrying`,
       )
       continue
     }

@@ -4,6 +4,7 @@
  */
 
 import { appliedSequence, checkNotOlder } from './build.js'
+import { describeLease, type LeaseView, leaseOf } from './commit/lease.js'
 import {
   activeSkips,
   type CommitLog,
@@ -28,6 +29,7 @@ export interface TableStatus {
   pending: string[] // files the next run would apply, in order
   error: { code: string; message: string } | null // what the next run would stop on, or the last failed claim
   skipped: SkippedStatus[] // files set aside (lakesync skip), oldest first
+  lease: LeaseView | null // the claim on the next version, live or with its holder presumed dead; null when none
 }
 
 /** A file set aside, for status and report. */
@@ -117,7 +119,7 @@ export async function tableStatus(
           state: r.state,
           at: r.claimedAt,
           files: 0,
-          detail: `claimed by run ${r.runId} until ${r.expiresAt}`,
+          detail: describeLease(leaseOf({ record: r, etag: '' }, now)!),
         }
       if (r.state === 'abandoned')
         return { version: r.version, state: r.state, at: r.abandonedAt, files: 0, detail: r.reason }
@@ -149,6 +151,7 @@ export async function tableStatus(
     else error = { code: 'error', message: (e as Error).message }
   }
   const skipped = skippedOf(log)
+  const lease = leaseOf(log.head, now)
   return {
     table: spec.name,
     current: log.current ?? null,
@@ -158,5 +161,6 @@ export async function tableStatus(
     pending,
     error,
     skipped,
+    lease,
   }
 }

@@ -7,7 +7,9 @@
  */
 
 import { featuresTableName, snapshotsPrefix, versionOfPath, versionsPrefix } from './commit/layout.js'
-import { readCommitLog } from './commit/log.js'
+import { DEFAULT_LEASE_MS } from './commit/lease.js'
+import { removeDeadTemporaries } from './commit/leftovers.js'
+import { abandonClaim, readCommitLog } from './commit/log.js'
 import { ConfigError } from './errors.js'
 import { expireIcebergSnapshots } from './iceberg/publish.js'
 import type { Storage } from './storage/storage.js'
@@ -15,6 +17,7 @@ import type { Storage } from './storage/storage.js'
 export interface VacuumResult {
   deleted: string[] // Parquet files removed (paths under the tables' v=<version>/ folders)
   deletedSnapshots: string[] // snapshots removed (_lakesync/<table>/snapshots/v=<version>.lsnap)
+  deletedTemporaries: string[] // temporary files of dead writes (local targets), older than a lease
   keptVersions: number[] // committed versions whose files remain
 }
 
@@ -30,11 +33,15 @@ export async function vacuum(
   const log = await readCommitLog(target, logTable)
   const committed = log.committed.map((r) => r.version)
   const kept = new Set(committed.slice(-keep))
-  const active = new Set(
-    log.entries
-      .filter((e) => e.record.state === 'pending' && Date.parse(e.record.expiresAt) > now.getTime())
-      .map((e) => e.record.version),
-  )
+  // A claim is active while its lease runs. A lapsed one is abandoned first (compare-and-swap): its holder, if it
+  // comes back, can then never commit the files deleted here; if it renewed meanwhile, the swap fails and it stays.
+  const active = new Set<number>()
+  for (const e of log.entries) {
+    if (e.record.state !== 'pending') continue
+    const lapsed = Date.parse(e.record.expiresAt) <= now.getTime()
+    if (!lapsed || !(await abandonClaim(target, e, `lease expired at ${e.record.expiresAt} (vacuum)`, now)))
+      active.add(e.record.version)
+  }
   const highest = log.head?.record.version ?? 0
   // Keep: the newest versions, active claims, and any version above the log's head (a claim being created now).
   const keeps = (v: number) => kept.has(v) || active.has(v) || v > highest
@@ -65,5 +72,6 @@ export async function vacuum(
     await target.remove(o.path)
     deletedSnapshots.push(o.path)
   }
-  return { deleted, deletedSnapshots, keptVersions: [...kept].sort((a, b) => a - b) }
+  const deletedTemporaries = await removeDeadTemporaries(target, logTable, DEFAULT_LEASE_MS, now)
+  return { deleted, deletedSnapshots, deletedTemporaries, keptVersions: [...kept].sort((a, b) => a - b) }
 }

@@ -13,6 +13,10 @@
  *   VACUUM_KEEP      committed versions whose files the daily run keeps (default 3; older ones are vacuumed)
  *   GLUE_JOB_NAME    the Glue (Spark) job that takes tables too big for the Lambda (optional: always the Lambda)
  *   LAMBDA_MAX_ROWS, LAMBDA_MAX_PENDING_BYTES  routing thresholds (lambdas/routing.ts has the defaults and why)
+ *   LEASE_SECONDS    the lease of a claimed version (default 60; etl/commit/lease.ts)
+ *   QUEUE_URL        the notifications queue: a busy table's messages return when its lease ends (optional: without
+ *                    it they return after the queue's visibility timeout)
+ *   MAX_RECEIVE_COUNT  the queue's receives before the dead-letter queue: a busy message is not failed past it - 1
  */
 import { readFileSync } from 'node:fs'
 import { type RunConfig, resolveRunConfig } from '../etl/config/run-config.js'
@@ -35,6 +39,9 @@ export interface LambdaConfig {
   tables: TableRoute[]
   glueJobName: string | undefined // runs past the thresholds start this job instead of running here
   routing: RoutingThresholds
+  leaseMs: number // the lease of a claimed version
+  queueUrl: string | undefined // where busy messages' visibility is changed
+  maxReceiveCount: number | undefined // the queue's redrive limit (undefined: unknown)
 }
 
 const withSlash = (p: string) => (p === '' || p.endsWith('/') ? p : `${p}/`)
@@ -95,6 +102,11 @@ export function loadLambdaConfig(env: NodeJS.ProcessEnv): LambdaConfig {
   if (maxRows === undefined) problems.push('LAMBDA_MAX_ROWS must be a positive whole number')
   const maxBytes = parseThreshold(env.LAMBDA_MAX_PENDING_BYTES, DEFAULT_ROUTING.maxLambdaPendingBytes)
   if (maxBytes === undefined) problems.push('LAMBDA_MAX_PENDING_BYTES must be a positive whole number')
+  const lease = Number(env.LEASE_SECONDS ?? '60')
+  if (!Number.isFinite(lease) || lease < 1) problems.push('LEASE_SECONDS must be a number of seconds >= 1')
+  const maxReceive = env.MAX_RECEIVE_COUNT ? Number(env.MAX_RECEIVE_COUNT) : undefined
+  if (maxReceive !== undefined && !(Number.isInteger(maxReceive) && maxReceive >= 1))
+    problems.push('MAX_RECEIVE_COUNT must be a whole number of at least 1')
   if (problems.length > 0)
     throw new ConfigError('bad_config', `lakesync lambda configuration: ${problems.join('; ')}`)
   return {
@@ -107,6 +119,9 @@ export function loadLambdaConfig(env: NodeJS.ProcessEnv): LambdaConfig {
     tables,
     glueJobName: env.GLUE_JOB_NAME || undefined,
     routing: { maxLambdaRows: maxRows!, maxLambdaPendingBytes: maxBytes! },
+    leaseMs: Math.round(lease * 1000),
+    queueUrl: env.QUEUE_URL || undefined,
+    maxReceiveCount: maxReceive,
   }
 }
 

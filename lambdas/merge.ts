@@ -1,25 +1,31 @@
 /**
- * The merge Lambda: SQS batches of S3 notifications from the staging bucket, and the daily EventBridge schedule.
- * A thin adapter: configuration, logger and metrics live at module scope (read once per container); each table the
- * batch mentions is run once; a table that fails reports its messages as batch item failures, so only they retry
- * (and reach the dead-letter queue after maxReceiveCount) while the other tables' messages are deleted.
+ * The merge Lambda: SQS batches of S3 notifications from the staging bucket, the daily EventBridge schedule and the
+ * periodic sweep. A thin adapter: configuration, clients, logger and metrics live at module scope (read once per
+ * container); each table the batch mentions is run once; a table that fails reports its messages as batch item
+ * failures, so only they retry (and reach the dead-letter queue after maxReceiveCount) while the other tables'
+ * messages are deleted. A busy table's messages come back when its lease ends (lambdas/retry.ts).
  */
 import { Logger } from '@aws-lambda-powertools/logger'
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics'
-import type { EventBridgeEvent, SQSBatchResponse, SQSEvent } from 'aws-lambda'
+import { SQSClient } from '@aws-sdk/client-sqs'
+import type { EventBridgeEvent, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda'
 import { todayUtc } from '../etl/dms/values.js'
 import { LakesyncError } from '../etl/errors.js'
 import type { RunResult } from '../etl/pipeline.js'
 import { changeFileTime } from '../etl/status.js'
+import { awsRegion } from '../etl/storage/open.js'
 import { loadLambdaConfig, resolveTableConfigs, type TableRoute } from './config.js'
-import { runTable, vacuumTable } from './run-table.js'
+import { planRetry, returnIn, visibilityUntil } from './retry.js'
+import { runTable, sweepReason, vacuumTable } from './run-table.js'
 import { routeRecords } from './s3-events.js'
+import { SWEEP_EVENT, type SweepEvent } from './sweep-event.js'
 
 const config = loadLambdaConfig(process.env)
 const runConfigs = resolveTableConfigs(config)
 const logger = new Logger({ serviceName: 'lakesync' })
 const metrics = new Metrics({ namespace: 'lakesync', serviceName: 'lakesync' })
 const ENGINE_VERSION = process.env.LAKESYNC_VERSION ?? 'lambda'
+const sqs = new SQSClient({ region: awsRegion() })
 
 type ScheduledEvent = EventBridgeEvent<'Scheduled Event', unknown>
 
@@ -53,7 +59,10 @@ function report(table: string, result: RunResult, ms: number): void {
   })
 }
 
-async function runOne(route: TableRoute): Promise<boolean> {
+/** A table's run: failed, or done (busy: another run holds its lease, until when). */
+type Outcome = { ok: false } | { ok: true; busyUntil?: string }
+
+async function runOne(route: TableRoute): Promise<Outcome> {
   const started = performance.now()
   try {
     const result = await runTable(config, {
@@ -64,7 +73,7 @@ async function runOne(route: TableRoute): Promise<boolean> {
       onWarning: (message) => logger.warn(message, { table: route.table }),
     })
     report(route.table, result, performance.now() - started)
-    return true
+    return result.busy && !result.committed ? { ok: true, busyUntil: result.busy.expiresAt } : { ok: true }
   } catch (e) {
     const err = e as Error
     metrics.addDimension('table', route.table)
@@ -76,20 +85,62 @@ async function runOne(route: TableRoute): Promise<boolean> {
       location: e instanceof LakesyncError ? e.location : undefined,
       error: err,
     })
-    return false
+    return { ok: false }
   }
 }
 
-function isScheduled(event: SQSEvent | ScheduledEvent): event is ScheduledEvent {
+/** A busy table's messages: failed and back at the lease's end, or let go near the dead-letter queue. */
+async function retrySoon(table: string, records: SQSRecord[], until: string): Promise<string[]> {
+  const { retry, release } = planRetry(records, config.maxReceiveCount)
+  if (release.length > 0)
+    logger.info('busy table: messages left to the holder and the sweep', { table, messages: release.length })
+  if (retry.length === 0 || !config.queueUrl) return retry.map((r) => r.messageId)
+  const seconds = visibilityUntil(until, Date.now())
+  const unchanged = await returnIn(sqs, config.queueUrl, retry, seconds).catch((e: unknown) => {
+    logger.warn('could not shorten the visibility of busy messages', { table, error: e as Error })
+    return []
+  })
+  logger.info('busy table: messages return when the lease ends', {
+    table,
+    messages: retry.length,
+    visibilitySeconds: seconds,
+    unchanged: unchanged.length,
+  })
+  return retry.map((r) => r.messageId)
+}
+
+function isScheduled(event: SQSEvent | ScheduledEvent | SweepEvent): event is ScheduledEvent {
   return (event as ScheduledEvent)['detail-type'] === 'Scheduled Event'
 }
 
-export async function handler(event: SQSEvent | ScheduledEvent): Promise<SQSBatchResponse | undefined> {
+function isSweep(event: SQSEvent | ScheduledEvent | SweepEvent): event is SweepEvent {
+  return (event as SweepEvent).lakesync === SWEEP_EVENT.lakesync
+}
+
+/** The sweep: every table with files pending and no live lease runs (a dead run's, a released message's). */
+async function sweep(): Promise<void> {
+  const failed: string[] = []
+  for (const route of config.tables) {
+    const reason = await sweepReason(config, route, await runConfigs.get(route.table)!)
+    if (reason === null) continue
+    logger.info('sweep runs table', { table: route.table, reason })
+    if (!(await runOne(route)).ok) failed.push(route.table)
+  }
+  if (failed.length > 0) throw new Error(`lakesync: sweep failed for ${failed.join(', ')} (see the logs)`)
+}
+
+export async function handler(
+  event: SQSEvent | ScheduledEvent | SweepEvent,
+): Promise<SQSBatchResponse | undefined> {
+  if (isSweep(event)) {
+    await sweep()
+    return undefined
+  }
   if (isScheduled(event)) {
     // The daily refresh: the 90-day rate moves with the date even when nothing new arrived. Then old versions go.
     const failed: string[] = []
     for (const route of config.tables) {
-      if (!(await runOne(route))) {
+      if (!(await runOne(route)).ok) {
         failed.push(route.table)
         continue
       }
@@ -108,10 +159,21 @@ export async function handler(event: SQSEvent | ScheduledEvent): Promise<SQSBatc
   const { byTable, ignored } = routeRecords(event.Records ?? [], config)
   for (const i of ignored) logger.warn('ignored message', i)
   const failures: SQSBatchResponse['batchItemFailures'] = []
+  const records = new Map(event.Records.map((r) => [r.messageId, r]))
   for (const route of config.tables) {
     const ids = byTable.get(route.table)
     if (!ids) continue
-    if (!(await runOne(route))) for (const id of ids) failures.push({ itemIdentifier: id })
+    const outcome = await runOne(route)
+    const failed = !outcome.ok
+      ? ids
+      : outcome.busyUntil
+        ? await retrySoon(
+            route.table,
+            ids.map((id) => records.get(id)!),
+            outcome.busyUntil,
+          )
+        : []
+    for (const id of failed) failures.push({ itemIdentifier: id })
   }
   return { batchItemFailures: failures }
 }

@@ -1,6 +1,7 @@
 /** Runs the pipeline for one configured table on S3, with the Glue catalog when configured. */
 import { GetJobRunsCommand, GlueClient, StartJobRunCommand } from '@aws-sdk/client-glue'
 import { openGlueCatalog } from '../etl/catalog/glue.js'
+import { leaseOf } from '../etl/commit/lease.js'
 import { readCommitLog } from '../etl/commit/log.js'
 import { planSource } from '../etl/commit/plan-source.js'
 import { type RunConfig, runOptionsFor } from '../etl/config/run-config.js'
@@ -84,6 +85,30 @@ export async function measureTable(
   }
 }
 
+/**
+ * Whether the periodic sweep should run a table: it has files not applied yet and no live lease (its last run died,
+ * or its messages were released or lost), or a lapsed lease to clear. Null: leave the table alone.
+ */
+export async function sweepReason(
+  config: LambdaConfig,
+  route: TableRoute,
+  rc: RunConfig,
+): Promise<string | null> {
+  const target = targetOf(config)
+  const lease = leaseOf((await readCommitLog(target, route.table)).head, new Date())
+  if (lease?.live) return null
+  const m = await measureTable(
+    openStorage(`s3://${config.stagingBucket}/${route.stagingPrefix}`),
+    target,
+    route.table,
+    { format: rc.format, stagingExpiryDays: config.stagingExpiryDays },
+  )
+  if (m.pendingFiles === 0 && !lease) return null
+  return lease
+    ? `the lease of run ${lease.runId} on version ${lease.version} ended at ${lease.expiresAt}`
+    : `${m.pendingFiles} file(s) pending`
+}
+
 let glueClient: GlueClient | undefined
 /** The Glue client (endpoint from AWS_ENDPOINT_URL_GLUE when set, like the catalog's); replaceable in tests. */
 export function glue(): GlueClient {
@@ -157,6 +182,7 @@ export async function runTable(config: LambdaConfig, run: TableRun): Promise<Run
       asOf: run.asOf,
       engineVersion: run.engineVersion,
       stagingExpiryDays: config.stagingExpiryDays,
+      claimTtlMs: config.leaseMs,
       ...(config.glueDatabase ? { catalog: openGlueCatalog(config.glueDatabase) } : {}),
       onWarning: run.onWarning,
     }),

@@ -49,6 +49,8 @@ export interface LakesyncParams {
   maxBatchingWindowSeconds: number
   maxReceiveCount: number // deliveries before a message moves to the dead-letter queue
   scheduleExpression: string // EventBridge schedule of the daily refresh (UTC)
+  sweepExpression: string // EventBridge schedule of the sweep: runs tables with files pending and no live lease
+  leaseSeconds: number // lease of a claimed version (renewed every third): a dead run holds its table this long
   logRetentionDays: number
   alarmTopicArn: string | undefined // SNS topic for the alarms (none: alarms only show in the console)
   // Catalog
@@ -87,6 +89,8 @@ export const DEFAULT_PARAMS: LakesyncParams = {
   maxBatchingWindowSeconds: 20,
   maxReceiveCount: 5,
   scheduleExpression: 'cron(15 0 * * ? *)',
+  sweepExpression: 'rate(15 minutes)',
+  leaseSeconds: 60,
   logRetentionDays: 30,
   alarmTopicArn: undefined,
   glueDatabaseName: 'lakesync',
@@ -258,6 +262,7 @@ export function validateParams(p: LakesyncParams): LakesyncParams {
   positiveInt('batchSize', p.batchSize, 1, 10_000)
   positiveInt('maxBatchingWindowSeconds', p.maxBatchingWindowSeconds, 0, 300)
   positiveInt('maxReceiveCount', p.maxReceiveCount, 1, 1000)
+  positiveInt('leaseSeconds', p.leaseSeconds, 5, 3600)
   positiveInt('dbAllocatedStorageGb', p.dbAllocatedStorageGb, 20, 65_536)
   positiveInt('replicationAllocatedStorageGb', p.replicationAllocatedStorageGb, 5, 6144)
   positiveInt('cdcMaxBatchIntervalSeconds', p.cdcMaxBatchIntervalSeconds)

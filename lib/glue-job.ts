@@ -92,8 +92,8 @@ export class GlueJob extends Construct {
         '--job-bookmark-option': 'job-bookmark-disable',
         '--extra-py-files': library.s3ObjectUrl,
         '--extra-files': `${cities.s3ObjectUrl},${aliases.s3ObjectUrl}`,
-        // The DMS Parquet reader uses pyarrow; pinned to the version the local conformance tests run (requirements-spark.txt).
-        '--additional-python-modules': 'pyarrow==18.1.0',
+        // No --additional-python-modules: pip would fetch from PyPI at start, and a job in a private subnet without NAT
+        // could not start. The DMS Parquet reader uses the pyarrow Glue ships (only basic reading: docs/scale-out.md).
         '--enable-continuous-cloudwatch-log': 'true',
         '--glue-database': db,
       },

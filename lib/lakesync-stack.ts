@@ -100,6 +100,8 @@ export class LakesyncStack extends Stack {
       maxBatchingWindowSeconds: p.maxBatchingWindowSeconds,
       maxReceiveCount: p.maxReceiveCount,
       scheduleExpression: p.scheduleExpression,
+      sweepExpression: p.sweepExpression,
+      leaseSeconds: p.leaseSeconds,
       logRetentionDays: p.logRetentionDays,
       alarmTopicArn: p.alarmTopicArn,
     })

@@ -2,11 +2,11 @@
  * The merge pipeline: staging-bucket notifications (one filter per table's DMS folder) go to one SQS queue (with a
  * dead-letter queue and an alarm on its depth) that one merge Lambda consumes through an event source mapping; the
  * Lambda routes each notification to its table by key prefix (its tables file, one entry per table). An EventBridge
- * rule runs the daily refresh of every table.
+ * rule runs the daily refresh of every table, another the sweep (tables with files pending and no live lease).
  *
- * One writer per table is the commit protocol's job (claim by put-if-absent, commit by compare-and-swap): a run that
- * finds the table claimed returns successfully and leaves the files to the claim holder, which re-lists after its
- * commit. So concurrency is capped on the event source mapping (maximum concurrency, 2 at least) and not with
+ * One writer per table is the commit protocol's job (claim by put-if-absent, commit by compare-and-swap, a lease
+ * renewed while the holder works): a run that finds the table held fails its messages with their visibility set to
+ * the lease's end (lambdas/retry.ts), and the holder re-lists after its commit. So concurrency is capped on the event source mapping (maximum concurrency, 2 at least) and not with
  * reserved concurrency 1, which throttles the poller's invocations and pushes healthy messages towards the DLQ.
  */
 import { createHash } from 'node:crypto'
@@ -29,6 +29,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs'
 import { Construct } from 'constructs'
 import { featuresTableName } from '../etl/commit/layout.js'
 import type { DmsFormat } from '../etl/types.js'
+import { SWEEP_EVENT } from '../lambdas/sweep-event.js'
 import { projectRoot } from './paths.js'
 
 /** A table the merge function applies. */
@@ -60,6 +61,8 @@ export interface ProcessingProps extends DataAccessProps {
   maxBatchingWindowSeconds: number
   maxReceiveCount: number
   scheduleExpression: string
+  sweepExpression: string // the sweep's schedule
+  leaseSeconds: number // LEASE_SECONDS of the function
   logRetentionDays: number
   alarmTopicArn: string | undefined
 }
@@ -96,6 +99,7 @@ export class Processing extends Construct {
   readonly dlqAlarm: cloudwatch.Alarm
   readonly errorsAlarm: cloudwatch.Alarm
   readonly schedule: events.Rule
+  readonly sweep: events.Rule
   readonly tablesFile: string // the tables file bundled as LAMBDA_TABLES_FILE (in the cloud assembly)
 
   constructor(scope: Construct, id: string, props: ProcessingProps) {
@@ -177,6 +181,9 @@ export class Processing extends Construct {
         GLUE_DATABASE: props.glueDatabaseName,
         LAKESYNC_TABLES_FILE: LAMBDA_TABLES_FILE,
         STAGING_EXPIRY_DAYS: String(props.stagingExpiryDays),
+        QUEUE_URL: this.queue.queueUrl,
+        MAX_RECEIVE_COUNT: String(props.maxReceiveCount),
+        LEASE_SECONDS: String(props.leaseSeconds),
         LAKESYNC_DATA_DIR: LAMBDA_DATA_DIR,
         LAKESYNC_VERSION: pkg.version,
         NODE_OPTIONS: '--enable-source-maps',
@@ -228,6 +235,14 @@ export class Processing extends Construct {
       schedule: events.Schedule.expression(props.scheduleExpression),
     })
     this.schedule.addTarget(new targets.LambdaFunction(this.function, { retryAttempts: 2 }))
+    // A dead run's table is picked up here when no message of it returns (lambdas/merge.ts sweep).
+    this.sweep = new events.Rule(this, 'Sweep', {
+      description: 'lakesync sweep: runs tables with files pending and no live lease',
+      schedule: events.Schedule.expression(props.sweepExpression),
+    })
+    this.sweep.addTarget(
+      new targets.LambdaFunction(this.function, { event: events.RuleTargetInput.fromObject(SWEEP_EVENT) }),
+    )
 
     this.dlqAlarm = new cloudwatch.Alarm(this, 'DeadLetterAlarm', {
       alarmDescription: 'lakesync: notifications reached the dead-letter queue (a table run keeps failing)',

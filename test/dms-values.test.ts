@@ -37,4 +37,12 @@ describe('parseDate', () => {
     put('0000-02-29') // year 0 is a leap year (proleptic Gregorian), outside the memo
     expect(parseDate(b, 0, 10)).toBe(daysFromCivil(0, 2, 29))
   })
+
+  it('rejects a non-digit in any position, the last of the year included (the soak found 202> read as 1020)', () => {
+    for (const i of [0, 1, 2, 3, 5, 6, 8, 9])
+      for (const c of ['>', 'E', '/', ':', ' ', 'a']) {
+        const text = `${'2021-06-07'.slice(0, i)}${c}${'2021-06-07'.slice(i + 1)}`
+        expect(parseDateString(text), text).toBeUndefined()
+      }
+  })
 })

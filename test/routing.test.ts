@@ -56,6 +56,9 @@ describe('startGlueRun against moto', () => {
     tables: [],
     glueJobName: jobName,
     routing: T,
+    leaseMs: 60_000,
+    queueUrl: undefined,
+    maxReceiveCount: undefined,
   }
   const route = { table: 'users', stagingPrefix: 'dms/users/', config: {} }
   const decision = { engine: 'glue' as const, reason: 'big' }
@@ -112,6 +115,9 @@ describe('startGlueRun with a run in progress (fake GetJobRuns)', () => {
     tables: [],
     glueJobName: 'lakesync-job',
     routing: T,
+    leaseMs: 60_000,
+    queueUrl: undefined,
+    maxReceiveCount: undefined,
   }
   const route = { table: 'users', stagingPrefix: 'dms/users/', config: {} }
   const decision = { engine: 'glue' as const, reason: 'big' }

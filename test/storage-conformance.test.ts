@@ -215,6 +215,32 @@ describe.each(adapters)('$name storage', (adapter) => {
     })
   })
 
+  describe('list while others write', () => {
+    it('lists through concurrent swaps and removals (files that vanish mid-listing are not listed)', async () => {
+      let etag = (await store.createExclusive('c/claim.json', enc('0')))!
+      const swaps = (async () => {
+        for (let i = 1; i <= 60; i++) {
+          etag = (await store.replaceIfMatch('c/claim.json', enc(String(i)), etag))!
+          await store.write('c/scratch', enc(String(i)))
+          await store.remove('c/scratch')
+        }
+      })()
+      let lists = 0
+      let swapping = true
+      swaps.finally(() => {
+        swapping = false
+      })
+      while (swapping) {
+        const listed = (await store.list('c/')).map((o) => o.path)
+        expect(listed).toContain('c/claim.json')
+        lists++
+      }
+      await swaps
+      expect(lists).toBeGreaterThan(0)
+      expect(dec(await store.read('c/claim.json'))).toBe('60')
+    })
+  })
+
   describe('remove', () => {
     it('deletes an object and ignores a missing one', async () => {
       await store.write('keep', enc('k'))

@@ -3,6 +3,7 @@
  * `tables` config the source is a DMS root of `<schema>/<table>/` folders and every table runs (etl/run-tables.ts).
  */
 
+import { describeLease, waitForLease } from '../../etl/commit/lease.js'
 import {
   loadRunConfig,
   type RunConfig,
@@ -11,7 +12,8 @@ import {
 } from '../../etl/config/run-config.js'
 import { ConfigError } from '../../etl/errors.js'
 import { type RunResult, runPipeline } from '../../etl/pipeline.js'
-import { runTables } from '../../etl/run-tables.js'
+import { runTables, type TableOutcome } from '../../etl/run-tables.js'
+import type { Storage } from '../../etl/storage/storage.js'
 import { asOfFlag, type Flags, type Io, openStorage, required } from '../common.js'
 import { combinedExitCode, describeFailure, EXIT, exitCodeOf } from '../exit-codes.js'
 import { faultHookFromEnv } from '../fault-hook.js'
@@ -72,10 +74,41 @@ function report(result: RunResult, io: Io, prefix = '', verbose = false): void {
 /** Exit 3 when the run did nothing because another run holds the table. */
 function busyCode(result: RunResult, io: Io, table: string): number {
   if (!result.busy || result.committed) return EXIT.ok
+  const beat = result.busy.heartbeatAt ? `, last heartbeat ${result.busy.heartbeatAt}` : ''
   io.err.write(
-    `lakesync run: table ${table} is held by run ${result.busy.runId} (claimed ${result.busy.claimedAt}, until ${result.busy.expiresAt})\n`,
+    `lakesync run: table ${table} is held by run ${result.busy.runId} (claimed ${result.busy.claimedAt}${beat}, until ${result.busy.expiresAt}); --wait waits for it\n`,
   )
   return EXIT.busy
+}
+
+/** `--lease-seconds N`: the lease in ms, or undefined for the default. */
+function leaseFlag(flags: Flags): number | undefined {
+  const v = flags['lease-seconds']
+  if (v === undefined) return undefined
+  const n = Number(v)
+  if (typeof v !== 'string' || !Number.isFinite(n) || n < 1)
+    throw new ConfigError(
+      'bad_usage',
+      `--lease-seconds ${JSON.stringify(v)}: expected a number of seconds >= 1`,
+    )
+  return Math.round(n * 1000)
+}
+
+/** A busy table under --wait: says whom it waits for, then waits until that lease ends. */
+async function waitFor(target: Storage, table: string, io: Io): Promise<void> {
+  let said = ''
+  await waitForLease(target, table, {
+    onWait: (lease) => {
+      if (lease.runId === said) return
+      said = lease.runId
+      io.err.write(`lakesync run: waiting for table ${table}: ${describeLease(lease)}\n`)
+    },
+  })
+}
+
+/** A table whose run did nothing because another run holds it. */
+function isHeld(o: TableOutcome): boolean {
+  return o.status === 'ran' && o.result.busy !== undefined && !o.result.committed
 }
 
 export async function runCommand(flags: Flags, io: Io, reload = false): Promise<number> {
@@ -104,6 +137,8 @@ export async function runCommand(flags: Flags, io: Io, reload = false): Promise<
     typeof database === 'string'
       ? (await import('../../etl/catalog/glue.js')).openGlueCatalog(database)
       : undefined
+  const wait = flags.wait === true
+  const leaseMs = leaseFlag(flags)
   const started = performance.now()
   const faults = faultHookFromEnv()
   const settings: RunSettings = {
@@ -114,38 +149,54 @@ export async function runCommand(flags: Flags, io: Io, reload = false): Promise<
     reload,
     ...(catalog ? { catalog } : {}),
     ...(faults ? { faults } : {}),
+    ...(leaseMs !== undefined ? { claimTtlMs: leaseMs } : {}),
     onWarning: (m) => io.err.write(`lakesync: warning: ${m}\n`),
   }
   const json = wantsJson(flags)
   if (!many) {
-    const run = runPipeline(
-      runOptionsFor(config, {
-        ...settings,
-        onPhase: io.errIsTty ? (phase) => io.err.write(`\r${phase}...\x1b[K`) : undefined,
-        onProgress: io.errIsTty
-          ? (rows, file) => {
-              const s = (performance.now() - started) / 1000
-              io.err.write(
-                `\rread ${rows} rows (${Math.round(rows / Math.max(s, 1e-3))} rows/s) ${file}\x1b[K`,
-              )
-            }
-          : undefined,
-      }),
-    )
-    // With --json the failure is an entry too; the error still reaches stderr and the exit code.
-    const result = json
-      ? await run.catch((e: unknown) => {
-          printJson(io, { tables: [failedEntry(config.table.name, e)] })
-          throw e
-        })
-      : await run
+    const once = () =>
+      runPipeline(
+        runOptionsFor(config, {
+          ...settings,
+          onPhase: io.errIsTty ? (phase) => io.err.write(`\r${phase}...\x1b[K`) : undefined,
+          onProgress: io.errIsTty
+            ? (rows, file) => {
+                const s = (performance.now() - started) / 1000
+                io.err.write(
+                  `\rread ${rows} rows (${Math.round(rows / Math.max(s, 1e-3))} rows/s) ${file}\x1b[K`,
+                )
+              }
+            : undefined,
+        }),
+      )
+    // With --json a failure is an entry too; the error still reaches stderr and the exit code.
+    const guarded = () =>
+      json
+        ? once().catch((e: unknown) => {
+            printJson(io, { tables: [failedEntry(config.table.name, e)] })
+            throw e
+          })
+        : once()
+    let result = await guarded()
+    // --wait: while another run holds the table (and this one committed nothing), wait for its lease, then run.
+    while (wait && result.busy && !result.committed) {
+      await waitFor(target, config.table.name, io)
+      result = await guarded()
+    }
     if (io.errIsTty) io.err.write('\r\x1b[K')
     if (json) printJson(io, { tables: [runEntry(config.table.name, result)] })
     else report(result, io, '', flags.verbose === true)
     return busyCode(result, io, config.table.name)
   }
   const { spec: _first, ...common } = runOptionsFor(config, settings)
-  const outcomes = await runTables({ ...common, tables: config.tables, ...(only ? { only } : {}) })
+  let outcomes = await runTables({ ...common, tables: config.tables, ...(only ? { only } : {}) })
+  for (;;) {
+    const held = wait ? outcomes.filter(isHeld).map((o) => o.table) : []
+    if (held.length === 0) break
+    for (const table of held) await waitFor(target, table, io)
+    const again = await runTables({ ...common, tables: config.tables, only: held })
+    outcomes = outcomes.map((o) => again.find((a) => a.table === o.table) ?? o)
+  }
   const failures: number[] = []
   const entries: RunEntry[] = []
   let fine = 0

@@ -1,5 +1,6 @@
 /** `lakesync status` and `lakesync vacuum`: the table's log, lag and pending files; removing old versions. */
 
+import { describeLease } from '../../etl/commit/lease.js'
 import { loadRunConfig, pickTable, type RunConfig } from '../../etl/config/run-config.js'
 import { ConfigError } from '../../etl/errors.js'
 import { publishCommitted } from '../../etl/pipeline.js'
@@ -54,6 +55,7 @@ function statusEntry(s: TableStatus) {
     lagSeconds: s.lagMs === null ? null : Math.round(s.lagMs / 1000),
     pending: s.pending,
     skipped: s.skipped,
+    lease: s.lease,
     versions: s.versions,
     error: s.error,
   }
@@ -86,6 +88,7 @@ async function printStatus(
     w(
       `  ${k.path}: ${k.rows ?? 'unknown'} rows, set aside in version ${k.version} by ${k.by} at ${k.at}: ${k.reason}`,
     )
+  if (s.lease) w(`lease: ${describeLease(s.lease)}`)
   if (s.versions.length) {
     w('versions (newest first):')
     for (const v of s.versions.slice(0, Number((flags.limit as string | undefined) ?? '10')))
@@ -118,7 +121,7 @@ export async function vacuumCommand(flags: Flags, io: Io): Promise<number> {
       await publishCommitted({ target, spec: t.spec, tableFormat: config.tableFormat, catalog })
     if (!wantsJson(flags))
       io.out.write(
-        `${tables.length > 1 ? `${t.spec.name}: ` : ''}deleted ${r.deleted.length} file(s) and ${r.deletedSnapshots.length} snapshot(s); kept versions ${r.keptVersions.join(', ') || 'none'}\n`,
+        `${tables.length > 1 ? `${t.spec.name}: ` : ''}deleted ${r.deleted.length} file(s) and ${r.deletedSnapshots.length} snapshot(s)${r.deletedTemporaries.length > 0 ? ` (and ${r.deletedTemporaries.length} temporary file(s) of dead runs)` : ''}; kept versions ${r.keptVersions.join(', ') || 'none'}\n`,
       )
   }
   if (wantsJson(flags)) printJson(io, { tables: entries })

@@ -60,7 +60,9 @@ export interface ClaimRecord {
   table: string
   runId: string // the run holding the claim
   claimedAt: string // ISO timestamp
-  expiresAt: string // after this the claim may be abandoned by another run
+  expiresAt: string // after this the claim may be abandoned by another run (moved on by each heartbeat)
+  heartbeatAt?: string // ISO timestamp of the holder's last renewal (absent before the first, and from older runs)
+  leaseMs?: number // how far each renewal moves expiresAt (etl/commit/lease.ts)
 }
 
 export interface AbandonedRecord {
@@ -202,6 +204,27 @@ export async function completeClaim(
   claimEtag: string,
 ): Promise<string | null> {
   return target.replaceIfMatch(commitPath(record.table, record.version), encode(record), claimEtag)
+}
+
+/** Renews our claim (a heartbeat): its new entry, or null when the record changed (the claim was abandoned). */
+export async function renewClaim(
+  target: Storage,
+  entry: { record: ClaimRecord; etag: string },
+  at: Date,
+  leaseMs: number,
+): Promise<{ record: ClaimRecord; etag: string } | null> {
+  const record: ClaimRecord = {
+    ...entry.record,
+    heartbeatAt: at.toISOString(),
+    expiresAt: new Date(at.getTime() + leaseMs).toISOString(),
+    leaseMs,
+  }
+  const etag = await target.replaceIfMatch(
+    commitPath(record.table, record.version),
+    encode(record),
+    entry.etag,
+  )
+  return etag === null ? null : { record, etag }
 }
 
 /** Marks a claim abandoned if it is still the one we saw; false when it changed (someone else acted first). */

@@ -50,9 +50,10 @@ export function formatDate(days: number): string {
   return `${String(y).padStart(4, '0')}-${m < 10 ? '0' : ''}${m}-${d < 10 ? '0' : ''}${d}`
 }
 
+/** A decimal digit's value; a non-digit is so negative that any field it is part of comes out negative. */
 function digit(b: Uint8Array, i: number): number {
   const d = b[i]! - ZERO
-  return d >= 0 && d <= 9 ? d : -1000
+  return d >= 0 && d <= 9 ? d : -1_000_000
 }
 
 // Days of the dates in years MEMO_FROM..MEMO_FROM+199, filled on first sight: a CSV column holds a few thousand

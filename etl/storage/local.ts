@@ -49,8 +49,12 @@ export class LocalStorage implements Storage {
         else if (ent.isFile() && !ent.name.startsWith(TMP)) {
           const path = relative(this.root, full).split(sep).join('/')
           if (!path.startsWith(prefix)) continue
-          const s = await stat(full)
-          out.push({ path, size: s.size, mtimeMs: s.mtimeMs })
+          // Gone since readdir (a lock file of a compare-and-swap, an object vacuum removed): not listed.
+          const s = await stat(full).catch((e: unknown) => {
+            if (errno(e) === 'ENOENT') return null
+            throw e
+          })
+          if (s !== null) out.push({ path, size: s.size, mtimeMs: s.mtimeMs })
         }
       }
     }
@@ -165,5 +169,31 @@ export class LocalStorage implements Storage {
 
   async remove(path: string): Promise<void> {
     await rm(join(this.root, path), { force: true })
+  }
+
+  /** The `.lakesync-tmp-*` files a killed write left (a live write's file is younger: its mtime moves as it writes). */
+  async removeTemporaries(prefix: string, before: Date): Promise<string[]> {
+    const removed: string[] = []
+    const walk = async (dir: string): Promise<void> => {
+      let entries: Dirent[]
+      try {
+        entries = await readdir(dir, { withFileTypes: true })
+      } catch (e) {
+        if (errno(e) === 'ENOENT' || errno(e) === 'ENOTDIR') return
+        throw e
+      }
+      for (const ent of entries) {
+        const full = join(dir, ent.name)
+        if (ent.isDirectory()) await walk(full)
+        else if (ent.name.startsWith(TMP)) {
+          const s = await stat(full).catch(() => null) // gone meanwhile: its write finished
+          if (s === null || s.mtimeMs >= before.getTime()) continue
+          await rm(full, { force: true })
+          removed.push(relative(this.root, full).split(sep).join('/'))
+        }
+      }
+    }
+    await walk(join(this.root, prefix))
+    return removed.sort()
   }
 }

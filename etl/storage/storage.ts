@@ -38,6 +38,11 @@ export interface Storage {
   replaceIfMatch(path: string, bytes: Uint8Array, etag: string): Promise<string | null>
   /** Deletes an object if present. */
   remove(path: string): Promise<void>
+  /**
+   * Deletes the temporary files of writes that never finished (their process died) under `prefix`, last modified
+   * before `before`: their paths. Optional: only a store that writes through temporary files (local) has any.
+   */
+  removeTemporaries?(prefix: string, before: Date): Promise<string[]>
 }
 
 /** The full name of an object for messages: `s3://bucket/prefix/key` or `/folder/file`. */

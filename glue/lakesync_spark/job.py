@@ -22,6 +22,7 @@ from . import ENGINE_NAME, ENGINE_VERSION
 from .dms import (DEFAULT_FORMAT, USERS_SPEC, compare_sequence, format_date, layout, list_dms_files, parse_city_map,
                   parse_csv, parse_parquet)
 from .errors import InputError, LakesyncError, StateError, executor_error, from_spark
+from .lease import DEFAULT_LEASE_MS, Lease
 from .parquet_footer import patch_footer
 from .settings import check_format, check_spec
 from .plan import (commit_path, encode, features_table_name, lineage, plan_run, read_commit_log, version_file,
@@ -30,7 +31,7 @@ from .storage import sha256
 from .values import features_columns, key_text, parse_table_spec, spark_type
 
 COUNT_KEYS = ["inserts", "replaces", "updates", "upsertsOfMissing", "deletes", "deletesOfMissing"]
-CLAIM_TTL_MS = 16 * 60_000
+CLAIM_TTL_MS = DEFAULT_LEASE_MS  # the lease, renewed every third of it while the job writes (lease.py)
 
 
 def spark_session(master: str | None = None, conf: dict[str, str] | None = None):
@@ -472,6 +473,7 @@ def run(spark, ctx: Context) -> dict:
         if claim_etag is None:
             attempt += 1
             continue
+        lease = Lease(target, claim, claim_etag, CLAIM_TTL_MS, ctx.now, ctx.warn)
         vn = version_name(version)
         stage = target.url(f"_lakesync/{table}/spark-staging/{run_id}-{vn}")
         try:
@@ -508,16 +510,21 @@ def run(spark, ctx: Context) -> dict:
             }
         except BaseException as e:
             try:
-                _abandon(target, {"record": claim, "etag": claim_etag}, f"run failed: {e}", ctx.now())
+                etag = lease.release()
+                if etag is not None:
+                    _abandon(target, {"record": claim, "etag": etag}, f"run failed: {e}", ctx.now())
             except Exception:  # noqa: BLE001 - best effort: the claim expires otherwise
                 pass
             raise
         finally:
             for df in built["cleanup"]:
                 df.unpersist()
-        if target.replace_if_match(commit_path(table, version), encode(record), claim_etag) is None:
-            ctx.warn(f"the claim of version {version} was abandoned by another run before this run committed; "
-                     "retrying")
+        # The swap is on the last renewal's ETag: it fails if another run abandoned the claim (a lost lease).
+        lease_etag = lease.release()
+        if lease_etag is None or target.replace_if_match(commit_path(table, version), encode(record),
+                                                         lease_etag) is None:
+            ctx.warn(f"the claim of version {version} was abandoned by another run before this run committed "
+                     "(its lease lapsed); retrying")
             attempt += 1
             continue
         records.append(record)

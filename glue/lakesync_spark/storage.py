@@ -65,7 +65,10 @@ class LocalStorage:
                 rel = os.path.relpath(full, self.abs).replace(os.sep, "/")
                 if not rel.startswith(prefix) or not os.path.isfile(full):
                     continue
-                st = os.stat(full)
+                try:
+                    st = os.stat(full)
+                except FileNotFoundError:  # gone since the walk (a compare-and-swap's lock file): not listed
+                    continue
                 ns = st.st_mtime_ns
                 # Node's Stats.mtimeMs: sec * 1e3 + nsec / 1e6, so both engines record the same double.
                 out.append(StoredObject(rel, st.st_size, (ns // 1_000_000_000) * 1e3 + (ns % 1_000_000_000) / 1e6))

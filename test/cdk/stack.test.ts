@@ -7,6 +7,7 @@ import { Match, type Template } from 'aws-cdk-lib/assertions'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { DEFAULT_DMS_FORMAT } from '../../etl/dms/format.js'
 import type { DmsFormat } from '../../etl/types.js'
+import { SWEEP_EVENT } from '../../lambdas/sweep-event.js'
 import { DEFAULT_PARAMS, paramsFromContext } from '../../lib/config.js'
 import { type Json, removeOutdirs, synthTemplate, synthWithTables } from './synth.js'
 
@@ -90,7 +91,7 @@ describe('lakesync stack (defaults)', () => {
     t.resourceCountIs('AWS::DMS::ReplicationTask', 1)
     t.resourceCountIs('AWS::SQS::Queue', 2)
     t.resourceCountIs('AWS::Lambda::EventSourceMapping', 1)
-    t.resourceCountIs('AWS::Events::Rule', 1)
+    t.resourceCountIs('AWS::Events::Rule', 2) // the daily refresh and the sweep
     t.resourceCountIs('AWS::CloudWatch::Alarm', 2)
     t.resourceCountIs('AWS::Glue::Database', 1)
     t.resourceCountIs('AWS::Glue::Table', 0) // the merge function owns the tables (etl/catalog/glue.ts)
@@ -106,6 +107,10 @@ describe('lakesync stack (defaults)', () => {
       WorkerType: 'G.1X',
       NumberOfWorkers: 4,
     })
+    // Nothing is fetched from PyPI at job start (a job in a private subnet without NAT must start): no pip modules.
+    const [job] = Object.values(t.findResources('AWS::Glue::Job')) as Json[]
+    expect(job.Properties.DefaultArguments).not.toHaveProperty('--additional-python-modules')
+    expect(JSON.stringify(t.toJSON())).not.toMatch(/additional-python-modules|python-modules-installer|pypi/i)
     t.hasResourceProperties('AWS::IAM::Policy', {
       PolicyDocument: {
         Statement: Match.arrayWith([
@@ -246,6 +251,39 @@ describe('lakesync stack (defaults)', () => {
     t.hasResourceProperties('AWS::Events::Rule', {
       ScheduleExpression: 'cron(15 0 * * ? *)',
       Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [ids.merge, 'Arn'] } })],
+    })
+  })
+
+  it("sweeps every 15 minutes, and lets the function return a busy table's messages when its lease ends", () => {
+    t.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(15 minutes)',
+      Targets: [
+        Match.objectLike({ Arn: { 'Fn::GetAtt': [ids.merge, 'Arn'] }, Input: JSON.stringify(SWEEP_EVENT) }),
+      ],
+    })
+    const [, merge] = only(t, 'AWS::Lambda::Function', MERGE)
+    expect(merge.Properties.Environment.Variables).toMatchObject({
+      QUEUE_URL: { Ref: ids.queue },
+      MAX_RECEIVE_COUNT: '5',
+      LEASE_SECONDS: '60',
+    })
+    t.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Action: Match.arrayWith(['sqs:ChangeMessageVisibility']),
+            Resource: { 'Fn::GetAtt': [ids.queue, 'Arn'] },
+          }),
+        ]),
+      },
+    })
+    const swept = synthTemplate({
+      'lakesync:sweepExpression': 'rate(5 minutes)',
+      'lakesync:leaseSeconds': '30',
+    })
+    swept.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(5 minutes)' })
+    swept.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ LEASE_SECONDS: '30' }) },
     })
   })
 

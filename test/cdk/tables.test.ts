@@ -111,10 +111,10 @@ describe('lakesync stack with three tables', () => {
     })
   })
 
-  it('has one queue, one merge function and one daily schedule for all the tables', () => {
+  it('has one queue, one merge function, one daily schedule and one sweep for all the tables', () => {
     t.resourceCountIs('AWS::SQS::Queue', 2) // the queue and its dead-letter queue
     t.resourceCountIs('AWS::Lambda::EventSourceMapping', 1)
-    t.resourceCountIs('AWS::Events::Rule', 1)
+    t.resourceCountIs('AWS::Events::Rule', 2) // the daily refresh and the sweep
     t.resourceCountIs('AWS::Glue::Job', 1)
     only(t, 'AWS::Lambda::Function', MERGE)
     t.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
@@ -126,7 +126,10 @@ describe('lakesync stack with three tables', () => {
       ScheduleExpression: 'cron(15 0 * * ? *)',
       Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [ids.merge, 'Arn'] } })],
     })
-    expect(JSON.stringify(t.toJSON().Resources)).not.toContain('"Input"') // the plain scheduled event
+    const daily = Object.values(t.findResources('AWS::Events::Rule')).find(
+      (r: Json) => r.Properties.ScheduleExpression === 'cron(15 0 * * ? *)',
+    ) as Json
+    expect(daily.Properties.Targets[0]).not.toHaveProperty('Input') // the plain scheduled event
   })
 
   it('notifies the one queue for each table folder, and expires each table folder', () => {

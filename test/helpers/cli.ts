@@ -1,5 +1,5 @@
 /** Runs the CLI in-process (cli/app.ts main) or as a real child process (the built dist/cli/main.js). */
-import { spawnSync } from 'node:child_process'
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
 import { join } from 'node:path'
 import { Writable } from 'node:stream'
 import { main } from '../../cli/app.js'
@@ -38,6 +38,28 @@ export async function cliOn(tty: boolean, ...argv: string[]): Promise<CliResult>
 export function cliProcess(...argv: string[]): CliResult {
   const r = spawnSync(process.execPath, [join(REPO, 'dist', 'cli', 'main.js'), ...argv], { encoding: 'utf8' })
   return { code: r.status ?? -1, out: r.stdout, err: r.stderr }
+}
+
+/** The built executable started with extra environment (LAKESYNC_FAULT_AT): the child, and its result once it exits. */
+export function cliChild(
+  env: NodeJS.ProcessEnv,
+  ...argv: string[]
+): { child: ChildProcess; done: Promise<CliResult & { signal: NodeJS.Signals | null }> } {
+  const child = spawn(process.execPath, [join(REPO, 'dist', 'cli', 'main.js'), ...argv], {
+    env: { ...process.env, ...env },
+  })
+  let out = ''
+  let err = ''
+  child.stdout.on('data', (b: Buffer) => {
+    out += b.toString('utf8')
+  })
+  child.stderr.on('data', (b: Buffer) => {
+    err += b.toString('utf8')
+  })
+  const done = new Promise<CliResult & { signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('close', (code, signal) => resolve({ code: code ?? -1, out, err, signal })),
+  )
+  return { child, done }
 }
 
 /** The data rows of an aligned table printed by `lakesync show` (or the seed README), cells trimmed. */

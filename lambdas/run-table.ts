@@ -8,6 +8,7 @@ import { type RunConfig, runOptionsFor } from '../etl/config/run-config.js'
 import { DEFAULT_DMS_FORMAT } from '../etl/dms/format.js'
 import { formatDate } from '../etl/dms/values.js'
 import { InputError } from '../etl/errors.js'
+import { newestMetadata } from '../etl/iceberg/publish.js'
 import { publishCommitted, type RunResult, runPipeline } from '../etl/pipeline.js'
 import { awsRegion, openStorage } from '../etl/storage/open.js'
 import type { Storage } from '../etl/storage/storage.js'
@@ -95,8 +96,15 @@ export async function sweepReason(
   rc: RunConfig,
 ): Promise<string | null> {
   const target = targetOf(config)
-  const lease = leaseOf((await readCommitLog(target, route.table)).head, new Date())
+  const log = await readCommitLog(target, route.table)
+  const lease = leaseOf(log.head, new Date())
   if (lease?.live) return null
+  // A version the Glue (Spark) job committed gets its Iceberg metadata and catalog switch from a run here.
+  if (log.current && rc.tableFormat === 'iceberg') {
+    const published = (await newestMetadata(target, route.table))?.metadata['current-snapshot-id'] ?? -1
+    if (published < log.current.version)
+      return `version ${log.current.version} (${log.current.engine.name}) is not published as an Iceberg snapshot yet`
+  }
   const m = await measureTable(
     openStorage(`s3://${config.stagingBucket}/${route.stagingPrefix}`),
     target,

@@ -7,13 +7,9 @@ import { join } from 'node:path'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { USERS_FEATURES_SPEC } from '../etl/city-features.js'
+import { fileRanges, writeParquetFiles } from '../etl/parquet/files.js'
 import { parquetToTable } from '../etl/parquet/reader.js'
-import {
-  type EncodedColumnChunk,
-  fileRanges,
-  writeParquet,
-  writeParquetFiles,
-} from '../etl/parquet/writer.js'
+import { type EncodedColumnChunk, writeParquet } from '../etl/parquet/writer.js'
 import { tableToCsv } from '../etl/report/csv-export.js'
 import { stringColumnFrom } from '../etl/table/columns.js'
 import {

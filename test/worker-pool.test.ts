@@ -211,9 +211,7 @@ describe('where the pool ships', () => {
         { name: 'b', type: 'string' }, { name: 'c', type: 'date' }], primaryKey: ['id'] },
       layout: { fieldCount: 4, hasOp: false, loadOnly: true, fieldColumn: Int32Array.of(0, 1, 2, 3),
         header: ['id', 'a', 'b', 'c'], sequenceField: -1 },
-      format: { includeOpForFullLoad: false, addColumnName: false, timestampColumnName: null,
-        timestampColumnPosition: 'afterOp', csvDelimiter: ',', csvNullValue: null, changeSequenceColumnName: null,
-        changeSequencePosition: 'last', orderChangesBy: 'file' }, continuation: false }).catch((x) => x)
+      format: ${JSON.stringify(DEFAULT_DMS_FORMAT)}, continuation: false }).catch((x) => x)
     const crash = await pool.runTask('crashForTest', { exitCode: 3 }).catch((x) => x.message)
     console.log(JSON.stringify({ size: bytes.length, workers: pool.liveWorkers(), name: e.name, code: e.code,
       location: e.location, crash, hooks: Object.keys(pool).filter((k) => /ForTest/.test(k)) }))

@@ -4,9 +4,10 @@
  * table is the last step before the claim and the worker is otherwise idle by then; the output is byte-identical
  * to writeParquet.
  */
+
+import { assembleParquetFiles } from '../parquet/files.js'
 import {
   assembleParquet,
-  assembleParquetFiles,
   type EncodedColumnChunk,
   encodeColumn,
   type ParquetWriteOptions,
@@ -78,7 +79,7 @@ export async function encodeParquetParallel(
   return assembleParquet(table.spec, table.length, await encodeColumnsParallel(table, opts), opts)
 }
 
-/** encodeParquetParallel as files of about `opts.targetFileBytes` (etl/parquet/writer.ts assembleParquetFiles). */
+/** encodeParquetParallel as files of about `opts.targetFileBytes` (etl/parquet/files.ts assembleParquetFiles). */
 export async function encodeParquetFilesParallel(
   table: Table,
   opts: ParquetWriteOptions = {},

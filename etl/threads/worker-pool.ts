@@ -29,12 +29,12 @@ import {
   LakesyncError,
   StateError,
 } from '../errors.js'
+import { writeParquetFiles } from '../parquet/files.js'
 import {
   type EncodedColumnChunk,
   encodeColumn,
   type ParquetWriteOptions,
   writeParquet,
-  writeParquetFiles,
 } from '../parquet/writer.js'
 import type { DmsFormat, ParsedFile, Table, TableSpec } from '../types.js'
 

@@ -22,6 +22,22 @@ function etagOf(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex')
 }
 
+/** Every regular file under `dir` (none when it is missing), depth first, by readdir order. */
+async function walkFiles(dir: string, visit: (full: string, name: string) => Promise<void>): Promise<void> {
+  let entries: Dirent[]
+  try {
+    entries = await readdir(dir, { withFileTypes: true })
+  } catch (e) {
+    if (errno(e) === 'ENOENT' || errno(e) === 'ENOTDIR') return
+    throw e
+  }
+  for (const ent of entries) {
+    const full = join(dir, ent.name)
+    if (ent.isDirectory()) await walkFiles(full, visit)
+    else if (ent.isFile()) await visit(full, ent.name)
+  }
+}
+
 function errno(e: unknown): string | undefined {
   return (e as NodeJS.ErrnoException).code
 }
@@ -35,30 +51,17 @@ export class LocalStorage implements Storage {
 
   async list(prefix = ''): Promise<StoredObject[]> {
     const out: StoredObject[] = []
-    const walk = async (dir: string): Promise<void> => {
-      let entries: Dirent[]
-      try {
-        entries = await readdir(dir, { withFileTypes: true })
-      } catch (e) {
-        if (errno(e) === 'ENOENT' || errno(e) === 'ENOTDIR') return
+    await walkFiles(join(this.root, prefix.slice(0, prefix.lastIndexOf('/') + 1)), async (full, name) => {
+      if (name.startsWith(TMP)) return
+      const path = relative(this.root, full).split(sep).join('/')
+      if (!path.startsWith(prefix)) return
+      // Gone since readdir (a lock file of a compare-and-swap, an object vacuum removed): not listed.
+      const s = await stat(full).catch((e: unknown) => {
+        if (errno(e) === 'ENOENT') return null
         throw e
-      }
-      for (const ent of entries) {
-        const full = join(dir, ent.name)
-        if (ent.isDirectory()) await walk(full)
-        else if (ent.isFile() && !ent.name.startsWith(TMP)) {
-          const path = relative(this.root, full).split(sep).join('/')
-          if (!path.startsWith(prefix)) continue
-          // Gone since readdir (a lock file of a compare-and-swap, an object vacuum removed): not listed.
-          const s = await stat(full).catch((e: unknown) => {
-            if (errno(e) === 'ENOENT') return null
-            throw e
-          })
-          if (s !== null) out.push({ path, size: s.size, mtimeMs: s.mtimeMs })
-        }
-      }
-    }
-    await walk(join(this.root, prefix.slice(0, prefix.lastIndexOf('/') + 1)))
+      })
+      if (s !== null) out.push({ path, size: s.size, mtimeMs: s.mtimeMs })
+    })
     return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))
   }
 
@@ -174,26 +177,13 @@ export class LocalStorage implements Storage {
   /** The `.lakesync-tmp-*` files a killed write left (a live write's file is younger: its mtime moves as it writes). */
   async removeTemporaries(prefix: string, before: Date): Promise<string[]> {
     const removed: string[] = []
-    const walk = async (dir: string): Promise<void> => {
-      let entries: Dirent[]
-      try {
-        entries = await readdir(dir, { withFileTypes: true })
-      } catch (e) {
-        if (errno(e) === 'ENOENT' || errno(e) === 'ENOTDIR') return
-        throw e
-      }
-      for (const ent of entries) {
-        const full = join(dir, ent.name)
-        if (ent.isDirectory()) await walk(full)
-        else if (ent.name.startsWith(TMP)) {
-          const s = await stat(full).catch(() => null) // gone meanwhile: its write finished
-          if (s === null || s.mtimeMs >= before.getTime()) continue
-          await rm(full, { force: true })
-          removed.push(relative(this.root, full).split(sep).join('/'))
-        }
-      }
-    }
-    await walk(join(this.root, prefix))
+    await walkFiles(join(this.root, prefix), async (full, name) => {
+      if (!name.startsWith(TMP)) return
+      const s = await stat(full).catch(() => null) // gone meanwhile: its write finished
+      if (s === null || s.mtimeMs >= before.getTime()) return
+      await rm(full, { force: true })
+      removed.push(relative(this.root, full).split(sep).join('/'))
+    })
     return removed.sort()
   }
 }

@@ -193,7 +193,6 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
       throw new StateError('commit_conflict', `commit: ${spec.name} kept changing under this run; run again`)
     const t0 = performance.now()
     const log = await readCommitLog(target, spec.name)
-    // A catalog switch that failed after an earlier commit is repaired here, before anything else.
     // Iceberg metadata and the catalog switch that failed after an earlier commit are repaired here, first.
     if (log.current) {
       await publishTableFormat(opts, log.committed)

@@ -1,6 +1,7 @@
 /** Runs the pipeline for one configured table on S3, with the Glue catalog when configured. */
 import { GetJobRunsCommand, GlueClient, StartJobRunCommand } from '@aws-sdk/client-glue'
 import { openGlueCatalog } from '../etl/catalog/glue.js'
+import { featuresTableName } from '../etl/commit/layout.js'
 import { leaseOf } from '../etl/commit/lease.js'
 import { readCommitLog } from '../etl/commit/log.js'
 import { planSource } from '../etl/commit/plan-source.js'
@@ -99,6 +100,18 @@ export async function sweepReason(
   const log = await readCommitLog(target, route.table)
   const lease = leaseOf(log.head, new Date())
   if (lease?.live) return null
+  // A Glue table behind the commit log (a shell CloudFormation made or replaced, a publish that failed) is
+  // republished by a run, which repairs the catalog before anything else.
+  if (log.current && config.glueDatabase) {
+    const names = [
+      route.table,
+      ...(log.current.outputs.users_features ? [featuresTableName(route.table)] : []),
+    ]
+    const versions = await openGlueCatalog(config.glueDatabase).currentVersions(names)
+    const behind = names.find((n) => (versions.get(n) ?? 0) < log.current!.version)
+    if (behind !== undefined)
+      return `the Glue table ${behind} is at version ${versions.get(behind) ?? 'none'}, the commit log at ${log.current.version}`
+  }
   // A version the Glue (Spark) job committed gets its Iceberg metadata and catalog switch from a run here.
   if (log.current && rc.tableFormat === 'iceberg') {
     const published = (await newestMetadata(target, route.table))?.metadata['current-snapshot-id'] ?? -1

@@ -55,6 +55,7 @@ export interface LakesyncParams {
   alarmTopicArn: string | undefined // SNS topic for the alarms (none: alarms only show in the console)
   // Catalog
   glueDatabaseName: string
+  tableFormat: 'iceberg' | 'hive' // every table's publish.tableFormat: Iceberg v2 tables, or Hive-style folders
 }
 
 export const DEFAULT_PARAMS: LakesyncParams = {
@@ -94,6 +95,7 @@ export const DEFAULT_PARAMS: LakesyncParams = {
   logRetentionDays: 30,
   alarmTopicArn: undefined,
   glueDatabaseName: 'lakesync',
+  tableFormat: 'iceberg',
 }
 
 /** The context key of a parameter: `lakesync:dbInstanceType`, ... */
@@ -276,6 +278,7 @@ export function validateParams(p: LakesyncParams): LakesyncParams {
   if (!LOG_RETENTION_DAYS.includes(p.logRetentionDays))
     problems.push(`logRetentionDays must be one of ${LOG_RETENTION_DAYS.join(', ')}`)
   if (p.lambdaRuntime !== '22' && p.lambdaRuntime !== '24') problems.push('lambdaRuntime must be 22 or 24')
+  if (p.tableFormat !== 'iceberg' && p.tableFormat !== 'hive') problems.push('tableFormat must be iceberg or hive')
   if (!/^[a-z_][a-z0-9_]*$/.test(p.glueDatabaseName))
     problems.push('glueDatabaseName must be lower case letters, digits and _')
   for (const k of ['stagingFolder', 'schemaName', 'tableName'] as const)

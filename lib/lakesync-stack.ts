@@ -83,7 +83,12 @@ export class LakesyncStack extends Stack {
     this.network.allowFrom(this.replication.securityGroup)
 
     const lakeUri = `s3://${finalBucket.bucketName}/${p.finalPrefix}`
-    this.catalog = new Catalog(this, 'Catalog', { databaseName: p.glueDatabaseName, locationUri: lakeUri })
+    this.catalog = new Catalog(this, 'Catalog', {
+      databaseName: p.glueDatabaseName,
+      locationUri: lakeUri,
+      tables: this.tables.flatMap(catalogTables),
+      tableFormat: p.tableFormat,
+    })
     this.processing = new Processing(this, 'Processing', {
       stagingBucket,
       finalBucket,
@@ -91,6 +96,7 @@ export class LakesyncStack extends Stack {
       glueDatabaseName: p.glueDatabaseName,
       tables: this.tables,
       format: p.dmsFormat,
+      tableFormat: p.tableFormat,
       stagingExpiryDays: p.stagingExpiryDays,
       runtime: p.lambdaRuntime,
       memoryMb: p.lambdaMemoryMb,

@@ -52,6 +52,7 @@ export interface DataAccessProps {
 export interface ProcessingProps extends DataAccessProps {
   tables: ProcessingTable[]
   format: DmsFormat
+  tableFormat: 'iceberg' | 'hive' // each table's publish.tableFormat
   stagingExpiryDays: number
   runtime: '22' | '24'
   memoryMb: number
@@ -153,7 +154,11 @@ export class Processing extends Construct {
           t.name,
           {
             stagingPrefix: t.stagingPrefix,
-            config: { format: props.format, ...(t.table ? { table: t.table } : {}) },
+            config: {
+              format: props.format,
+              ...(t.table ? { table: t.table } : {}),
+              publish: { tableFormat: props.tableFormat },
+            },
           },
         ]),
       ),

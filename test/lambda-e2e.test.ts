@@ -5,7 +5,7 @@
  */
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { GetTableCommand } from '@aws-sdk/client-glue'
+import { GetTableCommand, UpdateTableCommand } from '@aws-sdk/client-glue'
 import {
   CreateBucketCommand,
   PutBucketNotificationConfigurationCommand,
@@ -26,7 +26,9 @@ import { tableToCsv } from '../etl/report/csv-export.js'
 import { tableStatus } from '../etl/status.js'
 import { openStorage } from '../etl/storage/open.js'
 import { USERS_SPEC } from '../etl/table/spec.js'
+import { SWEEP_EVENT } from '../lambdas/sweep-event.js'
 import { currentTables, runEngine, SEED, SEED_CITIES, tempDir } from './helpers/fixtures.js'
+import { createStackShells, shellInput } from './helpers/glue-shells.js'
 import { useMoto } from './helpers/moto.js'
 import { S3_TEST_EVENT, sqsEvent, sqsRecord } from './helpers/sqs-events.js'
 
@@ -45,6 +47,8 @@ describe('merge Lambda on moto (S3 -> SQS -> handler -> S3 + Glue)', () => {
     await moto.reset()
     await moto.s3.send(new CreateBucketCommand({ Bucket: staging }))
     await moto.s3.send(new CreateBucketCommand({ Bucket: final }))
+    // As deployed: the stack made the database and empty Iceberg shells of both tables (lib/catalog.ts).
+    await createStackShells(moto.glue, database, `s3://${final}/lake/`, ['users', 'users_features'])
     queueUrl = (await sqs.send(new CreateQueueCommand({ QueueName: `lakesync-${moto.tag}` }))).QueueUrl!
     const arn = (
       await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }))
@@ -97,15 +101,16 @@ describe('merge Lambda on moto (S3 -> SQS -> handler -> S3 + Glue)', () => {
   async function glueVersion(name: string): Promise<{ version: string; location: string; metadata: string }> {
     const t = (await moto.glue.send(new GetTableCommand({ DatabaseName: database, Name: name }))).Table!
     return {
-      version: t.Parameters!.lakesync_version!,
-      location: t.StorageDescriptor!.Location!,
-      metadata: t.Parameters!.metadata_location!,
+      version: t.Parameters?.lakesync_version as string,
+      location: t.StorageDescriptor?.Location as string,
+      metadata: t.Parameters?.metadata_location as string,
     }
   }
 
   const target = () => openStorage(`s3://${final}/lake/`)
 
   it('applies uploaded DMS files in order, publishes Parquet and switches Glue', async () => {
+    expect((await glueVersion('users')).metadata).toBeUndefined() // the shell before the first commit
     await upload('LOAD00000001.csv', readFileSync(join(SEED, 'LOAD00000001.csv')))
     await upload('20211017-194324349.csv', readFileSync(join(SEED, '20211017-194324349.csv')))
     const event = await receive()
@@ -129,6 +134,15 @@ describe('merge Lambda on moto (S3 -> SQS -> handler -> S3 + Glue)', () => {
       metadata: `s3://${final}/lake/users/metadata/v${hint}.metadata.json`,
     })
     expect((await glueVersion('users_features')).version).toBe('2')
+    // The function filled the shell's columns from the table's types.
+    const columns = (await moto.glue.send(new GetTableCommand({ DatabaseName: database, Name: 'users' })))
+      .Table!.StorageDescriptor!.Columns!
+    expect(columns.map((c) => `${c.Name} ${c.Type}`)).toEqual([
+      'user_id int',
+      'name string',
+      'city string',
+      'last_login date',
+    ])
     // The published tables equal a local run of the same files (as_of is today in the Lambda).
     const local = await runEngine(SEED, log.current!.asOf, SEED_CITIES, tempDir())
     const [published, expected] = [await currentTables(target()), await currentTables(local.target)]
@@ -164,6 +178,27 @@ describe('merge Lambda on moto (S3 -> SQS -> handler -> S3 + Glue)', () => {
     await upload('20211018-225959941.csv', readFileSync(join(SEED, '20211018-225959941.csv'))) // same bytes again
     expect(await handler(await receive())).toEqual({ batchItemFailures: [] })
     expect((await readCommitLog(target(), 'users')).current?.version).toBe(2)
+  })
+
+  it('the sweep republishes a Glue table that a stack update put back to its shell', async () => {
+    // What CloudFormation would do were it to update the table: its own TableInput, no metadata location.
+    await moto.glue.send(
+      new UpdateTableCommand({
+        DatabaseName: database,
+        TableInput: shellInput('users', `s3://${final}/lake/`, 'iceberg'),
+      }),
+    )
+    expect((await glueVersion('users')).metadata).toBeUndefined()
+    expect(await handler(SWEEP_EVENT)).toBeUndefined()
+    const log = await readCommitLog(target(), 'users')
+    const hint = new TextDecoder().decode(await target().read('users/metadata/version-hint.text'))
+    expect(await glueVersion('users')).toEqual({
+      version: String(log.current!.version),
+      location: `s3://${final}/lake/users`,
+      metadata: `s3://${final}/lake/users/metadata/v${hint}.metadata.json`,
+    })
+    await handler(SWEEP_EVENT) // in step again: the sweep leaves the table alone
+    expect((await readCommitLog(target(), 'users')).head!.record.version).toBe(log.head!.record.version)
   })
 
   it('ignores keys outside the table prefix and S3 test events', async () => {

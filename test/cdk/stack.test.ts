@@ -94,8 +94,29 @@ describe('lakesync stack (defaults)', () => {
     t.resourceCountIs('AWS::Events::Rule', 2) // the daily refresh and the sweep
     t.resourceCountIs('AWS::CloudWatch::Alarm', 2)
     t.resourceCountIs('AWS::Glue::Database', 1)
-    t.resourceCountIs('AWS::Glue::Table', 0) // the merge function owns the tables (etl/catalog/glue.ts)
+    t.resourceCountIs('AWS::Glue::Table', 2) // users and users_features: shells the merge function fills
     t.resourceCountIs('AWS::IAM::Role', 6) // incl. the Glue job's
+  })
+
+  it('creates users and users_features as Iceberg Glue tables whose metadata location the function owns', () => {
+    const glueTables = Object.values(t.findResources('AWS::Glue::Table')) as Json[]
+    const inputs = glueTables.map((r) => r.Properties.TableInput)
+    expect(inputs.map((i) => i.Name).sort()).toEqual(['users', 'users_features'])
+    for (const r of glueTables) expect(r.Properties.DatabaseName).toBe('lakesync')
+    for (const i of inputs) {
+      expect(i.TableType).toBe('EXTERNAL_TABLE')
+      expect(i.Parameters).toEqual({ table_type: 'ICEBERG' })
+      // The table root in the final bucket: `<lake>/<name>`, whose metadata/ folder the function writes.
+      expect(JSON.stringify(i.StorageDescriptor.Location)).toContain(`/lake/${i.Name}"`)
+      // Nothing a later stack update could roll back: the columns and metadata_location come from the function.
+      expect(i.StorageDescriptor.Columns).toBeUndefined()
+    }
+    // Created after the database they belong to.
+    const [dbId] = Object.keys(t.findResources('AWS::Glue::Database'))
+    for (const r of glueTables) expect(r.DependsOn).toContain(dbId)
+    // The function's config asks for the same format.
+    for (const entry of Object.values(tables) as Json[])
+      expect(entry.config.publish).toEqual({ tableFormat: 'iceberg' })
   })
 
   it('has the scale-out Glue job: script asset, bookmarks off, and the Lambda may start only that job', () => {
@@ -429,6 +450,24 @@ describe('lakesync stack parameters', () => {
     t.hasResourceProperties('AWS::Lambda::Function', {
       Environment: { Variables: Match.objectLike({ STAGING_EXPIRY_DAYS: '10' }) },
     })
+  })
+
+  it('keeps Hive-style tables with tableFormat hive: Parquet shells that read no version until switched', () => {
+    const { template: t, tables } = synthWithTables({ 'lakesync:tableFormat': 'hive' })
+    const inputs = (Object.values(t.findResources('AWS::Glue::Table')) as Json[]).map(
+      (r) => r.Properties.TableInput,
+    )
+    expect(inputs.map((i) => i.Name).sort()).toEqual(['users', 'users_features'])
+    for (const i of inputs) {
+      expect(i.Parameters).toEqual({ classification: 'parquet', EXTERNAL: 'TRUE' })
+      expect(i.StorageDescriptor.SerdeInfo.SerializationLibrary).toMatch(/ParquetHiveSerDe$/)
+      expect(JSON.stringify(i.StorageDescriptor.Location)).toContain(`/lake/${i.Name}/v=0/"`)
+    }
+    for (const entry of Object.values(tables) as Json[])
+      expect(entry.config.publish).toEqual({ tableFormat: 'hive' })
+    expect(() => paramsFromContext((k) => (k === 'lakesync:tableFormat' ? 'delta' : undefined))).toThrow(
+      /tableFormat must be iceberg or hive/,
+    )
   })
 
   it('parses context strings and rejects bad values with the parameter name', () => {

@@ -158,7 +158,11 @@ describe('lakesync stack with three tables', () => {
     expect(tables.events.stagingPrefix).toBe('dms/public/events/')
     for (const [i, name] of ['users', 'orders', 'events'].entries()) {
       const { schema: _schema, ...table } = THREE_TABLES[i]!
-      expect(tables[name].config).toEqual({ format: DEFAULT_DMS_FORMAT, table })
+      expect(tables[name].config).toEqual({
+        format: DEFAULT_DMS_FORMAT,
+        table,
+        publish: { tableFormat: 'iceberg' },
+      })
     }
     expect(tables.orders.config.table).not.toHaveProperty('features')
     expect(tables.events.config.table).not.toHaveProperty('features')
@@ -187,8 +191,10 @@ describe('lakesync stack with three tables', () => {
   })
 
   it('lets the function and the Glue job publish each table, and users_features only, with the config types', async () => {
-    // The catalog tables are the function's (lib/catalog.ts): made at the first commit from the config types.
-    t.resourceCountIs('AWS::Glue::Table', 0)
+    // The stack makes one Iceberg shell per published table (lib/catalog.ts); the function fills in the config types.
+    const shells = (Object.values(t.findResources('AWS::Glue::Table')) as Json[]).map(
+      (r) => r.Properties.TableInput,
+    )
     t.resourceCountIs('AWS::Glue::Database', 1)
     const config = loadLambdaConfig({
       STAGING_BUCKET: 's',
@@ -205,6 +211,8 @@ describe('lakesync stack with three tables', () => {
         )
     }
     expect([...published.keys()].sort()).toEqual(['events', 'orders', 'users', 'users_features'])
+    expect(shells.map((i) => i.Name).sort()).toEqual([...published.keys()].sort())
+    for (const i of shells) expect(i.Parameters.table_type).toBe('ICEBERG')
     expect(published.get('orders')).toEqual([
       'order_id bigint',
       'line_no smallint',

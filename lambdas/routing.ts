@@ -10,6 +10,8 @@
  * limits. Past either, Glue's Spark job (minutes of start-up, but no memory ceiling) is the right engine.
  */
 
+import type { DmsFormat, TableSpec } from '../etl/types.js'
+
 export interface RoutingThresholds {
   maxLambdaRows: number // committed rows of the table above which runs go to Glue
   maxLambdaPendingBytes: number // pending DMS bytes (as stored) above which runs go to Glue
@@ -24,24 +26,43 @@ export interface RoutingInput {
   stateRows: number // rows of the current committed version (0 when none)
   pendingBytes: number // bytes of the DMS files not yet applied (a reload counts every file)
   pendingFiles: number // how many
+  sparkGap?: string | null // what of the table's config the Spark engine does not read (sparkGap); null: nothing
 }
 
 export interface RoutingDecision {
   engine: 'lambda' | 'glue'
   reason: string // one line for the logs
+  oversize?: true // past a threshold but kept on the Lambda (the caller warns)
+}
+
+/**
+ * The first setting of a table's config that the Spark job refuses by name (glue/lakesync_spark/settings.py and
+ * job.py load_config), or null when it reads them all. test/routing.test.ts holds the two lists to each other.
+ */
+export function sparkGap(format: DmsFormat, spec: TableSpec): string | null {
+  if (format.datePartitionTimezone !== null) return 'format.datePartitionTimezone'
+  if (format.useCsvNoSupValue && format.csvNoSupValue !== null) return 'format.useCsvNoSupValue/csvNoSupValue'
+  if (format.csvRowDelimiter !== '\n' && format.csvRowDelimiter !== '\r\n') return 'format.csvRowDelimiter'
+  const added = spec.columns.find((c) => c.added)
+  if (added) return `the added column ${added.name}`
+  return null
 }
 
 export function decideEngine(input: RoutingInput, t: RoutingThresholds = DEFAULT_ROUTING): RoutingDecision {
-  if (input.stateRows > t.maxLambdaRows)
+  const over =
+    input.stateRows > t.maxLambdaRows
+      ? `committed table has ${input.stateRows} rows (> ${t.maxLambdaRows} for the Lambda)`
+      : input.pendingBytes > t.maxLambdaPendingBytes
+        ? `${input.pendingFiles} pending file(s) of ${input.pendingBytes} bytes (> ${t.maxLambdaPendingBytes} for the Lambda)`
+        : null
+  // A job that would stop on its config at once holds the table forever; the Lambda at least tries (and says why).
+  if (over && input.sparkGap)
     return {
-      engine: 'glue',
-      reason: `committed table has ${input.stateRows} rows (> ${t.maxLambdaRows} for the Lambda)`,
+      engine: 'lambda',
+      reason: `${over}, but the Spark engine does not read ${input.sparkGap}: kept on the Lambda`,
+      oversize: true,
     }
-  if (input.pendingBytes > t.maxLambdaPendingBytes)
-    return {
-      engine: 'glue',
-      reason: `${input.pendingFiles} pending file(s) of ${input.pendingBytes} bytes (> ${t.maxLambdaPendingBytes} for the Lambda)`,
-    }
+  if (over) return { engine: 'glue', reason: over }
   return {
     engine: 'lambda',
     reason: `${input.stateRows} rows and ${input.pendingBytes} pending bytes fit the Lambda`,

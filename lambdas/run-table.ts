@@ -16,7 +16,7 @@ import type { Storage } from '../etl/storage/storage.js'
 import type { DmsFormat } from '../etl/types.js'
 import { type VacuumResult, vacuum } from '../etl/vacuum.js'
 import type { LambdaConfig, TableRoute } from './config.js'
-import { decideEngine, type RoutingDecision } from './routing.js'
+import { decideEngine, type RoutingDecision, sparkGap } from './routing.js'
 
 export interface TableRun {
   route: TableRoute
@@ -193,8 +193,9 @@ export async function runTable(config: LambdaConfig, run: TableRun): Promise<Run
       { format: rc.format, stagingExpiryDays: config.stagingExpiryDays },
     )
     // The Spark job reads every DMS input the engine reads (CSV, gzip CSV, Parquet) with the same DmsFormat.
-    const decision = decideEngine(m, config.routing)
+    const decision = decideEngine({ ...m, sparkGap: sparkGap(rc.format, rc.table) }, config.routing)
     if (decision.engine === 'glue') return startGlueRun(config, route, run.asOf, decision, m.range)
+    if (decision.oversize) run.onWarning(decision.reason)
   }
   return runPipeline(
     runOptionsFor(rc, {

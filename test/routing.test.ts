@@ -2,12 +2,18 @@
  * Routing between the merge Lambda and the Glue job: both sides of each threshold, and the one-run-per-table rule.
  * StartJobRun runs against moto (test/helpers/moto.ts); see below for the one part it cannot fake.
  */
+
+import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { CreateJobCommand, DeleteJobCommand, GetJobRunsCommand, type GlueClient } from '@aws-sdk/client-glue'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { resolveRunConfig } from '../etl/config/run-config.js'
 import { type LambdaConfig, loadLambdaConfig } from '../lambdas/config.js'
-import { DEFAULT_ROUTING, decideEngine } from '../lambdas/routing.js'
+import { DEFAULT_ROUTING, decideEngine, sparkGap } from '../lambdas/routing.js'
 import { setGlueClient, startGlueRun } from '../lambdas/run-table.js'
+import { tempDir } from './helpers/fixtures.js'
 import { useMoto } from './helpers/moto.js'
+import { python } from './helpers/spark.js'
 
 const T = { maxLambdaRows: 1000, maxLambdaPendingBytes: 5000 }
 
@@ -40,6 +46,71 @@ describe('decideEngine', () => {
     })
     expect(c).toMatchObject({ glueJobName: 'j', routing: { maxLambdaRows: 7, maxLambdaPendingBytes: 9 } })
     expect(() => loadLambdaConfig({ ...env, LAMBDA_MAX_ROWS: 'lots' })).toThrow(/LAMBDA_MAX_ROWS/)
+  })
+})
+
+describe('a table whose config the Spark engine refuses', () => {
+  const table = (added: boolean) => ({
+    name: 'notes',
+    columns: [
+      { name: 'id', type: 'int32' },
+      { name: 'note', type: 'string', ...(added ? { added: true } : {}) },
+    ],
+    primaryKey: ['id'],
+  })
+  const CONFIGS: Record<string, Record<string, unknown>> = {
+    plain: { table: table(false) },
+    datePartitionTimezone: { table: table(false), format: { datePartitionTimezone: 'Europe/Paris' } },
+    csvNoSupValue: { table: table(false), format: { useCsvNoSupValue: true, csvNoSupValue: 'NOSUP' } },
+    csvRowDelimiter: { table: table(false), format: { csvRowDelimiter: '|' } },
+    added: { table: table(true) },
+  }
+
+  it('stays on the Lambda past the thresholds, saying why', () => {
+    const d = decideEngine({ stateRows: 1001, pendingBytes: 10, pendingFiles: 1, sparkGap: 'format.x' }, T)
+    expect(d).toMatchObject({ engine: 'lambda', oversize: true })
+    expect(d.reason).toContain('the Spark engine does not read format.x: kept on the Lambda')
+    expect(
+      decideEngine({ stateRows: 10, pendingBytes: 10, pendingFiles: 1, sparkGap: 'format.x' }, T),
+    ).not.toHaveProperty('oversize')
+  })
+
+  it('is exactly what the Spark job refuses by name (glue/lakesync_spark)', async () => {
+    const dir = tempDir()
+    const files = Object.entries(CONFIGS).map(([name, raw]) => {
+      const file = join(dir, `${name}.json`)
+      writeFileSync(file, JSON.stringify(raw))
+      return file
+    })
+    const probe = [
+      'import sys; sys.path.insert(0, "glue")',
+      'from lakesync_spark.job import load_config',
+      'from lakesync_spark.dms import DEFAULT_FORMAT',
+      'from lakesync_spark.settings import check_format, check_spec',
+      'for f in sys.argv[1:]:',
+      '    try:',
+      '        spec, fmt, _, _ = load_config(f, None, "data"); check_format(fmt, DEFAULT_FORMAT); check_spec(spec)',
+      '        print("reads")',
+      '    except Exception as e:',
+      '        print("refuses " + getattr(e, "code", type(e).__name__))',
+    ].join('\n')
+    const out = await python(['-c', probe, ...files])
+    expect(out.code, out.stderr).toBe(0)
+    const spark = out.stdout.trim().split('\n')
+    const ours = await Promise.all(
+      Object.values(CONFIGS).map(async (raw) => {
+        const rc = await resolveRunConfig(raw, 'test', dir)
+        return sparkGap(rc.format, rc.table) === null ? 'reads' : 'refuses bad_config'
+      }),
+    )
+    expect(ours).toEqual(spark)
+    expect(ours).toEqual([
+      'reads',
+      'refuses bad_config',
+      'refuses bad_config',
+      'refuses bad_config',
+      'refuses bad_config',
+    ])
   })
 })
 

@@ -8,12 +8,14 @@ import { parseDuration, parseSize, pickCaptureTables } from '../cli/commands/cap
 import {
   batchTables,
   batchTransactions,
-  type ChangeSource,
   decodeMessages,
   replayedPrefix,
+  type SlotMessage,
+} from '../etl/capture/batches.js'
+import {
+  type ChangeSource,
   runCapture,
   runCaptureTables,
-  type SlotMessage,
   type TablesCaptureOptions,
 } from '../etl/capture/capture.js'
 import { CaptureStreamError, splitTransaction, tableKey, transactionRows } from '../etl/capture/changes.js'

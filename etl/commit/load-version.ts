@@ -13,6 +13,7 @@ import { LakesyncError, StateError } from '../errors.js'
 import { parquetToTable } from '../parquet/reader.js'
 import type { Storage } from '../storage/storage.js'
 import { ensureCapacity, newColumn } from '../table/columns.js'
+import { concatTables } from '../table/concat.js'
 import type { ColumnData, Table, TableSpec } from '../types.js'
 import { snapshotPath } from './layout.js'
 import type { CommitRecord, SnapshotRef } from './log.js'
@@ -40,14 +41,14 @@ export async function loadVersionTable(
   spec: TableSpec,
   onWarning: (message: string) => void = () => {},
 ): Promise<Table> {
-  const parquet = recordFile(record, 'users')
+  const parquet = recordFiles(record, 'users').join(', ')
   const ref = record.snapshot
   if (ref) {
     const problem = await loadSnapshot(target, record, ref, spec)
     if (typeof problem !== 'string') return problem
     onWarning(`snapshot ${ref.path} ${problem}; reading ${parquet} instead`)
   }
-  return parquetToTable(await target.read(parquet), spec, parquet)
+  return readParquetFiles(target, recordFiles(record, 'users'), spec)
 }
 
 /** The table of a committed version, read back from its Parquet file (the state of record; no snapshot). */
@@ -57,24 +58,27 @@ export async function readVersionTable(
   spec: TableSpec,
   which: 'users' | 'users_features' = 'users',
 ): Promise<Table> {
-  const path = recordFile(record, which)
-  return parquetToTable(await target.read(path), spec, path)
+  return readParquetFiles(target, recordFiles(record, which), spec)
 }
 
-/** The one Parquet file a version lists for a table; more or fewer is a corrupt commit record. */
-function recordFile(record: CommitRecord, which: 'users' | 'users_features'): string {
+/** A table written as several data files (in key order: etl/parquet/files.ts), read back file by file, in order. */
+async function readParquetFiles(target: Storage, paths: string[], spec: TableSpec): Promise<Table> {
+  const parts: Table[] = []
+  for (const path of paths) parts.push(await parquetToTable(await target.read(path), spec, path))
+  return concatTables(parts)
+}
+
+/** The Parquet files a version lists for a table (one or more); none is a corrupt commit record. */
+function recordFiles(record: CommitRecord, which: 'users' | 'users_features'): string[] {
   const paths = record.outputs[which]
   if (paths === undefined)
     throw new StateError(
       'no_version',
       `commit: version ${record.version} of ${record.table} has no features table`,
     )
-  if (paths.length !== 1)
-    throw new StateError(
-      'corrupt_state',
-      `commit: version ${record.version} lists ${paths.length} ${which} files`,
-    )
-  return paths[0]!
+  if (paths.length === 0)
+    throw new StateError('corrupt_state', `commit: version ${record.version} lists no ${which} file`)
+  return paths
 }
 
 /** The snapshot's table, or why it cannot be used (a phrase that follows its path). */

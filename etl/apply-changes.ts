@@ -13,29 +13,14 @@
  */
 
 import { at, InputError } from './errors.js'
-import { storageOf } from './table/column-types.js'
 import { ensureCapacity, newColumn } from './table/columns.js'
-import {
-  appendDictRows,
-  BytesDictionary,
-  dictionaryEncodeColumns,
-  expandDict,
-  normalForm,
-} from './table/dictionary.js'
+import { concatTables } from './table/concat.js'
+import { BytesDictionary, dictionaryEncodeColumns, normalForm } from './table/dictionary.js'
 import { type Key, type KeyIndex, newKeyIndex, sortedKeyIndex } from './table/key-index.js'
 import { type KeyShape, keyAt, keyComparator2, keyShape, keyText } from './table/keys.js'
 import { appendRow, takeFrom2 } from './table/rows.js'
 import { stableSortByInt32 } from './table/sort.js'
-import type {
-  ColumnData,
-  DictColumn,
-  KeptValues,
-  OpCounts,
-  ParsedFile,
-  StringColumn,
-  Table,
-  TableSpec,
-} from './types.js'
+import type { ColumnData, DictColumn, KeptValues, OpCounts, ParsedFile, Table, TableSpec } from './types.js'
 import { OP_DELETE, OP_INSERT } from './types.js'
 
 /**
@@ -115,7 +100,6 @@ export function startFromFullLoad(spec: TableSpec, parts: ParsedFile[]): MergeSt
   const table = concatTables(
     spec,
     parts.map((p) => p.rows),
-    total,
   )
   const shape = keyShape(spec)
   // Strictly ascending keys (DMS unloads a table in key order) hold no duplicate: no hash index to build.
@@ -149,62 +133,6 @@ function locate(parts: ParsedFile[], row: number): { file: string; line: number 
     row -= p.rows.length
   }
   throw new Error('row outside the full load') // unreachable: rows come from these parts
-}
-
-/** Concatenates tables of one spec; a single table is returned as is (no copy). */
-function concatTables(spec: TableSpec, tables: Table[], total: number): Table {
-  if (tables.length === 1) return tables[0]!
-  const columns: ColumnData[] = spec.columns.map((c, ci): ColumnData => {
-    const kinds = tables.map((t) => t.columns[ci]!.type)
-    if (kinds.every((k) => k === 'dict')) {
-      // Every part dictionary-encoded (the parallel reader): codes re-coded into the first part's dictionary.
-      const first = tables[0]!.columns[ci] as DictColumn
-      const out: DictColumn = { ...first, codes: new Int32Array(total) }
-      out.codes.set(first.codes.subarray(0, tables[0]!.length))
-      const dict = BytesDictionary.of(first)
-      let row = tables[0]!.length
-      for (const t of tables.slice(1)) {
-        appendDictRows(out, dict, t.columns[ci] as DictColumn, row, t.length)
-        row += t.length
-      }
-      return out
-    }
-    if (storageOf(c) === 'string') {
-      const parts = tables.map((t) => {
-        const col = t.columns[ci]!
-        return col.type === 'dict' ? expandDict(col, t.length) : (col as StringColumn)
-      })
-      const size = parts.reduce((n, p, i) => n + p.offsets[tables[i]!.length]!, 0)
-      const bytes = new Uint8Array(size)
-      const offsets = new Int32Array(total + 1)
-      const valid = new Uint8Array(total)
-      let row = 0
-      let at = 0
-      parts.forEach((p, i) => {
-        const len = tables[i]!.length
-        const used = p.offsets[len]!
-        bytes.set(p.bytes.subarray(0, used), at)
-        for (let r = 0; r < len; r++) offsets[row + r + 1] = p.offsets[r + 1]! + at
-        valid.set(p.valid.subarray(0, len), row)
-        row += len
-        at += used
-      })
-      return { type: 'string', bytes, offsets, valid }
-    }
-    const first = tables[0]!.columns[ci]!
-    const out = newColumn(c, total)
-    let o = 0
-    for (const t of tables) {
-      const src = t.columns[ci]! as { values: Int32Array; valid?: Uint8Array }
-      ;(out as { values: Int32Array }).values.set(src.values.subarray(0, t.length), o)
-      if (src.valid) (out as { valid: Uint8Array }).valid.set(src.valid.subarray(0, t.length), o)
-      o += t.length
-    }
-    if (out.type !== first.type)
-      throw new Error(`concatTables: a ${first.type} part for a ${out.type} column`)
-    return out
-  })
-  return { spec, length: total, columns }
 }
 
 /** Applies row `r` of a change file to the state and counts what it did, relative to the table just before it. */

@@ -141,7 +141,7 @@ describe('concatTables', () => {
   })
 
   it('joins every column kind, rows in order, ignoring capacity beyond each part', () => {
-    const t = concatTables([part([1, 2], 4), part([3], 3), part([4, 5, 6], 3)])
+    const t = concatTables(spec, [part([1, 2], 4), part([3], 3), part([4, 5, 6], 3)])
     expect(t.length).toBe(6)
     const [a, b, c, d, e, f] = t.columns as [
       Int32Column,
@@ -162,6 +162,6 @@ describe('concatTables', () => {
 
   it('returns a single table as it is', () => {
     const one = part([1], 1)
-    expect(concatTables([one])).toBe(one)
+    expect(concatTables(spec, [one])).toBe(one)
   })
 })

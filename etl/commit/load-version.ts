@@ -65,7 +65,7 @@ export async function readVersionTable(
 async function readParquetFiles(target: Storage, paths: string[], spec: TableSpec): Promise<Table> {
   const parts: Table[] = []
   for (const path of paths) parts.push(await parquetToTable(await target.read(path), spec, path))
-  return concatTables(parts)
+  return concatTables(spec, parts)
 }
 
 /** The Parquet files a version lists for a table (one or more); none is a corrupt commit record. */

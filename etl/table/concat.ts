@@ -1,103 +1,70 @@
 /**
- * One table from several of the same spec, rows in order: a version written as several data files (etl/parquet/
- * files.ts) read back file by file. Each column is copied once into arrays of the total length.
+ * One table from several of one spec, rows in order: the parts of a full load (etl/apply-changes.ts), and a version
+ * written as several data files (etl/parquet/files.ts) read back file by file. Each column is copied once.
  */
-import type { ColumnData, StringColumn, Table } from '../types.js'
-import { MAX_STRING_BYTES, newStringColumn, tooLarge } from './columns.js'
+import type { ColumnData, DictColumn, StringColumn, Table, TableSpec } from '../types.js'
+import { storageOf } from './column-types.js'
+import { MAX_STRING_BYTES, newColumn, tooLarge } from './columns.js'
+import { appendDictRows, BytesDictionary, expandDict } from './dictionary.js'
 
-type Typed = Int32Array | Float64Array | BigInt64Array | Uint8Array
+/** The rows of `tables` (all of `spec`), in order, as one table; a single table is returned as it is (no copy). */
+export function concatTables(spec: TableSpec, tables: Table[]): Table {
+  if (tables.length === 1) return tables[0]!
+  const total = tables.reduce((n, t) => n + t.length, 0)
+  const columns = spec.columns.map((c, ci): ColumnData => {
+    const parts = tables.map((t) => t.columns[ci]!)
+    if (parts.every((p) => p.type === 'dict')) return joinDicts(parts as DictColumn[], tables, total)
+    if (storageOf(c) === 'string')
+      return joinStrings(
+        parts.map((p, i) => (p.type === 'dict' ? expandDict(p, tables[i]!.length) : (p as StringColumn))),
+        tables,
+        total,
+      )
+    const out = newColumn(c, total)
+    let o = 0
+    parts.forEach((p, i) => {
+      if (p.type !== out.type) throw new Error(`concatTables: a ${p.type} part for a ${out.type} column`)
+      const n = tables[i]!.length
+      const src = p as { values: Int32Array; valid?: Uint8Array }
+      ;(out as { values: Int32Array }).values.set(src.values.subarray(0, n), o)
+      if (src.valid) (out as { valid: Uint8Array }).valid.set(src.valid.subarray(0, n), o)
+      o += n
+    })
+    return out
+  })
+  return { spec, length: total, columns }
+}
 
-/** `parts`' first `lengths[i]` entries, one after another, in an array like the first one's. */
-function joined<T extends Typed>(parts: T[], lengths: number[], total: number): T {
-  const out = new (parts[0]!.constructor as new (n: number) => T)(total)
+/** Every part dictionary-encoded (the parallel reader): codes re-coded into the first part's dictionary. */
+function joinDicts(parts: DictColumn[], tables: Table[], total: number): DictColumn {
+  const first = parts[0]!
+  const out: DictColumn = { ...first, codes: new Int32Array(total) }
+  out.codes.set(first.codes.subarray(0, tables[0]!.length))
+  const dict = BytesDictionary.of(first)
+  let row = tables[0]!.length
+  for (let i = 1; i < parts.length; i++) {
+    appendDictRows(out, dict, parts[i]!, row, tables[i]!.length)
+    row += tables[i]!.length
+  }
+  return out
+}
+
+function joinStrings(parts: StringColumn[], tables: Table[], total: number): StringColumn {
+  const size = parts.reduce((n, p, i) => n + p.offsets[tables[i]!.length]!, 0)
+  if (size > MAX_STRING_BYTES) tooLarge() // int32 offsets
+  const bytes = new Uint8Array(size)
+  const offsets = new Int32Array(total + 1)
+  const valid = new Uint8Array(total)
+  let row = 0
   let at = 0
   parts.forEach((p, i) => {
-    out.set(p.subarray(0, lengths[i]!) as never, at)
-    at += lengths[i]!
+    const len = tables[i]!.length
+    const used = p.offsets[len]!
+    bytes.set(p.bytes.subarray(0, used), at)
+    for (let r = 0; r < len; r++) offsets[row + r + 1] = p.offsets[r + 1]! + at
+    valid.set(p.valid.subarray(0, len), row)
+    row += len
+    at += used
   })
-  return out
-}
-
-function joinedStrings(parts: StringColumn[], lengths: number[], total: number): StringColumn {
-  let size = 0
-  parts.forEach((p, i) => {
-    size += p.offsets[lengths[i]!]!
-  })
-  if (size > MAX_STRING_BYTES) tooLarge()
-  const out = newStringColumn(total, size)
-  let row = 0
-  let base = 0
-  parts.forEach((p, i) => {
-    const n = lengths[i]!
-    const bytes = p.offsets[n]!
-    out.bytes.set(p.bytes.subarray(0, bytes), base)
-    out.valid.set(p.valid.subarray(0, n), row)
-    for (let r = 1; r <= n; r++) out.offsets[row + r] = p.offsets[r]! + base
-    row += n
-    base += bytes
-  })
-  return out
-}
-
-function joinedColumn(parts: ColumnData[], lengths: number[], total: number): ColumnData {
-  const first = parts[0]!
-  const kind = first.type
-  if (parts.some((p) => p.type !== kind))
-    throw new Error(`concatTables: a ${kind} column beside another kind`)
-  switch (first.type) {
-    case 'string':
-      return joinedStrings(parts as StringColumn[], lengths, total)
-    case 'date':
-    case 'double':
-      return {
-        type: first.type,
-        values: joined(
-          parts.map((p) => (p as { values: Typed }).values),
-          lengths,
-          total,
-        ),
-      } as ColumnData
-    case 'int32':
-    case 'int64':
-    case 'float64':
-    case 'bool': {
-      const typed = parts as { values: Typed; valid: Uint8Array }[]
-      return {
-        type: first.type,
-        values: joined(
-          typed.map((p) => p.values),
-          lengths,
-          total,
-        ),
-        valid: joined(
-          typed.map((p) => p.valid),
-          lengths,
-          total,
-        ),
-      } as ColumnData
-    }
-    case 'dict':
-      // Readers of Parquet never build dictionary columns (the merge does): nothing to join here.
-      throw new Error('concatTables: dictionary columns are not joined')
-  }
-}
-
-/** The rows of `tables` (one spec), in order, as one table; a single table is returned as it is. */
-export function concatTables(tables: Table[]): Table {
-  if (tables.length === 1) return tables[0]!
-  if (tables.length === 0) throw new Error('concatTables: no table')
-  const spec = tables[0]!.spec
-  const lengths = tables.map((t) => t.length)
-  const total = lengths.reduce((a, b) => a + b, 0)
-  return {
-    spec,
-    length: total,
-    columns: spec.columns.map((_, c) =>
-      joinedColumn(
-        tables.map((t) => t.columns[c]!),
-        lengths,
-        total,
-      ),
-    ),
-  }
+  return { type: 'string', bytes, offsets, valid }
 }

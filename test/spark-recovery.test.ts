@@ -3,7 +3,7 @@
  * parallel full-load segments in both namings, a change file set aside by `lakesync skip`, and the
  * datePartitionTimezone setting it refuses rather than misreads.
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { readCommitLog } from '../etl/commit/log.js'
@@ -33,6 +33,15 @@ const SOURCES: Record<string, Record<string, string>> = {
   },
 }
 const BAD = '20211017-194324349.csv'
+const BIG_ROWS = 1_100_001 // row groups hold 1M rows: at a tiny target size, two data files
+const SPLIT_CHANGE = 'U,5,renamed,City1,2021-01-01\nD,1100001,x,y,2021-01-01\n'
+
+function largeSource(): string {
+  const lines: string[] = []
+  for (let i = 1; i <= BIG_ROWS; i++)
+    lines.push(`${i},n${i % 997},City${i % 50},2021-0${1 + (i % 9)}-1${i % 10}`)
+  return sourceDir({ 'LOAD00000001.csv': `${lines.join('\n')}\n` })
+}
 const dirs = new Map<string, { source: string; spark: string }>()
 let results: Map<string, SparkResult>
 
@@ -61,6 +70,26 @@ beforeAll(async () => {
   })
   dirs.set('skipped', { source, spark })
   runs.push({ id: 'skipped', source, target: spark, asOf: '2021-10-17' })
+  // A version the TypeScript engine cut into two data files (over 1M rows at a tiny target), which Spark continues.
+  const big = largeSource()
+  const split = join(tempDir(), 'split.json')
+  writeFileSync(split, JSON.stringify({ publish: { targetFileMiB: 0.001 } }))
+  const lake = tempDir('lakesync-split-')
+  const first = await cli(
+    'run',
+    '--source',
+    big,
+    '--target',
+    lake,
+    '--config',
+    split,
+    '--as-of',
+    '2021-10-17',
+  )
+  if (first.code !== 0) throw new Error(first.err)
+  writeFileSync(join(big, '20211018-000000001.csv'), SPLIT_CHANGE)
+  dirs.set('several-files', { source: big, spark: lake })
+  runs.push({ id: 'several-files', source: big, target: lake, asOf: '2021-10-17' })
   results = await sparkBatch(runs)
 }, 900_000) // one Spark session: minutes on a loaded machine
 
@@ -104,6 +133,31 @@ describe('Spark job: parallel loads, skipped files and refused settings', () => 
     })
     await runEngine(source, '2021-10-17', SEED_CITIES, ts)
     expect(tableRows((await currentTables(spark)).users)).toEqual(tableRows((await currentTables(ts)).users))
+  })
+
+  it('continues from a version the TypeScript engine wrote as several data files, as that engine does', async () => {
+    expect(results.get('several-files')).toMatchObject({ ok: true, version: 2 })
+    const { source, spark } = dirs.get('several-files')!
+    const log = await readCommitLog(new LocalStorage(spark), 'users')
+    expect(log.committed[0]!.outputs.users).toHaveLength(2)
+    const ts = tempDir()
+    const split = join(tempDir(), 'split.json')
+    writeFileSync(split, JSON.stringify({ publish: { targetFileMiB: 0.001 } }))
+    const run = (args: string[]) =>
+      cli('run', '--source', source, '--target', ts, '--as-of', '2021-10-17', ...args)
+    rmSync(join(source, '20211018-000000001.csv'))
+    expect((await run(['--config', split])).code).toBe(0)
+    writeFileSync(join(source, '20211018-000000001.csv'), SPLIT_CHANGE)
+    expect((await run([])).code).toBe(0)
+    const exported = async (lake: string) => {
+      const out = join(tempDir(), 'users.csv')
+      expect((await cli('export', '--target', lake, '--out', out)).code).toBe(0)
+      return readFileSync(out, 'utf8')
+    }
+    const csv = await exported(spark)
+    expect(csv).toContain('\n5,renamed,City1,2021-01-01\n')
+    expect(csv.split('\n').filter((l) => l !== '')).toHaveLength(BIG_ROWS) // a header, one row deleted
+    expect(csv).toBe(await exported(ts))
   })
 
   it('refuses format.datePartitionTimezone with a clear error before Spark starts', async () => {

@@ -12,7 +12,8 @@
  *   STAGING_EXPIRY_DAYS  age after which applied staging files may be deleted by the lifecycle rule (default 30)
  *   VACUUM_KEEP      committed versions whose files the daily run keeps (default 3; older ones are vacuumed)
  *   GLUE_JOB_NAME    the Glue (Spark) job that takes tables too big for the Lambda (optional: always the Lambda)
- *   LAMBDA_MAX_ROWS, LAMBDA_MAX_PENDING_BYTES  routing thresholds (lambdas/routing.ts has the defaults and why)
+ *   LAMBDA_MAX_ROWS, LAMBDA_MAX_PENDING_BYTES, LAMBDA_MAX_STATE_BYTES  routing thresholds (lambdas/routing.ts
+ *                    has the defaults and why)
  *   LEASE_SECONDS    the lease of a claimed version (default 60; etl/commit/lease.ts)
  *   QUEUE_URL        the notifications queue: a busy table's messages return when its lease ends (optional: without
  *                    it they return after the queue's visibility timeout)
@@ -102,6 +103,8 @@ export function loadLambdaConfig(env: NodeJS.ProcessEnv): LambdaConfig {
   if (maxRows === undefined) problems.push('LAMBDA_MAX_ROWS must be a positive whole number')
   const maxBytes = parseThreshold(env.LAMBDA_MAX_PENDING_BYTES, DEFAULT_ROUTING.maxLambdaPendingBytes)
   if (maxBytes === undefined) problems.push('LAMBDA_MAX_PENDING_BYTES must be a positive whole number')
+  const maxState = parseThreshold(env.LAMBDA_MAX_STATE_BYTES, DEFAULT_ROUTING.maxLambdaStateBytes)
+  if (maxState === undefined) problems.push('LAMBDA_MAX_STATE_BYTES must be a positive whole number')
   const lease = Number(env.LEASE_SECONDS ?? '60')
   if (!Number.isFinite(lease) || lease < 1) problems.push('LEASE_SECONDS must be a number of seconds >= 1')
   const maxReceive = env.MAX_RECEIVE_COUNT ? Number(env.MAX_RECEIVE_COUNT) : undefined
@@ -118,7 +121,7 @@ export function loadLambdaConfig(env: NodeJS.ProcessEnv): LambdaConfig {
     vacuumKeep: keep,
     tables,
     glueJobName: env.GLUE_JOB_NAME || undefined,
-    routing: { maxLambdaRows: maxRows!, maxLambdaPendingBytes: maxBytes! },
+    routing: { maxLambdaRows: maxRows!, maxLambdaPendingBytes: maxBytes!, maxLambdaStateBytes: maxState! },
     leaseMs: Math.round(lease * 1000),
     queueUrl: env.QUEUE_URL || undefined,
     maxReceiveCount: maxReceive,

@@ -8,6 +8,9 @@
  * limit and grows about linearly with the rows held (~250 bytes per row at 10M). 20M committed rows (~5 GB peak)
  * keeps a 2x margin under 10 GB; 2 GB of pending DMS input (CSV; ~25M change rows) keeps the read well inside both
  * limits. Past either, Glue's Spark job (minutes of start-up, but no memory ceiling) is the right engine.
+ *
+ * Rows alone miss width: a 20-column table needs about 6x its snapshot's bytes at peak (16.7 GB at 10M rows), so
+ * the size of the committed version's snapshot (its columns' raw bytes) is a threshold too (docs/performance.md).
  */
 
 import type { DmsFormat, TableSpec } from '../etl/types.js'
@@ -15,17 +18,20 @@ import type { DmsFormat, TableSpec } from '../etl/types.js'
 export interface RoutingThresholds {
   maxLambdaRows: number // committed rows of the table above which runs go to Glue
   maxLambdaPendingBytes: number // pending DMS bytes (as stored) above which runs go to Glue
+  maxLambdaStateBytes: number // bytes of the committed version's snapshot (the table in memory) above which too
 }
 
 export const DEFAULT_ROUTING: RoutingThresholds = {
   maxLambdaRows: 20_000_000,
   maxLambdaPendingBytes: 2 * 1024 ** 3,
+  maxLambdaStateBytes: 512 * 1024 ** 2,
 }
 
 export interface RoutingInput {
   stateRows: number // rows of the current committed version (0 when none)
   pendingBytes: number // bytes of the DMS files not yet applied (a reload counts every file)
   pendingFiles: number // how many
+  stateBytes?: number | null // the committed version's snapshot bytes (null: no snapshot, e.g. a Spark commit)
   sparkGap?: string | null // what of the table's config the Spark engine does not read (sparkGap); null: nothing
 }
 
@@ -48,13 +54,19 @@ export function sparkGap(format: DmsFormat, spec: TableSpec): string | null {
   return null
 }
 
+/** Which threshold the table is past, said for the logs; null: it fits the Lambda. */
+function overThreshold(input: RoutingInput, t: RoutingThresholds): string | null {
+  if (input.stateRows > t.maxLambdaRows)
+    return `committed table has ${input.stateRows} rows (> ${t.maxLambdaRows} for the Lambda)`
+  if ((input.stateBytes ?? 0) > t.maxLambdaStateBytes)
+    return `committed table holds ${input.stateBytes} bytes in memory (> ${t.maxLambdaStateBytes} for the Lambda)`
+  if (input.pendingBytes > t.maxLambdaPendingBytes)
+    return `${input.pendingFiles} pending file(s) of ${input.pendingBytes} bytes (> ${t.maxLambdaPendingBytes} for the Lambda)`
+  return null
+}
+
 export function decideEngine(input: RoutingInput, t: RoutingThresholds = DEFAULT_ROUTING): RoutingDecision {
-  const over =
-    input.stateRows > t.maxLambdaRows
-      ? `committed table has ${input.stateRows} rows (> ${t.maxLambdaRows} for the Lambda)`
-      : input.pendingBytes > t.maxLambdaPendingBytes
-        ? `${input.pendingFiles} pending file(s) of ${input.pendingBytes} bytes (> ${t.maxLambdaPendingBytes} for the Lambda)`
-        : null
+  const over = overThreshold(input, t)
   // A job that would stop on its config at once holds the table forever; the Lambda at least tries (and says why).
   if (over && input.sparkGap)
     return {

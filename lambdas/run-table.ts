@@ -65,6 +65,7 @@ export async function measureTable(
   } = {},
 ): Promise<{
   stateRows: number
+  stateBytes: number | null
   pendingBytes: number
   pendingFiles: number
   range: [string, string] | null
@@ -77,10 +78,11 @@ export async function measureTable(
     throw e
   })
   // Bad input goes to the Lambda (a zero measure): its run stops on this same error before loading any state.
-  if (!planned) return { stateRows: 0, pendingBytes: 0, pendingFiles: 0, range: null }
+  if (!planned) return { stateRows: 0, stateBytes: null, pendingBytes: 0, pendingFiles: 0, range: null }
   const { pending } = planned
   return {
     stateRows: log.current?.rows.users ?? 0,
+    stateBytes: log.current?.snapshot?.size ?? null, // the table's columns as raw bytes: its width, not just rows
     pendingBytes: pending.reduce((n, p) => n + p.size, 0),
     pendingFiles: pending.length,
     range: pending.length > 0 ? [pending[0]!.file.path, pending.at(-1)!.file.path] : null,

@@ -6,6 +6,7 @@
 import { rmSync, utimesSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
+import { readCommitLog } from '../etl/commit/log.js'
 import { DEFAULT_DMS_FORMAT, parseDmsFormat } from '../etl/dms/format.js'
 import { LakesyncError } from '../etl/errors.js'
 import { runPipeline } from '../etl/pipeline.js'
@@ -169,7 +170,7 @@ describe.each(MODES)('status and run agree, changes ordered by $name', (mode) =>
 
 describe('the routing measure plans like the run', () => {
   const mode = MODES[1]!
-  const routing = { maxLambdaRows: 1000, maxLambdaPendingBytes: 40 }
+  const routing = { maxLambdaRows: 1000, maxLambdaPendingBytes: 40, maxLambdaStateBytes: 1 << 30 }
 
   it('counts the pending files status lists, in apply order, with their sizes', async () => {
     const t = await committedTable(mode)
@@ -180,8 +181,10 @@ describe('the routing measure plans like the run', () => {
     const m = await measureTable(t.source, t.target, 'users', { format: mode.format })
     const s = await tableStatus(t.source, t.target, USERS_SPEC, mode.format)
     expect(s.pending).toEqual(['20211017-000000001.csv', '20211017-000000005.csv'])
+    const log = await readCommitLog(t.target, 'users')
     expect(m).toEqual({
       stateRows: 1,
+      stateBytes: log.current!.snapshot!.size, // the committed table's columns in memory
       pendingBytes: late.length + next.length,
       pendingFiles: 2,
       range: ['20211017-000000001.csv', '20211017-000000005.csv'],
@@ -194,7 +197,7 @@ describe('the routing measure plans like the run', () => {
     t.put('20211017-000000003.csv', `${mode.change('U', '1,Ann,Denver,2021-10-03', 3)}\n`.repeat(4))
     rmSync(join(t.sourceDir, '20211017-000000002.csv'))
     const m = await measureTable(t.source, t.target, 'users', { format: mode.format })
-    expect(m).toEqual({ stateRows: 0, pendingBytes: 0, pendingFiles: 0, range: null })
+    expect(m).toEqual({ stateRows: 0, stateBytes: null, pendingBytes: 0, pendingFiles: 0, range: null })
     expect(decideEngine(m, routing).engine).toBe('lambda')
     const { run } = await statusThenRun(t, mode)
     expect(run.error?.code).toBe('missing_file')

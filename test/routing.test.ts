@@ -15,7 +15,7 @@ import { tempDir } from './helpers/fixtures.js'
 import { useMoto } from './helpers/moto.js'
 import { python } from './helpers/spark.js'
 
-const T = { maxLambdaRows: 1000, maxLambdaPendingBytes: 5000 }
+const T = { maxLambdaRows: 1000, maxLambdaPendingBytes: 5000, maxLambdaStateBytes: 8000 }
 
 describe('decideEngine', () => {
   it('keeps a table at the thresholds in the Lambda', () => {
@@ -26,6 +26,18 @@ describe('decideEngine', () => {
     const d = decideEngine({ stateRows: 1001, pendingBytes: 10, pendingFiles: 1 }, T)
     expect(d).toMatchObject({ engine: 'glue' })
     expect(d.reason).toContain('1001 rows')
+  })
+  it('sends a wide table to Glue by the bytes it holds in memory, before its row count says so', () => {
+    const d = decideEngine({ stateRows: 10, stateBytes: 8001, pendingBytes: 10, pendingFiles: 1 }, T)
+    expect(d).toMatchObject({ engine: 'glue' })
+    expect(d.reason).toContain('8001 bytes in memory')
+    expect(
+      decideEngine({ stateRows: 10, stateBytes: 8000, pendingBytes: 10, pendingFiles: 1 }, T).engine,
+    ).toBe('lambda')
+    // A version without a snapshot (a Spark commit) is judged by its rows.
+    expect(
+      decideEngine({ stateRows: 10, stateBytes: null, pendingBytes: 10, pendingFiles: 1 }, T).engine,
+    ).toBe('lambda')
   })
   it('sends a large pending input to Glue even on a small table', () => {
     expect(decideEngine({ stateRows: 0, pendingBytes: 5001, pendingFiles: 2 }, T).engine).toBe('glue')
@@ -43,8 +55,13 @@ describe('decideEngine', () => {
       GLUE_JOB_NAME: 'j',
       LAMBDA_MAX_ROWS: '7',
       LAMBDA_MAX_PENDING_BYTES: '9',
+      LAMBDA_MAX_STATE_BYTES: '11',
     })
-    expect(c).toMatchObject({ glueJobName: 'j', routing: { maxLambdaRows: 7, maxLambdaPendingBytes: 9 } })
+    expect(c).toMatchObject({
+      glueJobName: 'j',
+      routing: { maxLambdaRows: 7, maxLambdaPendingBytes: 9, maxLambdaStateBytes: 11 },
+    })
+    expect(() => loadLambdaConfig({ ...env, LAMBDA_MAX_STATE_BYTES: '-1' })).toThrow(/LAMBDA_MAX_STATE_BYTES/)
     expect(() => loadLambdaConfig({ ...env, LAMBDA_MAX_ROWS: 'lots' })).toThrow(/LAMBDA_MAX_ROWS/)
   })
 })

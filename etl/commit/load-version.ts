@@ -19,7 +19,12 @@ import { snapshotPath } from './layout.js'
 import type { CommitRecord, SnapshotRef } from './log.js'
 import { decodeSnapshot, SNAPSHOT_FORMAT } from './snapshot.js'
 
-const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex')
+/** SHA-256 in pieces: one update() refuses more than 2 GiB (a wide table's snapshot is bigger). */
+export function sha256(b: Uint8Array, piece = 1 << 30): string {
+  const hash = createHash('sha256')
+  for (let at = 0; at < b.length; at += piece) hash.update(b.subarray(at, at + piece))
+  return hash.digest('hex')
+}
 
 /** Writes the snapshot bytes of the users table (version `version` of table `table`) and returns its reference for the record. */
 export async function writeSnapshot(

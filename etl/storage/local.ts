@@ -66,7 +66,13 @@ export class LocalStorage implements Storage {
   }
 
   async read(path: string): Promise<Uint8Array> {
-    return readFile(join(this.root, path))
+    try {
+      return await readFile(join(this.root, path))
+    } catch (e) {
+      // readFile stops at 2 GiB; a larger file (a wide table's snapshot) is read into one buffer piece by piece.
+      if (errno(e) === 'ERR_FS_FILE_TOO_LARGE') return this.readPieces(path, () => {})
+      throw e
+    }
   }
 
   /** The file as it was when opened (as readFile reads it): its size then, in pieces. */

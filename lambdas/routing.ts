@@ -13,7 +13,7 @@
  * the size of the committed version's snapshot (its columns' raw bytes) is a threshold too (docs/performance.md).
  */
 
-import type { DmsFormat, TableSpec } from '../etl/types.js'
+import type { DmsFormat } from '../etl/types.js'
 
 export interface RoutingThresholds {
   maxLambdaRows: number // committed rows of the table above which runs go to Glue
@@ -42,15 +42,13 @@ export interface RoutingDecision {
 }
 
 /**
- * The first setting of a table's config that the Spark job refuses by name (glue/lakesync_spark/settings.py and
- * job.py load_config), or null when it reads them all. test/routing.test.ts holds the two lists to each other.
+ * The first format setting of a table's config that the Spark job refuses by name (glue/lakesync_spark/settings.py
+ * and job.py load_config), or null when it reads them all; it reads every table spec (added columns included).
+ * test/routing.test.ts holds the two lists to each other.
  */
-export function sparkGap(format: DmsFormat, spec: TableSpec): string | null {
+export function sparkGap(format: DmsFormat): string | null {
   if (format.datePartitionTimezone !== null) return 'format.datePartitionTimezone'
   if (format.useCsvNoSupValue && format.csvNoSupValue !== null) return 'format.useCsvNoSupValue/csvNoSupValue'
-  if (format.csvRowDelimiter !== '\n' && format.csvRowDelimiter !== '\r\n') return 'format.csvRowDelimiter'
-  const added = spec.columns.find((c) => c.added)
-  if (added) return `the added column ${added.name}`
   return null
 }
 

@@ -195,7 +195,7 @@ export async function runTable(config: LambdaConfig, run: TableRun): Promise<Run
       { format: rc.format, stagingExpiryDays: config.stagingExpiryDays },
     )
     // The Spark job reads every DMS input the engine reads (CSV, gzip CSV, Parquet) with the same DmsFormat.
-    const decision = decideEngine({ ...m, sparkGap: sparkGap(rc.format, rc.table) }, config.routing)
+    const decision = decideEngine({ ...m, sparkGap: sparkGap(rc.format) }, config.routing)
     if (decision.engine === 'glue') return startGlueRun(config, route, run.asOf, decision, m.range)
     if (decision.oversize) run.onWarning(decision.reason)
   }

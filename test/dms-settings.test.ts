@@ -221,7 +221,7 @@ describe('Rfc4180 and CsvRowDelimiter', () => {
 })
 
 describe('the Spark engine (glue/lakesync_spark)', () => {
-  it('reads cdcInsertsOnly and rfc4180=false, and refuses by name what it does not read', async () => {
+  it('reads cdcInsertsOnly, rfc4180=false, another row delimiter and added columns, and refuses by name what it does not read', async () => {
     // Context is where a run's format and table meet (glue_entry.py and run_local.py build one from --config).
     const script = [
       'import json, sys',
@@ -249,6 +249,7 @@ describe('the Spark engine (glue/lakesync_spark)', () => {
       [{ csvRowDelimiter: '|' }, null],
       [{ someFutureSetting: true }, null],
       [{}, added],
+      [{ csvRowDelimiter: ';', csvDelimiter: ';' }, null],
     ]
     const { stdout, code } = await python(['-c', script, JSON.stringify(cases)])
     expect(code).toBe(0)
@@ -257,8 +258,11 @@ describe('the Spark engine (glue/lakesync_spark)', () => {
     expect(lines[1]).toContain(
       'format.useCsvNoSupValue with format.csvNoSupValue: the Spark engine does not read it',
     )
-    expect(lines[2]).toContain("format.csvRowDelimiter '|': the Spark engine does not read it")
+    expect(lines[2]).toBe('accepted')
     expect(lines[3]).toContain('unknown format setting "someFutureSetting"')
-    expect(lines[4]).toContain('column phone is declared "added": the Spark engine does not read it')
+    expect(lines[4]).toBe('accepted')
+    // A row delimiter that is also the column delimiter: the TypeScript engine's config error, word for word.
+    expect(lines[5]).toContain('config: format.csvRowDelimiter must be ')
+    expect(() => parseDmsFormat(cases[5]![0]!)).toThrow(lines[5])
   })
 })

@@ -103,10 +103,10 @@ describe('a table whose config the Spark engine refuses', () => {
       'import sys; sys.path.insert(0, "glue")',
       'from lakesync_spark.job import load_config',
       'from lakesync_spark.dms import DEFAULT_FORMAT',
-      'from lakesync_spark.settings import check_format, check_spec',
+      'from lakesync_spark.settings import check_format',
       'for f in sys.argv[1:]:',
       '    try:',
-      '        spec, fmt, _, _ = load_config(f, None, "data"); check_format(fmt, DEFAULT_FORMAT); check_spec(spec)',
+      '        spec, fmt, _, _ = load_config(f, None, "data"); check_format(fmt, DEFAULT_FORMAT)',
       '        print("reads")',
       '    except Exception as e:',
       '        print("refuses " + getattr(e, "code", type(e).__name__))',
@@ -117,17 +117,12 @@ describe('a table whose config the Spark engine refuses', () => {
     const ours = await Promise.all(
       Object.values(CONFIGS).map(async (raw) => {
         const rc = await resolveRunConfig(raw, 'test', dir)
-        return sparkGap(rc.format, rc.table) === null ? 'reads' : 'refuses bad_config'
+        return sparkGap(rc.format) === null ? 'reads' : 'refuses bad_config'
       }),
     )
     expect(ours).toEqual(spark)
-    expect(ours).toEqual([
-      'reads',
-      'refuses bad_config',
-      'refuses bad_config',
-      'refuses bad_config',
-      'refuses bad_config',
-    ])
+    // Another row delimiter and added columns are read by both engines (test/spark-settings.test.ts).
+    expect(ours).toEqual(['reads', 'refuses bad_config', 'refuses bad_config', 'reads', 'reads'])
   })
 })
 

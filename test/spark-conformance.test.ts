@@ -15,12 +15,11 @@ import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node
 import { join } from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { mulberry32 } from '../bench/generate.js'
-import { type CommitRecord, readCommitLog } from '../etl/commit/log.js'
+import { readCommitLog } from '../etl/commit/log.js'
 import { parseDmsFormat } from '../etl/dms/format.js'
 import { type RunResult, runPipeline } from '../etl/pipeline.js'
 import { LocalStorage } from '../etl/storage/local.js'
 import { cli } from './helpers/cli.js'
-import { comparableRecord } from './helpers/commit-records.js'
 import { type Cell, dmsCsv } from './helpers/dms-writer.js'
 import {
   type CaseSpec,
@@ -38,59 +37,19 @@ import {
 } from './helpers/fixtures.js'
 import { exportRows, ICEBERG_READERS, readIceberg, sortRows } from './helpers/iceberg-readers.js'
 import { parquetSeed, queryRows, sqlString, toParquet } from './helpers/parquet.js'
-import { PYTHON, python, type SparkResult, type SparkRun, sparkBatch } from './helpers/spark.js'
+import {
+  comparable,
+  current,
+  expectSameTables,
+  PYTHON,
+  parquetFile,
+  published,
+  python,
+  type SparkResult,
+  type SparkRun,
+  sparkBatch,
+} from './helpers/spark.js'
 import * as three from './helpers/three-tables.js'
-
-// ---------------------------------------------------------------- reading published tables back with DuckDB
-
-type PublishedTable = 'users' | 'users_features'
-
-interface Published {
-  rows: unknown[][] // every value as DuckDB's text of it (which tells -0.0 from 0 and shows NaN, ±Infinity)
-  schema: unknown[][] // Parquet schema: name, type, converted type, logical type, repetition, field id, length
-  types: unknown[][] // DuckDB's column types
-}
-
-/** The published Parquet file of a table's current version (`which`: the table or its features), as SQL. */
-async function parquetFile(target: string, which: PublishedTable, table = 'users'): Promise<string> {
-  return sqlString(join(target, (await current(target, table)).outputs[which]![0]!))
-}
-
-async function published(target: string, which: PublishedTable, table = 'users'): Promise<Published> {
-  const file = await parquetFile(target, which, table)
-  return {
-    rows: await queryRows(`SELECT COLUMNS(*)::VARCHAR FROM read_parquet(${file})`),
-    schema: await queryRows(
-      `SELECT name, type, converted_type, logical_type::VARCHAR, repetition_type, field_id, type_length FROM parquet_schema(${file}) WHERE type IS NOT NULL`, // leaves: the root's name is the writer's
-    ),
-    types: await queryRows(
-      `SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM read_parquet(${file}))`,
-    ),
-  }
-}
-
-/** The current committed record of `table` in a local target. */
-async function current(target: string, table = 'users'): Promise<CommitRecord> {
-  const rec = (await readCommitLog(new LocalStorage(target), table)).current
-  if (!rec) throw new Error(`no committed version of ${table} in ${target}`)
-  return rec
-}
-const comparable = (r: CommitRecord) => comparableRecord(r, 'local')
-
-/** Both engines published the same tables of `table` (and of its features table, unless it has none). */
-async function expectSameTables(spark: string, ts: string, table = 'users'): Promise<void> {
-  const withFeatures = (await current(ts, table)).outputs.users_features !== undefined
-  expect((await current(spark, table)).outputs.users_features !== undefined, 'features published').toBe(
-    withFeatures,
-  )
-  for (const which of withFeatures ? (['users', 'users_features'] as const) : (['users'] as const)) {
-    const a = await published(spark, which, table)
-    const b = await published(ts, which, table)
-    expect(a.types, `${table} ${which} column types`).toEqual(b.types)
-    expect(a.schema, `${table} ${which} Parquet schema`).toEqual(b.schema)
-    expect(a.rows, `${table} ${which} rows`).toEqual(b.rows)
-  }
-}
 
 /**
  * Both tables published in `target` equal a golden case's expected CSV files (read by DuckDB with the published

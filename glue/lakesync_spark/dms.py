@@ -2,10 +2,12 @@
 reader (etl/dms/parquet.ts), in plain Python.
 
 The readers run inside Spark tasks (one file per call) and yield rows as tuples; they enforce the TypeScript
-readers' rules: quoted fields with doubled quotes, delimiters and newlines inside quotes, an empty unquoted field (or
-csvNullValue) is NULL while a quoted "" is the empty string, LF or CRLF row ends, a tolerated BOM, and errors for a
-blank line, a bare quote in an unquoted field, text after a closing quote, a lone CR, a wrong field count, an unknown
-Op, a NULL in any key column, invalid UTF-8, and a value that is not of its column's declared type (values.py).
+readers' rules: quoted fields with doubled quotes, delimiters and row delimiters inside quotes, an empty unquoted
+field (or csvNullValue) is NULL while a quoted "" is the empty string, LF or CRLF row ends or another CsvRowDelimiter
+(csv_rows.py), a tolerated BOM, and errors for a blank line, a bare quote in an unquoted field, text after a closing
+quote, a lone CR, a wrong field count, an unknown Op, a NULL in any key column, invalid UTF-8, and a value that is not
+of its column's declared type (values.py). Files whose columns differ from the config's (added or dropped at the
+source) are read as row_shape.py says.
 """
 
 from __future__ import annotations
@@ -15,7 +17,9 @@ import re
 import zlib
 from dataclasses import dataclass
 
+from .csv_rows import csv_rows, row_end
 from .errors import InputError
+from .row_shape import fewest_fields, file_shape, not_null_missing, too_few_fields_hint, too_many_fields_hint
 from .settings import allowed_ops, change_rows_without_op, ops_expected
 from .values import (days_from_civil, expected_form, format_date, is_real_date, js_string,  # noqa: F401
                      parse_date, parse_int32, parse_parquet_value, parse_text, quote_value, shown, type_name)
@@ -170,90 +174,49 @@ def compare_sequence(a: str, b: str) -> int:
 
 def parse_csv(raw: bytes, file: str, spec: dict, lay: dict, fmt: dict, gz: bool):
     """Yields (line, op, value..., sequence) per row of one DMS CSV file (sequence: the text of the column that
-    orders changes, None when file order does); raises InputError at the first bad byte."""
+    orders changes, None when file order does); raises InputError at the first bad byte. A header other than the
+    config's is matched by name, and a header-less row may lack trailing `added` columns (row_shape.py)."""
     if gz:
         try:
             raw = gzip.decompress(raw)
         except (EOFError, OSError, zlib.error) as e:
             raise InputError("truncated_gzip", f"dms files: cannot gunzip {file}: {e} (expected a complete gzip file)")
+    rd = row_end(fmt)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as e:
-        line = raw.count(b"\n", 0, e.start) + 1
+        line = raw.count(rd.encode("ascii"), 0, e.start) + 1
         raise InputError("invalid_utf8", f"dms csv: invalid UTF-8 byte 0x{raw[e.start]:02x} (expected UTF-8 text) "
                          f"in {file} line {line}")
     if text.startswith("\ufeff"):
         text = text[1:]
-    delim = fmt["csvDelimiter"]
     null_value = fmt["csvNullValue"]
     columns = spec["columns"]
     is_key = [c["name"] in spec["primaryKey"] for c in columns]
-    header = lay["header"]
-    field_column = lay["fieldColumn"]
-    field_count = len(header)
+    # The file's shape: the config's layout until a header says otherwise.
+    shape = {"fieldColumn": lay["fieldColumn"], "header": lay["header"],
+             "sequenceField": lay.get("sequenceField", -1), "missing": []}
+    min_fields = fewest_fields(spec, lay)
     has_op = lay["hasOp"]
     load_only = lay["loadOnly"]
-    sequence_field = lay.get("sequenceField", -1)
     ops = "I" if load_only else lay.get("ops", "IUD")
-    rfc4180 = fmt.get("rfc4180", True)
     types = [c["type"] for c in columns]
-    n = len(text)
-    pos = 0
-    line = 1
-    quoted_re = re.compile(r'"((?:[^"]|"")*)"', re.S)
-    unquoted_stop = re.compile("[" + re.escape(delim) + '"\r\n]')
 
     def fail(code, what, ln, col):
         raise InputError(code, f"dms csv: {what} in {file} line {ln} column {col}")
 
-    def read_row(pos, line):
-        """The general scanner for one row: [(value, quoted)], new pos, new line."""
-        fields = []
-        start_line = line
-        while True:
-            if pos < n and text[pos] == '"':
-                m = quoted_re.match(text, pos)
-                if m is None:
-                    fail("unterminated_quote", "unterminated quoted field (a closing \" is missing before the end "
-                         "of the file)", line, len(fields) + 1)
-                v = m.group(1)
-                field_line = line
-                line += v.count("\n")
-                fields.append((v.replace('""', '"'), True))
-                pos = m.end()
-                if pos < n and text[pos] not in (delim, "\n", "\r"):
-                    fail("bad_quote", f"text after a closing quote (expected \"{delim}\" or end of line)",
-                         field_line, len(fields))
-            else:
-                m = unquoted_stop.search(text, pos)
-                e = n if m is None else m.start()
-                if e < n and text[e] == '"':
-                    fail("bad_quote", "bare \" inside an unquoted field (quote the whole field and double the quote)",
-                         line, len(fields) + 1)
-                fields.append((text[pos:e], False))
-                pos = e
-            if pos >= n:
-                return fields, pos, line, start_line
-            c = text[pos]
-            if c == delim:
-                pos += 1
-                continue
-            if c == "\n":
-                return fields, pos + 1, line + 1, start_line
-            if pos + 1 < n and text[pos + 1] == "\n":
-                return fields, pos + 2, line + 1, start_line
-            fail("bad_line_end", "carriage return not followed by a line feed (expected CRLF or LF line ends)",
-                 line, len(fields))
-
-    def convert(fields, row_line):
-        if len(fields) != field_count:
-            what = "too many fields" if len(fields) > field_count else f"{len(fields)} fields"
-            fail("field_count", f"{what} (expected {field_count}: {','.join(header)})", row_line,
-                 min(len(fields), field_count + 1))
+    def convert(fields, row_line, field_lines):
+        header = shape["header"]
+        field_column = shape["fieldColumn"]
+        field_count = len(header)
+        sequence_field = shape["sequenceField"]
         op = "I"
         values = [None] * len(columns)
         seq = None
         for fi, (v, quoted) in enumerate(fields):
+            if fi >= field_count:
+                fail("field_count", f"too many fields (expected {field_count}: {','.join(header)})"
+                     f"{too_many_fields_hint(spec, fi)}", row_line if field_lines is None else field_lines[fi], fi + 1)
             c = field_column[fi]
             if fi == sequence_field:
                 if v == "" or ((not quoted) and null_value is not None and v == null_value):
@@ -298,36 +261,26 @@ def parse_csv(raw: bytes, file: str, spec: dict, lay: dict, fmt: dict, gz: bool)
                     fail("bad_value", f"bad {type_name(columns[c])} {quote_value(v)} for {columns[c]['name']}: {why} "
                          f"(expected {expected_form(columns[c])})", row_line, fi + 1)
                 values[c] = x
+        if len(fields) < min_fields:
+            fail("field_count", f"{len(fields)} fields (expected {field_count}: {','.join(header)})"
+                 f"{too_few_fields_hint(spec, lay)}", row_line, len(fields))
+        # Fields the row lacks (trailing added columns) and columns the header lacks read NULL.
+        missing = not_null_missing(spec, lay, shape, op)
+        if missing is not None:
+            fail("null_value", f"NULL in {missing[0]}, which is not nullable (expected a value: the column is NOT "
+                 "NULL at the source)", row_line, missing[1])
         return (row_line, op, *values, seq)
 
     first = fmt["addColumnName"]
-    while pos < n:
-        if text[pos] == "\n" or (text[pos] == "\r" and pos + 1 < n and text[pos + 1] == "\n"):
-            fail("blank_line", "blank line (expected a row of fields)", line, 1)
-        # Fast path: a physical line with no quote and no stray CR is split on the delimiter.
-        nl = text.find("\n", pos)
-        end = n if nl < 0 else nl
-        seg = text[pos:end]
-        if not rfc4180 or '"' not in seg:  # Rfc4180=false: a quote is a plain character
-            if seg.endswith("\r") and nl >= 0:
-                seg = seg[:-1]
-            if "\r" in seg:
-                fail("bad_line_end", "carriage return not followed by a line feed (expected CRLF or LF line ends)",
-                     line, seg[: seg.index("\r")].count(delim) + 1)
-            fields = [(v, False) for v in seg.split(delim)]
-            row_line = line
-            pos = end + 1 if nl >= 0 else n
-            line += 1
-        else:
-            fields, pos, line, row_line = read_row(pos, line)
+    for fields, row_line, field_lines in csv_rows(text, file, fmt["csvDelimiter"], rd, fmt.get("rfc4180", True)):
         if first:
             first = False
             names = [v for v, _ in fields]
-            if names != header:
-                fail("bad_header", f"header {quote_value(','.join(names))} does not match the table "
-                     f"(expected {','.join(header)})", 1, 1)
+            if names != lay["header"]:
+                shape = file_shape(names, spec, lay, file, "dms csv")
+            min_fields = len(names)  # the header says which fields every row of the file has
             continue
-        yield convert(fields, row_line)
+        yield convert(fields, row_line, field_lines)
 
 
 def parse_city_map(raw: bytes, file: str) -> dict[str, str]:
@@ -385,7 +338,7 @@ def parquet_column(pa, arrow_type, parquet_column_schema) -> tuple[str, dict]:
 
 def parse_parquet(raw: bytes, file: str, spec: dict, lay: dict):
     """Yields the rows parse_csv yields, from one DMS file written with DataFormat=parquet (etl/dms/parquet.ts):
-    columns matched by name exactly as the CSV layout's header, each value read into its column's declared type
+    columns matched by name (row_shape.py: a declared column the file lacks reads NULL), each value read into its column's declared type
     (values.py parse_parquet_value: decimals exact, timestamps from their raw integer and unit), no key column
     NULL, Op I, U or D; the 1-based row is the line."""
     import pyarrow as pa
@@ -396,20 +349,21 @@ def parse_parquet(raw: bytes, file: str, spec: dict, lay: dict):
         names = [pf.metadata.schema.column(i).path for i in range(pf.metadata.num_columns)]
     except Exception as e:  # noqa: BLE001 - any unreadable file is a bad header, as in the TypeScript reader
         raise InputError("bad_header", f"dms parquet: {file} is not a readable Parquet file: {e}") from None
-    header = lay["header"]
-    if names != header:
-        raise InputError("bad_header", f"dms parquet: columns {quote_value(','.join(names))} of {file} do not match "
-                         f"the table (expected {','.join(header)})")
+    # Other columns than the config's (added or dropped at the source): matched by name, absent ones read NULL.
+    shape = (file_shape(names, spec, lay, file, "dms parquet") if names != lay["header"]
+             else {"fieldColumn": lay["fieldColumn"], "header": names, "sequenceField": lay.get("sequenceField", -1),
+                   "missing": []})
+    header = shape["header"]
     try:
         table = pf.read()
     except Exception as e:  # noqa: BLE001
         raise InputError("bad_header", f"dms parquet: cannot read {file}: {e}") from None
     columns = spec["columns"]
     is_key = [c["name"] in spec["primaryKey"] for c in columns]
-    field_column = lay["fieldColumn"]
+    field_column = shape["fieldColumn"]
     has_op = lay["hasOp"]
     load_only = lay["loadOnly"]
-    sequence_field = lay.get("sequenceField", -1)
+    sequence_field = shape["sequenceField"]
     data = []
     kinds = []
     infos = []
@@ -485,6 +439,10 @@ def parse_parquet(raw: bytes, file: str, spec: dict, lay: dict):
             if why is not None:
                 fail("bad_value", f"bad {type_name(cs)} {quote_value(shown(v, kind))} for {cs['name']}: {why}")
             values[c] = x
+        missing = not_null_missing(spec, lay, shape, op)
+        if missing is not None:
+            raise InputError("null_value", f"dms parquet: NULL in {missing[0]}, which is not nullable (expected a "
+                             f"value: the column is NOT NULL at the source) in {file} line {line} column {missing[1]}")
         yield (line, op, *values, seq)
 
 

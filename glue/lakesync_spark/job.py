@@ -24,7 +24,7 @@ from .dms import (DEFAULT_FORMAT, USERS_SPEC, compare_sequence, format_date, lay
 from .errors import InputError, LakesyncError, StateError, executor_error, from_spark
 from .lease import DEFAULT_LEASE_MS, Lease
 from .parquet_footer import patch_footer
-from .settings import check_format, check_spec
+from .settings import check_format
 from .plan import (commit_path, encode, features_table_name, lineage, plan_run, read_commit_log, version_file,
                    version_name)
 from .storage import sha256
@@ -80,7 +80,6 @@ class Context:
         self.spec = spec or USERS_SPEC
         self.fmt = dict(DEFAULT_FORMAT, **(fmt or {}))
         check_format(fmt or {}, DEFAULT_FORMAT)  # a setting this engine cannot read is refused, never ignored
-        check_spec(self.spec)
         self.reload = reload
         self.staging_expiry_days = staging_expiry_days
         self.max_commits = max_commits

@@ -1,10 +1,12 @@
 """The DMS format settings the Spark engine reads (parseDmsFormat in etl/dms/format.ts), and the ones it refuses.
 
-The Spark engine reads CdcInsertsOnly / CdcInsertsAndUpdates (change rows without Op: insert-or-replace by key) and
-Rfc4180=false as the TypeScript engine does. It refuses, by name, what it cannot read yet: CsvNoSupValue (a U row
-keeping a column's previous value), a row delimiter other than LF/CRLF, and columns declared `"added"`. Refusing is
-the contract: a setting it does not know must never be read as if it were absent.
+The Spark engine reads CdcInsertsOnly / CdcInsertsAndUpdates (change rows without Op: insert-or-replace by key),
+Rfc4180=false and CsvRowDelimiter as the TypeScript engine does. It refuses, by name, what it cannot read yet:
+CsvNoSupValue (a U row keeping a column's previous value). Refusing is the contract: a setting it does not know must
+never be read as if it were absent.
 """
+import json
+
 from .errors import LakesyncError
 
 SPARK_REFUSES = "the Spark engine does not read it yet: run this table on the TypeScript engine (lakesync run)"
@@ -24,15 +26,11 @@ def check_format(fmt: dict, defaults: dict) -> None:
                    "both on one endpoint)")
     if fmt.get("useCsvNoSupValue") and fmt.get("csvNoSupValue") is not None:
         raise _bad(f"config: format.useCsvNoSupValue with format.csvNoSupValue: {SPARK_REFUSES}")
-    if fmt.get("csvRowDelimiter", "\n") not in ("\n", "\r\n"):
-        raise _bad(f"config: format.csvRowDelimiter {fmt['csvRowDelimiter']!r}: {SPARK_REFUSES}")
-
-
-def check_spec(spec: dict) -> None:
-    """Columns added during CDC (`"added": true`) are refused by name."""
-    for c in spec["columns"]:
-        if c.get("added"):
-            raise _bad(f"config: column {c['name']} is declared \"added\": {SPARK_REFUSES}")
+    r = fmt.get("csvRowDelimiter", "\n")
+    if (not isinstance(r, str) or not (r in ("\n", "\r\n") or (len(r) == 1 and ord(r) < 128 and r not in "\"\r"))
+            or r == fmt.get("csvDelimiter", ",")):
+        raise _bad("config: format.csvRowDelimiter must be \"\\n\", \"\\r\\n\" or one ASCII character other than a "
+                   f"quote, a carriage return and the csvDelimiter, got {json.dumps(r)}")
 
 
 def change_rows_without_op(fmt: dict) -> bool:

@@ -82,14 +82,23 @@ def parse_table_spec(value, where: str = "table") -> dict:
             if k not in ("name", "type", "nullable", "added"):
                 raise _bad_config(f"config: unknown key {json.dumps(k)} in {where}.columns[{i}] (known: name, type, "
                                   "nullable, added)")
-        if "nullable" in col and not isinstance(col["nullable"], bool):
-            raise _bad_config(f"config: {where}.columns[{i}].nullable must be true or false")
+        for k in ("nullable", "added"):
+            if k in col and not isinstance(col[k], bool):
+                raise _bad_config(f"config: {where}.columns[{i}].{k} must be true or false")
+        if col.get("added") is True and col.get("nullable") is False:
+            raise _bad_config(f"config: {where}.columns[{i}] ({col['name']}) is added and not nullable: rows written "
+                              "before it was added read NULL")
         spec = parse_column_type(col["name"], col.get("type"), f"{where}.columns[{i}].type")
         if col.get("nullable") is False:
             spec = {**spec, "nullable": False}  # NOT NULL at the source: a NULL in an I or U row is an error
         if col.get("added") is True:
-            spec = {**spec, "added": True}  # refused by settings.check_spec: this engine does not read it yet
+            spec = {**spec, "added": True}  # added at the source during CDC: older rows read NULL (row_shape.py)
         columns.append(spec)
+    first = next((c for c in columns if c.get("added")), None)
+    later = next((c for c in columns[columns.index(first):] if not c.get("added")), None) if first else None
+    if later is not None:
+        raise _bad_config(f"config: {where}.columns: {later['name']} follows the added column {first['name']} but is "
+                          "not added (added columns are the last ones, in the order they were added)")
     names = set()
     for c in columns:
         if c["name"] in names:
@@ -105,6 +114,9 @@ def parse_table_spec(value, where: str = "table") -> dict:
         c = next((c for c in columns if c["name"] == k), None)
         if c is None:
             raise _bad_config(f"config: {where}.primaryKey {json.dumps(k)} is not a column")
+        if c.get("added"):
+            raise _bad_config(f"config: {where}.primaryKey column {c['name']} is declared added (a key column is in "
+                              "every row: reload the table after changing the key)")
         problem = key_problem(c)
         if problem:
             raise _bad_config(f"config: {where}.primaryKey column {c['name']} is {type_name(c)}: {problem} (a key "

@@ -15,12 +15,15 @@ from __future__ import annotations
 import gzip
 import re
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from .csv_rows import csv_rows, row_end
 from .errors import InputError
 from .row_shape import fewest_fields, file_shape, not_null_missing, too_few_fields_hint, too_many_fields_hint
-from .settings import allowed_ops, change_rows_without_op, ops_expected
+from .nosup import reader_error
+from .settings import allowed_ops, change_rows_without_op, nosup_text, ops_expected
+from .time_zone import utc_timestamp
 from .values import (days_from_civil, expected_form, format_date, is_real_date, js_string,  # noqa: F401
                      parse_date, parse_int32, parse_parquet_value, parse_text, quote_value, shown, type_name)
 
@@ -74,7 +77,15 @@ class DmsFile:
     segment: str = ""  # LOAD of a parallel load: its SEGMENT<n> prefix or partition folder
 
 
-def classify(path: str) -> DmsFile | None:
+@dataclass(frozen=True)
+class NameClock:
+    """How change-file names tell time (NameClock in etl/dms/files.ts): UTC, or local time in a zone."""
+    time_zone: str | None  # format.datePartitionTimezone
+    mtime_ms: Callable[[str], float | None]  # a file's modification time: decides the hour a DST change repeats
+    name: Callable[[str], str] = lambda p: p  # how errors name a file (the source's full name)
+
+
+def classify(path: str, clock: NameClock | None = None) -> DmsFile | None:
     """None for files that are not DMS files at all (ignored); raises for malformed DMS-looking names."""
     name = path.rsplit("/", 1)[-1]
     if not EXTENSION.search(name):
@@ -93,6 +104,8 @@ def classify(path: str) -> DmsFile | None:
         if h <= 23 and mi <= 59 and s <= 59 and is_real_date(y, mo, d):
             ext = m.group(8)
             ts = "".join(m.group(i) for i in range(1, 8))
+            if clock is not None and clock.time_zone is not None:
+                ts = utc_timestamp(ts, clock.time_zone, clock.mtime_ms(path), clock.name(path))
             return DmsFile(path, name, "change", ext == "csv.gz", "parquet" if ext == "parquet" else "csv", 0, ts)
     if name.startswith("CDC_TXN-"):
         raise InputError("bad_file_name", f"dms files: \"{path}\" is a DMS transaction file (PreserveTransactions with "
@@ -113,11 +126,11 @@ def segment_key(segment: str):
     return [(1, int(x), x) if x[0] in "0123456789" else (0, x, "") for x in re.findall(r"[0-9]+|[^0-9]+", segment)]
 
 
-def list_dms_files(paths: list[str]) -> tuple[list[DmsFile], list[DmsFile], list[str]]:
+def list_dms_files(paths: list[str], clock: NameClock | None = None) -> tuple[list[DmsFile], list[DmsFile], list[str]]:
     loads, changes, ignored = [], [], []
     by_stem: dict[str, str] = {}
     for p in paths:
-        f = classify(p)
+        f = classify(p, clock)
         if f is None:
             ignored.append(p)
             continue
@@ -173,8 +186,9 @@ def compare_sequence(a: str, b: str) -> int:
 
 
 def parse_csv(raw: bytes, file: str, spec: dict, lay: dict, fmt: dict, gz: bool):
-    """Yields (line, op, value..., sequence) per row of one DMS CSV file (sequence: the text of the column that
-    orders changes, None when file order does); raises InputError at the first bad byte. A header other than the
+    """Yields (line, op, value..., sequence, kept, kept field) per row of one DMS CSV file (sequence: the text of the
+    column that orders changes, None when file order does; kept: the columns a U row keeps, nosup.py, or None);
+    raises InputError at the first bad byte. A header other than the
     config's is matched by name, and a header-less row may lack trailing `added` columns (row_shape.py)."""
     if gz:
         try:
@@ -191,6 +205,7 @@ def parse_csv(raw: bytes, file: str, spec: dict, lay: dict, fmt: dict, gz: bool)
     if text.startswith("\ufeff"):
         text = text[1:]
     null_value = fmt["csvNullValue"]
+    no_sup = None if lay["loadOnly"] else nosup_text(fmt)  # the docs tie CsvNoSupValue to CDC files
     columns = spec["columns"]
     is_key = [c["name"] in spec["primaryKey"] for c in columns]
     # The file's shape: the config's layout until a header says otherwise.
@@ -213,6 +228,7 @@ def parse_csv(raw: bytes, file: str, spec: dict, lay: dict, fmt: dict, gz: bool)
         op = "I"
         values = [None] * len(columns)
         seq = None
+        kept = []
         for fi, (v, quoted) in enumerate(fields):
             if fi >= field_count:
                 fail("field_count", f"too many fields (expected {field_count}: {','.join(header)})"
@@ -229,6 +245,13 @@ def parse_csv(raw: bytes, file: str, spec: dict, lay: dict, fmt: dict, gz: bool)
                     op = v
                     if v not in ("I", "U", "D") or v not in ops:
                         fail("unknown_op", f"unknown Op {quote_value(v)} (expected {ops_expected(ops, load_only)})", row_line, 1)
+                continue
+            if no_sup is not None and not quoted and v == no_sup:
+                if is_key[c] or op == "I":
+                    fail("nosup_value", reader_error(v, columns[c]["name"], is_key[c]),
+                         row_line if field_lines is None else field_lines[fi], fi + 1)
+                if op == "U":
+                    kept.append(c)  # NULL until the plan gives it the key's previous value (nosup.py)
                 continue
             if op == "D" and not is_key[c]:
                 continue  # the other values of a D row are not read (DMS may write only the key): NULL
@@ -269,7 +292,10 @@ def parse_csv(raw: bytes, file: str, spec: dict, lay: dict, fmt: dict, gz: bool)
         if missing is not None:
             fail("null_value", f"NULL in {missing[0]}, which is not nullable (expected a value: the column is NOT "
                  "NULL at the source)", row_line, missing[1])
-        return (row_line, op, *values, seq)
+        if not kept:
+            return (row_line, op, *values, seq, None, None)
+        kept.sort()
+        return (row_line, op, *values, seq, kept, shape["fieldColumn"].index(kept[0]) + 1)
 
     first = fmt["addColumnName"]
     for fields, row_line, field_lines in csv_rows(text, file, fmt["csvDelimiter"], rd, fmt.get("rfc4180", True)):
@@ -289,7 +315,7 @@ def parse_city_map(raw: bytes, file: str) -> dict[str, str]:
     fmt = dict(DEFAULT_FORMAT, addColumnName=True)
     out: dict[str, str] = {}
     seen: set[str] = set()
-    for line, _op, city, state, _seq in parse_csv(raw, file, spec, layout(spec, fmt, "load"), fmt, False):
+    for line, _op, city, state, *_ in parse_csv(raw, file, spec, layout(spec, fmt, "load"), fmt, False):
         if city in seen:
             raise InputError("duplicate_key", f"city map: \"{city}\" is listed twice in {file} line {line}")
         seen.add(city)
@@ -443,7 +469,7 @@ def parse_parquet(raw: bytes, file: str, spec: dict, lay: dict):
         if missing is not None:
             raise InputError("null_value", f"dms parquet: NULL in {missing[0]}, which is not nullable (expected a "
                              f"value: the column is NOT NULL at the source) in {file} line {line} column {missing[1]}")
-        yield (line, op, *values, seq)
+        yield (line, op, *values, seq, None, None)
 
 
 def _micros_of(v) -> int:

@@ -19,12 +19,13 @@ from datetime import datetime, timedelta, timezone
 from urllib.parse import unquote
 
 from . import ENGINE_NAME, ENGINE_VERSION
-from .dms import (DEFAULT_FORMAT, USERS_SPEC, compare_sequence, format_date, layout, list_dms_files, parse_city_map,
-                  parse_csv, parse_parquet)
+from .dms import (DEFAULT_FORMAT, USERS_SPEC, NameClock, compare_sequence, format_date, layout, list_dms_files,
+                  parse_city_map, parse_csv, parse_parquet)
 from .errors import InputError, LakesyncError, StateError, executor_error, from_spark
 from .lease import DEFAULT_LEASE_MS, Lease
 from .parquet_footer import patch_footer
-from .settings import check_format
+from .nosup import keep_previous, refuse_kept_of_missing
+from .settings import check_format, nosup_text
 from .plan import (commit_path, encode, features_table_name, lineage, plan_run, read_commit_log, version_file,
                    version_name)
 from .storage import sha256
@@ -124,7 +125,8 @@ def build(spark, ctx: Context, plan: dict, log: dict, objects: dict) -> dict:
         [T.StructField("f", T.IntegerType(), False), T.StructField("r", T.IntegerType(), False),
          T.StructField("line", T.IntegerType(), False), T.StructField("op", T.StringType(), False)]
         + [T.StructField(c["name"], spark_type(c), c["name"] not in keys) for c in spec["columns"]]
-        + [T.StructField("_seq", T.StringType(), True)])
+        + [T.StructField("_seq", T.StringType(), True), T.StructField("_kept", T.ArrayType(T.IntegerType()), True),
+           T.StructField("_kf", T.IntegerType(), True)])
     index = {_norm(source.url(f.path)): i for i, f in enumerate(files)}
     meta = [(source.name(f.path), f.kind, f.gzip, f.format) for f in files]
     layouts = {k: layout(spec, fmt, k) for k in ("load", "change")}
@@ -152,7 +154,7 @@ def build(spark, ctx: Context, plan: dict, log: dict, objects: dict) -> dict:
             except InputError as e:
                 raise executor_error(e.code, e.message) from None
             # One summary row per file (r = -1): its row count, stored size and SHA-256, so one job reads all.
-            yield (i, -1, n, f"#{len(raw)}:{sha256(raw)}", *([None] * len(cols)), None)
+            yield (i, -1, n, f"#{len(raw)}:{sha256(raw)}", *([None] * len(cols)), None, None, None)
 
         every = spark.createDataFrame(binary.rdd.flatMap(parse), schema, verifySchema=False)
         every = every.persist(StorageLevel.MEMORY_AND_DISK)
@@ -245,6 +247,11 @@ def build(spark, ctx: Context, plan: dict, log: dict, objects: dict) -> dict:
         ch = ch.join(base_keys, on=keys, how="left")
         present = F.when(F.col("_prev").isNull(), F.coalesce(F.col("_in_base"), F.lit(False))).otherwise(
             F.col("_prev") != "D")
+        if nosup_text(fmt) is not None and any(f.format == "csv" for f in (files[i] for i in change_idx)):
+            ch = ch.persist(StorageLevel.MEMORY_AND_DISK)
+            persisted.append(ch)
+            refuse_kept_of_missing(F, ch, present, order, [m[0] for m in meta], spec)
+            ch = keep_previous(F, Window, ch, base, keys, spec, order)
         what = (F.when(F.col("op") == "I", F.when(present, "replaces").otherwise("inserts"))
                 .when(F.col("op") == "U", F.when(present, "updates").otherwise("upsertsOfMissing"))
                 .otherwise(F.when(present, "deletes").otherwise("deletesOfMissing")))
@@ -435,12 +442,14 @@ def run(spark, ctx: Context) -> dict:
             continue
         listed = source.list()
         objects = {o.path: o for o in listed}
-        loads, changes, ignored = list_dms_files([o.path for o in listed])
+        clock = NameClock(ctx.fmt["datePartitionTimezone"], lambda p: objects[p].mtime_ms, source.name)
+        loads, changes, ignored = list_dms_files([o.path for o in listed], clock)
         if attempt == 0:
             for p in ignored:
                 ctx.warn(f"ignoring {p}: not a DMS .csv, .csv.gz or .parquet file")
         plan = plan_run(loads, changes, objects, log, source, reload, ctx.staging_expiry_days,
-                        ctx.now().timestamp() * 1000, file_order=ctx.order == "file")
+                        ctx.now().timestamp() * 1000, file_order=ctx.order == "file",
+                        time_zone=ctx.fmt["datePartitionTimezone"])
         for f in plan["recheck"]:
             known = plan["applied"].get(f.path) or plan["skipped"][f.path]
             if sha256(source.read(f.path)) != known["sha256"]:
@@ -557,10 +566,6 @@ def load_config(config_file: str | None, cities_flag: str | None, data_dir: str)
         raise LakesyncError("bad_config", "config: format.preserveTransactions/cdcPath (CDC_TXN-<timestamp>.csv "
                             "transaction files) is not supported yet; leave PreserveTransactions false on the S3 "
                             "endpoint so that each table's changes go to its own folder")
-    # Local-time CDC names need the IANA database the TypeScript engine orders them with: refused here, not misread.
-    if fmt.get("datePartitionTimezone") is not None:
-        raise LakesyncError("bad_config", "config: format.datePartitionTimezone is not supported by the Spark engine "
-                            "yet (change files would be ordered by local time); run this table with --engine lakesync")
     spec = parse_table_spec(raw["table"]) if "table" in raw else USERS_SPEC
     if "cityAliases" in raw:
         aliases = raw["cityAliases"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from .dms import DmsFile, change_key, classify
+from .dms import DmsFile, NameClock, change_key, classify
 from .errors import InputError, StateError
 
 VERSION_DIGITS = 20
@@ -78,7 +78,8 @@ def _reload_hint(what: str) -> str:
 
 
 def plan_run(loads: list[DmsFile], changes: list[DmsFile], objects: dict, log: dict, source,
-             reload: bool, staging_expiry_days: float, now_ms: float, file_order: bool = True) -> dict:
+             reload: bool, staging_expiry_days: float, now_ms: float, file_order: bool = True,
+             time_zone: str | None = None) -> dict:
     # Change files set aside by `lakesync skip` (etl/commit/skip.ts) are left out; each must still be that file.
     skipped = active_skips(log)
     recheck = []
@@ -123,7 +124,9 @@ def plan_run(loads: list[DmsFile], changes: list[DmsFile], objects: dict, log: d
                 f"dms files: new full-load file {source.name(pending_loads[0].path)} after change files were applied "
                 "(DMS reloaded the table?); its rows are not mixed with the current load"))
         by_path = {f.path: f for f in changes}
-        newest = max((by_path.get(a["path"]) or classify(a["path"]) for a in applied_changes), key=change_key)
+        # An applied file gone from the listing is placed by the modification time its record kept.
+        clock = NameClock(time_zone, lambda p: applied[p].get("mtimeMs"), source.name)
+        newest = max((by_path.get(a["path"]) or classify(a["path"], clock) for a in applied_changes), key=change_key)
         # Ordered by a column, a change file named earlier is fine: the column decides (and guards) the order.
         late = next((f for f in pending_changes if change_key(f) < change_key(newest)), None) if file_order else None
         if late is not None:

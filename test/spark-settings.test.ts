@@ -13,30 +13,18 @@
  * before the column was added, Spark commits v2 with it (and lakesync's publisher gives v2 a new Iceberg schema),
  * the TypeScript engine reads Spark's v2 back for v3. All Spark runs share one Spark session (run_local.py --batch).
  */
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { readCommitLog } from '../etl/commit/log.js'
 import { newestMetadata } from '../etl/iceberg/publish.js'
 import { publishCommitted } from '../etl/pipeline.js'
 import { LocalStorage } from '../etl/storage/local.js'
 import { parseTableSpec } from '../etl/table/spec.js'
-import { cli } from './helpers/cli.js'
-import { listTree, tempDir } from './helpers/fixtures.js'
 import { readIceberg, readIcebergAll } from './helpers/iceberg-readers.js'
-import { queryRows, toParquet } from './helpers/parquet.js'
-import {
-  comparable,
-  current,
-  expectSameTables,
-  PYTHON,
-  parquetFile,
-  type SparkResult,
-  type SparkRun,
-  sparkBatch,
-} from './helpers/spark.js'
+import { queryRows } from './helpers/parquet.js'
+import { comparable, expectSameTables, parquetFile } from './helpers/spark.js'
+import { type Case, sparkCases, tsRun, writeFiles } from './helpers/spark-cases.js'
 
-const AS_OF = '2021-10-17'
 const COLUMNS = [
   { name: 'user_id', type: 'int32' },
   { name: 'name', type: 'string' },
@@ -46,17 +34,6 @@ const COLUMNS = [
 /** The table before and after `ALTER TABLE users ADD COLUMN phone` at the source. */
 const BEFORE = { name: 'users', columns: COLUMNS, primaryKey: 'user_id' }
 const AFTER = { ...BEFORE, columns: [...COLUMNS, { name: 'phone', type: 'string', added: true }] }
-
-/** A DMS file's text, or for a `.parquet` name the DuckDB query whose rows DMS wrote (DataFormat=parquet). */
-type Files = Record<string, string>
-
-interface Case {
-  table: typeof BEFORE
-  format?: Record<string, unknown>
-  before?: { table: typeof BEFORE; files: Files } // committed first (v1) by the TypeScript engine
-  files: Files
-  error?: { code: string; text: string }
-}
 
 const LOAD = '1,Alice,Austin,2021-10-01\n2,Bob,Boston,2021-10-02\n'
 const OLD_SHAPE = { 'LOAD00000001.csv': LOAD, '20211017-000000001.csv': 'U,2,Bobby,Boston,2021-10-05\n' }
@@ -167,92 +144,8 @@ const CASES: Record<string, Case> = {
   },
 }
 
-/** A config file holding `table` and `format`. */
-function configFile(table: typeof BEFORE, format: Record<string, unknown> = {}): string {
-  const file = join(tempDir('lakesync-spark-settings-config-'), 'config.json')
-  writeFileSync(file, JSON.stringify({ table, format }))
-  return file
-}
-
-async function writeFiles(dir: string, files: Files): Promise<void> {
-  mkdirSync(dir, { recursive: true })
-  for (const [name, content] of Object.entries(files))
-    if (name.endsWith('.parquet')) await toParquet(content, join(dir, name), 'snappy')
-    else writeFileSync(join(dir, name), content)
-}
-
-/** The TypeScript engine (the CLI, in-process). */
-const tsRun = (source: string, target: string, config: string) =>
-  cli('run', '--source', source, '--target', target, '--config', config, '--as-of', AS_OF)
-
-/** A case's `before` lineage (v1) by the TypeScript engine into `target`; the source then gains `files`. */
-async function lineage(c: Case, source: string, target: string): Promise<void> {
-  if (!c.before) return
-  await writeFiles(source, c.before.files)
-  const r = await tsRun(source, target, configFile(c.before.table, c.format))
-  expect(r.err).toBe('')
-}
-
-const dirs = new Map<string, { source: string; spark: string; config: string }>()
-let results = new Map<string, SparkResult>()
-
-beforeAll(async () => {
-  if (!existsSync(PYTHON))
-    throw new Error('no .venv: run `bash scripts/setup-test-env.sh` (installs pyspark)')
-  const runs: SparkRun[] = []
-  for (const [id, c] of Object.entries(CASES)) {
-    const source = tempDir('lakesync-spark-settings-src-')
-    const spark = tempDir('lakesync-spark-settings-')
-    await lineage(c, source, spark)
-    await writeFiles(source, c.files)
-    const config = configFile(c.table, c.format)
-    dirs.set(id, { source, spark, config })
-    runs.push({ id, source, target: spark, asOf: AS_OF, config })
-  }
-  results = await sparkBatch(runs)
-}, 900_000) // one Spark session for every run: minutes on a loaded machine
-
-/** The same lineage by the TypeScript engine alone: its target. */
-async function typescriptLineage(
-  id: string,
-): Promise<{ target: string; run: Awaited<ReturnType<typeof tsRun>> }> {
-  const c = CASES[id]!
-  const target = tempDir('lakesync-spark-settings-ts-')
-  await lineage(c, tempDir('lakesync-spark-settings-before-'), target)
-  return { target, run: await tsRun(dirs.get(id)!.source, target, dirs.get(id)!.config) }
-}
-
 describe('the Spark engine reads columns that change during CDC and another row delimiter as lakesync does', () => {
-  for (const [id, c] of Object.entries(CASES)) {
-    if (c.error) {
-      it(`${id}: both engines stop with ${c.error.code} and the same message, and commit nothing`, async () => {
-        const r = results.get(id)!
-        expect(r).toMatchObject({ ok: false, code: c.error!.code })
-        expect(r.error).toContain(c.error!.text)
-        const ts = await typescriptLineage(id)
-        expect(ts.run.code).toBe(1)
-        expect(ts.run.err).toContain(r.error)
-        const spark = dirs.get(id)!.spark
-        if (c.before) {
-          const log = await readCommitLog(new LocalStorage(spark), 'users')
-          expect(log.committed.map((v) => v.engine.name)).toEqual(['lakesync'])
-        } else expect(listTree(spark)).toEqual([])
-      })
-      continue
-    }
-    it(`${id}: Spark publishes what the TypeScript engine publishes`, async () => {
-      const r = results.get(id)!
-      expect(r.error ?? '').toBe('')
-      expect(r.ok).toBe(true)
-      const ts = await typescriptLineage(id)
-      expect(ts.run.err).toBe('')
-      const spark = dirs.get(id)!.spark
-      await expectSameTables(spark, ts.target)
-      const [a, b] = [await current(spark), await current(ts.target)]
-      expect(comparable(a)).toEqual(comparable(b))
-      expect(a.engine.name).toBe('lakesync-spark')
-    })
-  }
+  const { dirs, typescriptLineage } = sparkCases(CASES)
 
   /** The published rows of a case's Spark target, as DuckDB reads them (dates as text). */
   const rows = async (id: string) =>

@@ -1,9 +1,9 @@
 /**
  * The Spark job (glue/lakesync_spark) on issue 19's file layouts and log records, against the TypeScript engine:
- * parallel full-load segments in both namings, a change file set aside by `lakesync skip`, and the
- * datePartitionTimezone setting it refuses rather than misreads.
+ * parallel full-load segments in both namings, a change file set aside by `lakesync skip`, and local-time change-file
+ * names (datePartitionTimezone) through `lakesync run --engine spark`.
  */
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { readCommitLog } from '../etl/commit/log.js'
@@ -160,21 +160,40 @@ describe('Spark job: parallel loads, skipped files and refused settings', () => 
     expect(csv).toBe(await exported(ts))
   })
 
-  it('refuses format.datePartitionTimezone with a clear error before Spark starts', async () => {
+  it('orders local-time change-file names (format.datePartitionTimezone) by UTC with --engine spark', async () => {
     const config = join(tempDir(), 'config.json')
     writeFileSync(config, JSON.stringify({ format: { datePartitionTimezone: 'America/New_York' } }))
+    // 2021-11-07 01:45 EDT (05:45Z), then 01:10 EST (06:10Z): the name that sorts first was written last.
+    const source = sourceDir({
+      'LOAD00000001.csv': LOAD_A,
+      '2021/11/07/20211107-014500000.csv': 'U,2,Bob,Houston,2021-11-07\n',
+      '2021/11/07/20211107-011000000.csv': 'U,2,Bob,Waco,2021-11-07\n',
+    })
+    for (const [name, at] of [
+      ['014500000', '2021-11-07T05:46:00Z'],
+      ['011000000', '2021-11-07T06:11:00Z'],
+    ] as const)
+      utimesSync(join(source, `2021/11/07/20211107-${name}.csv`), new Date(at), new Date(at))
+    const target = tempDir()
     const r = await cli(
       'run',
       '--source',
-      seedCopy(),
+      source,
       '--target',
-      tempDir(),
+      target,
       '--config',
       config,
       '--engine',
       'spark',
     )
-    expect(r.code).toBe(2)
-    expect(r.err).toContain('datePartitionTimezone is not supported by the Spark engine')
+    expect(r.err).toBe('')
+    expect(r.code).toBe(0)
+    const log = await readCommitLog(new LocalStorage(target), 'users')
+    expect(log.current?.files.map((f) => f.path.slice(-22))).toEqual([
+      'LOAD00000001.csv',
+      '20211107-014500000.csv',
+      '20211107-011000000.csv',
+    ])
+    expect(tableRows((await currentTables(target)).users)).toContainEqual(['2', 'Bob', 'Waco', '2021-11-07'])
   })
 })

@@ -47,12 +47,6 @@ export async function sparkRun(flags: Flags, io: Io, reload: boolean): Promise<n
   if (missing !== undefined) throw new ConfigError('bad_config', `spark: ${missing}`)
   const configFile = flags.config as string | undefined
   const config = await loadRunConfig(configFile, flags.cities as string | undefined)
-  // Refused before Spark starts: the Spark job cannot order local-time CDC names (glue/lakesync_spark/job.py).
-  if (config.format.datePartitionTimezone !== null)
-    throw new ConfigError(
-      'bad_config',
-      'spark: format.datePartitionTimezone is not supported by the Spark engine yet (change files would be ordered by local time); run with --engine lakesync',
-    )
   const format = flags['table-format']
   if (format !== undefined && format !== 'iceberg' && format !== 'hive')
     throw new ConfigError('bad_usage', `--table-format ${JSON.stringify(format)}: expected iceberg or hive`)

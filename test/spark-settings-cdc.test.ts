@@ -72,6 +72,16 @@ const CASES: Record<string, Case> = {
     before: { table: TABLE, files: { 'LOAD00000001.csv': LOAD, '20211017-000000001.csv': KEPT_1 } },
     files: { '20211017-000000002.csv': KEPT_2 },
   },
+  // Ordered by a column, the previous value is the one the sequence puts before, not the file order.
+  'nosup-kept-in-sequence': {
+    table: TABLE,
+    format: { ...NOSUP, changeSequenceColumnName: 'seq', orderChangesBy: 'changeSequence' },
+    files: {
+      'LOAD00000001.csv': LOAD.replaceAll('\n', ',\n'),
+      '20211017-000000001.csv': 'U,1,NOSUP,Houston,2021-10-05,3\n',
+      '20211017-000000002.csv': 'U,1,Al,Austin,NOSUP,2\n',
+    },
+  },
   'nosup-key-column': nosupError(
     'U,NOSUP,Al,Austin,2021-10-05\n',
     'CsvNoSupValue "NOSUP" in key column user_id',
@@ -152,6 +162,7 @@ describe('the Spark engine reads CsvNoSupValue and DatePartitionTimezone as lake
     ]
     expect(await rows('nosup-kept')).toEqual(want)
     expect(await rows('nosup-kept-over-runs')).toEqual(want)
+    expect((await rows('nosup-kept-in-sequence'))[0]).toEqual([1, 'Al', 'Houston', '2021-10-05'])
   })
 
   it('orders local-time names by the UTC time they encode, the repeated hour by modification time', async () => {

@@ -66,6 +66,8 @@ export async function measureTable(
 ): Promise<{
   stateRows: number
   stateBytes: number | null
+  asOf: string | null // the committed version's as_of
+
   pendingBytes: number
   pendingFiles: number
   range: [string, string] | null
@@ -78,11 +80,13 @@ export async function measureTable(
     throw e
   })
   // Bad input goes to the Lambda (a zero measure): its run stops on this same error before loading any state.
-  if (!planned) return { stateRows: 0, stateBytes: null, pendingBytes: 0, pendingFiles: 0, range: null }
+  if (!planned)
+    return { stateRows: 0, stateBytes: null, asOf: null, pendingBytes: 0, pendingFiles: 0, range: null }
   const { pending } = planned
   return {
     stateRows: log.current?.rows.users ?? 0,
     stateBytes: log.current?.snapshot?.size ?? null, // the table's columns as raw bytes: its width, not just rows
+    asOf: log.current?.asOf ?? null,
     pendingBytes: pending.reduce((n, p) => n + p.size, 0),
     pendingFiles: pending.length,
     range: pending.length > 0 ? [pending[0]!.file.path, pending.at(-1)!.file.path] : null,
@@ -196,7 +200,24 @@ export async function runTable(config: LambdaConfig, run: TableRun): Promise<Run
     )
     // The Spark job reads every DMS input the engine reads (CSV, gzip CSV, Parquet) with the same DmsFormat.
     const decision = decideEngine({ ...m, sparkGap: sparkGap(rc.format) }, config.routing)
-    if (decision.engine === 'glue') return startGlueRun(config, route, run.asOf, decision, m.range)
+    if (decision.engine === 'glue') {
+      // The job writes no Iceberg metadata and switches no Iceberg table: what it committed is published here.
+      await publishCommitted({
+        target: targetOf(config),
+        spec: rc.table,
+        tableFormat: rc.tableFormat,
+        ...(config.glueDatabase ? { catalog: openGlueCatalog(config.glueDatabase) } : {}),
+      })
+      if (m.pendingFiles === 0 && m.asOf === formatDate(run.asOf))
+        return {
+          committed: false,
+          version: 0,
+          records: [],
+          record: null,
+          message: `${route.table}: nothing pending and as_of ${m.asOf} already applied; no glue job started`,
+        }
+      return startGlueRun(config, route, run.asOf, decision, m.range)
+    }
     if (decision.oversize) run.onWarning(decision.reason)
   }
   return runPipeline(

@@ -3,7 +3,7 @@ import { userInfo } from 'node:os'
 import { skipFile, unskipFile } from '../../etl/commit/skip.js'
 import { loadRunConfig, pickTable } from '../../etl/config/run-config.js'
 import { ConfigError } from '../../etl/errors.js'
-import { PrefixedStorage } from '../../etl/storage/prefixed.js'
+import { tableSource as tableSourceOf } from '../../etl/storage/table-source.js'
 import { type Flags, type Io, openStorage, required } from '../common.js'
 import { faultHookFromEnv } from '../fault-hook.js'
 import { printJson, wantsJson } from '../json-output.js'
@@ -41,7 +41,7 @@ export async function skipCommand(flags: Flags, io: Io): Promise<number> {
   const target = openStorage(required(flags, 'target'), '--target')
   const reason = required(flags, 'reason')
   const { config, table } = await tableOf(flags)
-  const tableSource = table.folder === null ? source : new PrefixedStorage(source, table.folder)
+  const tableSource = table.folder === null ? source : tableSourceOf(source, table.folder, config.format)
   const faults = faultHookFromEnv()
   const { record, already } = await skipFile(tableSource, {
     target,

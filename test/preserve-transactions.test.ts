@@ -174,6 +174,51 @@ describe('PreserveTransactions / CdcPath: every table reads its rows of the CDC_
     )
   })
 
+  it('shows the bad file in status, and lakesync skip sets it aside for that table only, as status names it', async () => {
+    const src = dmsRoot()
+    const lake = tempDir()
+    const cfg = config(TABLES, { format: FORMAT })
+    put(src, `cdc/${TXN1}`, ['U,prefs,public,2,{},maybe', 'U,accounts,public,1,anne'])
+    put(src, `cdc/${TXN2}`, ['U,prefs,public,1,{},false'])
+    expect((await run(src, lake, cfg)).code).toBe(5)
+    const status = await cli(
+      'status',
+      '--source',
+      src,
+      '--target',
+      lake,
+      '--config',
+      cfg,
+      '--table',
+      'prefs',
+      '--json',
+    )
+    const prefs = JSON.parse(status.out).tables[0]
+    expect(prefs.pending).toEqual(['LOAD00000001.csv', `../../cdc/${TXN1}`, `../../cdc/${TXN2}`])
+    expect(prefs.error).toMatchObject({ code: 'bad_value' })
+    expect(prefs.error.message).toContain(`${join(src, 'cdc', TXN1)} line 1 column 6`)
+    const skip = await cli(
+      'skip',
+      '--source',
+      src,
+      '--target',
+      lake,
+      '--config',
+      cfg,
+      '--table',
+      'prefs',
+      `../../cdc/${TXN1}`,
+      '--reason',
+      'bad boolean',
+    )
+    expect(skip.err).toBe('')
+    expect(skip.code).toBe(0)
+    expect((await run(src, lake, cfg)).code).toBe(0)
+    expect(await exported(lake, cfg, 'prefs')).toBe('id,settings,active\n1,{},false\n2,[],false\n')
+    expect(await exported(lake, cfg, 'accounts')).toBe('id,owner\n1,anne\n')
+    expect(await applied(lake, 'prefs')).toEqual(['2 LOAD00000001.csv 2', `2 ../../cdc/${TXN2} 1`])
+  })
+
   it('stops every table at a row that cannot be split into fields, even a row of a table not configured', async () => {
     const src = dmsRoot()
     put(src, `cdc/${TXN1}`, [

@@ -28,7 +28,14 @@ function fileFlag(flags: Flags): string {
   if (typeof flags.file !== 'string' || flags.file === '')
     throw new ConfigError('bad_usage', "FILE is required: the change file, relative to the table's folder")
   const file = flags.file.replace(/^\.?\//, '')
-  if (file.split('/').includes('..'))
+  // Leading `../` only: a CDC_TXN file of PreserveTransactions, as status lists it (../../cdc/CDC_TXN-...csv); a path
+  // that is not in the table's listing is refused by skipFile.
+  if (
+    file
+      .replace(/^(\.\.\/)+/, '')
+      .split('/')
+      .includes('..')
+  )
     throw new ConfigError(
       'bad_usage',
       `FILE ${JSON.stringify(file)}: give the path inside the table's folder`,

@@ -10,7 +10,7 @@ import {
   type CommitLog,
   type CommitRecord,
   describeSkipRecord,
-  lineage,
+  lineageFiles,
   readCommitLog,
 } from './commit/log.js'
 import { planSource } from './commit/plan-source.js'
@@ -83,7 +83,7 @@ export function lastAppliedOf(
   now: Date,
   timeZone: string | null = null,
 ): { lastApplied: string | null; lagMs: number | null } {
-  const applied = lineage(log).flatMap((r) => r.files)
+  const applied = lineageFiles(log)
   // Names in a local zone (format.datePartitionTimezone) are ordered and aged by their UTC time.
   const changes = applied
     .filter((f) => f.kind === 'change')

@@ -5,10 +5,11 @@
  * `operation,table_name,database_schema_name,field_value,...` (no header, I/U/D), always CSV. Each configured table
  * reads its rows of every transaction file, in transaction order, and records every file in its own commit log.
  */
-import { mkdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { GlueClient } from '@aws-sdk/client-glue'
 import { afterAll, describe, expect, it } from 'vitest'
+import { versionDir } from '../etl/commit/layout.js'
 import { readCommitLog } from '../etl/commit/log.js'
 import { listDmsFiles } from '../etl/dms/files.js'
 import { parseDmsFormat } from '../etl/dms/format.js'
@@ -77,9 +78,21 @@ async function exported(lake: string, cfg: string, table: string): Promise<strin
 }
 
 /** Every file a table's committed versions applied: `version file rows`. */
+/** Every file a table's log records as read, by a committed version or a passed record: `version file rows`. */
 async function applied(lake: string, table: string): Promise<string[]> {
   const log = await readCommitLog(openStorage(lake), table)
-  return log.committed.flatMap((r) => r.files.map((f) => `${r.version} ${f.path} ${f.rows}`))
+  return log.entries.flatMap(({ record: r }) =>
+    r.state === 'committed' || r.state === 'passed'
+      ? r.files.map((f) => `${r.version} ${f.path} ${f.rows}`)
+      : [],
+  )
+}
+
+/** The states of a table's log records, oldest first. */
+async function states(lake: string, table: string): Promise<string[]> {
+  return (await readCommitLog(openStorage(lake), table)).entries.map(
+    (e) => `${e.record.version} ${e.record.state}`,
+  )
 }
 
 const FINAL = {
@@ -130,21 +143,43 @@ describe('PreserveTransactions / CdcPath: every table reads its rows of the CDC_
     // The same bytes uploaded again (a new mtime): the same file, nothing to apply.
     utimesSync(join(src, 'cdc', TXN1), new Date(), new Date(Date.now() + 5000))
     expect((await run(src, lake, cfg)).out).toContain('orders: up to date')
-    // A new file naming only orders: every table records it (the others with no rows), so each plan moves past it.
+    // A new file naming only orders: orders applies it in a new version; prefs and accounts record it in a passed
+    // record (no new version: their tables did not change), so each plan moves past it all the same.
     put(src, `cdc/${TXN3}`, ['I,orders,sales,3,1,1.00,'])
-    expect((await run(src, lake, cfg)).code).toBe(0)
+    const third = await run(src, lake, cfg)
+    expect(third.code).toBe(0)
+    expect(third.out).toContain('prefs: up to date: version 1')
+    expect(third.out).toContain('(1 transaction file(s) without rows of prefs recorded, no new version)')
     expect(await applied(lake, 'orders')).toContain(`2 ../../cdc/${TXN3} 1`)
     expect(await applied(lake, 'prefs')).toContain(`2 ../../cdc/${TXN3} 0`)
     expect(await applied(lake, 'accounts')).toContain(`2 ../../cdc/${TXN3} 0`)
+    expect(await states(lake, 'orders')).toEqual(['1 committed', '2 committed'])
+    expect(await states(lake, 'prefs')).toEqual(['1 committed', '2 passed'])
+    expect(existsSync(join(lake, versionDir('prefs', 2)))).toBe(false)
     expect(await exported(lake, cfg, 'orders')).toBe(`${FINAL.orders}3,1,1.00,\n`)
     expect(await exported(lake, cfg, 'prefs')).toBe(FINAL.prefs)
-    expect((await run(src, lake, cfg)).out).toContain('orders: up to date')
+    const fourth = await run(src, lake, cfg)
     for (const t of ['orders', 'prefs', 'accounts']) {
+      expect(fourth.out).toContain(`${t}: up to date`)
       const paths = (await applied(lake, t)).map((a) => a.split(' ')[1])
       expect(paths).toEqual([...new Set(paths)])
       expect(paths).toHaveLength(4)
       expect(committed(lake, t, 3)).toBe(false)
     }
+    // status sees nothing pending for a table whose last files were passed.
+    const status = await cli(
+      'status',
+      '--source',
+      src,
+      '--target',
+      lake,
+      '--config',
+      cfg,
+      '--table',
+      'prefs',
+      '--json',
+    )
+    expect(JSON.parse(status.out).tables[0]).toMatchObject({ version: 1, pending: [], error: null })
   })
 
   it("stops a table at a bad value naming the transaction file's own line and column; the others commit", async () => {

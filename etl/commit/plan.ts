@@ -14,7 +14,7 @@ import { classifyDmsFile, compareChangeFiles, type DmsFile, type DmsListing } fr
 import { InputError } from '../errors.js'
 import { objectName, type StoredObject } from '../storage/storage.js'
 import type { AppliedFile, CommitLog, SkippedFile } from './log.js'
-import { activeSkips, lineage } from './log.js'
+import { activeSkips, lineageFiles } from './log.js'
 
 export interface RunPlan {
   rebuild: boolean // start from the LOAD files (no state yet, LOAD parts still arriving, or reload)
@@ -77,7 +77,7 @@ export function planRun(
   }
 
   const applied = new Map<string, AppliedFile>()
-  for (const rec of lineage(log)) for (const f of rec.files) applied.set(f.path, f)
+  for (const f of lineageFiles(log)) applied.set(f.path, f)
 
   for (const f of all) {
     const a = applied.get(f.path)

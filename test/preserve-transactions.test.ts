@@ -182,6 +182,34 @@ describe('PreserveTransactions / CdcPath: every table reads its rows of the CDC_
     expect(JSON.parse(status.out).tables[0]).toMatchObject({ version: 1, pending: [], error: null })
   })
 
+  it("joins LOAD parts that arrive after transaction files holding none of the table's rows to its full load", async () => {
+    const src = dmsRoot()
+    const lake = tempDir()
+    const cfg = config(TABLES, { format: FORMAT })
+    // DMS writes orders' changes while accounts' full load is still arriving.
+    put(src, `cdc/${TXN1}`, ['U,orders,sales,1,1,12.00,'])
+    expect((await run(src, lake, cfg)).code).toBe(0)
+    put(src, 'public/accounts/LOAD00000002.csv', ['2,bob'])
+    const r = await run(src, lake, cfg)
+    expect(r.err).toBe('')
+    expect(r.code).toBe(0)
+    expect(await exported(lake, cfg, 'accounts')).toBe('id,owner\n1,ann\n2,bob\n')
+    expect(await applied(lake, 'accounts')).toEqual([
+      '1 LOAD00000001.csv 1',
+      `1 ../../cdc/${TXN1} 0`,
+      '2 LOAD00000001.csv 1',
+      '2 LOAD00000002.csv 1',
+      `2 ../../cdc/${TXN1} 0`,
+    ])
+    // Once a transaction file changed the table, a new LOAD part is a reload, as for a table's own change files.
+    put(src, `cdc/${TXN2}`, ['U,accounts,public,2,bobby'])
+    expect((await run(src, lake, cfg)).code).toBe(0)
+    put(src, 'public/accounts/LOAD00000003.csv', ['3,cy'])
+    const late = await run(src, lake, cfg)
+    expect(late.code).toBe(5)
+    expect(late.err).toContain('table accounts: dms files: new full-load file')
+  })
+
   it("stops a table at a bad value naming the transaction file's own line and column; the others commit", async () => {
     const src = dmsRoot()
     const lake = tempDir()

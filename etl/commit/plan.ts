@@ -34,6 +34,7 @@ export interface PlanOptions {
 }
 
 const DAY_MS = 86_400_000
+const TRANSACTION_FILE = /(^|\/)CDC_TXN-[^/]*$/
 
 function reloadHint(what: string): string {
   return `${what}; run lakesync reload to rebuild the table from the files now in the source`
@@ -101,8 +102,11 @@ export function planRun(
   const pendingLoads = listing.loads.filter((f) => !applied.has(f.path))
   const pendingChanges = changes.filter((f) => !applied.has(f.path))
   const appliedChanges = [...applied.values()].filter((a) => a.kind === 'change')
+  // PreserveTransactions: transaction files without rows of this table (another table's changes, written while this
+  // table's full load was still arriving) left the table as its LOAD parts made it, so more parts join the load.
+  const changedByFiles = appliedChanges.some((a) => a.rows > 0 || !TRANSACTION_FILE.test(a.path))
   if (appliedChanges.length > 0) {
-    if (pendingLoads.length > 0)
+    if (pendingLoads.length > 0 && changedByFiles)
       throw new InputError(
         'late_file',
         reloadHint(
@@ -129,9 +133,10 @@ export function planRun(
         { file: objectName(source, late.path) },
       )
   }
-  // LOAD parts that arrive before any change is applied join the current load: rebuild from all parts.
+  // LOAD parts that arrive before any change is applied join the current load: rebuild from all parts, and every
+  // change file again (the new lineage lists them; applied ones held no rows of this table).
   const rebuild = pendingLoads.length > 0
-  const toRead = rebuild ? [...listing.loads, ...pendingChanges] : pendingChanges
+  const toRead = rebuild ? [...listing.loads, ...changes] : pendingChanges
   return { rebuild, toRead, recheck, applied, skipped, nothingNew: toRead.length === 0 }
 }
 

@@ -166,6 +166,14 @@ describe('PreserveTransactions / CdcPath: every table reads its rows of the CDC_
       expect(paths).toHaveLength(4)
       expect(committed(lake, t, 3)).toBe(false)
     }
+    // A file recorded for prefs without its rows is read already: it cannot be set aside any more.
+    const skip = await cli(
+      'skip',
+      ...['--source', src, '--target', lake, '--config', cfg, '--table', 'prefs'],
+      ...[`../../cdc/${TXN3}`, '--reason', 'late'],
+    )
+    expect(skip.code).toBe(1)
+    expect(skip.err).toContain('was read already (it holds no rows of prefs)')
     // status sees nothing pending for a table whose last files were passed.
     const status = await cli(
       'status',

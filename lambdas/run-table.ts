@@ -13,6 +13,7 @@ import { newestMetadata } from '../etl/iceberg/publish.js'
 import { publishCommitted, type RunResult, runPipeline } from '../etl/pipeline.js'
 import { awsRegion, openStorage } from '../etl/storage/open.js'
 import type { Storage } from '../etl/storage/storage.js'
+import { tableSource } from '../etl/storage/table-source.js'
 import type { DmsFormat } from '../etl/types.js'
 import { type VacuumResult, vacuum } from '../etl/vacuum.js'
 import type { LambdaConfig, TableRoute } from './config.js'
@@ -28,6 +29,13 @@ export interface TableRun {
 
 function targetOf(config: LambdaConfig) {
   return openStorage(`s3://${config.finalBucket}/${config.finalPrefix}`)
+}
+
+/** A table's DMS files: its staging prefix, with the CDC_TXN folder beside it when DMS preserves transactions. */
+export function stagingSource(config: LambdaConfig, route: TableRoute, format: DmsFormat): Storage {
+  const t = route.transactions
+  if (!t) return openStorage(`s3://${config.stagingBucket}/${route.stagingPrefix}`)
+  return tableSource(openStorage(`s3://${config.stagingBucket}/${t.root}`), t.folder, format)
 }
 
 /**
@@ -60,7 +68,7 @@ export async function measureTable(
   target: Storage,
   table: string,
   opts: {
-    format?: Pick<DmsFormat, 'orderChangesBy' | 'datePartitionTimezone'>
+    format?: Pick<DmsFormat, 'orderChangesBy' | 'datePartitionTimezone' | 'preserveTransactions'>
     stagingExpiryDays?: number
   } = {},
 ): Promise<{
@@ -124,12 +132,10 @@ export async function sweepReason(
     if (published < log.current.version)
       return `version ${log.current.version} (${log.current.engine.name}) is not published as an Iceberg snapshot yet`
   }
-  const m = await measureTable(
-    openStorage(`s3://${config.stagingBucket}/${route.stagingPrefix}`),
-    target,
-    route.table,
-    { format: rc.format, stagingExpiryDays: config.stagingExpiryDays },
-  )
+  const m = await measureTable(stagingSource(config, route, rc.format), target, route.table, {
+    format: rc.format,
+    stagingExpiryDays: config.stagingExpiryDays,
+  })
   if (m.pendingFiles === 0 && !lease) return null
   return lease
     ? `the lease of run ${lease.runId} on version ${lease.version} ended at ${lease.expiresAt}`
@@ -191,13 +197,12 @@ export async function startGlueRun(
 
 export async function runTable(config: LambdaConfig, run: TableRun): Promise<RunResult> {
   const { route, runConfig: rc } = run
-  if (config.glueJobName) {
-    const m = await measureTable(
-      openStorage(`s3://${config.stagingBucket}/${route.stagingPrefix}`),
-      targetOf(config),
-      route.table,
-      { format: rc.format, stagingExpiryDays: config.stagingExpiryDays },
-    )
+  // The Spark job refuses CDC_TXN files (glue/lakesync_spark): a PreserveTransactions table always runs here.
+  if (config.glueJobName && !rc.format.preserveTransactions) {
+    const m = await measureTable(stagingSource(config, route, rc.format), targetOf(config), route.table, {
+      format: rc.format,
+      stagingExpiryDays: config.stagingExpiryDays,
+    })
     // The Spark job reads every DMS input the engine reads (CSV, gzip CSV, Parquet) with the same DmsFormat.
     const decision = decideEngine({ ...m, sparkGap: sparkGap(rc.format) }, config.routing)
     if (decision.engine === 'glue') {
@@ -222,7 +227,7 @@ export async function runTable(config: LambdaConfig, run: TableRun): Promise<Run
   }
   return runPipeline(
     runOptionsFor(rc, {
-      source: openStorage(`s3://${config.stagingBucket}/${route.stagingPrefix}`),
+      source: stagingSource(config, route, rc.format),
       target: targetOf(config),
       asOf: run.asOf,
       engineVersion: run.engineVersion,

@@ -555,8 +555,9 @@ def load_config(config_file: str | None, cities_flag: str | None, data_dir: str)
     fmt = dict(DEFAULT_FORMAT, **raw.get("format", {}))
     if fmt.get("preserveTransactions", False) is not False or fmt.get("cdcPath") is not None:
         raise LakesyncError("bad_config", "config: format.preserveTransactions/cdcPath (CDC_TXN-<timestamp>.csv "
-                            "transaction files) is not supported yet; leave PreserveTransactions false on the S3 "
-                            "endpoint so that each table's changes go to its own folder")
+                            "transaction files) is not read by the Spark engine; run the table with the lakesync "
+                            "engine (the merge Lambda keeps such tables), or leave PreserveTransactions false on the "
+                            "S3 endpoint so that each table's changes go to its own folder")
     # Local-time CDC names need the IANA database the TypeScript engine orders them with: refused here, not misread.
     if fmt.get("datePartitionTimezone") is not None:
         raise LakesyncError("bad_config", "config: format.datePartitionTimezone is not supported by the Spark engine "

@@ -21,7 +21,7 @@ import { compareSequence } from './dms/format.js'
 import { InputError } from './errors.js'
 import { writeParquetFiles } from './parquet/files.js'
 import type { ParquetWriteOptions } from './parquet/writer.js'
-import { readDmsFile } from './read-dms-file.js'
+import { type ReadFile, readDmsFile } from './read-dms-file.js'
 import type { Storage, StoredObject } from './storage/storage.js'
 import { encodeParquetFilesParallel } from './threads/parquet-parallel.js'
 import { parallelForRows } from './threads/policy.js'
@@ -39,6 +39,7 @@ export interface BuildInputs {
   onProgress?: (rowsDone: number, file: string) => void // after each file is read
   onPhase?: (phase: 'applying' | 'computing features') => void // long steps as they start
   targetFileBytes?: number // a table's Parquet files hold about this much each (layout.ts TARGET_FILE_BYTES)
+  preread?: ReadonlyMap<string, ReadFile> // pending files the run has read already (etl/commit/pass.ts), by path
 }
 
 /** The tables of the next version, built in memory from the plan; nothing is written. */
@@ -66,7 +67,11 @@ export async function buildVersion(
   const files: AppliedFile[] = []
   let rowsRead = 0
   for (const f of plan.toRead) {
-    const { raw, sha256: digest, parsed: p } = await readDmsFile(source, f, spec, format)
+    const {
+      raw,
+      sha256: digest,
+      parsed: p,
+    } = inputs.preread?.get(f.path) ?? (await readDmsFile(source, f, spec, format))
     parsed.set(f.path, p)
     const o = objects.get(f.path)
     files.push({

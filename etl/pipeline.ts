@@ -22,9 +22,11 @@ import {
   type CommitRecord,
   claimVersion,
   completeClaim,
+  createLogRecord,
   readCommitLog,
   type SnapshotRef,
 } from './commit/log.js'
+import { passedRecord, readPendingTransactions } from './commit/pass.js'
 import { planSource } from './commit/plan-source.js'
 import { formatDate } from './dms/values.js'
 import { StateError } from './errors.js'
@@ -179,6 +181,7 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
   const runId = randomUUID()
   const records: CommitRecord[] = []
   let reload = opts.reload ?? false
+  let passed = 0 // transaction files recorded without rows of this table (etl/commit/pass.ts)
   const result = (message: string, version: number, busy?: RunResult['busy']): RunResult => ({
     committed: records.length > 0,
     version,
@@ -247,9 +250,26 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
       return result(
         records.length > 0
           ? `committed version ${current.version} (${commitPath(spec.name, current.version)}): ${records.reduce((n, r) => n + r.files.length, 0)} file(s), ${current.rows.users} rows`
-          : `up to date: version ${current.version} already has every file in ${source.root} and as_of ${asOfText}`,
+          : `up to date: version ${current.version} already has every file in ${source.root} and as_of ${asOfText}${passed > 0 ? ` (${passed} transaction file(s) without rows of ${spec.name} recorded, no new version)` : ''}`,
         current.version,
       )
+    }
+    // The version would equal the current one: transaction files with none of this table's rows are only recorded.
+    const sameAsOf = current !== undefined && (current.asOf === asOfText || !spec.features)
+    const preread =
+      sameAsOf && !plan.rebuild ? await readPendingTransactions(source, plan.toRead, spec, opts.format) : null
+    const pass =
+      preread &&
+      passedRecord(preread, objects, {
+        version: (head?.record.version ?? 0) + 1,
+        table: spec.name,
+        runId,
+        passedAt: now().toISOString(),
+      })
+    if (pass) {
+      // Taken by another run (a claim, a skip) since this run read the log: look again.
+      if ((await createLogRecord(target, pass)) !== null) passed += pass.files.length
+      continue
     }
     if (records.length >= maxCommits)
       return result(
@@ -268,6 +288,7 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
         ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
         ...(opts.onPhase ? { onPhase: opts.onPhase } : {}),
         ...(opts.targetFileBytes !== undefined ? { targetFileBytes: opts.targetFileBytes } : {}),
+        ...(preread ? { preread } : {}),
       },
       plan,
       objects,

@@ -6,8 +6,10 @@ import type { DmsFile } from './dms/files.js'
 import { noSupText } from './dms/format.js'
 import { type CsvLayout, csvLayout } from './dms/layout.js'
 import { parseDmsParquet } from './dms/parquet.js'
-import { at, InputError } from './errors.js'
+import { parseTransactionFile, transactionLayout } from './dms/transactions.js'
+import { at, ConfigError, InputError } from './errors.js'
 import { objectName, readInPieces, type Storage } from './storage/storage.js'
+import { transactionTableOf } from './storage/transaction-source.js'
 import { isNullAt } from './table/columns.js'
 import { parseDmsCsvParallel } from './threads/csv-parallel.js'
 import { parallelForCsvBytes } from './threads/policy.js'
@@ -34,13 +36,49 @@ export async function readDmsFile(
   spec: TableSpec,
   format: DmsFormat,
 ): Promise<ReadFile> {
-  const read = await readAndParse(source, f, spec, format)
+  const read = f.transaction
+    ? await readTransactionFile(source, f, spec, format)
+    : await readAndParse(source, f, spec, format)
   const { parsed } = read
   // CdcInsertsOnly/CdcInsertsAndUpdates without an Op field: each change row is an insert-or-replace by key.
   if (f.kind === 'change' && parsed.ops === null)
     parsed.ops = new Uint8Array(parsed.rows.length).fill(OP_INSERT)
-  checkNotNull(parsed, spec, csvLayout(spec, format, f.kind))
+  checkNotNull(parsed, spec, f.transaction ? transactionLayout(spec) : csvLayout(spec, format, f.kind))
   return read
+}
+
+/** A CDC_TXN file (PreserveTransactions): read whole, since the table's rows are picked out before they are parsed. */
+async function readTransactionFile(
+  source: Storage,
+  f: DmsFile,
+  spec: TableSpec,
+  format: DmsFormat,
+): Promise<ReadFile> {
+  const table = transactionTableOf(source)
+  const name = objectName(source, f.path)
+  if (table === null)
+    throw new ConfigError(
+      'bad_config',
+      `config: ${name} is a DMS transaction file, read only through a table of a DMS root with format.preserveTransactions (the "tables" form)`,
+    )
+  const raw = await source.read(f.path)
+  const sha256 = createHash('sha256').update(raw).digest('hex')
+  const bytes = f.gzip ? gunzipped(raw, name) : raw
+  return { raw, sha256, parsed: parseTransactionFile(bytes, name, spec, format, table) }
+}
+
+/** A .gz file's bytes (DMS CompressionType=GZIP), or the error naming it. */
+function gunzipped(raw: Uint8Array, name: string): Uint8Array {
+  try {
+    return gunzipSync(raw)
+  } catch (e) {
+    throw new InputError(
+      'truncated_gzip',
+      `dms files: cannot gunzip ${name}: ${(e as Error).message} (expected a complete gzip file)`,
+      { file: name },
+      { cause: e },
+    )
+  }
 }
 
 /**
@@ -126,18 +164,7 @@ async function readAndParse(
     const op = csvLayout(spec, { ...format, cdcInsertsOnly: false, cdcInsertsAndUpdates: false }, f.kind)
     return { raw, sha256, parsed: await parseDmsParquet(raw, name, spec, op) }
   }
-  let bytes = raw
-  if (f.gzip)
-    try {
-      bytes = gunzipSync(raw)
-    } catch (e) {
-      throw new InputError(
-        'truncated_gzip',
-        `dms files: cannot gunzip ${name}: ${(e as Error).message} (expected a complete gzip file)`,
-        { file: name },
-        { cause: e },
-      )
-    }
+  const bytes = f.gzip ? gunzipped(raw, name) : raw
   // Large files (a full load) are parsed on every core; the result and errors are the serial parser's. A full load's
   // repetitive string columns come back as dictionary columns, which the merge keeps (change files are small).
   const parsed =

@@ -6,8 +6,8 @@
  */
 import type { SourceTable } from './config/run-config.js'
 import { type RunOptions, type RunResult, runPipeline } from './pipeline.js'
-import { PrefixedStorage } from './storage/prefixed.js'
 import type { Storage, StoredObject } from './storage/storage.js'
+import { tableSource } from './storage/table-source.js'
 
 /** What a many-tables run takes: RunOptions but the source is the root and the spec comes from each table. */
 export interface TablesRunOptions extends Omit<RunOptions, 'spec' | 'source'> {
@@ -34,6 +34,12 @@ export async function runTables(opts: TablesRunOptions): Promise<TableOutcome[]>
     const folder = slash < 0 ? '' : o.path.slice(0, slash)
     for (const t of chosen) if (t.folder === folder) under.get(t.spec.name)!.push(o)
   }
+  // PreserveTransactions: the CDC_TXN files in <cdcPath>/ feed every table (etl/storage/transaction-source.ts).
+  const { cdcPath } = opts.format
+  const transactions =
+    opts.format.preserveTransactions && cdcPath !== null
+      ? listed.filter((o) => o.path.startsWith(`${cdcPath}/`))
+      : []
   const outcomes: TableOutcome[] = new Array(chosen.length)
   let next = 0
   const worker = async () => {
@@ -48,7 +54,10 @@ export async function runTables(opts: TablesRunOptions): Promise<TableOutcome[]>
         const result = await runPipeline({
           ...opts,
           spec: t.spec,
-          source: t.folder === null ? source : new PrefixedStorage(source, t.folder, objects),
+          source:
+            t.folder === null
+              ? source
+              : tableSource(source, t.folder, opts.format, [...objects, ...transactions]),
         })
         outcomes[i] = { table: t.spec.name, status: 'ran', result }
       } catch (error) {

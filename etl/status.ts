@@ -10,7 +10,7 @@ import {
   type CommitLog,
   type CommitRecord,
   describeSkipRecord,
-  lineage,
+  lineageFiles,
   readCommitLog,
 } from './commit/log.js'
 import { planSource } from './commit/plan-source.js'
@@ -63,9 +63,15 @@ export interface StatusOptions {
   stagingExpiryDays?: number // as the run's: applied files older than this may vanish; default 30
 }
 
-/** Milliseconds since epoch of a change file's name timestamp (yyyyMMdd-HHmmssfff, UTC as DMS writes it). */
+/**
+ * Milliseconds since epoch of a change file's name timestamp (yyyyMMdd-HHmmssfff, UTC as DMS writes it; a
+ * transaction file's CDC_TXN-yyyyMMddHHmmssfff).
+ */
 export function changeFileTime(name: string): number | null {
-  const m = /^(\d{4})(\d{2})(\d{2})-(\d{2})(\d{2})(\d{2})(\d{3})/.exec(name.slice(name.lastIndexOf('/') + 1))
+  const base = name.slice(name.lastIndexOf('/') + 1)
+  const m = base.startsWith('CDC_TXN-')
+    ? /^CDC_TXN-(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\d{3})/.exec(base)
+    : /^(\d{4})(\d{2})(\d{2})-(\d{2})(\d{2})(\d{2})(\d{3})/.exec(base)
   if (!m) return null
   const [, y, mo, d, h, mi, s, ms] = m.map(Number) as number[]
   return Date.UTC(y!, mo! - 1, d!, h!, mi!, s!, ms!)
@@ -77,7 +83,7 @@ export function lastAppliedOf(
   now: Date,
   timeZone: string | null = null,
 ): { lastApplied: string | null; lagMs: number | null } {
-  const applied = lineage(log).flatMap((r) => r.files)
+  const applied = lineageFiles(log)
   // Names in a local zone (format.datePartitionTimezone) are ordered and aged by their UTC time.
   const changes = applied
     .filter((f) => f.kind === 'change')

@@ -67,6 +67,8 @@ export interface DmsFormat {
   csvNoSupValue: string | null // CsvNoSupValue: that text; on a U row the column keeps its previous value
   rfc4180: boolean // Rfc4180: fields may be quoted ("" inside); false: every byte between delimiters is the value
   csvRowDelimiter: string // CsvRowDelimiter: "\n" (CRLF also read), "\r\n", or one other ASCII character
+  preserveTransactions: boolean // PreserveTransactions: every table's changes in CDC_TXN-*.csv files, in cdcPath
+  cdcPath: string | null // CdcPath: the folder of those files under the DMS root (BucketFolder); null when off
 }
 
 /** JS strings with NULL as null: the form conversions to and from other libraries use. */

@@ -28,6 +28,17 @@ export interface TableRoute {
   table: string // table name (the key in LAKESYNC_TABLES; must equal its config's table.name when given)
   stagingPrefix: string // key prefix of the table's DMS files in STAGING_BUCKET, ending in /
   config: Record<string, unknown> // the same object `lakesync --config` reads (format, table, cityAliases, cities)
+  transactions?: TransactionRoute // format.preserveTransactions: where the CDC_TXN files of every table arrive
+}
+
+/**
+ * PreserveTransactions [S3T]: DMS writes every table's changes to `<BucketFolder>/<cdcPath>/CDC_TXN-*.csv`. The DMS
+ * root and the table's `<schema>/<table>` follow from its staging prefix, `<BucketFolder>/<schema>/<table>/`.
+ */
+export interface TransactionRoute {
+  root: string // the DMS root (BucketFolder) in STAGING_BUCKET: '' or ending in /
+  folder: string // `<schema>/<table>` under it
+  prefix: string // `<root><cdcPath>/`: a key under it concerns every table routed with it
 }
 
 export interface LambdaConfig {
@@ -86,7 +97,18 @@ export function loadLambdaConfig(env: NodeJS.ProcessEnv): LambdaConfig {
             problems.push(
               `LAKESYNC_TABLES.${table}.config.table.name is ${JSON.stringify(specName)}, not ${JSON.stringify(table)}`,
             )
-          tables.push({ table, stagingPrefix: withSlash(String(route.stagingPrefix ?? '')), config })
+          const stagingPrefix = withSlash(String(route.stagingPrefix ?? ''))
+          const transactions = transactionRoute(stagingPrefix, config.format)
+          if (transactions === 'bad')
+            problems.push(
+              `LAKESYNC_TABLES.${table}: format.preserveTransactions needs a stagingPrefix <BucketFolder>/<schema>/<table>/ (the CDC_TXN folder is <BucketFolder>/<cdcPath>/), got ${JSON.stringify(stagingPrefix)}`,
+            )
+          tables.push({
+            table,
+            stagingPrefix,
+            config,
+            ...(transactions && transactions !== 'bad' ? { transactions } : {}),
+          })
         }
     }
   }
@@ -126,6 +148,19 @@ export function loadLambdaConfig(env: NodeJS.ProcessEnv): LambdaConfig {
     queueUrl: env.QUEUE_URL || undefined,
     maxReceiveCount: maxReceive,
   }
+}
+
+/** A table's transaction route when its format preserves transactions; 'bad' when the prefix cannot say where. */
+function transactionRoute(stagingPrefix: string, format: unknown): TransactionRoute | 'bad' | undefined {
+  const f = (typeof format === 'object' && format !== null ? format : {}) as Record<string, unknown>
+  if (f.preserveTransactions !== true || typeof f.cdcPath !== 'string') return undefined
+  const parts = stagingPrefix.split('/').slice(0, -1)
+  if (parts.length < 2) return 'bad'
+  const root = parts
+    .slice(0, -2)
+    .map((p) => `${p}/`)
+    .join('')
+  return { root, folder: parts.slice(-2).join('/'), prefix: `${root}${f.cdcPath}/` }
 }
 
 /** The tables JSON and where it came from: the bundled file (LAKESYNC_TABLES_FILE) or the variable. */

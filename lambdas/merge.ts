@@ -54,7 +54,7 @@ function report(table: string, result: RunResult, ms: number): void {
     versions: result.records.map((r) => r.version),
     files: files.map((f) => f.path),
     counts: result.records.map((r) => r.counts),
-    message: result.message,
+    outcome: result.message, // not `message`: the logger reserves that key (and dropped it with a warning)
     durationMs: Math.round(ms),
   })
 }

@@ -13,6 +13,7 @@ import { newestMetadata } from '../etl/iceberg/publish.js'
 import { publishCommitted, type RunResult, runPipeline } from '../etl/pipeline.js'
 import { awsRegion, openStorage } from '../etl/storage/open.js'
 import type { Storage } from '../etl/storage/storage.js'
+import { tableSource } from '../etl/storage/table-source.js'
 import type { DmsFormat } from '../etl/types.js'
 import { type VacuumResult, vacuum } from '../etl/vacuum.js'
 import type { LambdaConfig, TableRoute } from './config.js'
@@ -28,6 +29,13 @@ export interface TableRun {
 
 function targetOf(config: LambdaConfig) {
   return openStorage(`s3://${config.finalBucket}/${config.finalPrefix}`)
+}
+
+/** A table's DMS files: its staging prefix, with the CDC_TXN folder beside it when DMS preserves transactions. */
+export function stagingSource(config: LambdaConfig, route: TableRoute, format: DmsFormat): Storage {
+  const t = route.transactions
+  if (!t) return openStorage(`s3://${config.stagingBucket}/${route.stagingPrefix}`)
+  return tableSource(openStorage(`s3://${config.stagingBucket}/${t.root}`), t.folder, format)
 }
 
 /**
@@ -60,12 +68,14 @@ export async function measureTable(
   target: Storage,
   table: string,
   opts: {
-    format?: Pick<DmsFormat, 'orderChangesBy' | 'datePartitionTimezone'>
+    format?: Pick<DmsFormat, 'orderChangesBy' | 'datePartitionTimezone' | 'preserveTransactions'>
     stagingExpiryDays?: number
   } = {},
 ): Promise<{
   stateRows: number
   stateBytes: number | null
+  asOf: string | null // the committed version's as_of
+
   pendingBytes: number
   pendingFiles: number
   range: [string, string] | null
@@ -78,11 +88,13 @@ export async function measureTable(
     throw e
   })
   // Bad input goes to the Lambda (a zero measure): its run stops on this same error before loading any state.
-  if (!planned) return { stateRows: 0, stateBytes: null, pendingBytes: 0, pendingFiles: 0, range: null }
+  if (!planned)
+    return { stateRows: 0, stateBytes: null, asOf: null, pendingBytes: 0, pendingFiles: 0, range: null }
   const { pending } = planned
   return {
     stateRows: log.current?.rows.users ?? 0,
     stateBytes: log.current?.snapshot?.size ?? null, // the table's columns as raw bytes: its width, not just rows
+    asOf: log.current?.asOf ?? null,
     pendingBytes: pending.reduce((n, p) => n + p.size, 0),
     pendingFiles: pending.length,
     range: pending.length > 0 ? [pending[0]!.file.path, pending.at(-1)!.file.path] : null,
@@ -120,12 +132,10 @@ export async function sweepReason(
     if (published < log.current.version)
       return `version ${log.current.version} (${log.current.engine.name}) is not published as an Iceberg snapshot yet`
   }
-  const m = await measureTable(
-    openStorage(`s3://${config.stagingBucket}/${route.stagingPrefix}`),
-    target,
-    route.table,
-    { format: rc.format, stagingExpiryDays: config.stagingExpiryDays },
-  )
+  const m = await measureTable(stagingSource(config, route, rc.format), target, route.table, {
+    format: rc.format,
+    stagingExpiryDays: config.stagingExpiryDays,
+  })
   if (m.pendingFiles === 0 && !lease) return null
   return lease
     ? `the lease of run ${lease.runId} on version ${lease.version} ended at ${lease.expiresAt}`
@@ -187,21 +197,37 @@ export async function startGlueRun(
 
 export async function runTable(config: LambdaConfig, run: TableRun): Promise<RunResult> {
   const { route, runConfig: rc } = run
-  if (config.glueJobName) {
-    const m = await measureTable(
-      openStorage(`s3://${config.stagingBucket}/${route.stagingPrefix}`),
-      targetOf(config),
-      route.table,
-      { format: rc.format, stagingExpiryDays: config.stagingExpiryDays },
-    )
+  // The Spark job refuses CDC_TXN files (glue/lakesync_spark): a PreserveTransactions table always runs here.
+  if (config.glueJobName && !rc.format.preserveTransactions) {
+    const m = await measureTable(stagingSource(config, route, rc.format), targetOf(config), route.table, {
+      format: rc.format,
+      stagingExpiryDays: config.stagingExpiryDays,
+    })
     // The Spark job reads every DMS input the engine reads (CSV, gzip CSV, Parquet) with the same DmsFormat.
     const decision = decideEngine({ ...m, sparkGap: sparkGap(rc.format) }, config.routing)
-    if (decision.engine === 'glue') return startGlueRun(config, route, run.asOf, decision, m.range)
+    if (decision.engine === 'glue') {
+      // The job writes no Iceberg metadata and switches no Iceberg table: what it committed is published here.
+      await publishCommitted({
+        target: targetOf(config),
+        spec: rc.table,
+        tableFormat: rc.tableFormat,
+        ...(config.glueDatabase ? { catalog: openGlueCatalog(config.glueDatabase) } : {}),
+      })
+      if (m.pendingFiles === 0 && m.asOf === formatDate(run.asOf))
+        return {
+          committed: false,
+          version: 0,
+          records: [],
+          record: null,
+          message: `${route.table}: nothing pending and as_of ${m.asOf} already applied; no glue job started`,
+        }
+      return startGlueRun(config, route, run.asOf, decision, m.range)
+    }
     if (decision.oversize) run.onWarning(decision.reason)
   }
   return runPipeline(
     runOptionsFor(rc, {
-      source: openStorage(`s3://${config.stagingBucket}/${route.stagingPrefix}`),
+      source: stagingSource(config, route, rc.format),
       target: targetOf(config),
       asOf: run.asOf,
       engineVersion: run.engineVersion,

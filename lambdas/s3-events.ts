@@ -50,6 +50,9 @@ export function routeRecords(records: SQSRecord[], config: LambdaConfig): Routed
       }
       const route = config.tables.find((t) => key.startsWith(t.stagingPrefix))
       if (route) tables.add(route.table)
+      // A CDC_TXN file (PreserveTransactions) holds the changes of every table: each one routed with it runs.
+      for (const t of config.tables)
+        if (t.transactions && key.startsWith(t.transactions.prefix)) tables.add(t.table)
     }
     if (tables.size === 0)
       ignored.push({ messageId: r.messageId, reason: 'no key under a configured staging prefix' })

@@ -209,6 +209,14 @@ export function stackTables(p: Pick<LakesyncParams, 'schemaName' | 'tableName' |
   return out
 }
 
+/** With PreserveTransactions, where DMS writes every table's CDC_TXN files: <folder>/<cdcPath>/; else undefined. */
+export function transactionPrefix(
+  p: Pick<LakesyncParams, 'stagingFolder' | 'dmsFormat'>,
+): string | undefined {
+  const f = p.dmsFormat
+  return f.preserveTransactions && f.cdcPath !== null ? `${p.stagingFolder}/${f.cdcPath}/` : undefined
+}
+
 /** The staging prefix DMS writes a table to and the Lambda reads: <folder>/<schema>/<table>/. */
 export function tableStagingPrefix(p: Pick<LakesyncParams, 'stagingFolder'>, t: StackTable): string {
   return `${p.stagingFolder}/${t.schema}/${t.sourceName}/`
@@ -303,6 +311,10 @@ export function validateParams(p: LakesyncParams): LakesyncParams {
   if (tables === undefined && p.tableName !== 'users')
     problems.push(
       'tableName: without tables the stack replicates the reference users table (users and users_features); list other tables in tables',
+    )
+  if (dmsFormat.preserveTransactions && p.datePartitionEnabled)
+    problems.push(
+      'datePartitionEnabled cannot be used with dmsFormat.preserveTransactions (DMS refuses both)',
     )
   if (tables !== undefined && p.tableName !== DEFAULT_PARAMS.tableName)
     problems.push('tableName is for the reference users table; with tables, list every table there')

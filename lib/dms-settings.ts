@@ -33,6 +33,10 @@ export function dmsS3CsvSettings(format: DmsFormat, tuning: S3TargetTuning): Cfn
     cdcMaxBatchInterval: tuning.cdcMaxBatchIntervalSeconds,
     cdcMinFileSize: tuning.cdcMinFileSizeKb,
     datePartitionEnabled: tuning.datePartitionEnabled,
+    // Every table's changes in CDC_TXN files under <BucketFolder>/<cdcPath>/, in transaction order.
+    ...(format.preserveTransactions && format.cdcPath !== null
+      ? { preserveTransactions: true, cdcPath: format.cdcPath }
+      : {}),
     // CDC names in this zone's local time: the reader converts them back to UTC to order them.
     ...(format.datePartitionTimezone !== null ? { datePartitionTimezone: format.datePartitionTimezone } : {}),
   }

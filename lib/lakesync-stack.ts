@@ -8,10 +8,10 @@ import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib'
 import * as iam from 'aws-cdk-lib/aws-iam'
 import type { Construct } from 'constructs'
 import { Catalog } from './catalog.js'
-import { type LakesyncParams, stackTables, tableStagingPrefix } from './config.js'
+import { type LakesyncParams, stackTables, tableStagingPrefix, transactionPrefix } from './config.js'
 import { GlueJob } from './glue-job.js'
 import { Network } from './network.js'
-import { catalogTables, Processing, type ProcessingTable } from './processing.js'
+import { catalogTables, Processing, type ProcessingTable, stagingPrefixes } from './processing.js'
 import { Replication } from './replication.js'
 import { SourceDatabase } from './source-database.js'
 import { Storage } from './storage.js'
@@ -43,8 +43,10 @@ export class LakesyncStack extends Stack {
       }),
     )
 
+    // PreserveTransactions: every table's changes arrive in one CDC_TXN folder, which the function reads too.
+    const txnPrefix = transactionPrefix(p)
     this.storage = new Storage(this, 'Storage', {
-      stagingPrefixes: this.tables.map((t) => t.stagingPrefix),
+      stagingPrefixes: stagingPrefixes({ tables: this.tables, transactionPrefix: txnPrefix }),
       stagingExpiryDays: p.stagingExpiryDays,
       accessLogExpiryDays: p.accessLogExpiryDays,
     })
@@ -95,6 +97,7 @@ export class LakesyncStack extends Stack {
       finalPrefix: p.finalPrefix,
       glueDatabaseName: p.glueDatabaseName,
       tables: this.tables,
+      ...(txnPrefix !== undefined ? { transactionPrefix: txnPrefix } : {}),
       format: p.dmsFormat,
       tableFormat: p.tableFormat,
       stagingExpiryDays: p.stagingExpiryDays,

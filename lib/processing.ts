@@ -47,6 +47,7 @@ export interface DataAccessProps {
   finalPrefix: string // '' or ending in /
   glueDatabaseName: string
   tables: Pick<ProcessingTable, 'name' | 'stagingPrefix' | 'features'>[]
+  transactionPrefix?: string // PreserveTransactions: <stagingFolder>/<cdcPath>/, every table's CDC_TXN files
 }
 
 export interface ProcessingProps extends DataAccessProps {
@@ -123,10 +124,8 @@ export class Processing extends Construct {
       deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: props.maxReceiveCount },
     })
     const destination = new s3n.SqsDestination(this.queue)
-    for (const t of props.tables)
-      props.stagingBucket.addEventNotification(s3.EventType.OBJECT_CREATED, destination, {
-        prefix: t.stagingPrefix,
-      })
+    for (const prefix of stagingPrefixes(props))
+      props.stagingBucket.addEventNotification(s3.EventType.OBJECT_CREATED, destination, { prefix })
     acknowledgeNotificationsHandler(stack)
 
     const logGroup = new logs.LogGroup(this, 'Logs', {
@@ -142,7 +141,7 @@ export class Processing extends Construct {
     for (const statement of mergeFunctionStatements(props, stack)) role.addToPolicy(statement)
     acknowledgeDataAccess(role, props, {
       staging: (prefix) =>
-        `Object ARNs of the files DMS writes, which the function cannot know in advance: read-only (s3:GetObject) and limited to the table's staging prefix ${prefix}.`,
+        `Object ARNs of the files DMS writes, which the function cannot know in advance: read-only (s3:GetObject) and limited to the staging prefix ${prefix} (a table's folder, or the CDC_TXN folder every table reads).`,
       lake: (prefix) =>
         `The function owns this table's part of the lake, ${prefix}: it writes version folders, commit records and snapshots whose names are chosen at run time (get/put/delete object, no bucket-level action).`,
     })
@@ -308,6 +307,14 @@ function acknowledgeNotificationsHandler(stack: Stack): void {
       })
 }
 
+/** What the engine reads in the staging bucket: each table's folder, and the CDC_TXN folder of PreserveTransactions. */
+export function stagingPrefixes(props: Pick<DataAccessProps, 'tables' | 'transactionPrefix'>): string[] {
+  return [
+    ...props.tables.map((t) => t.stagingPrefix),
+    ...(props.transactionPrefix !== undefined ? [props.transactionPrefix] : []),
+  ]
+}
+
 /** The lake prefixes of a table: its version folders, its features' (when it has features) and its commit log. */
 export function lakePrefixes(finalPrefix: string, t: Pick<ProcessingTable, 'name' | 'features'>): string[] {
   return [
@@ -331,7 +338,7 @@ export function catalogTables(t: Pick<ProcessingTable, 'name' | 'features'>): st
 export function mergeFunctionStatements(props: DataAccessProps, stack: Stack): iam.PolicyStatement[] {
   const glue = (resource: string) => stack.formatArn({ service: 'glue', resource })
   const db = props.glueDatabaseName
-  const staging = props.tables.map((t) => t.stagingPrefix)
+  const staging = stagingPrefixes(props)
   const lake = props.tables.flatMap((t) => lakePrefixes(props.finalPrefix, t))
   return [
     new iam.PolicyStatement({
@@ -388,9 +395,9 @@ export function acknowledgeDataAccess(
   const finding = (b: s3.IBucket, prefix: string) =>
     `AwsSolutions-IAM5[Resource::<${bucketId(b)}.Arn>/${prefix}*]`
   Validations.of(role).acknowledge(
-    ...props.tables.map((t) => ({
-      id: finding(props.stagingBucket, t.stagingPrefix),
-      reason: reasons.staging(t.stagingPrefix),
+    ...stagingPrefixes(props).map((prefix) => ({
+      id: finding(props.stagingBucket, prefix),
+      reason: reasons.staging(prefix),
     })),
     ...props.tables
       .flatMap((t) => lakePrefixes(props.finalPrefix, t))

@@ -185,6 +185,7 @@ describe('the routing measure plans like the run', () => {
     expect(m).toEqual({
       stateRows: 1,
       stateBytes: log.current!.snapshot!.size, // the committed table's columns in memory
+      asOf: log.current!.asOf,
       pendingBytes: late.length + next.length,
       pendingFiles: 2,
       range: ['20211017-000000001.csv', '20211017-000000005.csv'],
@@ -197,7 +198,14 @@ describe('the routing measure plans like the run', () => {
     t.put('20211017-000000003.csv', `${mode.change('U', '1,Ann,Denver,2021-10-03', 3)}\n`.repeat(4))
     rmSync(join(t.sourceDir, '20211017-000000002.csv'))
     const m = await measureTable(t.source, t.target, 'users', { format: mode.format })
-    expect(m).toEqual({ stateRows: 0, stateBytes: null, pendingBytes: 0, pendingFiles: 0, range: null })
+    expect(m).toEqual({
+      stateRows: 0,
+      stateBytes: null,
+      asOf: null,
+      pendingBytes: 0,
+      pendingFiles: 0,
+      range: null,
+    })
     expect(decideEngine(m, routing).engine).toBe('lambda')
     const { run } = await statusThenRun(t, mode)
     expect(run.error?.code).toBe('missing_file')

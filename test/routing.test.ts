@@ -3,15 +3,27 @@
  * StartJobRun runs against moto (test/helpers/moto.ts); see below for the one part it cannot fake.
  */
 
-import { writeFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { CreateJobCommand, DeleteJobCommand, GetJobRunsCommand, type GlueClient } from '@aws-sdk/client-glue'
+import {
+  CreateJobCommand,
+  DeleteJobCommand,
+  GetJobRunsCommand,
+  GetTableCommand,
+  type GlueClient,
+} from '@aws-sdk/client-glue'
+import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { readCommitLog } from '../etl/commit/log.js'
 import { resolveRunConfig } from '../etl/config/run-config.js'
+import { parseDateString } from '../etl/dms/values.js'
+import { newestMetadata } from '../etl/iceberg/publish.js'
+import { runPipeline } from '../etl/pipeline.js'
+import { openStorage } from '../etl/storage/open.js'
 import { type LambdaConfig, loadLambdaConfig } from '../lambdas/config.js'
 import { DEFAULT_ROUTING, decideEngine, sparkGap } from '../lambdas/routing.js'
-import { setGlueClient, startGlueRun } from '../lambdas/run-table.js'
-import { tempDir } from './helpers/fixtures.js'
+import { runTable, setGlueClient, startGlueRun } from '../lambdas/run-table.js'
+import { SEED, SEED_FILES, seedOptions, tempDir } from './helpers/fixtures.js'
 import { useMoto } from './helpers/moto.js'
 import { python } from './helpers/spark.js'
 
@@ -161,6 +173,54 @@ describe('startGlueRun against moto', () => {
     setGlueClient(undefined)
     await moto.glue.send(new DeleteJobCommand({ JobName: jobName }))
     await moto.reset()
+  })
+
+  it('publishes what the Spark job committed before routing, and starts no job with nothing to do', async () => {
+    await moto.s3.send(new CreateBucketCommand({ Bucket: config.stagingBucket }))
+    await moto.s3.send(new CreateBucketCommand({ Bucket: config.finalBucket }))
+    const [first, next] = [SEED_FILES[0]!, SEED_FILES[1]!]
+    const put = (name: string) =>
+      moto.s3.send(
+        new PutObjectCommand({
+          Bucket: config.stagingBucket,
+          Key: `${route.stagingPrefix}${name}`,
+          Body: readFileSync(join(SEED, name)),
+        }),
+      )
+    await put(first)
+    const target = openStorage(`s3://${config.finalBucket}/lake/`)
+    // A commit without Iceberg metadata or a Glue switch, as the Spark job leaves an Iceberg table.
+    await runPipeline(
+      seedOptions(openStorage(`s3://${config.stagingBucket}/${route.stagingPrefix}`), target, {
+        tableFormat: 'hive',
+      }),
+    )
+    const committed = (await readCommitLog(target, 'users')).current!
+    const jobRuns = async () =>
+      ((await moto.glue.send(new GetJobRunsCommand({ JobName: jobName }))).JobRuns ?? []).length
+    const before = await jobRuns()
+    const run = {
+      route,
+      runConfig: await resolveRunConfig({}, 'test', '.'),
+      asOf: parseDateString(committed.asOf)!,
+      engineVersion: 'test',
+      onWarning: () => {},
+    }
+    const big = { ...config, routing: { ...T, maxLambdaRows: 0 } } // every table goes to Glue
+    const r = await runTable(big, run)
+    expect(r.message).toContain('no glue job started')
+    expect(await jobRuns()).toBe(before)
+    expect((await newestMetadata(target, 'users'))?.metadata['current-snapshot-id']).toBe(committed.version)
+    const glueTable = await moto.glue.send(
+      new GetTableCommand({ DatabaseName: config.glueDatabase!, Name: 'users' }),
+    )
+    expect(glueTable.Table?.Parameters?.metadata_location).toMatch(
+      /\/lake\/users\/metadata\/v\d+\.metadata\.json$/,
+    )
+    // A file to apply: the job starts.
+    await put(next)
+    expect((await runTable(big, run)).message).toContain(`started glue job ${jobName}`)
+    expect(await jobRuns()).toBe(before + 1)
   })
 
   it('starts the job with the table, locations, as_of and the pending range', async () => {

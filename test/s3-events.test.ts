@@ -89,3 +89,44 @@ describe('S3 event routing', () => {
     expect(() => loadLambdaConfig(base)).toThrow(/LAKESYNC_TABLES_FILE \(or LAKESYNC_TABLES\) is not set/)
   })
 })
+
+describe('S3 event routing with PreserveTransactions', () => {
+  const format = { preserveTransactions: true, cdcPath: 'cdc' }
+  const txn: LambdaConfig = loadLambdaConfig({
+    STAGING_BUCKET: 'staging',
+    FINAL_BUCKET: 'final',
+    LAKESYNC_TABLES: JSON.stringify({
+      users: { stagingPrefix: 'dms/public/users/', config: { format } },
+      orders: { stagingPrefix: 'dms/sales/orders/', config: { format } },
+      plain: { stagingPrefix: 'other/public/plain/' },
+    }),
+  })
+
+  it('sends a CDC_TXN file in <BucketFolder>/<cdcPath>/ to every table that reads transaction files', () => {
+    const routed = routeRecords(
+      [
+        sqsRecord('txn', s3Notification('staging', 'dms/cdc/CDC_TXN-20201117153046033.csv')),
+        sqsRecord('load', s3Notification('staging', 'dms/sales/orders/LOAD00000001.csv')),
+        sqsRecord('elsewhere', s3Notification('staging', 'dms/cdcx/CDC_TXN-20201117153046033.csv')),
+      ],
+      txn,
+    )
+    expect(Object.fromEntries(routed.byTable)).toEqual({ users: ['txn'], orders: ['txn', 'load'] })
+    expect(routed.ignored.map((i) => i.messageId)).toEqual(['elsewhere'])
+  })
+
+  it('derives the DMS root and the table folder from the staging prefix, and refuses a prefix that cannot say', () => {
+    expect(txn.tables.map((t) => t.transactions)).toEqual([
+      { root: 'dms/', folder: 'public/users', prefix: 'dms/cdc/' },
+      { root: 'dms/', folder: 'sales/orders', prefix: 'dms/cdc/' },
+      undefined,
+    ])
+    expect(() =>
+      loadLambdaConfig({
+        STAGING_BUCKET: 's',
+        FINAL_BUCKET: 'f',
+        LAKESYNC_TABLES: JSON.stringify({ users: { stagingPrefix: 'users/', config: { format } } }),
+      }),
+    ).toThrow(/format.preserveTransactions needs a stagingPrefix <BucketFolder>\/<schema>\/<table>\//)
+  })
+})

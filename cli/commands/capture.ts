@@ -114,6 +114,12 @@ export async function captureCommand(flags: Flags, io: Io): Promise<number> {
   const outFlag = required(flags, 'out')
   const out = openStorage(outFlag, '--out')
   const config = await loadRunConfig(flags.config as string | undefined)
+  // The capture writes each table's changes to its own folder, never CDC_TXN files: a run would refuse them.
+  if (config.format.preserveTransactions)
+    throw new ConfigError(
+      'bad_config',
+      "config: lakesync capture writes DMS files without PreserveTransactions (each table's changes in its own folder); set format.preserveTransactions false for it",
+    )
   // The PostgreSQL adapter (and the pg client) load only for this command.
   const { PostgresSource } = await import('../../etl/capture/postgres.js')
   const many = config.tables[0]!.folder !== null

@@ -4,7 +4,7 @@ import { basename, dirname, extname, join, resolve } from 'node:path'
 import { loadRunConfig, pickTable } from '../../etl/config/run-config.js'
 import { readReportData } from '../../etl/report/data.js'
 import { type IndexEntry, indexHtml, reportHtml } from '../../etl/report/html.js'
-import { PrefixedStorage } from '../../etl/storage/prefixed.js'
+import { tableSource as tableSourceOf } from '../../etl/storage/table-source.js'
 import { type Flags, type Io, openStorage, required } from '../common.js'
 import { printJson, wantsJson } from '../json-output.js'
 
@@ -18,7 +18,8 @@ export async function reportCommand(flags: Flags, io: Io): Promise<number> {
     // Every table: an index page at --out and one page per table beside it.
     const entries: IndexEntry[] = []
     for (const t of config.tables) {
-      const tableSource = source && t.folder !== null ? new PrefixedStorage(source, t.folder) : source
+      const tableSource =
+        source && t.folder !== null ? tableSourceOf(source, t.folder, config.format) : source
       const data = await readReportData(target, t.spec, {
         ...(tableSource ? { source: { storage: tableSource, format: config.format } } : {}),
       })
@@ -40,7 +41,8 @@ export async function reportCommand(flags: Flags, io: Io): Promise<number> {
     return 0
   }
   const { table } = pickTable(config, flags.table as string | undefined)
-  const tableSource = source && table.folder !== null ? new PrefixedStorage(source, table.folder) : source
+  const tableSource =
+    source && table.folder !== null ? tableSourceOf(source, table.folder, config.format) : source
   const data = await readReportData(target, table.spec, {
     ...(tableSource ? { source: { storage: tableSource, format: config.format } } : {}),
   })

@@ -3,7 +3,7 @@ import { userInfo } from 'node:os'
 import { skipFile, unskipFile } from '../../etl/commit/skip.js'
 import { loadRunConfig, pickTable } from '../../etl/config/run-config.js'
 import { ConfigError } from '../../etl/errors.js'
-import { PrefixedStorage } from '../../etl/storage/prefixed.js'
+import { tableSource as tableSourceOf } from '../../etl/storage/table-source.js'
 import { type Flags, type Io, openStorage, required } from '../common.js'
 import { faultHookFromEnv } from '../fault-hook.js'
 import { printJson, wantsJson } from '../json-output.js'
@@ -28,7 +28,14 @@ function fileFlag(flags: Flags): string {
   if (typeof flags.file !== 'string' || flags.file === '')
     throw new ConfigError('bad_usage', "FILE is required: the change file, relative to the table's folder")
   const file = flags.file.replace(/^\.?\//, '')
-  if (file.split('/').includes('..'))
+  // Leading `../` only: a CDC_TXN file of PreserveTransactions, as status lists it (../../cdc/CDC_TXN-...csv); a path
+  // that is not in the table's listing is refused by skipFile.
+  if (
+    file
+      .replace(/^(\.\.\/)+/, '')
+      .split('/')
+      .includes('..')
+  )
     throw new ConfigError(
       'bad_usage',
       `FILE ${JSON.stringify(file)}: give the path inside the table's folder`,
@@ -41,7 +48,7 @@ export async function skipCommand(flags: Flags, io: Io): Promise<number> {
   const target = openStorage(required(flags, 'target'), '--target')
   const reason = required(flags, 'reason')
   const { config, table } = await tableOf(flags)
-  const tableSource = table.folder === null ? source : new PrefixedStorage(source, table.folder)
+  const tableSource = table.folder === null ? source : tableSourceOf(source, table.folder, config.format)
   const faults = faultHookFromEnv()
   const { record, already } = await skipFile(tableSource, {
     target,

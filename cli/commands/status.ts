@@ -5,8 +5,8 @@ import { loadRunConfig, pickTable, type RunConfig } from '../../etl/config/run-c
 import { ConfigError } from '../../etl/errors.js'
 import { publishCommitted } from '../../etl/pipeline.js'
 import { type TableStatus, tableStatus } from '../../etl/status.js'
-import { PrefixedStorage } from '../../etl/storage/prefixed.js'
 import type { Storage } from '../../etl/storage/storage.js'
+import { tableSource as tableSourceOf } from '../../etl/storage/table-source.js'
 import type { TableSpec } from '../../etl/types.js'
 import { vacuum } from '../../etl/vacuum.js'
 import { type Flags, type Io, openStorage, required } from '../common.js'
@@ -29,7 +29,7 @@ export async function statusCommand(flags: Flags, io: Io): Promise<number> {
   let failing = 0
   const entries: unknown[] = []
   for (const [i, t] of tables.entries()) {
-    const tableSource = t.folder === null ? source : new PrefixedStorage(source, t.folder)
+    const tableSource = t.folder === null ? source : tableSourceOf(source, t.folder, config.format)
     if (wantsJson(flags)) {
       const s = await tableStatus(tableSource, target, t.spec, config.format)
       entries.push(statusEntry(s))

@@ -108,7 +108,26 @@ export interface UnskipRecord {
   unskippedAt: string // ISO timestamp
 }
 
-export type LogRecord = CommitRecord | ClaimRecord | AbandonedRecord | SkipRecord | UnskipRecord
+/**
+ * Files a run read that hold none of this table's rows (PreserveTransactions: CDC_TXN files of other tables only),
+ * recorded without a data version so that plans move past them, as if a version had applied them (etl/pipeline.ts).
+ */
+export interface PassedRecord {
+  state: 'passed'
+  version: number // its place in the log (no data version is written under this number)
+  table: string
+  runId: string // the run that read them
+  passedAt: string // ISO timestamp
+  files: AppliedFile[] // each with 0 rows
+}
+
+export type LogRecord =
+  | CommitRecord
+  | ClaimRecord
+  | AbandonedRecord
+  | SkipRecord
+  | UnskipRecord
+  | PassedRecord
 
 /** A record as read, with the ETag needed to compare-and-swap it. */
 export interface LogEntry {
@@ -161,21 +180,42 @@ export function lineage(log: CommitLog): CommitRecord[] {
   return start < 0 ? log.committed : log.committed.slice(start)
 }
 
+/**
+ * Every file the current lineage has read: its committed records' files, and those of the passed records after its
+ * first version (files without rows of this table).
+ */
+export function lineageFiles(log: CommitLog): AppliedFile[] {
+  const commits = lineage(log)
+  const from = commits[0]?.version ?? Number.POSITIVE_INFINITY
+  const passed = log.entries
+    .map((e) => e.record)
+    .filter((r): r is PassedRecord => r.state === 'passed' && r.version > from)
+  return [...commits, ...passed].sort((a, b) => a.version - b.version).flatMap((r) => r.files)
+}
+
 /** Claims `version`: its ETag, or null when another run claimed (or committed) it first. */
 export async function claimVersion(target: Storage, claim: ClaimRecord): Promise<string | null> {
   return target.createExclusive(commitPath(claim.table, claim.version), encode(claim))
 }
 
-/** Writes a skip or unskip record at its version, only if that version is free: its ETag, or null when taken. */
+/** Writes a skip, unskip or passed record at its version, only if that version is free: its ETag, or null when taken. */
 export async function createLogRecord(
   target: Storage,
-  record: SkipRecord | UnskipRecord,
+  record: SkipRecord | UnskipRecord | PassedRecord,
 ): Promise<string | null> {
   return target.createExclusive(commitPath(record.table, record.version), encode(record))
 }
 
-/** When a skip or unskip record was written, and what it says, for status and report. */
-export function describeSkipRecord(r: SkipRecord | UnskipRecord): { at: string; detail: string } {
+/** When a skip, unskip or passed record was written, and what it says, for status and report. */
+export function describeSkipRecord(r: SkipRecord | UnskipRecord | PassedRecord): {
+  at: string
+  detail: string
+} {
+  if (r.state === 'passed')
+    return {
+      at: r.passedAt,
+      detail: `read ${r.files.map((f) => f.path).join(', ')}: no rows of this table`,
+    }
   if (r.state === 'skipped')
     return {
       at: r.skippedAt,

@@ -5,8 +5,9 @@
  */
 import { createHash } from 'node:crypto'
 import { type DmsFile, listDmsFiles } from '../dms/files.js'
-import { InputError } from '../errors.js'
+import { ConfigError, InputError } from '../errors.js'
 import { objectName, type Storage, type StoredObject } from '../storage/storage.js'
+import { transactionTableOf } from '../storage/transaction-source.js'
 import type { DmsFormat } from '../types.js'
 import type { CommitLog } from './log.js'
 import { planRun, type RunPlan } from './plan.js'
@@ -35,9 +36,16 @@ const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex')
 export async function planSource(
   source: Storage,
   log: CommitLog,
-  format: Pick<DmsFormat, 'orderChangesBy' | 'datePartitionTimezone'>,
+  format: Pick<DmsFormat, 'orderChangesBy' | 'datePartitionTimezone'> &
+    Partial<Pick<DmsFormat, 'preserveTransactions'>>,
   opts: SourcePlanOptions = {},
 ): Promise<SourcePlan> {
+  // A table's own folder holds no changes with PreserveTransactions: reading it alone would silently miss them all.
+  if (format.preserveTransactions === true && transactionTableOf(source) === null)
+    throw new ConfigError(
+      'bad_config',
+      `config: format.preserveTransactions reads the CDC_TXN files in <DMS root>/<cdcPath>/ beside the table folders, so the source must be the DMS root (BucketFolder) with the "tables" form of the config, not the table's folder ${source.root}`,
+    )
   const listed = await source.list()
   const objects = new Map(listed.map((o) => [o.path, o]))
   const clock = {
@@ -48,6 +56,7 @@ export async function planSource(
     listed.map((o) => o.path),
     source.root,
     clock,
+    format.preserveTransactions === true,
   )
   if (opts.onIgnored) for (const p of listing.ignored) opts.onIgnored(p)
   const { reload, stagingExpiryDays, now } = opts

@@ -14,7 +14,7 @@ import { classifyDmsFile, compareChangeFiles, type DmsFile, type DmsListing } fr
 import { InputError } from '../errors.js'
 import { objectName, type StoredObject } from '../storage/storage.js'
 import type { AppliedFile, CommitLog, SkippedFile } from './log.js'
-import { activeSkips, lineage } from './log.js'
+import { activeSkips, lineageFiles } from './log.js'
 
 export interface RunPlan {
   rebuild: boolean // start from the LOAD files (no state yet, LOAD parts still arriving, or reload)
@@ -34,6 +34,7 @@ export interface PlanOptions {
 }
 
 const DAY_MS = 86_400_000
+const TRANSACTION_FILE = /(^|\/)CDC_TXN-[^/]*$/
 
 function reloadHint(what: string): string {
   return `${what}; run lakesync reload to rebuild the table from the files now in the source`
@@ -77,7 +78,7 @@ export function planRun(
   }
 
   const applied = new Map<string, AppliedFile>()
-  for (const rec of lineage(log)) for (const f of rec.files) applied.set(f.path, f)
+  for (const f of lineageFiles(log)) applied.set(f.path, f)
 
   for (const f of all) {
     const a = applied.get(f.path)
@@ -101,8 +102,11 @@ export function planRun(
   const pendingLoads = listing.loads.filter((f) => !applied.has(f.path))
   const pendingChanges = changes.filter((f) => !applied.has(f.path))
   const appliedChanges = [...applied.values()].filter((a) => a.kind === 'change')
+  // PreserveTransactions: transaction files without rows of this table (another table's changes, written while this
+  // table's full load was still arriving) left the table as its LOAD parts made it, so more parts join the load.
+  const changedByFiles = appliedChanges.some((a) => a.rows > 0 || !TRANSACTION_FILE.test(a.path))
   if (appliedChanges.length > 0) {
-    if (pendingLoads.length > 0)
+    if (pendingLoads.length > 0 && changedByFiles)
       throw new InputError(
         'late_file',
         reloadHint(
@@ -129,9 +133,10 @@ export function planRun(
         { file: objectName(source, late.path) },
       )
   }
-  // LOAD parts that arrive before any change is applied join the current load: rebuild from all parts.
+  // LOAD parts that arrive before any change is applied join the current load: rebuild from all parts, and every
+  // change file again (the new lineage lists them; applied ones held no rows of this table).
   const rebuild = pendingLoads.length > 0
-  const toRead = rebuild ? [...listing.loads, ...pendingChanges] : pendingChanges
+  const toRead = rebuild ? [...listing.loads, ...changes] : pendingChanges
   return { rebuild, toRead, recheck, applied, skipped, nothingNew: toRead.length === 0 }
 }
 

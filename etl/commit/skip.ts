@@ -22,6 +22,7 @@ import {
   type CommitLog,
   createLogRecord,
   lineage,
+  lineageFiles,
   readCommitLog,
   type SkipRecord,
   type UnskipRecord,
@@ -72,6 +73,11 @@ export async function skipFile(
     if (appliedBy)
       refuse(
         `${objectName(source, path)} was applied by version ${appliedBy.version}; only a file not applied yet can be set aside`,
+      )
+    // A transaction file recorded without rows of this table (a passed record) is read already, like an applied one.
+    if (lineageFiles(log).some((a) => a.path === path))
+      refuse(
+        `${objectName(source, path)} was read already (it holds no rows of ${spec.name}); only a file not applied yet can be set aside`,
       )
     const { rows, readError } = await rowsHeld(source, f, raw, spec, format)
     await faults('skip-after-read')

@@ -12,6 +12,7 @@ export interface DmsFile {
   part: number // LOAD: the hexadecimal part counter; change: 0
   segment?: string // LOAD of a parallel load: its segment (`SEGMENT<n>` prefix or partition folder); else ''
   timestamp: string // change: yyyyMMddHHmmss plus the fraction digits, in UTC; LOAD: ''
+  transaction?: boolean // a CDC_TXN file (PreserveTransactions): the changes of every table, in transaction order
 }
 
 /** How change-file names tell time: UTC (DMS's default), or local time in a zone (DatePartitionTimezone). */
@@ -31,6 +32,8 @@ export interface DmsListing {
 const LOAD_NAME = /^(SEGMENT[1-9][0-9]*_)?LOAD([0-9A-F]{8})\.(csv|csv\.gz|parquet)$/
 const CHANGE_NAME = /^(\d{4})(\d{2})(\d{2})-(\d{2})(\d{2})(\d{2})(\d{3,})\.(csv|csv\.gz|parquet)$/
 const EXTENSION = /\.(csv|csv\.gz|parquet)$/
+// PreserveTransactions: `CDC_TXN-20201117153046033.csv`, the file's creation time; always CSV [S3T].
+const TRANSACTION_NAME = /^CDC_TXN-(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\d{3,})\.(csv|csv\.gz)$/
 
 /** Classifies one path; throws for a name that is a CSV or Parquet file but not a well-formed DMS name. */
 export function classifyDmsFile(path: string, root = '', clock?: NameClock): DmsFile | 'ignored' {
@@ -70,16 +73,40 @@ export function classifyDmsFile(path: string, root = '', clock?: NameClock): Dms
       timestamp: zone === null ? local : utcTimestamp(local, zone, clock!.mtimeMs(path), named(root, path)),
     }
   }
-  if (/^CDC_TXN-/.test(name))
-    throw new InputError(
-      'bad_file_name',
-      `dms files: ${JSON.stringify(named(root, path))} is a DMS transaction file (PreserveTransactions with CdcPath), which lakesync does not read yet; leave PreserveTransactions false on the S3 endpoint so that each table's changes go to its own folder`,
-      { file: named(root, path) },
-    )
+  const txn = TRANSACTION_NAME.exec(name)
+  if (txn && isRealTimestamp(txn)) {
+    const [, y, mo, d, h, mi, s, frac, ext] = txn
+    return {
+      path,
+      name,
+      kind: 'change',
+      gzip: ext === 'csv.gz',
+      format: 'csv',
+      part: 0,
+      segment: '',
+      timestamp: `${y}${mo}${d}${h}${mi}${s}${frac}`,
+      transaction: true,
+    }
+  }
   throw new InputError(
     'bad_file_name',
-    `dms files: malformed DMS file name ${JSON.stringify(named(root, path))} (expected LOAD<8 hex digits>, SEGMENT<n>_LOAD<8 hex digits> or yyyyMMdd-HHmmssfff with a real date and time, then .csv, .csv.gz or .parquet)`,
+    `dms files: malformed DMS file name ${JSON.stringify(named(root, path))} (expected LOAD<8 hex digits>, SEGMENT<n>_LOAD<8 hex digits> or yyyyMMdd-HHmmssfff with a real date and time, then .csv, .csv.gz or .parquet; or CDC_TXN-yyyyMMddHHmmssfff.csv)`,
     { file: named(root, path) },
+  )
+}
+
+/**
+ * A CDC_TXN file without PreserveTransactions, or a table's own change file with it: DMS writes a table's changes one
+ * way or the other, and the order between the two kinds is nowhere documented.
+ */
+function misplacedChange(f: DmsFile, root: string): InputError {
+  const file = named(root, f.path)
+  return new InputError(
+    'bad_file_name',
+    f.transaction
+      ? `dms files: ${JSON.stringify(file)} is a DMS transaction file (PreserveTransactions with CdcPath), but format.preserveTransactions is false; set format.preserveTransactions and format.cdcPath as the S3 endpoint has them, with the "tables" form over the DMS root (docs/dms-format.md)`
+      : `dms files: ${JSON.stringify(file)} is a change file in a table's folder, but format.preserveTransactions is true, so DMS writes the changes to CDC_TXN files in format.cdcPath; remove it, or turn the setting off if the S3 endpoint has PreserveTransactions false`,
+    { file },
   )
 }
 
@@ -147,7 +174,12 @@ export function compareChangeFiles(a: DmsFile, b: DmsFile): number {
  * and on `X.csv` beside `X.csv.gz`: each would make the order or the content a guess. LOAD files in subfolders are
  * the segments of a parallel load (one LOAD name per folder).
  */
-export function listDmsFiles(paths: readonly string[], root = '', clock?: NameClock): DmsListing {
+export function listDmsFiles(
+  paths: readonly string[],
+  root = '',
+  clock?: NameClock,
+  transactions = false, // format.preserveTransactions: changes come in CDC_TXN files, never in the table's folder
+): DmsListing {
   const loads: DmsFile[] = []
   const changes: DmsFile[] = []
   const ignored: string[] = []
@@ -168,6 +200,7 @@ export function listDmsFiles(paths: readonly string[], root = '', clock?: NameCl
         { file: named(root, path) },
       )
     byStem.set(stem, path)
+    if (f.kind === 'change' && (f.transaction === true) !== transactions) throw misplacedChange(f, root)
     ;(f.kind === 'load' ? loads : changes).push(f)
   }
   loads.sort(compareLoadFiles)

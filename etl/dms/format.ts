@@ -20,23 +20,16 @@ export const DEFAULT_DMS_FORMAT: DmsFormat = {
   csvNoSupValue: null,
   rfc4180: true,
   csvRowDelimiter: '\n',
+  preserveTransactions: false,
+  cdcPath: null,
 }
-
-/** DMS settings lakesync does not read yet, with the value that means "off": any other value is refused by name. */
-const NOT_SUPPORTED_YET: Record<string, unknown> = { preserveTransactions: false, cdcPath: null }
 
 /** Merges a partial format from a config file over the defaults, rejecting unknown keys and bad values. */
 export function parseDmsFormat(value: unknown): DmsFormat {
   if (value === undefined) return DEFAULT_DMS_FORMAT
   if (typeof value !== 'object' || value === null)
     throw new ConfigError('bad_config', 'config: format must be an object')
-  for (const [k, off] of Object.entries(NOT_SUPPORTED_YET))
-    if (k in value && (value as Record<string, unknown>)[k] !== off)
-      throw new ConfigError(
-        'bad_config',
-        `config: format.${k} ${JSON.stringify((value as Record<string, unknown>)[k])} is not supported yet: DMS PreserveTransactions with CdcPath writes the changes of every table to CDC_TXN-<timestamp>.csv files in one folder, which lakesync does not read; leave PreserveTransactions false on the S3 endpoint so that each table's changes go to its own folder (docs/dms-format.md)`,
-      )
-  const v = Object.fromEntries(Object.entries(value).filter(([k]) => !(k in NOT_SUPPORTED_YET)))
+  const v = value as Record<string, unknown>
   for (const k of Object.keys(v))
     if (!(k in DEFAULT_DMS_FORMAT))
       throw new ConfigError(
@@ -51,6 +44,7 @@ export function parseDmsFormat(value: unknown): DmsFormat {
     'cdcInsertsAndUpdates',
     'useCsvNoSupValue',
     'rfc4180',
+    'preserveTransactions',
   ] as const)
     if (typeof f[k] !== 'boolean')
       throw new ConfigError('bad_config', `config: format.${k} must be true or false`)
@@ -115,6 +109,7 @@ export function parseDmsFormat(value: unknown): DmsFormat {
       `config: format.datePartitionTimezone must be an IANA time zone in Area/Location form (e.g. "Europe/Paris") or null, got ${JSON.stringify(f.datePartitionTimezone)}`,
     )
   checkCdcSettings(f)
+  checkTransactionSettings(f)
   return f
 }
 
@@ -147,6 +142,46 @@ function checkCdcSettings(f: DmsFormat): void {
     throw new ConfigError(
       'bad_config',
       'config: format.csvNoSupValue must differ from format.csvNullValue (a field could not be told NULL or kept)',
+    )
+}
+
+/** The folder name rule of format.cdcPath: relative, `/`-separated plain names (no `.`, `..` or empty parts). */
+const CDC_PATH = /^[A-Za-z0-9_=+-][A-Za-z0-9_.=+-]*(\/[A-Za-z0-9_=+-][A-Za-z0-9_.=+-]*)*$/
+
+/**
+ * PreserveTransactions + CdcPath [S3T "Capturing data changes (CDC) including transaction order", API-S3]: DMS
+ * requires CdcPath with it, and refuses it with AddColumnName and DatePartitionEnabled. Settings that would move
+ * fields in a transaction row, where the docs show none (`operation,table_name,database_schema_name,field_value,...`),
+ * are refused rather than guessed.
+ */
+function checkTransactionSettings(f: DmsFormat): void {
+  const fail = (what: string): never => {
+    throw new ConfigError('bad_config', `config: ${what} (docs/dms-format.md, PreserveTransactions)`)
+  }
+  const p = f.cdcPath
+  if (p !== null && (typeof p !== 'string' || !CDC_PATH.test(p)))
+    fail(
+      `format.cdcPath must be a folder under the DMS root such as "cdc" or "changes/txn" (no leading or trailing /, no . or .. parts), got ${JSON.stringify(p)}`,
+    )
+  if (!f.preserveTransactions) {
+    if (p !== null) fail('format.cdcPath is read only with format.preserveTransactions true')
+    return
+  }
+  if (p === null)
+    fail('format.preserveTransactions needs format.cdcPath, the folder DMS writes CDC_TXN files to')
+  if (f.addColumnName)
+    fail('format.addColumnName cannot be used with format.preserveTransactions (DMS refuses both)')
+  if (f.datePartitionTimezone !== null)
+    fail(
+      'format.datePartitionTimezone cannot be used with format.preserveTransactions (DMS refuses DatePartitionEnabled with it)',
+    )
+  if (f.timestampColumnName !== null || f.changeSequenceColumnName !== null || f.orderChangesBy !== 'file')
+    fail(
+      'format.timestampColumnName, format.changeSequenceColumnName and format.orderChangesBy are not read with format.preserveTransactions: the docs show no such field in a transaction row, whose order is the transaction order',
+    )
+  if (changeRowsWithoutOp(f))
+    fail(
+      'format.cdcInsertsOnly or format.cdcInsertsAndUpdates without format.includeOpForFullLoad is not read with format.preserveTransactions: the docs show a transaction row always starting with its operation, and are silent on whether DMS drops it there',
     )
 }
 

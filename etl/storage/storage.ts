@@ -45,9 +45,18 @@ export interface Storage {
   removeTemporaries?(prefix: string, before: Date): Promise<string[]>
 }
 
-/** The full name of an object for messages: `s3://bucket/prefix/key` or `/folder/file`. */
+/**
+ * The full name of an object for messages: `s3://bucket/prefix/key` or `/folder/file`. A path may climb out of the
+ * root with leading `../` (a table's CDC_TXN files sit beside its folder, etl/storage/transaction-source.ts).
+ */
 export function objectName(storage: Pick<Storage, 'root'>, path: string): string {
-  return `${storage.root.replace(/\/+$/, '')}/${path}`
+  let root = storage.root.replace(/\/+$/, '')
+  let rest = path
+  while (rest.startsWith('../') && root.lastIndexOf('/') > root.indexOf('//') + 1) {
+    root = root.slice(0, root.lastIndexOf('/'))
+    rest = rest.slice(3)
+  }
+  return `${root}/${rest}`
 }
 
 /** `storage.readPieces`, or `read` and one piece where the adapter has no incremental read. */

@@ -109,8 +109,9 @@ def classify(path: str, clock: NameClock | None = None) -> DmsFile | None:
             return DmsFile(path, name, "change", ext == "csv.gz", "parquet" if ext == "parquet" else "csv", 0, ts)
     if name.startswith("CDC_TXN-"):
         raise InputError("bad_file_name", f"dms files: \"{path}\" is a DMS transaction file (PreserveTransactions with "
-                         "CdcPath), which lakesync does not read yet; leave PreserveTransactions false on the S3 "
-                         "endpoint so that each table's changes go to its own folder")
+                         "CdcPath), which the Spark engine does not read; run the table with the lakesync engine, or "
+                         "leave PreserveTransactions false on the S3 endpoint so that each table's changes go to its "
+                         "own folder")
     raise InputError("bad_file_name", f"dms files: malformed DMS file name \"{path}\" (expected LOAD<8 hex digits>, "
                      "SEGMENT<n>_LOAD<8 hex digits> or yyyyMMdd-HHmmssfff with a real date and time, then .csv, "
                      ".csv.gz or .parquet)")

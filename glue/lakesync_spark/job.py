@@ -564,8 +564,9 @@ def load_config(config_file: str | None, cities_flag: str | None, data_dir: str)
     fmt = dict(DEFAULT_FORMAT, **raw.get("format", {}))
     if fmt.get("preserveTransactions", False) is not False or fmt.get("cdcPath") is not None:
         raise LakesyncError("bad_config", "config: format.preserveTransactions/cdcPath (CDC_TXN-<timestamp>.csv "
-                            "transaction files) is not supported yet; leave PreserveTransactions false on the S3 "
-                            "endpoint so that each table's changes go to its own folder")
+                            "transaction files) is not read by the Spark engine; run the table with the lakesync "
+                            "engine (the merge Lambda keeps such tables), or leave PreserveTransactions false on the "
+                            "S3 endpoint so that each table's changes go to its own folder")
     spec = parse_table_spec(raw["table"]) if "table" in raw else USERS_SPEC
     if "cityAliases" in raw:
         aliases = raw["cityAliases"]

@@ -2,8 +2,8 @@
 
 The Spark engine reads CdcInsertsOnly / CdcInsertsAndUpdates (change rows without Op: insert-or-replace by key),
 UseCsvNoSupValue with CsvNoSupValue (nosup.py), DatePartitionTimezone (time_zone.py), Rfc4180=false and
-CsvRowDelimiter as the TypeScript engine does. A setting it does not know is refused by name: refusing is the
-contract, a setting must never be read as if it were absent.
+CsvRowDelimiter as the TypeScript engine does. PreserveTransactions/CdcPath (job.py load_config) and a setting it does
+not know are refused by name: refusing is the contract, a setting must never be read as if it were absent.
 """
 import json
 

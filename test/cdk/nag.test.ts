@@ -32,6 +32,14 @@ function acknowledgements(root: IConstruct): { path: string; id: string; reason:
 describe.each([
   ['the users table', {}, ['dms/public/users/', 'lake/users/', 'lake/_lakesync/users/']],
   ['three tables', THREE_TABLES_CONTEXT, ['dms/sales/orders/', 'lake/events/', 'lake/_lakesync/orders/']],
+  [
+    'three tables with PreserveTransactions',
+    {
+      ...THREE_TABLES_CONTEXT,
+      'lakesync:dmsFormat': JSON.stringify({ preserveTransactions: true, cdcPath: 'cdc' }),
+    },
+    ['dms/cdc/', 'dms/sales/orders/', 'lake/_lakesync/orders/'],
+  ],
 ])('cdk-nag AwsSolutions (%s)', (_name, context: Record<string, unknown>, prefixes: string[]) => {
   let built: LakesyncApp
 

@@ -265,6 +265,73 @@ describe('lakesync stack with three tables', () => {
   })
 })
 
+describe('lakesync stack with three tables and PreserveTransactions', () => {
+  const format = { ...DEFAULT_DMS_FORMAT, preserveTransactions: true, cdcPath: 'cdc' }
+  let t: Template
+  let tablesJson: Json
+  let staging: string
+
+  beforeAll(() => {
+    ;({ template: t, tables: tablesJson } = synthWithTables({
+      ...THREE_TABLES_CONTEXT,
+      'lakesync:dmsFormat': JSON.stringify(format),
+    }))
+    staging = Object.keys(t.findResources('AWS::S3::Bucket')).find((k) => k.includes('Staging'))!
+  })
+
+  it('sets PreserveTransactions and CdcPath on the S3 target endpoint, from the format the function reads', () => {
+    const [, target] = only(t, 'AWS::DMS::Endpoint', { Properties: { EndpointType: 'target' } })
+    expect(target.Properties.S3Settings).toMatchObject({
+      BucketFolder: 'dms',
+      PreserveTransactions: true,
+      CdcPath: 'cdc',
+      DatePartitionEnabled: false,
+      AddColumnName: false,
+    })
+    for (const name of ['users', 'orders', 'events']) expect(tablesJson[name].config.format).toEqual(format)
+  })
+
+  it('notifies the queue for the CDC_TXN folder too, expires it, and lets the function (not the Glue job) read it', () => {
+    const [, notifications] = only(t, 'Custom::S3BucketNotifications')
+    const configs: Json[] = notifications.Properties.NotificationConfiguration.QueueConfigurations
+    expect(configs.map((c) => c.Filter.Key.FilterRules[0].Value)).toEqual([
+      'dms/public/users/',
+      'dms/sales/orders/',
+      'dms/public/events/',
+      'dms/cdc/',
+    ])
+    const rules: Json[] = t.toJSON().Resources[staging].Properties.LifecycleConfiguration.Rules
+    expect(rules.filter((r) => r.ExpirationInDays !== undefined).map((r) => r.Prefix)).toContain('dms/cdc/')
+    const withCdc = [...STAGING, 'dms/cdc/'].sort()
+    expect(onBucket(statementsOf(t, 'ProcessingRole'), staging)).toEqual([
+      { actions: ['s3:ListBucket'], objects: [], prefixes: withCdc.map((p) => `${p}*`) },
+      { actions: ['s3:GetObject'], objects: withCdc.map((p) => `/${p}*`), prefixes: undefined },
+    ])
+    // The Spark job refuses CDC_TXN files by name, and the function never hands it such a table.
+    expect(onBucket(statementsOf(t, 'GlueJobRole'), staging)[1]!.objects).toEqual(
+      STAGING.map((p) => `/${p}*`),
+    )
+  })
+
+  it('is routed by the function: a CDC_TXN drop concerns every table', () => {
+    const config = loadLambdaConfig({
+      LAKESYNC_TABLES: JSON.stringify(tablesJson),
+      STAGING_BUCKET: 'staging',
+      FINAL_BUCKET: 'final',
+    })
+    expect(config.tables.map((r) => r.transactions?.prefix)).toEqual(['dms/cdc/', 'dms/cdc/', 'dms/cdc/'])
+  })
+
+  it('refuses DatePartitionEnabled with it, as DMS does', () => {
+    const ctx = (o: Record<string, unknown>) => (k: string) => o[k]
+    expect(() =>
+      paramsFromContext(
+        ctx({ 'lakesync:dmsFormat': JSON.stringify(format), 'lakesync:datePartitionEnabled': 'true' }),
+      ),
+    ).toThrow(/datePartitionEnabled cannot be used with dmsFormat.preserveTransactions/)
+  })
+})
+
 describe('lakesync stack tables parameter', () => {
   const ctx = (o: Record<string, unknown>) => (k: string) => o[k]
   const orders = THREE_TABLES[1]!

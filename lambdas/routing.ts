@@ -42,13 +42,13 @@ export interface RoutingDecision {
 }
 
 /**
- * The first format setting of a table's config that the Spark job refuses by name (glue/lakesync_spark/settings.py
- * and job.py load_config), or null when it reads them all; it reads every table spec (added columns included) and,
- * today, every setting lakesync reads (datePartitionTimezone and useCsvNoSupValue/csvNoSupValue included).
+ * The first format setting of a table's config that the Spark job refuses by name (glue/lakesync_spark/job.py
+ * load_config, settings.py), or null when it reads them all; it reads every table spec (added columns included).
  * test/routing.test.ts holds the two lists to each other.
  */
-export function sparkGap(_format: DmsFormat): string | null {
-  return null // none left: a setting the job refuses by name returns its name here (e.g. 'format.x')
+export function sparkGap(format: DmsFormat): string | null {
+  if (format.preserveTransactions) return 'format.preserveTransactions (CDC_TXN files)'
+  return null
 }
 
 /** Which threshold the table is past, said for the logs; null: it fits the Lambda. */

@@ -197,8 +197,7 @@ export async function startGlueRun(
 
 export async function runTable(config: LambdaConfig, run: TableRun): Promise<RunResult> {
   const { route, runConfig: rc } = run
-  // The Spark job refuses CDC_TXN files (glue/lakesync_spark): a PreserveTransactions table always runs here.
-  if (config.glueJobName && !rc.format.preserveTransactions) {
+  if (config.glueJobName) {
     const m = await measureTable(stagingSource(config, route, rc.format), targetOf(config), route.table, {
       format: rc.format,
       stagingExpiryDays: config.stagingExpiryDays,

@@ -5,8 +5,9 @@
  * `operation,table_name,database_schema_name,field_value,...` (no header, I/U/D), always CSV. Each configured table
  * reads its rows of every transaction file, in transaction order, and records every file in its own commit log.
  */
-import { existsSync, mkdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { gzipSync } from 'node:zlib'
 import type { GlueClient } from '@aws-sdk/client-glue'
 import { afterAll, describe, expect, it } from 'vitest'
 import { versionDir } from '../etl/commit/layout.js'
@@ -77,7 +78,6 @@ async function exported(lake: string, cfg: string, table: string): Promise<strin
   return readFileSync(out, 'utf8')
 }
 
-/** Every file a table's committed versions applied: `version file rows`. */
 /** Every file a table's log records as read, by a committed version or a passed record: `version file rows`. */
 async function applied(lake: string, table: string): Promise<string[]> {
   const log = await readCommitLog(openStorage(lake), table)
@@ -128,6 +128,27 @@ describe('PreserveTransactions / CdcPath: every table reads its rows of the CDC_
       '1 LOAD00000001.csv 1',
       `1 ../../cdc/${TXN1} 1`,
       `1 ../../cdc/${TXN2} 1`,
+    ])
+  })
+
+  it('reads gzip-compressed transaction files (CompressionType=GZIP: CDC_TXN-<timestamp>.csv.gz)', async () => {
+    const src = dmsRoot()
+    putTwoTransactionFiles(src)
+    for (const name of [TXN1, TXN2]) {
+      const file = join(src, 'cdc', name)
+      writeFileSync(`${file}.gz`, gzipSync(readFileSync(file)))
+      rmSync(file)
+    }
+    const lake = tempDir()
+    const cfg = config(TABLES, { format: FORMAT })
+    const r = await run(src, lake, cfg)
+    expect(r.err).toBe('')
+    for (const t of ['orders', 'prefs', 'accounts'] as const)
+      expect(await exported(lake, cfg, t)).toBe(FINAL[t])
+    expect(await applied(lake, 'orders')).toEqual([
+      '1 LOAD00000001.csv 2',
+      `1 ../../cdc/${TXN1}.gz 3`,
+      `1 ../../cdc/${TXN2}.gz 1`,
     ])
   })
 

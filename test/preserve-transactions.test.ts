@@ -311,6 +311,36 @@ describe('PreserveTransactions / CdcPath: every table reads its rows of the CDC_
     expect(await applied(lake, 'prefs')).toEqual(['2 LOAD00000001.csv 2', `2 ../../cdc/${TXN2} 1`])
   })
 
+  it('refuses to take a skip back once the table read a later transaction file, even one without its rows', async () => {
+    const src = dmsRoot()
+    const lake = tempDir()
+    const cfg = config(TABLES, { format: FORMAT })
+    put(src, `cdc/${TXN1}`, ['U,prefs,public,2,{},maybe'])
+    expect((await run(src, lake, cfg)).code).toBe(5)
+    const tool = (verb: 'skip' | 'unskip') =>
+      cli(
+        verb,
+        ...(verb === 'skip' ? ['--source', src] : []), // unskip reads only the log
+        '--target',
+        lake,
+        '--config',
+        cfg,
+        '--table',
+        'prefs',
+        `../../cdc/${TXN1}`,
+        '--reason',
+        'x',
+      )
+    expect((await tool('skip')).code).toBe(0)
+    expect((await run(src, lake, cfg)).code).toBe(0)
+    put(src, `cdc/${TXN2}`, ['U,accounts,public,1,anne']) // nothing of prefs: a passed record
+    expect((await run(src, lake, cfg)).code).toBe(0)
+    expect((await states(lake, 'prefs')).at(-1)).toMatch(/ passed$/)
+    const back = await tool('unskip')
+    expect(back.code).not.toBe(0)
+    expect(back.err).toContain(`read ../../cdc/${TXN2}, which comes after ../../cdc/${TXN1}`)
+  })
+
   it('stops every table at a row that cannot be split into fields, even a row of a table not configured', async () => {
     const src = dmsRoot()
     put(src, `cdc/${TXN1}`, [

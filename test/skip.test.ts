@@ -207,7 +207,7 @@ describe('lakesync unskip', () => {
     await cliRun(source, target)
     const u = await cli('unskip', '--target', target, BAD)
     expect(u.code).toBe(1)
-    expect(u.err).toContain(`version 2 applied ${AFTER[0]}, which comes after ${BAD}`)
+    expect(u.err).toContain(`version 2 read ${AFTER[0]}, which comes after ${BAD}`)
     expect(u.err).toContain('lakesync reload')
     expect((await cli('unskip', '--target', target, AFTER[0]!)).err).toContain('is not set aside')
   })

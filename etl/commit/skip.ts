@@ -116,7 +116,7 @@ export async function unskipFile(opts: SkipOptions): Promise<UnskipRecord> {
     const dependent = dependentOn(log, skip, format.datePartitionTimezone)
     if (dependent)
       refuse(
-        `version ${dependent.version} applied ${dependent.path}, which comes after ${path}: that version was built without it, so it cannot come back; run lakesync reload to rebuild the table with every file`,
+        `version ${dependent.version} read ${dependent.path}, which comes after ${path}: the table moved past it without it, so it cannot come back; run lakesync reload to rebuild the table with every file`,
       )
     await faults('unskip-after-check')
     const record: UnskipRecord = {
@@ -136,7 +136,10 @@ export async function unskipFile(opts: SkipOptions): Promise<UnskipRecord> {
   throw new StateError('commit_conflict', `unskip: the log of ${spec.name} kept changing; run again`)
 }
 
-/** The first change file a committed version after the skip applied that comes after the skipped file, if any. */
+/**
+ * The first change file read after the skip, by a committed version or a passed record (files without this table's
+ * rows: the plan has moved past them just the same), that comes after the skipped file, if any.
+ */
 function dependentOn(
   log: CommitLog,
   skip: SkipRecord,
@@ -145,8 +148,8 @@ function dependentOn(
   const at = (path: string, mtimeMs: number | undefined) =>
     classifyDmsFile(path, '', { timeZone, mtimeMs: () => mtimeMs }) as DmsFile
   const skipped = at(skip.file.path, skip.file.mtimeMs)
-  for (const r of log.committed) {
-    if (r.version < skip.version) continue
+  for (const { record: r } of log.entries) {
+    if ((r.state !== 'committed' && r.state !== 'passed') || r.version < skip.version) continue
     const later = r.files.find(
       (f) => f.kind === 'change' && compareChangeFiles(at(f.path, f.mtimeMs), skipped) > 0,
     )

@@ -95,6 +95,18 @@ async function states(lake: string, table: string): Promise<string[]> {
   )
 }
 
+/** `lakesync <verb>` on the prefs table of a root and its lake (unskip reads only the log: no --source). */
+function onPrefs(
+  verb: 'status' | 'skip' | 'unskip',
+  src: string,
+  lake: string,
+  cfg: string,
+  ...rest: string[]
+) {
+  const source = verb === 'unskip' ? [] : ['--source', src]
+  return cli(verb, ...source, '--target', lake, '--config', cfg, '--table', 'prefs', ...rest)
+}
+
 const FINAL = {
   orders:
     'order_id,line_no,amount,placed\n1,1,10.00,2021-10-17 10:00:00.000000Z\n2,1,4.00,2021-10-18 00:00:00.000000Z\n',
@@ -188,26 +200,11 @@ describe('PreserveTransactions / CdcPath: every table reads its rows of the CDC_
       expect(committed(lake, t, 3)).toBe(false)
     }
     // A file recorded for prefs without its rows is read already: it cannot be set aside any more.
-    const skip = await cli(
-      'skip',
-      ...['--source', src, '--target', lake, '--config', cfg, '--table', 'prefs'],
-      ...[`../../cdc/${TXN3}`, '--reason', 'late'],
-    )
+    const skip = await onPrefs('skip', src, lake, cfg, `../../cdc/${TXN3}`, '--reason', 'late')
     expect(skip.code).toBe(1)
     expect(skip.err).toContain('was read already (it holds no rows of prefs)')
     // status sees nothing pending for a table whose last files were passed.
-    const status = await cli(
-      'status',
-      '--source',
-      src,
-      '--target',
-      lake,
-      '--config',
-      cfg,
-      '--table',
-      'prefs',
-      '--json',
-    )
+    const status = await onPrefs('status', src, lake, cfg, '--json')
     expect(JSON.parse(status.out).tables[0]).toMatchObject({ version: 1, pending: [], error: null })
   })
 
@@ -273,36 +270,12 @@ describe('PreserveTransactions / CdcPath: every table reads its rows of the CDC_
     put(src, `cdc/${TXN1}`, ['U,prefs,public,2,{},maybe', 'U,accounts,public,1,anne'])
     put(src, `cdc/${TXN2}`, ['U,prefs,public,1,{},false'])
     expect((await run(src, lake, cfg)).code).toBe(5)
-    const status = await cli(
-      'status',
-      '--source',
-      src,
-      '--target',
-      lake,
-      '--config',
-      cfg,
-      '--table',
-      'prefs',
-      '--json',
-    )
+    const status = await onPrefs('status', src, lake, cfg, '--json')
     const prefs = JSON.parse(status.out).tables[0]
     expect(prefs.pending).toEqual(['LOAD00000001.csv', `../../cdc/${TXN1}`, `../../cdc/${TXN2}`])
     expect(prefs.error).toMatchObject({ code: 'bad_value' })
     expect(prefs.error.message).toContain(`${join(src, 'cdc', TXN1)} line 1 column 6`)
-    const skip = await cli(
-      'skip',
-      '--source',
-      src,
-      '--target',
-      lake,
-      '--config',
-      cfg,
-      '--table',
-      'prefs',
-      `../../cdc/${TXN1}`,
-      '--reason',
-      'bad boolean',
-    )
+    const skip = await onPrefs('skip', src, lake, cfg, `../../cdc/${TXN1}`, '--reason', 'bad boolean')
     expect(skip.err).toBe('')
     expect(skip.code).toBe(0)
     expect((await run(src, lake, cfg)).code).toBe(0)
@@ -318,19 +291,7 @@ describe('PreserveTransactions / CdcPath: every table reads its rows of the CDC_
     put(src, `cdc/${TXN1}`, ['U,prefs,public,2,{},maybe'])
     expect((await run(src, lake, cfg)).code).toBe(5)
     const tool = (verb: 'skip' | 'unskip') =>
-      cli(
-        verb,
-        ...(verb === 'skip' ? ['--source', src] : []), // unskip reads only the log
-        '--target',
-        lake,
-        '--config',
-        cfg,
-        '--table',
-        'prefs',
-        `../../cdc/${TXN1}`,
-        '--reason',
-        'x',
-      )
+      onPrefs(verb, src, lake, cfg, `../../cdc/${TXN1}`, '--reason', 'x')
     expect((await tool('skip')).code).toBe(0)
     expect((await run(src, lake, cfg)).code).toBe(0)
     put(src, `cdc/${TXN2}`, ['U,accounts,public,1,anne']) // nothing of prefs: a passed record

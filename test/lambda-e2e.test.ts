@@ -6,18 +6,8 @@
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { GetTableCommand, UpdateTableCommand } from '@aws-sdk/client-glue'
-import {
-  CreateBucketCommand,
-  PutBucketNotificationConfigurationCommand,
-  PutObjectCommand,
-} from '@aws-sdk/client-s3'
-import {
-  CreateQueueCommand,
-  DeleteMessageBatchCommand,
-  GetQueueAttributesCommand,
-  ReceiveMessageCommand,
-  SQSClient,
-} from '@aws-sdk/client-sqs'
+import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3'
+import { DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs'
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda'
 import { beforeAll, describe, expect, it, vi } from 'vitest'
 import { readCommitLog } from '../etl/commit/log.js'
@@ -30,7 +20,7 @@ import { SWEEP_EVENT } from '../lambdas/sweep-event.js'
 import { currentTables, runEngine, SEED, SEED_CITIES, tempDir } from './helpers/fixtures.js'
 import { createStackShells, shellInput } from './helpers/glue-shells.js'
 import { useMoto } from './helpers/moto.js'
-import { S3_TEST_EVENT, sqsEvent, sqsRecord } from './helpers/sqs-events.js'
+import { notifiedQueue, S3_TEST_EVENT, sqsEvent, sqsRecord } from './helpers/sqs-events.js'
 
 const PREFIX = 'dms/public/users/'
 
@@ -49,18 +39,7 @@ describe('merge Lambda on moto (S3 -> SQS -> handler -> S3 + Glue)', () => {
     await moto.s3.send(new CreateBucketCommand({ Bucket: final }))
     // As deployed: the stack made the database and empty Iceberg shells of both tables (lib/catalog.ts).
     await createStackShells(moto.glue, database, `s3://${final}/lake/`, ['users', 'users_features'])
-    queueUrl = (await sqs.send(new CreateQueueCommand({ QueueName: `lakesync-${moto.tag}` }))).QueueUrl!
-    const arn = (
-      await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }))
-    ).Attributes!.QueueArn!
-    await moto.s3.send(
-      new PutBucketNotificationConfigurationCommand({
-        Bucket: staging,
-        NotificationConfiguration: {
-          QueueConfigurations: [{ QueueArn: arn, Events: ['s3:ObjectCreated:*'] }],
-        },
-      }),
-    )
+    queueUrl = await notifiedQueue(moto.s3, sqs, staging, `lakesync-${moto.tag}`)
     Object.assign(process.env, {
       STAGING_BUCKET: staging,
       FINAL_BUCKET: final,

@@ -7,15 +7,9 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3'
 import {
-  CreateBucketCommand,
-  PutBucketNotificationConfigurationCommand,
-  PutObjectCommand,
-} from '@aws-sdk/client-s3'
-import {
-  CreateQueueCommand,
   DeleteMessageBatchCommand,
-  GetQueueAttributesCommand,
   type Message,
   ReceiveMessageCommand,
   SQSClient,
@@ -31,7 +25,7 @@ import { SWEEP_EVENT as SWEEP } from '../lambdas/sweep-event.js'
 import { pendingClaim } from './helpers/commit-records.js'
 import { SEED, SEED_FILES, seedOptions } from './helpers/fixtures.js'
 import { useMoto } from './helpers/moto.js'
-import { sqsEvent, sqsRecord } from './helpers/sqs-events.js'
+import { notifiedQueue, sqsEvent, sqsRecord } from './helpers/sqs-events.js'
 
 const PREFIX = 'dms/public/users/'
 const QUEUE_VISIBILITY_SECONDS = 30 // what a failed message would wait without the lease's expiry
@@ -65,25 +59,9 @@ describe('merge Lambda on moto: busy tables and the sweep', () => {
     await moto.reset()
     await moto.s3.send(new CreateBucketCommand({ Bucket: staging }))
     await moto.s3.send(new CreateBucketCommand({ Bucket: final }))
-    queueUrl = (
-      await sqs.send(
-        new CreateQueueCommand({
-          QueueName: `lakesync-retries-${moto.tag}`,
-          Attributes: { VisibilityTimeout: String(QUEUE_VISIBILITY_SECONDS) },
-        }),
-      )
-    ).QueueUrl!
-    const arn = (
-      await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }))
-    ).Attributes!.QueueArn!
-    await moto.s3.send(
-      new PutBucketNotificationConfigurationCommand({
-        Bucket: staging,
-        NotificationConfiguration: {
-          QueueConfigurations: [{ QueueArn: arn, Events: ['s3:ObjectCreated:*'] }],
-        },
-      }),
-    )
+    queueUrl = await notifiedQueue(moto.s3, sqs, staging, `lakesync-retries-${moto.tag}`, {
+      VisibilityTimeout: String(QUEUE_VISIBILITY_SECONDS),
+    })
     Object.assign(process.env, {
       STAGING_BUCKET: staging,
       FINAL_BUCKET: final,

@@ -1,5 +1,7 @@
 /** SQS events as the Lambda service hands them to the merge handler, and the S3 notifications their bodies carry. */
 import { createHash } from 'node:crypto'
+import { PutBucketNotificationConfigurationCommand, type S3Client } from '@aws-sdk/client-s3'
+import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs'
 import type { SQSEvent, SQSRecord } from 'aws-lambda'
 
 /** The body S3 sends when a notification is configured (no object behind it). */
@@ -42,4 +44,29 @@ export function sqsRecord(
 
 export function sqsEvent(records: SQSRecord[]): SQSEvent {
   return { Records: records }
+}
+
+/**
+ * A queue that `bucket`'s object-created notifications reach (on moto), as the stack wires the staging bucket; its
+ * URL. `attributes` as SQS takes them (VisibilityTimeout, ...).
+ */
+export async function notifiedQueue(
+  s3: S3Client,
+  sqs: SQSClient,
+  bucket: string,
+  queueName: string,
+  attributes: Record<string, string> = {},
+): Promise<string> {
+  const queueUrl = (await sqs.send(new CreateQueueCommand({ QueueName: queueName, Attributes: attributes })))
+    .QueueUrl!
+  const arn = (
+    await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }))
+  ).Attributes!.QueueArn!
+  await s3.send(
+    new PutBucketNotificationConfigurationCommand({
+      Bucket: bucket,
+      NotificationConfiguration: { QueueConfigurations: [{ QueueArn: arn, Events: ['s3:ObjectCreated:*'] }] },
+    }),
+  )
+  return queueUrl
 }

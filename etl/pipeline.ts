@@ -11,8 +11,7 @@ import { randomUUID } from 'node:crypto'
 import { sumCounts } from './apply-changes.js'
 import { buildVersion } from './build.js'
 import type { Catalog } from './catalog/catalog.js'
-import { featuresSpecFor } from './city-features.js'
-import { commitPath, featuresTableName, versionDir, versionFile } from './commit/layout.js'
+import { commitPath, featuresTableName, versionFile } from './commit/layout.js'
 import { DEFAULT_LEASE_MS, describeLease, holdLease, leaseOf } from './commit/lease.js'
 import { removeDeadTemporaries } from './commit/leftovers.js'
 import { writeSnapshot } from './commit/load-version.js'
@@ -30,7 +29,8 @@ import { passedRecord, readPendingTransactions } from './commit/pass.js'
 import { planSource } from './commit/plan-source.js'
 import { formatDate } from './dms/values.js'
 import { StateError } from './errors.js'
-import { type IcebergFaultStep, newestMetadata, publishIceberg, storageUri } from './iceberg/publish.js'
+import type { IcebergFaultStep } from './iceberg/publish.js'
+import { publishCatalog, publishTableFormat } from './publish.js'
 import type { Storage } from './storage/storage.js'
 import type { DmsFormat, TableSpec } from './types.js'
 
@@ -83,94 +83,6 @@ export interface RunResult {
 }
 
 const ENGINE = 'lakesync'
-
-function joinUrl(root: string, path: string): string {
-  return `${root.replace(/\/+$/, '')}/${path}`
-}
-
-/** Points the catalog at `record`'s version unless it already does. */
-async function publishCatalog(
-  opts: Pick<RunOptions, 'target' | 'spec' | 'tableFormat' | 'catalog'>,
-  record: CommitRecord,
-): Promise<void> {
-  const { catalog, target, spec } = opts
-  if (!catalog) return
-  const tables = [spec, ...(record.outputs.users_features && spec.features ? [featuresSpecFor(spec)] : [])]
-  const names = tables.map((t) => t.name)
-  const iceberg = (opts.tableFormat ?? 'iceberg') === 'iceberg'
-  // An Iceberg table may need newer metadata at the same version (after vacuum): publish decides, table by table.
-  const versions = iceberg ? null : await catalog.currentVersions(names)
-  if (versions && names.every((n) => versions.get(n) === record.version)) return
-  const published = await Promise.all(
-    tables.map(async (t) => {
-      // An Iceberg table: its root and the newest metadata (published before the catalog, in the run's order).
-      const newest = iceberg ? await newestMetadata(target, t.name) : null
-      return {
-        name: t.name,
-        location: joinUrl(target.root, versionDir(t.name, record.version)),
-        columns: t.columns,
-        version: record.version,
-        ...(newest
-          ? {
-              iceberg: {
-                tableLocation: storageUri(target.root, t.name),
-                metadataLocation: storageUri(target.root, newest.path),
-              },
-            }
-          : {}),
-      }
-    }),
-  )
-  await catalog.publish(published)
-}
-
-/**
- * Publishes the committed versions as Iceberg snapshots of the table and of its features table (etl/iceberg/). The
- * files of `fresh` (the version this run just wrote) are taken from memory.
- */
-async function publishTableFormat(
-  opts: Pick<RunOptions, 'target' | 'spec' | 'tableFormat' | 'faults'>,
-  records: CommitRecord[],
-  fresh?: { users: Uint8Array[]; features: Uint8Array[] | null },
-  freshRecord?: CommitRecord,
-): Promise<void> {
-  if ((opts.tableFormat ?? 'iceberg') !== 'iceberg') return
-  const { target, spec } = opts
-  // The files the run just wrote are still in memory: their footers are read from there.
-  const memory = (which: 'users' | 'users_features') => (path: string) => {
-    const i = freshRecord?.outputs[which]?.indexOf(path) ?? -1
-    if (!fresh || i < 0) return undefined
-    return (which === 'users' ? fresh.users : fresh.features)?.[i]
-  }
-  await publishIceberg(target, {
-    spec,
-    records,
-    filesOf: (r) => r.outputs.users,
-    bytesOf: memory('users'),
-    ...(opts.faults ? { faults: opts.faults } : {}),
-  })
-  if (spec.features)
-    await publishIceberg(target, {
-      spec: featuresSpecFor(spec),
-      records,
-      filesOf: (r) => r.outputs.users_features,
-      bytesOf: memory('users_features'),
-      ...(opts.faults ? { faults: opts.faults } : {}),
-    })
-}
-
-/**
- * Publishes what the commit log holds (the Iceberg metadata of every committed version, the catalog switch) without
- * applying anything: after another engine (the Spark job) committed, the same code that publishes a run's versions.
- */
-export async function publishCommitted(
-  opts: Pick<RunOptions, 'target' | 'spec' | 'tableFormat' | 'catalog'>,
-): Promise<void> {
-  const log = await readCommitLog(opts.target, opts.spec.name)
-  if (!log.current) return
-  await publishTableFormat(opts, log.committed)
-  await publishCatalog(opts, log.current)
-}
 
 export async function runPipeline(opts: RunOptions): Promise<RunResult> {
   const { source, target, spec, onWarning = () => {}, faults = () => {} } = opts

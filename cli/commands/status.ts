@@ -3,7 +3,7 @@
 import { describeLease } from '../../etl/commit/lease.js'
 import { loadRunConfig, pickTable, type RunConfig } from '../../etl/config/run-config.js'
 import { ConfigError } from '../../etl/errors.js'
-import { publishCommitted } from '../../etl/pipeline.js'
+import { publishCommitted } from '../../etl/publish.js'
 import { type TableStatus, tableStatus } from '../../etl/status.js'
 import type { Storage } from '../../etl/storage/storage.js'
 import { tableSource as tableSourceOf } from '../../etl/storage/table-source.js'
